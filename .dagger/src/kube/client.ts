@@ -1,8 +1,13 @@
 /**
  * One bundle of typed Kubernetes API clients built from a KubeConfig. Everything in the pipeline talks to the
  * cluster through this (never through kubectl).
+ *
+ * Every typed client's transport retries transient failures (429 with Retry-After, 5xx, connection resets) with
+ * backoff (transient.ts), so callers never write their own retry loops. Watches are not retried here: a dropped
+ * watch is re-listed by whoever watches.
  */
 import * as k8s from "@kubernetes/client-node";
+import { DEFAULT_RETRY, RetryingHttpLibrary, type RetryPolicy } from "./transient.ts";
 
 export interface Kube {
   kc: k8s.KubeConfig;
@@ -16,15 +21,37 @@ export interface Kube {
   watch: k8s.Watch;
 }
 
-export function kubeFromConfig(kc: k8s.KubeConfig): Kube {
+export interface KubeOptions {
+  /** Retry policy for transient API errors; `false` turns retries off (tests of the raw behaviour). */
+  retry?: Partial<RetryPolicy> | false;
+}
+
+export function kubeFromConfig(kc: k8s.KubeConfig, options: KubeOptions = {}): Kube {
+  const make = clientFactory(kc, options);
+  const objects = make(k8s.KubernetesObjectApi);
+  // Same default namespace as KubernetesObjectApi.makeApiClient (protected there, so reached this way).
+  (objects as unknown as { setDefaultNamespace(kc: k8s.KubeConfig): void }).setDefaultNamespace(kc);
   return {
     kc,
-    apps: kc.makeApiClient(k8s.AppsV1Api),
-    core: kc.makeApiClient(k8s.CoreV1Api),
-    networking: kc.makeApiClient(k8s.NetworkingV1Api),
-    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
-    custom: kc.makeApiClient(k8s.CustomObjectsApi),
-    objects: k8s.KubernetesObjectApi.makeApiClient(kc),
+    apps: make(k8s.AppsV1Api),
+    core: make(k8s.CoreV1Api),
+    networking: make(k8s.NetworkingV1Api),
+    coordination: make(k8s.CoordinationV1Api),
+    custom: make(k8s.CustomObjectsApi),
+    objects,
     watch: new k8s.Watch(kc),
   };
+}
+
+function clientFactory(kc: k8s.KubeConfig, options: KubeOptions) {
+  if (options.retry === false) return <T>(api: new (c: k8s.Configuration) => T): T => kc.makeApiClient(api as never) as T;
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig has no current cluster");
+  const httpApi = new RetryingHttpLibrary({ ...DEFAULT_RETRY, ...options.retry });
+  const configuration = k8s.createConfiguration({
+    baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    httpApi,
+  });
+  return <T>(api: new (c: k8s.Configuration) => T): T => new api(configuration);
 }

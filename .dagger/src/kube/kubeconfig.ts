@@ -1,0 +1,47 @@
+/**
+ * Where cluster credentials come from, in order: --kubeconfig PATH, a kubeconfig string (--kubeconfig-data or
+ * RELEASE_GATE_KUBECONFIG, for CI secrets), then KUBECONFIG. A missing or unusable kubeconfig is a usage
+ * error (exit 2) raised before any request; its content is never echoed, since it may hold tokens.
+ */
+import { existsSync } from "node:fs";
+import * as k8s from "@kubernetes/client-node";
+import { UsageError } from "../errors.ts";
+
+export interface KubeconfigSource {
+  path?: string;
+  data?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadKubeConfig(source: KubeconfigSource): k8s.KubeConfig {
+  const env = source.env ?? process.env;
+  const kc = new k8s.KubeConfig();
+  const data = source.data ?? env.RELEASE_GATE_KUBECONFIG;
+  let from: string;
+  try {
+    if (source.path) {
+      from = `--kubeconfig ${source.path}`;
+      if (!existsSync(source.path)) throw new UsageError(`kubeconfig ${source.path} does not exist; nothing was changed in the cluster`);
+      kc.loadFromFile(source.path);
+    } else if (data) {
+      from = "the kubeconfig string (--kubeconfig-data / RELEASE_GATE_KUBECONFIG)";
+      kc.loadFromString(data);
+    } else if (env.KUBECONFIG) {
+      const first = env.KUBECONFIG.split(":")[0];
+      from = `KUBECONFIG=${env.KUBECONFIG}`;
+      if (!existsSync(first)) throw new UsageError(`kubeconfig ${first} (from KUBECONFIG) does not exist; nothing was changed in the cluster`);
+      kc.loadFromFile(first);
+    } else {
+      throw new UsageError("no kubeconfig: pass --kubeconfig PATH, set KUBECONFIG, or pass the kubeconfig itself in RELEASE_GATE_KUBECONFIG; nothing was changed in the cluster");
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    // The parser's message may quote the file; keep only its first line, which names the problem.
+    const reason = err instanceof Error ? err.message.split("\n")[0] : "unreadable";
+    throw new UsageError(`cannot load kubeconfig: ${reason}; nothing was changed in the cluster`);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new UsageError(`the kubeconfig from ${from} has no current context/cluster; nothing was changed in the cluster`);
+  }
+  return kc;
+}
