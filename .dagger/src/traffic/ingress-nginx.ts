@@ -1,0 +1,301 @@
+/**
+ * The ingress-nginx router: a canary Ingress derived from the stable one.
+ *
+ * ingress-nginx splits traffic for a host/path between a "main" Ingress and at most one canary Ingress carrying
+ * `nginx.ingress.kubernetes.io/canary: "true"`. The canary Ingress is created once at weight 0 (creating or
+ * deleting an Ingress makes nginx reload; annotation changes on an existing canary are applied through Lua
+ * without a reload), and after that only its `canary-weight` annotation (and the header annotations) change.
+ *
+ * One router per stable Ingress: QualiSys has one Ingress with a host per service, so one canary Ingress
+ * carries every service's canary backend and all services move together.
+ */
+import * as k8s from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { FailedError, UsageError } from "../errors.ts";
+import { isConflict, isNotFound } from "../kube/api-errors.ts";
+import type { CanaryHeader, TrafficRouter } from "./router.ts";
+
+const A = "nginx.ingress.kubernetes.io/";
+export const CANARY = `${A}canary`;
+export const CANARY_WEIGHT = `${A}canary-weight`;
+export const CANARY_WEIGHT_TOTAL = `${A}canary-weight-total`;
+export const CANARY_BY_HEADER = `${A}canary-by-header`;
+export const CANARY_BY_HEADER_VALUE = `${A}canary-by-header-value`;
+export const CANARY_BY_HEADER_PATTERN = `${A}canary-by-header-pattern`;
+export const CANARY_BY_COOKIE = `${A}canary-by-cookie`;
+
+/** Labels and annotations that mark an object as created and owned by release-gate. */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "release-gate";
+export const ROLE_LABEL = "release-gate.qualisys.io/role";
+export const DERIVED_FROM_ANNOTATION = "release-gate.qualisys.io/derived-from";
+
+/** Annotations never copied from the stable Ingress: canary ones (we set our own) and client bookkeeping. */
+const NOT_CARRIED = [/^nginx\.ingress\.kubernetes\.io\/canary/, /^kubectl\.kubernetes\.io\/last-applied-configuration$/];
+
+/** The stable Service → canary Service swap one service contributes to the canary Ingress. */
+export interface BackendSwap {
+  stableService: string;
+  canaryService: string;
+}
+
+export interface IngressNginxRouterOptions {
+  namespace: string;
+  /** The stable (main) Ingress; the canary Ingress is `<ingress>-canary`. */
+  ingress: string;
+  services: BackendSwap[];
+  canaryHeader: CanaryHeader;
+}
+
+export const canaryIngressName = (stableIngress: string): string => `${stableIngress}-canary`;
+
+/**
+ * The canary Ingress for `stable`: same hosts, paths, TLS and class; every backend that is a configured stable
+ * Service swapped to its canary Service; paths with any other backend dropped (they are not part of the
+ * release); non-canary annotations carried (ingress-nginx would inherit them anyway); canary annotations set.
+ * Pure: the same stable Ingress always gives the same canary Ingress.
+ */
+export function deriveCanaryIngress(stable: k8s.V1Ingress, swaps: BackendSwap[], header: CanaryHeader, weight = 0): k8s.V1Ingress {
+  const name = stable.metadata?.name;
+  if (!name) throw new UsageError("cannot derive a canary Ingress from an Ingress without metadata.name");
+  const swap = new Map(swaps.map((s) => [s.stableService, s.canaryService]));
+  const swapBackend = (b: k8s.V1IngressBackend | undefined): k8s.V1IngressBackend | undefined => {
+    const svc = b?.service;
+    if (!svc || !swap.has(svc.name)) return undefined;
+    return { service: { ...structuredClone(svc), name: swap.get(svc.name)! } };
+  };
+
+  const rules: k8s.V1IngressRule[] = [];
+  for (const rule of stable.spec?.rules ?? []) {
+    const paths: k8s.V1HTTPIngressPath[] = [];
+    for (const p of rule.http?.paths ?? []) {
+      const backend = swapBackend(p.backend);
+      if (backend) paths.push({ ...structuredClone(p), backend });
+    }
+    if (paths.length) rules.push({ ...(rule.host !== undefined ? { host: rule.host } : {}), http: { paths } });
+  }
+  const defaultBackend = swapBackend(stable.spec?.defaultBackend);
+  if (!rules.length && !defaultBackend) {
+    throw new UsageError(
+      `Ingress ${stable.metadata?.namespace}/${name} has no backend pointing at any of the stable Services ` +
+        `${swaps.map((s) => s.stableService).join(", ")}: there is nothing to canary`,
+    );
+  }
+  const hosts = new Set(rules.map((r) => r.host).filter((h): h is string => !!h));
+  const tls = (stable.spec?.tls ?? [])
+    .filter((t) => !t.hosts?.length || t.hosts.some((h) => hosts.has(h)))
+    .map((t) => structuredClone(t));
+
+  const annotations: Record<string, string> = {};
+  for (const [k, v] of Object.entries(stable.metadata?.annotations ?? {})) {
+    if (!NOT_CARRIED.some((re) => re.test(k))) annotations[k] = v;
+  }
+  Object.assign(annotations, {
+    [CANARY]: "true",
+    [CANARY_WEIGHT]: String(weight),
+    [CANARY_BY_HEADER]: header.name,
+    [CANARY_BY_HEADER_VALUE]: header.value,
+    [DERIVED_FROM_ANNOTATION]: name,
+  });
+
+  const spec: k8s.V1IngressSpec = { rules };
+  if (stable.spec?.ingressClassName) spec.ingressClassName = stable.spec.ingressClassName;
+  if (defaultBackend) spec.defaultBackend = defaultBackend;
+  if (tls.length) spec.tls = tls;
+
+  const uid = stable.metadata?.uid;
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: {
+      name: canaryIngressName(name),
+      namespace: stable.metadata?.namespace,
+      labels: { ...(stable.metadata?.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY, [ROLE_LABEL]: "canary" },
+      annotations,
+      // Deleting the stable Ingress garbage-collects its canary (a canary without a main Ingress is a 404 anyway).
+      ...(uid ? { ownerReferences: [{ apiVersion: "networking.k8s.io/v1", kind: "Ingress", name, uid }] } : {}),
+    },
+    spec,
+  };
+}
+
+/**
+ * The canary weight in percent an Ingress's annotations give, as ingress-nginx reads them: 0 unless
+ * `canary: "true"`; `canary-weight-total` counts only above 100 (balancer.lua ignores smaller totals).
+ */
+export function weightFromAnnotations(annotations: Record<string, string> | undefined, where: string): number {
+  const a = annotations ?? {};
+  if (a[CANARY] !== "true") return 0;
+  const raw = a[CANARY_WEIGHT];
+  if (raw === undefined || raw === "") return 0;
+  const weight = Number(raw);
+  const totalRaw = a[CANARY_WEIGHT_TOTAL];
+  const total = totalRaw !== undefined && Number(totalRaw) > 100 ? Number(totalRaw) : 100;
+  if (!Number.isInteger(weight) || weight < 0) {
+    throw new FailedError(`${where} has an unreadable ${CANARY_WEIGHT} annotation "${raw}": the live canary weight is unknown`);
+  }
+  return Math.min(100, (weight * 100) / total);
+}
+
+export function assertWeight(weight: number, where: string): void {
+  if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
+    throw new UsageError(`canary weight must be an integer from 0 to 100, got ${weight} (${where}); nothing was changed`);
+  }
+}
+
+const mergePatch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+
+/** A stable view of what decides a canary Ingress's routing, for drift detection. */
+function routingOf(ing: k8s.V1Ingress): string {
+  const a = ing.metadata?.annotations ?? {};
+  const carried = Object.fromEntries(Object.entries(a).filter(([k]) => k !== CANARY_WEIGHT).sort(([x], [y]) => x.localeCompare(y)));
+  return JSON.stringify({ spec: ing.spec, annotations: carried });
+}
+
+export class IngressNginxRouter implements TrafficRouter {
+  readonly kind = "ingress-nginx" as const;
+  readonly namespace: string;
+  readonly ingress: string;
+  readonly canaryIngress: string;
+  private readonly kube: Kube;
+  private readonly swaps: BackendSwap[];
+  private readonly header: CanaryHeader;
+
+  constructor(kube: Kube, opts: IngressNginxRouterOptions) {
+    this.kube = kube;
+    this.namespace = opts.namespace;
+    this.ingress = opts.ingress;
+    this.canaryIngress = canaryIngressName(opts.ingress);
+    this.swaps = opts.services;
+    this.header = opts.canaryHeader;
+  }
+
+  private where(name = this.canaryIngress): string {
+    return `Ingress ${this.namespace}/${name}`;
+  }
+
+  private async read(name: string): Promise<k8s.V1Ingress | undefined> {
+    try {
+      return await this.kube.networking.readNamespacedIngress({ name, namespace: this.namespace });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async preflight(): Promise<void> {
+    const stable = await this.read(this.ingress);
+    if (!stable) throw new UsageError(`${this.where(this.ingress)} not found: the ingress-nginx router needs the stable Ingress; nothing was changed`);
+    if (stable.metadata?.annotations?.[CANARY] === "true") {
+      throw new UsageError(`${this.where(this.ingress)} is itself a canary Ingress (${CANARY}: "true"); name the main Ingress instead; nothing was changed`);
+    }
+    const referenced = new Set<string>();
+    if (stable.spec?.defaultBackend?.service?.name) referenced.add(stable.spec.defaultBackend.service.name);
+    for (const r of stable.spec?.rules ?? []) for (const p of r.http?.paths ?? []) if (p.backend.service?.name) referenced.add(p.backend.service.name);
+    for (const s of this.swaps) {
+      if (!referenced.has(s.stableService)) {
+        throw new UsageError(`${this.where(this.ingress)} has no backend pointing at the stable Service ${s.stableService}; nothing was changed`);
+      }
+    }
+    for (const name of this.swaps.flatMap((s) => [s.stableService, s.canaryService])) {
+      try {
+        await this.kube.core.readNamespacedService({ name, namespace: this.namespace });
+      } catch (err) {
+        if (isNotFound(err)) throw new UsageError(`Service ${this.namespace}/${name} not found: the ingress-nginx router needs it; nothing was changed`);
+        throw err;
+      }
+    }
+    const existing = await this.read(this.canaryIngress);
+    if (existing && existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
+      throw new UsageError(
+        `${this.where()} exists but is not managed by release-gate (label ${MANAGED_BY_LABEL}=${MANAGED_BY} missing); ` +
+          `release-gate will not take it over: rename or delete it; nothing was changed`,
+      );
+    }
+    // ingress-nginx honours one canary per host/path; a second one would be rejected or silently ignored.
+    const hosts = new Set((stable.spec?.rules ?? []).map((r) => r.host ?? ""));
+    const all = await this.kube.networking.listNamespacedIngress({ namespace: this.namespace });
+    for (const other of all.items) {
+      const name = other.metadata?.name;
+      if (!name || name === this.canaryIngress || other.metadata?.annotations?.[CANARY] !== "true") continue;
+      const clash = (other.spec?.rules ?? []).map((r) => r.host ?? "").find((h) => hosts.has(h));
+      if (clash !== undefined) {
+        throw new UsageError(
+          `${this.where(name)} is another canary for host "${clash}" of ${this.where(this.ingress)}; ingress-nginx honours only one canary per host/path; nothing was changed`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Create the canary Ingress at weight 0 if missing. If it exists (a previous release), bring its hosts,
+   * paths, backends and header annotations in line with the stable Ingress, keeping its live weight.
+   */
+  async prepare(): Promise<void> {
+    const stable = await this.read(this.ingress);
+    if (!stable) throw new FailedError(`${this.where(this.ingress)} not found while preparing the canary Ingress; nothing was changed, all traffic stays on stable`);
+    const live = await this.read(this.canaryIngress);
+    if (!live) {
+      try {
+        await this.kube.networking.createNamespacedIngress({ namespace: this.namespace, body: deriveCanaryIngress(stable, this.swaps, this.header, 0) });
+      } catch (err) {
+        // A create the transport replayed after it had in fact succeeded, or a concurrent prepare: check again.
+        if (!isConflict(err)) throw err;
+        return this.prepare();
+      }
+      return;
+    }
+    const liveWeight = weightFromAnnotations(live.metadata?.annotations, this.where());
+    const desired = deriveCanaryIngress(stable, this.swaps, this.header, liveWeight);
+    if (routingOf(live) === routingOf(desired)) return;
+    const drop = Object.keys(live.metadata?.annotations ?? {}).filter((k) => !(k in (desired.metadata?.annotations ?? {})));
+    await this.kube.networking.patchNamespacedIngress(
+      {
+        name: this.canaryIngress,
+        namespace: this.namespace,
+        body: {
+          metadata: {
+            labels: desired.metadata?.labels,
+            annotations: { ...desired.metadata?.annotations, [CANARY_WEIGHT]: live.metadata?.annotations?.[CANARY_WEIGHT] ?? "0", ...Object.fromEntries(drop.map((k) => [k, null])) },
+          },
+          spec: { ...desired.spec, tls: desired.spec?.tls ?? null, defaultBackend: desired.spec?.defaultBackend ?? null, ingressClassName: desired.spec?.ingressClassName ?? null },
+        },
+      },
+      mergePatch,
+    );
+  }
+
+  async setWeight(weight: number): Promise<void> {
+    assertWeight(weight, this.where());
+    await this.patchAnnotations({ [CANARY_WEIGHT]: String(weight), [CANARY_WEIGHT_TOTAL]: null }, `set the canary weight to ${weight}`);
+  }
+
+  async getWeight(): Promise<number> {
+    const live = await this.read(this.canaryIngress);
+    return live ? weightFromAnnotations(live.metadata?.annotations, this.where()) : 0;
+  }
+
+  canaryHeader(): CanaryHeader {
+    return { ...this.header };
+  }
+
+  /** Weight 0 and header routing off. The canary Ingress stays: deleting and re-creating it reloads nginx. */
+  async reset(): Promise<void> {
+    if (!(await this.read(this.canaryIngress))) return;
+    await this.patchAnnotations(
+      { [CANARY_WEIGHT]: "0", [CANARY_WEIGHT_TOTAL]: null, [CANARY_BY_HEADER]: null, [CANARY_BY_HEADER_VALUE]: null, [CANARY_BY_HEADER_PATTERN]: null },
+      "reset the canary weight to 0",
+    );
+  }
+
+  private async patchAnnotations(annotations: Record<string, string | null>, what: string): Promise<void> {
+    try {
+      await this.kube.networking.patchNamespacedIngress({ name: this.canaryIngress, namespace: this.namespace, body: { metadata: { annotations } } }, mergePatch);
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw new FailedError(`${this.where()} not found, could not ${what}: the router was not prepared (or the Ingress was deleted); without it all traffic goes to stable`);
+      }
+      throw err;
+    }
+  }
+}
