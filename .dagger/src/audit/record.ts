@@ -1,0 +1,64 @@
+/**
+ * The release record: who, what, when, each phase with timings and smoke results, the rollback reason, and
+ * where production ended. One shape for the history ConfigMap, the Events, the Markdown summary and --json.
+ */
+export type ReleaseOutcome = "succeeded" | "rolled-back" | "rollback-failed" | "refused" | "repaired" | "no-change";
+
+export interface SmokeSummary {
+  url: string;
+  canary: boolean;
+  ok: boolean;
+  checks: Array<{ name: string; ok: boolean; status?: number; latencyMs: number; reason?: string }>;
+}
+
+export interface StepRecord {
+  /** "canary 10%", "promote", "rollback"… */
+  name: string;
+  weight?: number;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  result: "passed" | "failed" | "skipped" | "interrupted";
+  detail?: string;
+  smoke: SmokeSummary[];
+  /** The canary share measured through the public URL, per service, when sampled. */
+  observedSplit?: Array<{ service: string; expected: number; observed: number; samples: number }>;
+}
+
+export interface ServiceOutcome {
+  name: string;
+  previousImage: string;
+  newImage: string;
+  digest?: string;
+  /** What stable runs at the end. */
+  finalImage?: string;
+  finalStableReplicas?: number;
+  finalCanaryReplicas?: number;
+}
+
+export interface ReleaseRecord {
+  id: string;
+  command: "deploy" | "canary" | "promote" | "rollback";
+  namespace: string;
+  tag: string;
+  triggeredBy: string;
+  /** Approvers as the CI reported them (RELEASE_GATE_APPROVERS), when known. */
+  approvedBy?: string[];
+  ciRun?: string;
+  skipCanary?: { reason: string };
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  outcome: ReleaseOutcome;
+  rollbackReason?: string;
+  services: ServiceOutcome[];
+  steps: StepRecord[];
+  /** Live canary weight at the end (per router), verified. */
+  finalWeights?: number[];
+  /** One line on where production stands now. */
+  finalState?: string;
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
