@@ -1,0 +1,137 @@
+/**
+ * Runs a smoke suite against a base URL: every check at once (the suite takes as long as its slowest check, not
+ * the sum), each with its own timeout, all under one overall deadline. Input is validated before any request is
+ * sent; the token is only ever placed in an Authorization header and is scrubbed from every reason.
+ */
+import { getCACertificates } from "node:tls";
+import { Agent } from "undici";
+import { UsageError } from "../errors.ts";
+import { qualisysSuite } from "./default-suite.ts";
+import { runHttpCheck } from "./http-check.ts";
+import { TLS_CHECK_NAME, type Suite } from "./suite.ts";
+import { runTlsCheck } from "./tls-check.ts";
+import type { CheckResult, SmokeReport } from "./types.ts";
+
+export interface SmokeOptions {
+  /** Absolute http:// or https:// URL; a path prefix is kept (checks' paths are appended to it). */
+  baseUrl: string | URL;
+  /** Defaults to the QualiSys suite. */
+  suite?: Suite;
+  /** Bearer token for checks with `auth: bearer`; required when such a check runs. */
+  token?: string;
+  /** Sent with every HTTP check (a check's own headers win). */
+  extraHeaders?: Record<string, string>;
+  /** The canary-routing header, sent with every HTTP check to reach the canary directly. */
+  canary?: { name: string; value: string };
+  /** Per-attempt timeout of one check. Default 5000. */
+  timeoutMs?: number;
+  /** Overall deadline of the whole suite. Default 30000. */
+  deadlineMs?: number;
+  /** Retries after a connection error (refused, reset, unreachable); wrong answers are never retried. Default 2. */
+  retries?: number;
+  /** First retry delay, doubled each retry. Default 200. */
+  backoffMs?: number;
+  /** Names of checks not to run (e.g. "user-me" when no token is at hand, "tls"). */
+  skip?: string[];
+  /** Extra trusted CA certificates (PEM), added to the system store, for both the requests and the TLS check. */
+  ca?: string | string[];
+  /** Cancels the run (e.g. the pipeline aborting an observation window). */
+  signal?: AbortSignal;
+}
+
+export const DEFAULTS = { timeoutMs: 5000, deadlineMs: 30_000, retries: 2, backoffMs: 200 } as const;
+
+/** Parses and checks a base URL; a UsageError says what is wrong and how to fix it. */
+export function parseBaseUrl(input: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(String(input));
+  } catch {
+    throw new UsageError(`${JSON.stringify(String(input))} is not a valid URL: give an absolute URL such as https://app.qualisys.io`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`URL scheme ${url.protocol.replace(/:$/, "")} is not supported: use http:// or https://`);
+  }
+  if (!url.hostname) throw new UsageError(`URL ${JSON.stringify(String(input))} has no host: give one, e.g. https://app.qualisys.io`);
+  if (url.username || url.password) {
+    // Credentials in a URL end up in logs and reports; the token has its own channel.
+    throw new UsageError("URL contains credentials: remove them and pass the token through an environment variable (--token-env)");
+  }
+  if (url.hash) throw new UsageError(`URL ${url.origin}${url.pathname} has a #fragment: remove it`);
+  return url;
+}
+
+function positiveInt(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new UsageError(`${name} must be an integer >= ${min}, got ${value}`);
+  return value;
+}
+
+export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
+  // Everything that can be refused is refused here, before the first request.
+  const baseUrl = parseBaseUrl(opts.baseUrl);
+  const suite = opts.suite ?? qualisysSuite;
+  const timeoutMs = positiveInt("timeout", opts.timeoutMs ?? DEFAULTS.timeoutMs, 1);
+  const deadlineMs = positiveInt("deadline", opts.deadlineMs ?? DEFAULTS.deadlineMs, 1);
+  const retries = positiveInt("retries", opts.retries ?? DEFAULTS.retries, 0);
+  const backoffMs = positiveInt("backoff", opts.backoffMs ?? DEFAULTS.backoffMs, 0);
+  const skip = new Set(opts.skip ?? []);
+  const known = new Set([...suite.checks.map((c) => c.name), TLS_CHECK_NAME]);
+  for (const name of skip) {
+    if (!known.has(name)) throw new UsageError(`cannot skip "${name}": suite ${suite.name} has checks ${[...known].join(", ")}`);
+  }
+  const checks = suite.checks.filter((c) => !skip.has(c.name));
+  const needsToken = checks.find((c) => c.auth === "bearer");
+  if (needsToken && !opts.token) {
+    throw new UsageError(
+      `no token for check "${needsToken.name}" (it sends a bearer token): set SMOKE_TEST_TOKEN or name another variable with --token-env (Dagger: --token=env://VAR), or skip it with --skip ${needsToken.name}`,
+    );
+  }
+  const runTls = baseUrl.protocol === "https:" && suite.tls.enabled && !skip.has(TLS_CHECK_NAME);
+  const ca = opts.ca === undefined ? undefined : [...getCACertificates("default"), ...[opts.ca].flat()];
+
+  const startedAt = new Date();
+  const started = performance.now();
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
+  const deadlineSignal = opts.signal ? AbortSignal.any([deadline.signal, opts.signal]) : deadline.signal;
+  const dispatcher = new Agent(ca ? { connect: { ca } } : {});
+  let results: CheckResult[];
+  try {
+    results = await Promise.all([
+      ...checks.map((check) =>
+        runHttpCheck(check, {
+          baseUrl,
+          token: opts.token,
+          extraHeaders: opts.extraHeaders ?? {},
+          canary: opts.canary,
+          timeoutMs,
+          retries,
+          backoffMs,
+          dispatcher,
+          deadline: deadlineSignal,
+        }),
+      ),
+      ...(runTls
+        ? [runTlsCheck(TLS_CHECK_NAME, { url: baseUrl, ca, minDaysValid: suite.tls.minDaysValid, timeoutMs, deadline: deadlineSignal })]
+        : []),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    await dispatcher.destroy();
+  }
+  const checksOut = results.map((r) => (r.reason && opts.token ? { ...r, reason: redact(r.reason, opts.token) } : r));
+  return {
+    ok: checksOut.every((c) => c.ok),
+    url: baseUrl.href,
+    suite: suite.name,
+    canary: opts.canary !== undefined,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    checks: checksOut,
+  };
+}
+
+/** A reason may quote a response body, and a misbehaving service may echo the token back: never pass it on. */
+function redact(text: string, secret: string): string {
+  return text.split(secret).join("[redacted]");
+}

@@ -1,0 +1,254 @@
+/** The smoke runner against real HTTP and HTTPS servers on 127.0.0.1. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { UsageError } from "../../.dagger/src/errors.ts";
+import { parseSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "../../.dagger/src/smoke/index.ts";
+import { makePki, type TestPki } from "./helpers/certs.ts";
+import { closedPort, hang, healthyRoutes, html, json, startApp, type Route, type TestApp } from "./helpers/app.ts";
+
+const TOKEN = "tok-3f9a1c-never-print-me";
+const apps: TestApp[] = [];
+let pki: TestPki;
+
+beforeAll(async () => {
+  pki = await makePki();
+});
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()));
+});
+
+async function app(overrides: Record<string, Route> = {}, tls?: keyof Omit<TestPki, "ca">) {
+  const a = await startApp({ ...healthyRoutes(TOKEN), ...overrides }, tls ? pki[tls] : undefined);
+  apps.push(a);
+  return a;
+}
+
+const check = (report: SmokeReport, name: string) => {
+  const c = report.checks.find((x) => x.name === name);
+  if (!c) throw new Error(`no check ${name} in report`);
+  return c;
+};
+
+describe("a healthy service", () => {
+  it("passes every default check over HTTP, sending the bearer token only where asked", async () => {
+    const a = await app();
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN });
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c) => [c.name, c.ok, c.status])).toEqual([
+      ["health", true, 200],
+      ["ready", true, 200],
+      ["login", true, 200],
+      ["user-me", true, 200],
+    ]);
+    expect(a.seen.find((s) => s.path === "/api/v1/user/me")?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(a.seen.find((s) => s.path === "/api/health")?.headers.authorization).toBeUndefined();
+  });
+
+  it("passes over HTTPS with a certificate from a trusted CA, including the certificate check", async () => {
+    const a = await app({}, "valid");
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, ca: pki.ca });
+    expect(report.checks.map((c) => [c.name, c.ok, c.reason])).toEqual([
+      ["health", true, undefined],
+      ["ready", true, undefined],
+      ["login", true, undefined],
+      ["user-me", true, undefined],
+      ["tls", true, undefined],
+    ]);
+    expect(report.ok).toBe(true);
+  });
+
+  it("accepts /api/ready without a dependency list (older versions)", async () => {
+    const a = await app({ "/api/ready": json(200, { status: "ready" }) });
+    expect((await runSmokeSuite({ baseUrl: a.url, token: TOKEN })).ok).toBe(true);
+  });
+
+  it("keeps a base URL's path prefix", async () => {
+    const a = await app();
+    const report = await runSmokeSuite({ baseUrl: `${a.url}/qualisys/`, token: TOKEN, skip: ["user-me"] });
+    expect(a.seen.map((s) => s.path).sort()).toEqual(["/qualisys/api/health", "/qualisys/api/ready", "/qualisys/login"]);
+    expect(report.ok).toBe(false); // the stand-in only serves unprefixed paths
+  });
+});
+
+describe("each check fails for its own reason", () => {
+  it("5xx on health", async () => {
+    const a = await app({ "/api/health": json(503, { status: "down" }) });
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN });
+    expect(report.ok).toBe(false);
+    expect(check(report, "health")).toMatchObject({ ok: false, status: 503, reason: "expected HTTP 200, got 503", attempts: 1 });
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["health"]);
+    // A wrong answer is an answer: it is not retried.
+    expect(a.seen.filter((s) => s.path === "/api/health")).toHaveLength(1);
+  });
+
+  it("wrong JSON on health", async () => {
+    const a = await app({ "/api/health": json(200, { status: "degraded" }) });
+    const c = check(await runSmokeSuite({ baseUrl: a.url, token: TOKEN }), "health");
+    expect(c).toMatchObject({ ok: false, status: 200, reason: 'expected JSON status == "ok", got "degraded"' });
+  });
+
+  it("a body that is not JSON", async () => {
+    const a = await app({ "/api/health": html(200, "<h1>ok</h1>") });
+    const c = check(await runSmokeSuite({ baseUrl: a.url, token: TOKEN }), "health");
+    expect(c.reason).toBe("expected a JSON body, got 11 bytes of text/html that does not parse as JSON");
+  });
+
+  it("a dependency of /api/ready that is not ok (database connectivity)", async () => {
+    const a = await app({ "/api/ready": json(200, { status: "ready", checks: { database: "timeout", cache: "ok" } }) });
+    const c = check(await runSmokeSuite({ baseUrl: a.url, token: TOKEN }), "ready");
+    expect(c).toMatchObject({ ok: false, reason: 'expected every entry of JSON checks == "ok", got checks.database == "timeout"' });
+  });
+
+  it("missing text on the login page", async () => {
+    const a = await app({ "/login": html(200, "<h1>Maintenance</h1>") });
+    const c = check(await runSmokeSuite({ baseUrl: a.url, token: TOKEN }), "login");
+    expect(c.reason).toBe('expected body to contain "Sign In", not found in 20 bytes of text/html');
+  });
+
+  it("401 on the authenticated check", async () => {
+    const a = await app();
+    const c = check(await runSmokeSuite({ baseUrl: a.url, token: "wrong-token" }), "user-me");
+    expect(c).toMatchObject({ ok: false, status: 401, reason: "expected HTTP 200, got 401 (token missing, expired or not allowed?)" });
+  });
+
+  it("a null id from the authenticated check", async () => {
+    const a = await app({ "/api/v1/user/me": json(200, { id: null }) });
+    const c = check(await runSmokeSuite({ baseUrl: a.url, token: TOKEN }), "user-me");
+    expect(c.reason).toBe("expected JSON id not null, got null");
+  });
+
+  it("a response that never comes: the per-check timeout, not retried", async () => {
+    const a = await app({ "/login": hang });
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, timeoutMs: 300 });
+    expect(check(report, "login")).toMatchObject({ ok: false, reason: "no response within 300 ms", attempts: 1 });
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["login"]);
+  });
+
+  it("connection refused: retried a bounded number of times, then failed", async () => {
+    const port = await closedPort();
+    const report = await runSmokeSuite({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN, retries: 2, backoffMs: 5 });
+    expect(report.ok).toBe(false);
+    for (const c of report.checks) {
+      expect(c).toMatchObject({ ok: false, attempts: 3, reason: "connection failed (ECONNREFUSED) after 3 attempts: is the service up and the URL right?" });
+    }
+  });
+
+  it("a dropped connection is retried and the check passes when the retry is answered", async () => {
+    let first = true;
+    const flaky: Route = (req: IncomingMessage, res: ServerResponse) => {
+      if (first) {
+        first = false;
+        req.socket.destroy();
+        return;
+      }
+      json(200, { status: "ok" })(req, res);
+    };
+    const a = await app({ "/api/health": flaky });
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, backoffMs: 5 });
+    expect(check(report, "health")).toMatchObject({ ok: true, attempts: 2 });
+    expect(report.ok).toBe(true);
+  });
+
+  it("a self-signed certificate: the certificate check and every request say so", async () => {
+    const a = await app({}, "selfSigned");
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, ca: pki.ca });
+    expect(check(report, "tls").reason).toBe(
+      "certificate not trusted: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT); expected a chain to a trusted CA",
+    );
+    expect(check(report, "health").reason).toBe("TLS handshake refused the certificate: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)");
+    expect(report.ok).toBe(false);
+  });
+
+  it("a certificate expiring within 14 days: only the certificate check fails", async () => {
+    const a = await app({}, "expiringSoon");
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, ca: pki.ca });
+    expect(check(report, "tls").reason).toMatch(/^certificate expires \d{4}-\d{2}-\d{2} \(in [23] days\), expected at least 14 days left$/);
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["tls"]);
+  });
+
+  it("a certificate for another host", async () => {
+    const a = await app({}, "wrongHost");
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, ca: pki.ca });
+    expect(check(report, "tls").reason).toMatch(/^certificate is not valid for 127\.0\.0\.1: /);
+    expect(check(report, "health").reason).toBe(
+      "TLS handshake refused the certificate: certificate does not name this host (ERR_TLS_CERT_ALTNAME_INVALID)",
+    );
+  });
+
+  it("the overall deadline ends checks still waiting", async () => {
+    const a = await app({ "/api/health": hang, "/login": hang });
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, timeoutMs: 60_000, deadlineMs: 200 });
+    expect(check(report, "health").reason).toBe("no verdict before the overall deadline (cancelled after 1 attempt)");
+    expect(check(report, "login").ok).toBe(false);
+    expect(check(report, "ready").ok).toBe(true);
+  });
+});
+
+describe("concurrency", () => {
+  it("runs the checks at once: every request is open before any is answered", async () => {
+    // Each route holds its answer until all four requests have arrived. Run one after another, the first would
+    // wait for the others forever and time out; run concurrently, all four meet and pass.
+    const waiting: Array<() => void> = [];
+    const barrier = (route: Route): Route => (req, res) => {
+      waiting.push(() => void route(req, res));
+      if (waiting.length === 4) waiting.splice(0).forEach((go) => go());
+    };
+    const routes = healthyRoutes(TOKEN);
+    const a = await app(Object.fromEntries(Object.entries(routes).map(([p, r]) => [p, barrier(r)])));
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, timeoutMs: 5000 });
+    expect(report.ok).toBe(true);
+    expect(a.maxInFlight()).toBe(4);
+  });
+});
+
+describe("headers and secrets", () => {
+  it("sends the canary-routing header with every request when asked", async () => {
+    const a = await app();
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, canary: { name: "X-Canary", value: "always" } });
+    expect(report.canary).toBe(true);
+    expect(a.seen.map((s) => s.headers["x-canary"])).toEqual(["always", "always", "always", "always"]);
+  });
+
+  it("never passes the token on, even when the service echoes it into a field the report quotes", async () => {
+    const echo: Route = (req, res) => json(200, { id: null, status: String(req.headers.authorization) })(req, res);
+    const suite = parseSuite(
+      { name: "echo", checks: [{ name: "echo", path: "/echo", auth: "bearer", expect: { json: [{ path: "status", equals: "fine" }] } }] },
+      "test",
+    );
+    const a = await app({ "/echo": echo });
+    const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, suite });
+    expect(report.checks[0].reason).toBe('expected JSON status == "fine", got "Bearer [redacted]"');
+    expect(JSON.stringify(report)).not.toContain(TOKEN);
+  });
+});
+
+describe("bad input is refused before any request", () => {
+  it.each([
+    ["not a url", /is not a valid URL: give an absolute URL/],
+    ["ftp://127.0.0.1/", /URL scheme ftp is not supported: use http:\/\/ or https:\/\//],
+    ["http://user:pw@127.0.0.1/", /URL contains credentials/],
+    ["http://", /is not a valid URL/],
+  ])("%s", async (url, message) => {
+    await expect(runSmokeSuite({ baseUrl: url, token: TOKEN })).rejects.toThrow(message);
+    await expect(runSmokeSuite({ baseUrl: url, token: TOKEN })).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it("a missing token while the authenticated check runs", async () => {
+    const a = await app();
+    await expect(runSmokeSuite({ baseUrl: a.url })).rejects.toThrow(/no token for check "user-me".*--skip user-me/);
+    expect(a.seen).toHaveLength(0);
+    // Skipping it is the way out.
+    expect((await runSmokeSuite({ baseUrl: a.url, skip: ["user-me"] })).checks.map((c) => c.name)).toEqual(["health", "ready", "login"]);
+  });
+
+  it("an unknown check to skip", async () => {
+    await expect(runSmokeSuite({ baseUrl: "http://127.0.0.1:1", token: TOKEN, skip: ["nope"] })).rejects.toThrow(
+      /cannot skip "nope": suite qualisys has checks health, ready, login, user-me, tls/,
+    );
+  });
+
+  it("the default suite is the QualiSys one", () => {
+    expect(qualisysSuite.checks.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /api/health", "GET /api/ready", "GET /login", "GET /api/v1/user/me"]);
+    expect(qualisysSuite.tls).toEqual({ enabled: true, minDaysValid: 14 });
+  });
+});
