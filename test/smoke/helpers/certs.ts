@@ -8,7 +8,9 @@ import "reflect-metadata";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type KeyPair = webcrypto.CryptoKeyPair;
 
 const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY = 24 * 60 * 60 * 1000;
@@ -18,15 +20,15 @@ export interface Pem {
   key: string;
 }
 
-async function pemKey(key: CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", key as webcrypto.CryptoKey), "PRIVATE KEY");
+async function pemKey(key: webcrypto.CryptoKey): Promise<string> {
+  return x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY");
 }
 
 let serial = 1;
 const nextSerial = () => (serial++).toString(16).padStart(2, "0");
 
-async function leaf(opts: { issuer?: { cert: x509.X509Certificate; keys: CryptoKeyPair }; days: number; name?: string }): Promise<Pem> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+async function leaf(opts: { issuer?: { cert: x509.X509Certificate; keys: KeyPair }; days: number; name?: string }): Promise<Pem> {
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as KeyPair;
   const name = `CN=${opts.name ?? "localhost"}`;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: nextSerial(),
@@ -63,7 +65,7 @@ export interface TestPki {
 }
 
 export async function makePki(): Promise<TestPki> {
-  const caKeys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+  const caKeys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as KeyPair;
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: nextSerial(),
     name: "CN=release-gate test CA",
@@ -84,8 +86,8 @@ export async function makePki(): Promise<TestPki> {
 }
 
 /** A leaf naming only app.example.com: no 127.0.0.1 SAN, so a request to 127.0.0.1 must not accept it. */
-async function wrongHostLeaf(issuer: { cert: x509.X509Certificate; keys: CryptoKeyPair }): Promise<Pem> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+async function wrongHostLeaf(issuer: { cert: x509.X509Certificate; keys: KeyPair }): Promise<Pem> {
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as KeyPair;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: nextSerial(),
     subject: "CN=app.example.com",
