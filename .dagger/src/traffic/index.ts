@@ -199,3 +199,4 @@ export async function verifyWeight(router: TrafficRouter, expected: number, opts
 }
 
 const round = (n: number): string => String(Math.round(n * 10) / 10);
+export { observeSplit, judgeSplit, type ObserveSplitOptions, type SplitResult, type SplitCounts, type SplitVerdict } from "./observed-split.ts";
