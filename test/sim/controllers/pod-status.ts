@@ -1,0 +1,98 @@
+/**
+ * How a pod's status reads, given what its containers are doing: phase, the five pod conditions, and
+ * containerStatuses with image, imageID, containerID, ready, started, restartCount, state and lastState, as a
+ * real kubelet reports them.
+ */
+import { createHash } from "node:crypto";
+import type { Condition, ContainerState, ContainerStatus, Pod } from "./types.ts";
+
+/** docker.io/library/nginx@sha256:…: the digest is derived from the reference so it is stable per image. */
+export function imageIdOf(image: string): string {
+  const ref = normalizeImage(image);
+  const digest = createHash("sha256").update(ref).digest("hex");
+  return `${ref.replace(/[:@][^/]*$/, "")}@sha256:${digest}`;
+}
+
+/** The fully qualified reference a runtime reports: docker.io/library/nginx:1.27 for nginx:1.27. */
+export function normalizeImage(image: string): string {
+  const first = image.split("/")[0]!;
+  const hasRegistry = image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  let ref = hasRegistry ? image : image.includes("/") ? `docker.io/${image}` : `docker.io/library/${image}`;
+  const lastSegment = ref.split("/").pop()!;
+  if (!lastSegment.includes(":") && !lastSegment.includes("@")) ref += ":latest";
+  return ref;
+}
+
+/** The tag of an image reference ("latest" when it has none; the digest when pinned by digest). */
+export function imageTag(image: string): string {
+  const at = image.indexOf("@");
+  if (at >= 0) return image.slice(at + 1);
+  const last = image.split("/").pop()!;
+  const colon = last.lastIndexOf(":");
+  return colon >= 0 ? last.slice(colon + 1) : "latest";
+}
+
+export interface ContainerView {
+  name: string;
+  image: string;
+  containerID?: string;
+  ready: boolean;
+  started: boolean;
+  /** True once the container has run at least once (pods stay Pending until every container has). */
+  everRan: boolean;
+  restartCount: number;
+  state: ContainerState;
+  lastState: ContainerState;
+}
+
+export interface PodView {
+  podIP?: string;
+  hostIP: string;
+  startTime?: string;
+  sandboxReady: boolean;
+  containers: ContainerView[];
+}
+
+export function buildPodStatus(pod: Pod, view: PodView, now: string): NonNullable<Pod["status"]> {
+  const previous = pod.status?.conditions ?? [];
+  const cond = (type: string, ok: boolean, reason?: string, message?: string): Condition => {
+    const old = previous.find((c) => c.type === type);
+    const status = ok ? "True" : "False";
+    const c: Condition = { type, status, lastProbeTime: null, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now };
+    if (!ok && reason) c.reason = reason;
+    if (!ok && message) c.message = message;
+    return c;
+  };
+  const unready = view.containers.filter((c) => !c.ready).map((c) => c.name);
+  const allReady = unready.length === 0 && view.containers.length > 0;
+  const notReadyMsg = `containers with unready status: [${unready.join(" ")}]`;
+  const statuses: ContainerStatus[] = view.containers.map((c) => ({
+    name: c.name,
+    image: c.image,
+    imageID: c.everRan ? imageIdOf(c.image) : "",
+    ...(c.containerID ? { containerID: c.containerID } : {}),
+    ready: c.ready,
+    started: c.started,
+    restartCount: c.restartCount,
+    state: c.state,
+    lastState: c.lastState,
+  }));
+  const phase = view.containers.every((c) => c.everRan) ? "Running" : "Pending";
+  return {
+    ...pod.status,
+    phase,
+    conditions: [
+      cond("PodReadyToStartContainers", view.sandboxReady),
+      cond("Initialized", true),
+      cond("Ready", allReady, "ContainersNotReady", notReadyMsg),
+      cond("ContainersReady", allReady, "ContainersNotReady", notReadyMsg),
+      cond("PodScheduled", true),
+    ],
+    hostIP: view.hostIP,
+    hostIPs: [{ ip: view.hostIP }],
+    ...(view.podIP ? { podIP: view.podIP, podIPs: [{ ip: view.podIP }] } : {}),
+    ...(view.startTime ? { startTime: view.startTime } : {}),
+    containerStatuses: statuses,
+    qosClass: pod.status?.qosClass ?? "BestEffort",
+  };
+}
