@@ -33,7 +33,7 @@ describe("renderTable", () => {
 
   it("says all passed when they did", () => {
     const passed = { ...report, ok: true, canary: false, checks: [report.checks[0]] };
-    expect(renderTable(passed)).toContain("smoke qualisys against https://app.qualisys.io/: all 1 checks passed in 412 ms");
+    expect(renderTable(passed)).toContain("smoke qualisys against https://app.qualisys.io/: all 1 check passed in 412 ms");
   });
 });
 

@@ -10,7 +10,7 @@ export function renderTable(report: SmokeReport): string {
   const failed = report.checks.filter((c) => !c.ok).length;
   const target = `${report.url}${report.canary ? " (canary)" : ""}`;
   const verdict = report.ok
-    ? `smoke ${report.suite} against ${target}: all ${report.checks.length} checks passed in ${report.durationMs} ms`
+    ? `smoke ${report.suite} against ${target}: all ${report.checks.length} check${report.checks.length === 1 ? "" : "s"} passed in ${report.durationMs} ms`
     : `smoke ${report.suite} against ${target}: ${failed} of ${report.checks.length} checks FAILED in ${report.durationMs} ms`;
   return [line(header), ...rows.map(line), "", verdict].join("\n") + "\n";
 }

@@ -1,0 +1,88 @@
+/**
+ * What every command shares: option parsers that refuse bad input as usage errors (exit 2), reading a secret from
+ * an environment variable by NAME (the value never travels on the command line), output as text or --json, and
+ * the redaction list the CLI applies to anything it prints.
+ */
+import { readFile } from "node:fs/promises";
+import { InvalidArgumentError } from "commander";
+import { UsageError } from "../errors.ts";
+
+const secrets = new Set<string>();
+
+/** Registers a secret value: the CLI scrubs it from every message it prints, errors included. */
+export function registerSecret(value: string): void {
+  if (value) secrets.add(value);
+}
+
+/** Replaces every registered secret in `text` with "[redacted]". */
+export function redact(text: string): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join("[redacted]");
+  return out;
+}
+
+/** commander parser: an integer >= min. */
+export function intOption(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}.`);
+    return n;
+  };
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** commander parser: the NAME of an environment variable (never its value). */
+export function envNameOption(value: string): string {
+  if (!ENV_NAME.test(value)) throw new InvalidArgumentError("expected the NAME of an environment variable (letters, digits, _), not its value.");
+  return value;
+}
+
+/**
+ * The value of environment variable `name`, or undefined when unset or empty. The value is registered for
+ * redaction before it is returned.
+ */
+export function readSecretEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!ENV_NAME.test(name)) throw new UsageError(`${JSON.stringify(name)} is not an environment variable name`);
+  const value = env[name];
+  if (!value) return undefined;
+  registerSecret(value);
+  return value;
+}
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** commander parser: "Name: value" into { name, value }. */
+export function headerOption(value: string): { name: string; value: string } {
+  const i = value.indexOf(":");
+  const name = i > 0 ? value.slice(0, i).trim() : "";
+  const headerValue = i > 0 ? value.slice(i + 1).trim() : "";
+  if (!HEADER_NAME.test(name) || !headerValue || /[\r\n]/.test(headerValue)) {
+    throw new InvalidArgumentError('expected "Name: value", e.g. "X-Canary: always".');
+  }
+  return { name, value: headerValue };
+}
+
+/** commander collector for repeatable options. */
+export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => [...(previous ?? []), parse(value)];
+}
+
+/** commander parser for comma-separated lists, repeatable. */
+export function listOption(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+}
+
+/** Reads a file named by an option; a UsageError names the option and the path when it cannot be read. */
+export async function readOptionFile(option: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${path} given to ${option} (${(err as NodeJS.ErrnoException).code ?? "error"}): check the path`);
+  }
+}
+
+/** Prints a result: the JSON document with --json, else the human text. Both go to stdout, redacted. */
+export function output(opts: { json?: boolean }, human: () => string, machine: () => string): void {
+  process.stdout.write(redact(opts.json ? machine() : human()));
+}
