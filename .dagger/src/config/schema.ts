@@ -91,12 +91,12 @@ export const releaseConfigSchema = z
       .object({
         canaryAvailable: duration.default(45_000),
         weightVerified: duration.default(10_000),
-        smoke: duration.default(20_000),
+        smoke: duration.default(15_000),
         stableRollout: duration.default(90_000),
         scaleDown: duration.default(10_000),
       })
       .strict()
-      .default({ canaryAvailable: 45_000, weightVerified: 10_000, smoke: 20_000, stableRollout: 90_000, scaleDown: 10_000 }),
+      .default({ canaryAvailable: 45_000, weightVerified: 10_000, smoke: 15_000, stableRollout: 90_000, scaleDown: 10_000 }),
     health: z
       .object({
         /** Container restarts of the canary tolerated during a phase. */
@@ -107,12 +107,14 @@ export const releaseConfigSchema = z
     observedSplit: z
       .object({
         enabled: z.boolean().default(true),
+        /** The response header where the app reports its version (the image tag). */
+        versionHeader: headerName.default("X-App-Version"),
         samples: z.number().int().min(10).max(10_000).default(200),
         /** Allowed gap between set and observed canary share, in percentage points. */
         tolerance: z.number().min(0).max(50).default(10),
       })
       .strict()
-      .default({ enabled: true, samples: 200, tolerance: 10 }),
+      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 10 }),
     lock: z.object({ ttl: duration.default(900_000) }).strict().default({ ttl: 900_000 }),
     /** Worst case a deploy may take, human approval excluded; plan and deploy refuse a config over it. */
     budget: duration.default(600_000),

@@ -16,16 +16,18 @@ export function rolloutState(d: k8s.V1Deployment): RolloutState {
   const generation = d.metadata?.generation ?? 0;
   const progressing = s.conditions?.find((c) => c.type === "Progressing");
   if ((s.observedGeneration ?? 0) < generation) return { done: false, waitingFor: "the spec update to be observed" };
-  if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") {
-    return { done: false, waitingFor: "progress", failed: `ProgressDeadlineExceeded: ${progressing.message ?? "rollout stalled"}` };
-  }
   const updated = s.updatedReplicas ?? 0;
   const total = s.replicas ?? 0;
   const available = s.availableReplicas ?? 0;
-  if (updated < spec) return { done: false, waitingFor: `${updated} of ${spec} updated replicas` };
-  if (total > updated) return { done: false, waitingFor: `${total - updated} old replicas to terminate` };
-  if (available < updated) return { done: false, waitingFor: `${available} of ${updated} updated replicas available` };
-  return { done: true };
+  let waitingFor: string | undefined;
+  if (updated < spec) waitingFor = `${updated} of ${spec} updated replicas`;
+  else if (total > updated) waitingFor = `${total - updated} old replicas to terminate`;
+  else if (available < updated) waitingFor = `${available} of ${updated} updated replicas available`;
+  if (waitingFor === undefined) return { done: true };
+  if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") {
+    return { done: false, waitingFor, failed: `ProgressDeadlineExceeded: ${progressing.message ?? "rollout stalled"}` };
+  }
+  return { done: false, waitingFor };
 }
 
 export class RolloutFailed extends Error {
@@ -43,6 +45,8 @@ export interface WaitRolloutOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   intervalMs?: number;
+  /** Keep waiting through a ProgressDeadlineExceeded condition (left over from the template being replaced). */
+  ignoreStall?: boolean;
   /** Told what is awaited now, for progress output. */
   onWaiting?: (what: string) => void;
 }
@@ -56,7 +60,7 @@ export async function waitRolledOut(kube: Kube, opts: WaitRolloutOptions): Promi
     const d = await kube.apps.readNamespacedDeployment({ name: opts.name, namespace: opts.namespace });
     const state = rolloutState(d);
     if (state.done) return;
-    if (state.failed) throw new RolloutFailed(opts.name, state.failed);
+    if (state.failed && !opts.ignoreStall) throw new RolloutFailed(opts.name, state.failed);
     if (state.waitingFor !== last) opts.onWaiting?.(`${opts.name}: ${state.waitingFor}`);
     last = state.waitingFor;
     if (Date.now() >= deadline) throw new RolloutFailed(opts.name, `not rolled out after ${Math.round(opts.timeoutMs / 1000)} s (waiting for ${state.waitingFor})`);

@@ -1,0 +1,101 @@
+/**
+ * The release plan: the steps deploy will take, as data derived from release.yaml, each with its worst-case
+ * duration (every deadline hit, every window waited out). The phase machine walks these steps; `plan` prints
+ * them; preflight refuses a plan whose worst case exceeds the budget.
+ */
+import { formatDuration } from "../config/duration.ts";
+import type { ReleaseConfig } from "../config/schema.ts";
+import { UsageError } from "../errors.ts";
+
+export type Step =
+  | { kind: "canary"; weight: number; observeMs: number; directSmoke: boolean }
+  | { kind: "promote" };
+
+export interface PlannedStep {
+  step: Step;
+  label: string;
+  actions: string[];
+  worstCaseMs: number;
+}
+
+export interface ReleasePlan {
+  steps: PlannedStep[];
+  preflightMs: number;
+  worstCaseMs: number;
+  budgetMs: number;
+  /** Worst case of an automatic rollback before promotion (weight 0 verified, canary scaled down). */
+  rollbackWorstCaseMs: number;
+}
+
+/** Reading the cluster, taking the lock, writing the state: a few requests, bounded generously. */
+const PREFLIGHT_MS = 5_000;
+
+export function stepLabel(step: Step): string {
+  return step.kind === "canary" ? `canary ${step.weight}%` : "promote";
+}
+
+export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean } = {}): ReleasePlan {
+  const d = config.deadlines;
+  const services = config.services.map((s) => s.name).join(", ");
+  const replicasRouter = config.router.kind === "replicas";
+  const steps: PlannedStep[] = [];
+  if (!opts.skipCanary) {
+    config.phases.forEach((phase, i) => {
+      const step: Step = { kind: "canary", weight: phase.weight, observeMs: phase.observe, directSmoke: i === 0 && !replicasRouter };
+      const actions = [
+        replicasRouter
+          ? `scale the canary of ${services} to its ${phase.weight}% share of Ready pods and wait until Available (≤ ${formatDuration(d.canaryAvailable)})`
+          : `size the canary of ${services} for ${phase.weight}% of stable's replicas and wait until Available (≤ ${formatDuration(d.canaryAvailable)})`,
+        ...(step.directSmoke ? [`smoke-test the canary directly through the ${config.router.canaryHeader.name} header, before any user traffic (≤ ${formatDuration(d.smoke)})`] : []),
+        ...(replicasRouter ? [] : [`set weight ${phase.weight} on the ${config.router.kind} route and verify it took effect (≤ ${formatDuration(d.weightVerified)})`]),
+        ...(config.observedSplit.enabled ? [`sample the public URL: observed canary share within ±${config.observedSplit.tolerance} points`] : []),
+        `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
+        ...(phase.observe > 0 ? [`observe ${formatDuration(phase.observe)}: canary readiness, restarts, crash loops, pull errors, Deployment conditions, smoke probes every ${formatDuration(config.smoke.probeInterval)}`] : []),
+      ];
+      const worstCaseMs =
+        d.canaryAvailable +
+        (step.directSmoke ? d.smoke : 0) +
+        d.weightVerified +
+        (config.observedSplit.enabled ? d.weightVerified : 0) +
+        d.smoke +
+        phase.observe;
+      steps.push({ step, label: stepLabel(step), actions, worstCaseMs });
+    });
+  }
+  steps.push({
+    step: { kind: "promote" },
+    label: "promote",
+    actions: [
+      `update stable of ${services} to the new image${opts.skipCanary ? " (canary skipped)" : " while the canary serves 100%"} and wait for its rollout (≤ ${formatDuration(d.stableRollout)})`,
+      ...(opts.skipCanary ? [] : [`shift traffic back to stable (weight 0), verified (≤ ${formatDuration(d.weightVerified)})`]),
+      `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
+      ...(opts.skipCanary ? [] : [`scale the canary to 0 (≤ ${formatDuration(d.scaleDown)})`]),
+    ],
+    worstCaseMs: d.stableRollout + (opts.skipCanary ? 0 : d.weightVerified + d.scaleDown) + d.smoke,
+  });
+  const worstCaseMs = PREFLIGHT_MS + steps.reduce((sum, s) => sum + s.worstCaseMs, 0);
+  return { steps, preflightMs: PREFLIGHT_MS, worstCaseMs, budgetMs: config.budget, rollbackWorstCaseMs: d.weightVerified + d.scaleDown };
+}
+
+/** Refuse a plan whose worst case exceeds the budget, naming the steps that cost most. */
+export function assertWithinBudget(plan: ReleasePlan): void {
+  if (plan.worstCaseMs <= plan.budgetMs) return;
+  const costliest = [...plan.steps].sort((a, b) => b.worstCaseMs - a.worstCaseMs).slice(0, 3);
+  throw new UsageError(
+    `the plan's worst case is ${formatDuration(plan.worstCaseMs)}, over the ${formatDuration(plan.budgetMs)} budget; ` +
+      `costliest: ${costliest.map((s) => `${s.label} (${formatDuration(s.worstCaseMs)})`).join(", ")}. ` +
+      `Shorten observation windows or deadlines in release.yaml; nothing was changed in the cluster`,
+  );
+}
+
+export function planToText(plan: ReleasePlan, header: string): string {
+  const lines = [header, "", `1. preflight: validate the tag and release.yaml, check every object exists, take the release lock, record what production runs now (≤ ${formatDuration(plan.preflightMs)})`];
+  plan.steps.forEach((s, i) => {
+    lines.push(`${i + 2}. ${s.label} (worst case ${formatDuration(s.worstCaseMs)})`);
+    for (const a of s.actions) lines.push(`     - ${a}`);
+  });
+  lines.push(`${plan.steps.length + 2}. record: write the release record (history ConfigMap, Events), release the lock, print the summary`);
+  lines.push("", `On any failed smoke test or health check: weight 0 verified, canary scaled to 0 (worst case ${formatDuration(plan.rollbackWorstCaseMs)}); after promotion started, stable's previous template is restored first.`);
+  lines.push(`Worst case: ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget${plan.worstCaseMs > plan.budgetMs ? " — OVER BUDGET" : ""}.`);
+  return lines.join("\n") + "\n";
+}

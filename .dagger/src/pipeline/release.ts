@@ -1,0 +1,217 @@
+/**
+ * The phase machine. Preflight (read-only checks, then the lock), the plan's steps in order (phases as data
+ * from release.yaml), promote, record. Any failure or cancellation (SIGTERM, lost lock) rolls back; every
+ * run ends with a record. The in-flight state in the cluster is rewritten before each step (I5).
+ */
+import { randomUUID } from "node:crypto";
+import type { ReleaseRecord, ServiceOutcome } from "../audit/record.ts";
+import { parseVersion } from "../config/image-ref.ts";
+import { UsageError } from "../errors.ts";
+import { ReleaseLock } from "../kube/lease-lock.ts";
+import { runningDigest, setContainerImage } from "../kube/deployments.ts";
+import { loadSuite, type Suite } from "../smoke/index.ts";
+import { newStepRecord, finishStep, type PipelineEnv, type Release } from "./context.ts";
+import { assertWithinBudget, planRelease, stepLabel } from "./plan.ts";
+import { buildRouters, readProduction } from "./production.ts";
+import { finalizeRecord } from "./record-release.ts";
+import { releaseFailedError, rollBack } from "./rollback.ts";
+import { runCanaryStep, runPromoteStep } from "./steps.ts";
+import { clearInFlight, readInFlight, writeInFlight, type InFlight, type ServiceBefore } from "./state.ts";
+
+export interface DeployRequest {
+  tag: string;
+  skipCanary?: boolean;
+  reason?: string;
+  /** Roll back an interrupted release first, then deploy. */
+  repair?: boolean;
+  signal?: AbortSignal;
+}
+
+async function loadSuites(env: PipelineEnv): Promise<Map<string, Suite | undefined>> {
+  const out = new Map<string, Suite | undefined>();
+  for (const s of env.config.services) out.set(s.name, s.smoke.suite ? await loadSuite(s.smoke.suite) : undefined);
+  return out;
+}
+
+export function newRecord(env: PipelineEnv, command: ReleaseRecord["command"], tag: string, services: ServiceBefore[]): ReleaseRecord {
+  return {
+    id: randomUUID(),
+    command,
+    namespace: env.config.namespace,
+    tag,
+    triggeredBy: env.triggeredBy,
+    ...(env.approvedBy?.length ? { approvedBy: env.approvedBy } : {}),
+    ...(env.ciRun ? { ciRun: env.ciRun } : {}),
+    startedAt: new Date().toISOString(),
+    outcome: "succeeded",
+    services: services.map((s): ServiceOutcome => ({ name: s.name, previousImage: s.previousImage, newImage: s.newImage })),
+    steps: [],
+  };
+}
+
+/** Describe an interrupted release for refusals and `status`. */
+export function describeInFlight(s: InFlight): string {
+  return `release ${s.tag} (started ${s.startedAt} by ${s.record.triggeredBy}) stopped at "${s.step}" (last update ${s.updatedAt}; ${s.promotionStarted ? "stable was being changed" : "stable untouched"}, highest passed weight ${s.passedWeight})`;
+}
+
+export interface Prepared {
+  rel: Release;
+  lock: ReleaseLock;
+  abort: AbortController;
+}
+
+/**
+ * Read-only checks (everything named exists, tag valid, plan within budget), then the lock. Returns undefined
+ * … never: it throws UsageError for any refusal, and nothing in the cluster has changed when it does.
+ */
+export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean }) {
+  const version = parseVersion(tag);
+  assertWithinBudget(planRelease(env.config, { skipCanary: opts.skipCanary ?? false }));
+  const routers = buildRouters(env.kube, env.config);
+  const services = await readProduction(env.kube, env.config, version);
+  for (const r of routers) await r.preflight();
+  const suites = await loadSuites(env);
+  const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, { identity: env.identity, ttlMs: env.config.lock.ttl });
+  let inFlight: InFlight | undefined;
+  try {
+    inFlight = await readInFlight(env.kube, env.config.namespace);
+    if (inFlight && !opts.allowInFlight) {
+      throw new UsageError(`refused: an interrupted ${describeInFlight(inFlight)}. Run \`release-gate rollback\` to repair production, or \`deploy --repair\`; nothing was changed`);
+    }
+  } catch (err) {
+    await lock.release().catch(() => undefined);
+    throw err;
+  }
+  const abort = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+  lock.startRenewing((holder) => abort.abort(new Error(`the release lock was taken over by ${holder}`)));
+  return { version, routers, services, suites, lock, abort, signal, inFlight };
+}
+
+function reasonOf(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) {
+    const r = signal.reason;
+    return `cancelled: ${r instanceof Error ? r.message : String(r ?? "aborted")}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `deploy`: the whole release. Resolves with the record on success; throws FailedError after a rollback. */
+export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<ReleaseRecord> {
+  if (req.skipCanary && !req.reason?.trim()) {
+    throw new UsageError("--skip-canary needs --reason (it is recorded with the release); nothing was changed in the cluster");
+  }
+  if (req.repair) {
+    const { rollback } = await import("./operator.ts");
+    const state = await readInFlight(env.kube, env.config.namespace);
+    if (state) await rollback(env, { reason: `repair before deploying ${req.tag}` });
+  }
+  const pre = await preflight(env, req.tag, { skipCanary: req.skipCanary ?? false, ...(req.signal ? { signal: req.signal } : {}) });
+  const { lock, signal } = pre;
+  const record = newRecord(env, "deploy", req.tag, pre.services);
+  if (req.skipCanary) record.skipCanary = { reason: req.reason!.trim() };
+  const state: InFlight = {
+    id: record.id,
+    tag: req.tag,
+    holder: lock.identity,
+    startedAt: record.startedAt,
+    step: "preflight",
+    passedWeight: 0,
+    promotionStarted: false,
+    services: pre.services,
+    record,
+    updatedAt: record.startedAt,
+  };
+  const rel: Release = { env, routers: pre.routers, state, suites: pre.suites, signal };
+  try {
+    if (pre.services.every((s) => s.previousImage === s.newImage)) {
+      env.progress.info(`stable already runs ${req.tag} for every service: nothing to release`);
+      record.outcome = "no-change";
+      return await finalizeRecord(rel, record);
+    }
+    return await runPlan(rel, record, req);
+  } finally {
+    lock.stopRenewing();
+    await lock.release().catch((err: Error) => env.progress.warn(`could not release the lock (it expires by itself): ${err.message}`));
+  }
+}
+
+async function runPlan(rel: Release, record: ReleaseRecord, req: DeployRequest): Promise<ReleaseRecord> {
+  const { env, state } = rel;
+  const { kube, config, progress } = env;
+  const ns = config.namespace;
+  const plan = planRelease(config, { skipCanary: req.skipCanary ?? false });
+  let current = "preflight";
+  try {
+    await writeInFlight(kube, ns, state);
+    if (!req.skipCanary) {
+      for (const r of rel.routers) await r.prepare();
+      // The canary gets the new image while at 0 replicas: no pod, no traffic yet.
+      await Promise.all(state.services.map((s) => setContainerImage(kube, ns, s.canaryDeployment, s.container, s.newImage)));
+    }
+    for (const planned of plan.steps) {
+      current = planned.label;
+      const rec = newStepRecord(planned.label, planned.step.kind === "canary" ? planned.step.weight : undefined);
+      record.steps.push(rec);
+      state.step = planned.label;
+      await writeInFlight(kube, ns, state);
+      progress.step(planned.label, planned.step.kind === "canary" ? planned.step.weight : undefined);
+      try {
+        if (planned.step.kind === "canary") await runCanaryStep(rel, planned.step, rec);
+        else await runPromoteStep(rel, rec, { skipCanary: req.skipCanary ?? false });
+        rel.signal.throwIfAborted();
+        finishStep(rec, "passed", rec.detail);
+      } catch (err) {
+        finishStep(rec, rel.signal.aborted ? "interrupted" : "failed", reasonOf(err, rel.signal));
+        throw err;
+      }
+    }
+    for (const r of rel.routers) await r.reset();
+    await recordDigests(rel, record);
+    record.outcome = "succeeded";
+    await clearInFlight(kube, ns);
+    progress.step("done", 0);
+    return await finalizeRecord(rel, record);
+  } catch (err) {
+    throw await failAndRollBack(rel, record, current, err);
+  }
+}
+
+/** Digest of what stable runs now, where the kubelet reports it (best effort). */
+export async function recordDigests(rel: Release, record: ReleaseRecord): Promise<void> {
+  const { kube, config } = rel.env;
+  await Promise.all(
+    rel.state.services.map(async (s, i) => {
+      try {
+        const d = await kube.apps.readNamespacedDeployment({ name: s.stableDeployment, namespace: config.namespace });
+        const digest = await runningDigest(kube, config.namespace, d, s.container);
+        if (digest) record.services[i].digest = digest;
+      } catch {
+        // The record says "digest unknown"; not worth failing a finished release.
+      }
+    }),
+  );
+}
+
+/** Roll back after `err` at step `current`, record it, and return the FailedError the command ends with. */
+export async function failAndRollBack(rel: Release, record: ReleaseRecord, current: string, err: unknown): Promise<Error> {
+  const { kube, config } = rel.env;
+  const ns = config.namespace;
+  const state = rel.state;
+  {
+    const reason = reasonOf(err, rel.signal);
+    const result = await rollBack(rel, `${current}: ${reason}`);
+    record.steps.push({ name: "rollback", startedAt: new Date(Date.now() - (result.restoredMs ?? 0)).toISOString(), finishedAt: new Date().toISOString(), durationMs: result.restoredMs ?? 0, result: result.ok ? "passed" : "failed", detail: `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`, smoke: [] });
+    record.outcome = result.ok ? "rolled-back" : "rollback-failed";
+    record.rollbackReason = `${current}: ${reason}`;
+    state.record = record;
+    if (result.ok) await clearInFlight(kube, ns).catch(() => undefined);
+    else await writeInFlight(kube, ns, state).catch(() => undefined);
+    const final = await finalizeRecord(rel, record);
+    const error = releaseFailedError(state.tag, current, reason, result, state.services.map((s) => s.previousImage).join(", "));
+    (error as Error & { record?: ReleaseRecord }).record = final;
+    return error;
+  }
+}
+
+export { stepLabel };

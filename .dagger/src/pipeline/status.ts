@@ -1,0 +1,67 @@
+/** What production runs now: images and replicas per service, live weights, the lock, any release in flight. */
+import { describeRouter } from "../traffic/index.ts";
+import type { PipelineEnv } from "./context.ts";
+import { readLock, type LockInfo } from "../kube/lease-lock.ts";
+import { containerImage } from "../kube/deployments.ts";
+import { buildRouters } from "./production.ts";
+import { describeInFlight } from "./release.ts";
+import { readInFlight, type InFlight } from "./state.ts";
+
+export interface ProductionStatus {
+  namespace: string;
+  services: Array<{ name: string; stable: { image?: string; replicas: number; available: number }; canary: { image?: string; replicas: number; available: number } }>;
+  weights: Array<{ router: string; weight: number | null; error?: string }>;
+  lock: LockInfo | null;
+  inFlight: (Omit<InFlight, "record" | "services"> & { summary: string }) | null;
+  /** Resting (I4): all weights 0 and every canary at 0 replicas, nothing in flight. */
+  resting: boolean;
+}
+
+export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Promise<ProductionStatus> {
+  const { kube, config } = env;
+  const ns = config.namespace;
+  const services = await Promise.all(
+    config.services.map(async (s) => {
+      const [stable, canary] = await Promise.all([
+        kube.apps.readNamespacedDeployment({ name: s.stable.deployment, namespace: ns }),
+        kube.apps.readNamespacedDeployment({ name: s.canary.deployment, namespace: ns }),
+      ]);
+      const side = (d: typeof stable) => ({ image: containerImage(d, s.container), replicas: d.spec?.replicas ?? 0, available: d.status?.availableReplicas ?? 0 });
+      return { name: s.name, stable: side(stable), canary: side(canary) };
+    }),
+  );
+  const weights = await Promise.all(
+    buildRouters(kube, config).map(async (r) => {
+      try {
+        return { router: describeRouter(r), weight: await r.getWeight() };
+      } catch (err) {
+        return { router: describeRouter(r), weight: null, error: (err as Error).message };
+      }
+    }),
+  );
+  const lock = (await readLock(kube, ns)) ?? null;
+  const inFlight = await readInFlight(kube, ns);
+  const { record: _record, services: _services, ...flight } = inFlight ?? ({} as InFlight);
+  return {
+    namespace: ns,
+    services,
+    weights,
+    lock,
+    inFlight: inFlight ? { ...flight, summary: describeInFlight(inFlight) } : null,
+    resting: !inFlight && weights.every((w) => w.weight === 0) && services.every((s) => s.canary.replicas === 0),
+  };
+}
+
+export function statusToText(st: ProductionStatus): string {
+  const lines = [`namespace ${st.namespace}: ${st.resting ? "at rest (all traffic on stable, canary at 0)" : "NOT at rest"}`, ""];
+  for (const s of st.services) {
+    lines.push(`${s.name}`);
+    lines.push(`  stable  ${s.stable.image ?? "?"}  ${s.stable.available}/${s.stable.replicas} available`);
+    lines.push(`  canary  ${s.canary.image ?? "?"}  ${s.canary.available}/${s.canary.replicas} available`);
+  }
+  lines.push("", "canary weights:");
+  for (const w of st.weights) lines.push(`  ${w.router}: ${w.weight === null ? `unreadable (${w.error})` : `${Math.round(w.weight * 10) / 10}%`}`);
+  lines.push("", `lock: ${st.lock ? `${st.lock.holder}, renewed ${st.lock.renewedAt}, ${st.lock.expired ? "EXPIRED (holder presumed dead)" : `expires ${st.lock.expiresAt}`}` : "free"}`);
+  lines.push(`in flight: ${st.inFlight ? `${st.inFlight.summary}. Repair with \`release-gate rollback\`.` : "none"}`);
+  return lines.join("\n") + "\n";
+}
