@@ -1,0 +1,88 @@
+/**
+ * The Dagger layer cannot run here (no engine), so these tests prove what can be proven without one: index.ts
+ * type-checks against @dagger.io/dagger's real definitions and a wrong API call would not; every function and
+ * argument is documented (TSDoc is `dagger call … --help`); side-effecting functions are never cached; secrets
+ * reach the container only as secrets.
+ */
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+const INDEX = fileURLToPath(new URL("../../.dagger/src/index.ts", import.meta.url));
+const TSCONFIG = fileURLToPath(new URL("../../tsconfig.json", import.meta.url));
+const source = readFileSync(INDEX, "utf8");
+
+function compilerOptions(): ts.CompilerOptions {
+  const { config } = ts.readConfigFile(TSCONFIG, ts.sys.readFile);
+  return ts.parseJsonConfigFileContent(config, ts.sys, dirname(TSCONFIG)).options;
+}
+
+/** Type-check index.ts with the repo's options, its text optionally replaced. */
+function typeErrors(text: string): string[] {
+  const options = compilerOptions();
+  const host = ts.createCompilerHost(options);
+  const original = host.getSourceFile;
+  host.getSourceFile = (file, lang, ...rest) =>
+    file === INDEX ? ts.createSourceFile(file, text, lang) : original.call(host, file, lang, ...rest);
+  const program = ts.createProgram([INDEX], options, host);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file?.fileName === INDEX)
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+}
+
+describe("type-checking against @dagger.io/dagger", () => {
+  it("index.ts compiles", () => {
+    expect(typeErrors(source)).toEqual([]);
+  });
+
+  it.each([
+    ["a plaintext string where a Secret is required", 'withSecretVariable("SMOKE_TEST_TOKEN", token)', 'withSecretVariable("SMOKE_TEST_TOKEN", "plaintext")'],
+    ["a shell string instead of an argument array", "withExec(args, { expect: ReturnType.Any })", 'withExec("release-gate smoke", { expect: ReturnType.Any })'],
+    ["an API that does not exist", ".withDefaultTerminalCmd([", ".withTerminalCommand(["],
+  ])("a wrong call fails: %s", (_what, from, to) => {
+    expect(source).toContain(from);
+    expect(typeErrors(source.replace(from, to)).length).toBeGreaterThan(0);
+  });
+});
+
+describe("the ReleaseGate object", () => {
+  const file = ts.createSourceFile(INDEX, source, ts.ScriptTarget.ES2022, true);
+  const cls = file.statements.find((s): s is ts.ClassDeclaration => ts.isClassDeclaration(s) && s.name?.text === "ReleaseGate");
+  const decoratorText = (node: ts.Node) => (ts.canHaveDecorators(node) ? (ts.getDecorators(node) ?? []).map((d) => d.getText()) : []);
+  const hasDoc = (node: ts.Node) => (ts.getLeadingCommentRanges(source, node.getFullStart()) ?? []).some((r) => source.slice(r.pos, r.pos + 3) === "/**");
+  const funcs = (cls?.members ?? []).filter((m): m is ts.MethodDeclaration => ts.isMethodDeclaration(m) && decoratorText(m).some((d) => d.startsWith("@func")));
+  const ctor = cls?.members.find(ts.isConstructorDeclaration);
+
+  it("is exported, decorated with @object() and has the functions the design names so far", () => {
+    expect(cls && decoratorText(cls)).toEqual(["@object()"]);
+    expect(funcs.map((f) => f.name.getText())).toEqual(expect.arrayContaining(["toolbox", "smoke"]));
+  });
+
+  it("documents every function and every argument (TSDoc becomes --help)", () => {
+    const undocumented = [
+      ...funcs.filter((f) => !hasDoc(f)).map((f) => f.name.getText()),
+      ...funcs.flatMap((f) => f.parameters.filter((p) => !hasDoc(p)).map((p) => `${f.name.getText()}(${p.name.getText()})`)),
+      ...(ctor?.parameters ?? []).filter((p) => !hasDoc(p)).map((p) => `constructor(${p.name.getText()})`),
+    ];
+    expect(undocumented).toEqual([]);
+  });
+
+  it("never caches smoke: a verdict is only true now", () => {
+    const smoke = funcs.find((f) => f.name.getText() === "smoke");
+    expect(smoke && decoratorText(smoke)).toEqual(['@func({ cache: "never" })']);
+    expect(smoke?.getText()).toMatch(/withEnvVariable\("RELEASE_GATE_CACHE_BUSTER", `\$\{Date\.now\(\)\}-\$\{randomUUID\(\)\}`\)/);
+  });
+
+  it("passes secrets only as secrets", () => {
+    expect(source).not.toMatch(/\.plaintext\(/);
+    expect(source).toMatch(/withSecretVariable\("SMOKE_TEST_TOKEN", token\)/);
+  });
+
+  it("loads the source from the repository root without node_modules or .git", () => {
+    const param = ctor?.parameters[0];
+    expect(param && decoratorText(param)[0]).toMatch(/@argument\(\{ defaultPath: "\/", ignore: \[.*"\*\*\/node_modules".*"\.git".*\] \}\)/);
+  });
+});
