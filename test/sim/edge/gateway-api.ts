@@ -1,0 +1,155 @@
+/**
+ * Request routing as a Gateway API implementation does it for HTTPRoutes attached (parentRefs) to an existing
+ * Gateway. Among every matching (route, rule, match) the spec's precedence picks one: most specific hostname,
+ * then an Exact path, then the longest prefix, then a method match, then the most header matches, then the
+ * most query-parameter matches, then the oldest route, then route "namespace/name" alphabetically, then rule
+ * order. The chosen rule's backendRefs split traffic in proportion to their weights (default 1).
+ */
+import { GATEWAYS, HTTPROUTES } from "../controllers/types.ts";
+import type { KObject, Store } from "../store.ts";
+import type { ServiceRef } from "./backends.ts";
+import { hostScore, prefixMatches } from "./hosts.ts";
+
+interface HTTPRouteMatch {
+  path?: { type?: "Exact" | "PathPrefix" | "RegularExpression"; value?: string };
+  headers?: Array<{ type?: "Exact" | "RegularExpression"; name: string; value: string }>;
+  queryParams?: Array<{ type?: "Exact" | "RegularExpression"; name: string; value: string }>;
+  method?: string;
+}
+
+interface BackendRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  weight?: number;
+}
+
+interface HTTPRoute extends KObject {
+  spec?: {
+    parentRefs?: Array<{ group?: string; kind?: string; name: string; namespace?: string }>;
+    hostnames?: string[];
+    rules?: Array<{ matches?: HTTPRouteMatch[]; backendRefs?: BackendRef[] }>;
+  };
+}
+
+export interface GatewayRequest {
+  host: string;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export type GatewayDecision =
+  | { service: ServiceRef; route: string; backend: string }
+  /** Spec-mandated 500: all weights zero, or an invalid backendRef drawn. */
+  | { status: 500; route: string };
+
+interface Candidate {
+  route: HTTPRoute;
+  ruleIndex: number;
+  hostScore: number;
+  exact: boolean;
+  prefixLength: number;
+  method: boolean;
+  headers: number;
+  query: number;
+}
+
+const header = (req: GatewayRequest, name: string): string | undefined => {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v.join(",") : v;
+};
+
+function fullMatch(pattern: string, value: string): boolean {
+  try {
+    return new RegExp(`^(?:${pattern})$`).test(value);
+  } catch {
+    return false;
+  }
+}
+
+function matchScore(m: HTTPRouteMatch, req: GatewayRequest): Omit<Candidate, "route" | "ruleIndex" | "hostScore"> | undefined {
+  const type = m.path?.type ?? "PathPrefix";
+  const value = m.path?.value ?? "/";
+  let exact = false;
+  let prefixLength = 0;
+  if (type === "Exact") {
+    if (req.path !== value) return undefined;
+    exact = true;
+  } else if (type === "PathPrefix") {
+    if (!prefixMatches(value, req.path)) return undefined;
+    prefixLength = value.length;
+  } else if (!fullMatch(value, req.path)) return undefined;
+  if (m.method && m.method.toUpperCase() !== req.method.toUpperCase()) return undefined;
+  for (const h of m.headers ?? []) {
+    const v = header(req, h.name);
+    if (v === undefined) return undefined;
+    if ((h.type ?? "Exact") === "Exact" ? v !== h.value : !fullMatch(h.value, v)) return undefined;
+  }
+  for (const q of m.queryParams ?? []) {
+    const v = req.query.get(q.name);
+    if (v === null) return undefined;
+    if ((q.type ?? "Exact") === "Exact" ? v !== q.value : !fullMatch(q.value, v)) return undefined;
+  }
+  return { exact, prefixLength, method: !!m.method, headers: m.headers?.length ?? 0, query: m.queryParams?.length ?? 0 };
+}
+
+function attached(store: Store, route: HTTPRoute): boolean {
+  const ns = route.metadata.namespace ?? "default";
+  return (route.spec?.parentRefs ?? []).some((p) => (p.kind ?? "Gateway") === "Gateway" && !!store.get(GATEWAYS, p.namespace ?? ns, p.name));
+}
+
+function compare(a: Candidate, b: Candidate): number {
+  return (
+    b.hostScore - a.hostScore ||
+    Number(b.exact) - Number(a.exact) ||
+    b.prefixLength - a.prefixLength ||
+    Number(b.method) - Number(a.method) ||
+    b.headers - a.headers ||
+    b.query - a.query ||
+    (a.route.metadata.creationTimestamp ?? "").localeCompare(b.route.metadata.creationTimestamp ?? "") ||
+    `${a.route.metadata.namespace}/${a.route.metadata.name}`.localeCompare(`${b.route.metadata.namespace}/${b.route.metadata.name}`) ||
+    a.ruleIndex - b.ruleIndex
+  );
+}
+
+/** Where a Gateway API implementation would send the request, or undefined when no attached HTTPRoute matches (404). */
+export function routeHttpRoute(store: Store, req: GatewayRequest, random: () => number = Math.random): GatewayDecision | undefined {
+  if (!store.types.has(HTTPROUTES)) return undefined;
+  const candidates: Candidate[] = [];
+  for (const route of store.list(HTTPROUTES).items as HTTPRoute[]) {
+    if (!attached(store, route)) continue;
+    const hostnames = route.spec?.hostnames ?? [];
+    const hs = hostnames.length === 0 ? 1 : Math.max(0, ...hostnames.map((h) => hostScore(h, req.host, "many")));
+    if (hs === 0) continue;
+    (route.spec?.rules ?? []).forEach((rule, ruleIndex) => {
+      const matches = rule.matches?.length ? rule.matches : [{}];
+      for (const m of matches) {
+        const s = matchScore(m, req);
+        if (s) candidates.push({ route, ruleIndex, hostScore: hs, ...s });
+      }
+    });
+  }
+  if (candidates.length === 0) return undefined;
+  candidates.sort(compare);
+  const best = candidates[0]!;
+  const routeName = `${best.route.metadata.namespace}/${best.route.metadata.name}`;
+  const refs = best.route.spec!.rules![best.ruleIndex]!.backendRefs ?? [];
+  const weights = refs.map((r) => Math.max(0, r.weight ?? 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  if (total === 0) return { status: 500, route: routeName };
+  let draw = random() * total;
+  let chosen = refs[refs.length - 1]!;
+  for (let i = 0; i < refs.length; i++) {
+    if (draw < weights[i]!) {
+      chosen = refs[i]!;
+      break;
+    }
+    draw -= weights[i]!;
+  }
+  if ((chosen.kind ?? "Service") !== "Service" || (chosen.group ?? "") !== "") return { status: 500, route: routeName };
+  return { service: { namespace: chosen.namespace ?? best.route.metadata.namespace ?? "default", name: chosen.name }, route: routeName, backend: chosen.name };
+}
