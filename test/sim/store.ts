@@ -19,6 +19,8 @@ export interface ResourceType {
   namespaced: boolean;
   subresources?: Array<"status" | "scale">;
   shortNames?: string[];
+  /** Discovery categories, e.g. "all" so that `kubectl get all` includes the kind. */
+  categories?: string[];
 }
 
 export interface ObjectMeta {
@@ -236,7 +238,8 @@ export class Store {
     this.emitter.emit("event", e);
   }
 
-  private timestamp(): string {
+  /** The store clock as an RFC 3339 timestamp with second precision (what metadata timestamps use). */
+  timestamp(): string {
     return this.now().toISOString().replace(/\.\d{3}Z$/, "Z");
   }
 
