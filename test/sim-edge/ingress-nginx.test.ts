@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { INGRESSES } from "../sim/controllers/types.ts";
+import { DEPLOYMENTS, INGRESSES, PODS, type Deployment, type Pod } from "../sim/controllers/types.ts";
 import { fourSigma, ingress, startEdgeHarness, type EdgeHarness } from "./harness.ts";
 
 const A = "nginx.ingress.kubernetes.io/";
@@ -74,11 +74,12 @@ describe("edge as ingress-nginx", () => {
     expect((await h.get("/api/health", { Host: HOST })).status).toBe(200);
     expect((await h.get("/api/health", { Host: "other.example.com" })).status).toBe(404);
     expect((await h.get("/api/health")).status).toBe(404); // 127.0.0.1 and no defaultHost
-    h.store.mutate("apps/v1/deployments", "default", "web", (o) => {
-      (o as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0]!.image = "web:broken";
-      (o as { spec: { strategy?: unknown } }).spec.strategy = { type: "Recreate" };
+    h.store.mutate(DEPLOYMENTS, "default", "web", (o) => {
+      const d = o as Deployment;
+      d.spec.template.spec!.containers![0]!.image = "web:broken";
+      d.spec.strategy = { type: "Recreate" };
     });
-    await h.until(() => h.store.list("/v1/pods").items.every((p) => (p as { spec: { containers: Array<{ image: string }> } }).spec.containers[0]!.image === "web:broken"), "old pods gone");
+    await h.until(() => (h.store.list(PODS).items as Pod[]).every((p) => p.spec.containers[0]!.image === "web:broken"), "old pods gone");
     const r = await h.get("/api/health", { Host: HOST });
     expect(r.status).toBe(503);
   });
