@@ -6,11 +6,25 @@
 import { Command, CommanderError } from "commander";
 import { redact } from "./commands/common.ts";
 import * as smoke from "./commands/smoke.ts";
+import * as deploy from "./commands/deploy.ts";
+import * as canary from "./commands/canary.ts";
+import * as promote from "./commands/promote.ts";
+import * as rollback from "./commands/rollback.ts";
+import * as status from "./commands/status.ts";
+import * as history from "./commands/history.ts";
+import * as plan from "./commands/plan.ts";
 import { exitCodeOf } from "./errors.ts";
 
 // ---- Command registrations: one entry per commands/<name>.ts module; append new commands here. ----
 const commands: Array<{ register(program: Command): void }> = [
   smoke,
+  deploy,
+  canary,
+  promote,
+  rollback,
+  status,
+  history,
+  plan,
 ];
 // ---- end of command registrations ----
 

@@ -101,9 +101,11 @@ export const releaseConfigSchema = z
       .object({
         /** Container restarts of the canary tolerated during a phase. */
         maxRestarts: z.number().int().min(0).default(0),
+        /** A canary pod that was Ready may be not Ready this long before the canary fails. */
+        notReadyGrace: duration.default(10_000),
       })
       .strict()
-      .default({ maxRestarts: 0 }),
+      .default({ maxRestarts: 0, notReadyGrace: 10_000 }),
     observedSplit: z
       .object({
         enabled: z.boolean().default(true),

@@ -19,8 +19,6 @@ export interface PipelineEnv {
   ciRun?: string;
   smokeToken?: string;
   resolve: Resolver;
-  /** Test hook: health watch poll interval / grace overrides in ms. */
-  healthGraceMs?: number;
 }
 
 export interface Release {

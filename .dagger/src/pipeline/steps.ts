@@ -18,8 +18,8 @@ import { writeInFlight } from "./state.ts";
 type CanaryStep = Extract<Step, { kind: "canary" }>;
 
 function healthLimits(rel: Release) {
-  const grace = rel.env.healthGraceMs;
-  return { maxRestarts: rel.env.config.health.maxRestarts, ...(grace !== undefined ? { notReadyGraceMs: grace, unavailableGraceMs: grace } : {}) };
+  const { maxRestarts, notReadyGrace } = rel.env.config.health;
+  return { maxRestarts, notReadyGraceMs: notReadyGrace, unavailableGraceMs: notReadyGrace };
 }
 
 async function waitCanariesAvailable(rel: Release, replicasOf: (s: Release["state"]["services"][number]) => Promise<number> | number): Promise<void> {

@@ -1,0 +1,34 @@
+/** `release-gate deploy --tag T`: the whole release (preflight, canary phases, promote, record). */
+import type { Command } from "commander";
+import { deploy } from "../pipeline/release.ts";
+import { pipelineEnv } from "../pipeline/env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "../pipeline/command-support.ts";
+import { envNameOption, readSecretEnv } from "./common.ts";
+
+interface DeployFlags extends ClusterFlags {
+  tag: string;
+  skipCanary?: boolean;
+  reason?: string;
+  repair?: boolean;
+  tokenEnv: string;
+}
+
+export function register(program: Command): void {
+  addClusterOptions(
+    program
+      .command("deploy")
+      .description("Release an image: canary phases from release.yaml with smoke tests and health watch, then promote; rolls back by itself on any failure. Exit 0 released, 1 rolled back/failed, 2 refused (nothing changed).")
+      .requiredOption("--tag <tag>", "image tag (OCI tag grammar) or sha256: digest to release")
+      .option("--skip-canary", "emergency hotfix: straight to promote with smoke tests (needs --reason)")
+      .option("--reason <text>", "why the canary is skipped (recorded)")
+      .option("--repair", "roll back an interrupted release first, then deploy")
+      .option("--token-env <name>", "NAME of the environment variable holding the smoke-test bearer token", envNameOption, "SMOKE_TEST_TOKEN"),
+  ).action(async (flags: DeployFlags) => {
+    const token = readSecretEnv(flags.tokenEnv);
+    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(token ? { smokeToken: token } : {}) });
+    const record = await withCancellation((signal) =>
+      deploy(env, { tag: flags.tag, skipCanary: flags.skipCanary ?? false, ...(flags.reason ? { reason: flags.reason } : {}), repair: flags.repair ?? false, signal }),
+    ).catch((err) => printAndRethrow(err, flags.json));
+    await printRecord(record, flags.json);
+  });
+}

@@ -1,0 +1,21 @@
+/** `release-gate promote --tag T`: promote a canary that passed at 100 % (I3), with deploy's safety. */
+import type { Command } from "commander";
+import { promote } from "../pipeline/operator.ts";
+import { pipelineEnv } from "../pipeline/env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "../pipeline/command-support.ts";
+import { envNameOption, readSecretEnv } from "./common.ts";
+
+export function register(program: Command): void {
+  addClusterOptions(
+    program
+      .command("promote")
+      .description("Update stable to the canary's image (only after the canary passed at weight 100), shift traffic back to stable, scale the canary to 0; restores stable on failure.")
+      .requiredOption("--tag <tag>", "the tag whose canary is in flight")
+      .option("--token-env <name>", "NAME of the environment variable holding the smoke-test bearer token", envNameOption, "SMOKE_TEST_TOKEN"),
+  ).action(async (flags: ClusterFlags & { tag: string; tokenEnv: string }) => {
+    const token = readSecretEnv(flags.tokenEnv);
+    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(token ? { smokeToken: token } : {}) });
+    const record = await withCancellation((signal) => promote(env, { tag: flags.tag, signal })).catch((err) => printAndRethrow(err, flags.json));
+    await printRecord(record, flags.json);
+  });
+}

@@ -1,0 +1,19 @@
+/** `release-gate rollback [--reason R]`: from any state back to all traffic on a healthy stable (I4). */
+import type { Command } from "commander";
+import { rollback } from "../pipeline/operator.ts";
+import { pipelineEnv } from "../pipeline/env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, type ClusterFlags } from "../pipeline/command-support.ts";
+
+export function register(program: Command): void {
+  addClusterOptions(
+    program
+      .command("rollback")
+      .description("Repair production from any state: restore stable's previous template if promotion had started, weight 0 verified, canary to 0. Takes the lock over from a dead run.")
+      .option("--reason <text>", "why (recorded)"),
+  ).action(async (flags: ClusterFlags & { reason?: string }) => {
+    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
+    // Not cancellable on purpose: a rollback interrupted halfway is worse than one that finishes.
+    const record = await rollback(env, { ...(flags.reason ? { reason: flags.reason } : {}) }).catch((err) => printAndRethrow(err, flags.json));
+    await printRecord(record, flags.json);
+  });
+}

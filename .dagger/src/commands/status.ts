@@ -1,0 +1,16 @@
+/** `release-gate status`: what production runs now, weights, lock holder, any release in flight. */
+import type { Command } from "commander";
+import { pipelineEnv } from "../pipeline/env.ts";
+import { readStatus, statusToText } from "../pipeline/status.ts";
+import { addClusterOptions, type ClusterFlags } from "../pipeline/command-support.ts";
+import { output } from "./common.ts";
+
+export function register(program: Command): void {
+  addClusterOptions(program.command("status").description("Show what production runs now: images and replicas, canary weights, the release lock, any interrupted release.")).action(
+    async (flags: ClusterFlags) => {
+      const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), quiet: true });
+      const status = await readStatus(env);
+      output(flags, () => statusToText(status), () => JSON.stringify(status, null, 2) + "\n");
+    },
+  );
+}

@@ -1,0 +1,41 @@
+/**
+ * Building a pipeline run's environment from command options: release.yaml, the kubeconfig, who is running
+ * (for the lock and the record), and where public URLs are reached.
+ */
+import { loadReleaseConfig } from "../config/load.ts";
+import { kubeFromConfig } from "../kube/client.ts";
+import { loadKubeConfig } from "../kube/kubeconfig.ts";
+import { defaultIdentity } from "../kube/lease-lock.ts";
+import type { PipelineEnv } from "./context.ts";
+import { silentProgress, streamProgress } from "./progress.ts";
+import { parseResolve } from "./public-url.ts";
+
+export interface EnvOptions {
+  config?: string;
+  kubeconfig?: string;
+  /** Print progress to stderr (off for --json consumers that only want the document? no: stderr is separate). */
+  quiet?: boolean;
+  smokeToken?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
+  const env = o.env ?? process.env;
+  // Config first: a bad release.yaml is refused before the kubeconfig is even read.
+  const { config } = await loadReleaseConfig(o.config);
+  const kc = loadKubeConfig({ ...(o.kubeconfig ? { path: o.kubeconfig } : {}), env });
+  const resolve = parseResolve(env.RELEASE_GATE_RESOLVE);
+  const identity = defaultIdentity(env);
+  const approvers = env.RELEASE_GATE_APPROVERS?.split(",").map((s) => s.trim()).filter(Boolean);
+  return {
+    kube: kubeFromConfig(kc),
+    config,
+    progress: o.quiet ? silentProgress : streamProgress(),
+    identity,
+    triggeredBy: env.GITHUB_ACTOR ?? env.USER ?? "unknown",
+    ...(approvers?.length ? { approvedBy: approvers } : {}),
+    ...(env.GITHUB_RUN_ID ? { ciRun: `${env.GITHUB_REPOSITORY ?? ""} run ${env.GITHUB_RUN_ID}`.trim() } : {}),
+    ...(o.smokeToken ? { smokeToken: o.smokeToken } : {}),
+    resolve,
+  };
+}
