@@ -9,6 +9,7 @@ import picomatch from "picomatch";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { imageTag } from "./controllers/pod-status.ts";
+import { faultRuleSchema } from "./faults.ts";
 
 const seconds = z.number().nonnegative();
 
@@ -87,8 +88,6 @@ export const imageRuleSchema = z
   .refine((r) => (r.image === undefined) !== (r.tag === undefined), { message: "set exactly one of image or tag" });
 export type ImageRule = z.output<typeof imageRuleSchema>;
 
-/** Placeholder until test/sim/faults.ts exports faultRuleSchema: rules are passed through to the API server. */
-const faultRuleSchema = z.looseObject({});
 
 const manifestSchema = z.looseObject({
   apiVersion: z.string().min(1),
@@ -114,6 +113,7 @@ export const scenarioSchema = z.strictObject({
       controller: z.enum(["auto", "ingress-nginx", "gateway-api"]).default("auto"),
     })
     .prefault({}),
+  /** API server fault rules (test/sim/faults.ts), active from the start. */
   faults: z.array(faultRuleSchema).default([]),
   /** Objects created when the simulator starts (namespaces, Deployments, Services, routes...). */
   objects: z.array(manifestSchema).default([]),

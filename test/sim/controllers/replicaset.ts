@@ -6,6 +6,7 @@
  */
 import type { Clock } from "../clock.ts";
 import { StoreError, type Store, type StoreEvent } from "../store.ts";
+import { applyDefaults } from "../api/defaults.ts";
 import { randomSuffix } from "./names.ts";
 import { WorkQueue } from "./queue.ts";
 import { matchesSelector } from "./selectors.ts";
@@ -82,9 +83,10 @@ export class ReplicaSetController {
           ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
           ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: rs.metadata.name, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true }],
         },
-        spec: { restartPolicy: "Always", terminationGracePeriodSeconds: 30, dnsPolicy: "ClusterFirst", schedulerName: "default-scheduler", ...structuredClone(template.spec ?? {}), containers: structuredClone(template.spec?.containers ?? []) },
+        spec: { ...structuredClone(template.spec ?? {}), containers: structuredClone(template.spec?.containers ?? []) },
         status: { phase: "Pending", qosClass: "BestEffort" },
       };
+      applyDefaults(pod, this.store); // as the API server would on the controller's create
       try {
         return this.store.create(PODS, pod) as Pod;
       } catch (err) {
