@@ -1,0 +1,48 @@
+/**
+ * One simulated API server per test file: a bare Store (no controllers), the HTTP API in front of it, a
+ * kubeconfig for it, and the real kubectl pointed at it. The `default` namespace exists, as on a cluster.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { Store } from "../sim/store.ts";
+import { defaultResourceTypes } from "../sim/resources.ts";
+import { startApiServer } from "../sim/apiserver.ts";
+import { Faults } from "../sim/faults.ts";
+import { writeKubeconfig } from "../sim/kubeconfig.ts";
+import { kubectlFor, type KubectlRunner } from "../helpers/kubectl.ts";
+
+export interface ApiFixture {
+  store: Store;
+  faults: Faults;
+  url: string;
+  kubeconfig: string;
+  dir: string;
+  kubectl: KubectlRunner;
+  close(): Promise<void>;
+}
+
+export async function startApiFixture(opts: { kubectl?: boolean; namespace?: string } = {}): Promise<ApiFixture> {
+  const store = new Store(defaultResourceTypes());
+  store.create("/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "default" }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+  const faults = new Faults();
+  const server = await startApiServer(store, { faults, bookmarkIntervalMs: 200 });
+  const dir = await mkdtemp(join(tmpdir(), "sim-api-"));
+  const kubeconfig = join(dir, "kubeconfig");
+  await writeKubeconfig(server.url, kubeconfig, opts.namespace ? { namespace: opts.namespace } : {});
+  const kubectl = opts.kubectl === false ? (undefined as unknown as KubectlRunner) : await kubectlFor(kubeconfig);
+  if (kubectl) console.log(`kubectl: ${kubectl.binary.path} (${kubectl.binary.source}, ${kubectl.binary.version})`);
+  return {
+    store,
+    faults,
+    url: server.url,
+    kubeconfig,
+    dir,
+    kubectl,
+    async close() {
+      await server.close();
+      await kubectl?.dispose();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
