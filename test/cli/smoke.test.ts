@@ -102,7 +102,7 @@ describe("release-gate smoke: the token never appears in any output", () => {
   it("not on success, on failure, in --json, nor when the service echoes it back", async () => {
     const echo: Route = (req, res) => json(200, { id: null, echoed: req.headers.authorization })(req, res);
     const a = await app({ "/api/v1/user/me": echo });
-    const runs = await Promise.all([
+    const runs: Array<Awaited<ReturnType<typeof releaseGate>>> = await Promise.all([
       releaseGate(["smoke", "--url", a.url], withToken),
       releaseGate(["smoke", "--url", a.url, "--json"], withToken),
       releaseGate(["smoke", "--url", a.url, "--json", "--header", `X-Debug: ${TOKEN}`], withToken),

@@ -53,7 +53,7 @@ describe("the ReleaseGate object", () => {
   const cls = file.statements.find((s): s is ts.ClassDeclaration => ts.isClassDeclaration(s) && s.name?.text === "ReleaseGate");
   const decoratorText = (node: ts.Node) => (ts.canHaveDecorators(node) ? (ts.getDecorators(node) ?? []).map((d) => d.getText()) : []);
   const hasDoc = (node: ts.Node) => (ts.getLeadingCommentRanges(source, node.getFullStart()) ?? []).some((r) => source.slice(r.pos, r.pos + 3) === "/**");
-  const funcs = (cls?.members ?? []).filter((m): m is ts.MethodDeclaration => ts.isMethodDeclaration(m) && decoratorText(m).some((d) => d.startsWith("@func")));
+  const funcs = Array.from(cls?.members ?? []).filter((m): m is ts.MethodDeclaration => ts.isMethodDeclaration(m) && decoratorText(m).some((d) => d.startsWith("@func")));
   const ctor = cls?.members.find(ts.isConstructorDeclaration);
 
   it("is exported, decorated with @object() and has the functions the design names so far", () => {

@@ -3,7 +3,7 @@
  * the sum), each with its own timeout, all under one overall deadline. Input is validated before any request is
  * sent; the token is only ever placed in an Authorization header and is scrubbed from every reason.
  */
-import { getCACertificates } from "node:tls";
+import { createSecureContext, getCACertificates, type SecureContext } from "node:tls";
 import { Agent } from "undici";
 import { UsageError } from "../errors.ts";
 import { qualisysSuite } from "./default-suite.ts";
@@ -87,14 +87,14 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
     );
   }
   const runTls = baseUrl.protocol === "https:" && suite.tls.enabled && !skip.has(TLS_CHECK_NAME);
-  const ca = opts.ca === undefined ? undefined : [...getCACertificates("default"), ...[opts.ca].flat()];
+  const secureContext = opts.ca === undefined ? undefined : trustStore([opts.ca].flat());
 
   const startedAt = new Date();
   const started = performance.now();
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
   const deadlineSignal = opts.signal ? AbortSignal.any([deadline.signal, opts.signal]) : deadline.signal;
-  const dispatcher = new Agent(ca ? { connect: { ca } } : {});
+  const dispatcher = new Agent(secureContext ? { connect: { secureContext } } : {});
   let results: CheckResult[];
   try {
     results = await Promise.all([
@@ -112,7 +112,7 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
         }),
       ),
       ...(runTls
-        ? [runTlsCheck(TLS_CHECK_NAME, { url: baseUrl, ca, minDaysValid: suite.tls.minDaysValid, timeoutMs, deadline: deadlineSignal })]
+        ? [runTlsCheck(TLS_CHECK_NAME, { url: baseUrl, secureContext, minDaysValid: suite.tls.minDaysValid, timeoutMs, deadline: deadlineSignal })]
         : []),
     ]);
   } finally {
@@ -129,6 +129,23 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
     durationMs: Math.round(performance.now() - started),
     checks: checksOut,
   };
+}
+
+const trustStores = new Map<string, SecureContext>();
+
+/**
+ * The system CAs plus the extra ones, as one TLS context shared by every connection of every run: parsing the
+ * whole CA store per connection would cost more than the checks themselves, and the pipeline smoke-tests again
+ * and again during an observation window.
+ */
+function trustStore(extra: string[]): SecureContext {
+  const key = extra.join("\n");
+  let ctx = trustStores.get(key);
+  if (!ctx) {
+    ctx = createSecureContext({ ca: [...getCACertificates("default"), ...extra] });
+    trustStores.set(key, ctx);
+  }
+  return ctx;
 }
 
 /** A reason may quote a response body, and a misbehaving service may echo the token back: never pass it on. */

@@ -3,13 +3,13 @@
  * valid for at least `minDaysValid` more days (renewal that silently stopped shows up here weeks before users see it).
  */
 import { isIP } from "node:net";
-import { checkServerIdentity, connect, type PeerCertificate } from "node:tls";
+import { checkServerIdentity, connect, type PeerCertificate, type SecureContext } from "node:tls";
 import type { CheckResult } from "./types.ts";
 
 export interface TlsCheckOptions {
   url: URL;
-  /** Trusted CAs (PEM); the system store when undefined. */
-  ca?: string[];
+  /** Trust store with extra CAs; the system store when undefined. */
+  secureContext?: SecureContext;
   minDaysValid: number;
   timeoutMs: number;
   deadline: AbortSignal;
@@ -75,7 +75,7 @@ function handshake(host: string, port: number, opts: TlsCheckOptions) {
       port,
       // SNI must not carry an IP address.
       servername: isIP(host) ? undefined : host,
-      ca: opts.ca,
+      secureContext: opts.secureContext,
       rejectUnauthorized: false,
       // Identity is checked below with the same function, so a mismatch gets its own reason.
       checkServerIdentity: () => undefined,
