@@ -1,0 +1,65 @@
+/**
+ * `npm run sim -- [--port N] [--edge-port N] [--kubeconfig PATH] [--scenario FILE] [--namespace NS] [--verbose]`:
+ * start the simulator, print where it listens, run until SIGINT/SIGTERM, then stop cleanly.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { startSim } from "./index.ts";
+
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
+  return n;
+};
+
+const program = new Command()
+  .name("npm run sim --")
+  .description("Run the Kubernetes simulator: API server, controllers, kubelet and traffic edge on 127.0.0.1")
+  .option("--port <n>", "API server port (default: any free port)", port)
+  .option("--edge-port <n>", "traffic edge port (default: any free port)", port)
+  .option("--kubeconfig <path>", "write the kubeconfig here (default: a temporary file)")
+  .option("--scenario <file>", "scenario file (YAML or JSON), see test/sim/README.md")
+  .option("--namespace <ns>", "namespace of the kubeconfig's context")
+  .option("--verbose", "log API requests and controller errors to stderr")
+  .parse();
+
+const opts = program.opts<{ port?: number; edgePort?: number; kubeconfig?: string; scenario?: string; namespace?: string; verbose?: boolean }>();
+
+try {
+  const sim = await startSim({
+    port: opts.port,
+    edgePort: opts.edgePort,
+    kubeconfigPath: opts.kubeconfig,
+    scenario: opts.scenario,
+    namespace: opts.namespace,
+    log: opts.verbose ? (line) => process.stderr.write(line + "\n") : undefined,
+  });
+  process.stdout.write(
+    [
+      `API server:  ${sim.apiUrl}`,
+      `Traffic edge: ${sim.edgeUrl}${sim.scenario.edge.defaultHost ? ` (default host ${sim.scenario.edge.defaultHost})` : ""}`,
+      `Kubeconfig:  ${sim.kubeconfigPath}`,
+      `Time scale:  1 simulated second = ${sim.clock.msPerSecond} ms`,
+      `  export KUBECONFIG=${sim.kubeconfigPath}`,
+      "Ctrl-C to stop.",
+      "",
+    ].join("\n"),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping the simulator\n`);
+    sim.stop().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+} catch (err) {
+  process.stderr.write(`sim: ${(err as Error).message}\n`);
+  process.exit(2);
+}
