@@ -43,5 +43,24 @@ export function loadKubeConfig(source: KubeconfigSource): k8s.KubeConfig {
   if (!kc.getCurrentCluster()) {
     throw new UsageError(`the kubeconfig from ${from} has no current context/cluster; nothing was changed in the cluster`);
   }
-  return kc;
+  return allowLoopbackHttp(kc);
+}
+
+const LOOPBACK_HTTP = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
+
+/**
+ * client-node refuses a plain-http server unless TLS verification is "skipped". A loopback http server (a
+ * kubectl proxy, a local API simulator) has no TLS to verify, so that flag is set for those alone; any other
+ * http:// server is still refused by client-node.
+ */
+function allowLoopbackHttp(kc: k8s.KubeConfig): k8s.KubeConfig {
+  if (!kc.clusters.some((c) => LOOPBACK_HTTP.test(c.server) && !c.skipTLSVerify)) return kc;
+  const out = new k8s.KubeConfig();
+  out.loadFromOptions({
+    clusters: kc.clusters.map((c) => (LOOPBACK_HTTP.test(c.server) ? { ...c, skipTLSVerify: true } : c)),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  return out;
 }
