@@ -22,8 +22,8 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function startApiFixture(opts: { kubectl?: boolean; namespace?: string } = {}): Promise<ApiFixture> {
-  const store = new Store(defaultResourceTypes());
+export async function startApiFixture(opts: { kubectl?: boolean; namespace?: string; historySize?: number } = {}): Promise<ApiFixture> {
+  const store = new Store(defaultResourceTypes(), opts.historySize ? { historySize: opts.historySize } : {});
   store.create("/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "default" }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
   const faults = new Faults();
   const server = await startApiServer(store, { faults, bookmarkIntervalMs: 200 });

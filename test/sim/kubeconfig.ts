@@ -1,4 +1,8 @@
-/** A kubeconfig for the simulator: plain HTTP on loopback, no credentials. */
+/**
+ * A kubeconfig for the simulator: plain HTTP on loopback, no credentials. `insecure-skip-tls-verify` is set
+ * because @kubernetes/client-node 2.x refuses an `http:` server without it ("HTTP protocol is not allowed when
+ * skipTLSVerify is not set or false"); kubectl ignores it for plain HTTP.
+ */
 import { writeFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { stringify } from "yaml";
@@ -7,7 +11,7 @@ export function kubeconfigYaml(url: string, opts: { namespace?: string } = {}): 
   return stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: "release-gate-sim", cluster: { server: url } }],
+    clusters: [{ name: "release-gate-sim", cluster: { server: url, "insecure-skip-tls-verify": true } }],
     users: [{ name: "release-gate-sim", user: {} }],
     contexts: [{ name: "release-gate-sim", context: { cluster: "release-gate-sim", user: "release-gate-sim", ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
     "current-context": "release-gate-sim",
