@@ -56,6 +56,8 @@ export interface Harness {
   events: Recorded[];
   /** Messages the pipeline printed (progress), for assertions and debugging. */
   log: string[];
+  /** Run something when the pipeline starts a step ("canary 50%", "promote", "rollback"). */
+  onStep(label: string, fn: () => void): void;
   dir: string;
   stop(): Promise<void>;
 }
@@ -68,8 +70,11 @@ export interface HarnessOptions {
   services?: Array<"qualisys-api" | "qualisys-web">;
 }
 
-const recordingProgress = (log: string[]): Progress => ({
-  step: (label, w) => log.push(`step ${label}${w !== undefined ? ` @${w}` : ""}`),
+const recordingProgress = (log: string[], hooks: Map<string, () => void>): Progress => ({
+  step: (label, w) => {
+    log.push(`step ${label}${w !== undefined ? ` @${w}` : ""}`);
+    hooks.get(label)?.();
+  },
   waiting: (what) => log.push(`waiting ${what}`),
   info: (m) => log.push(`info ${m}`),
   warn: (m) => log.push(`warn ${m}`),
@@ -113,10 +118,11 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   await writeFile(configPath, stringify(doc));
   const { config } = await loadReleaseConfig(configPath);
   const log: string[] = [];
+  const hooks = new Map<string, () => void>();
   const env: PipelineEnv = {
     kube: kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath }), { retry: { minTimeoutMs: 20, maxTimeoutMs: 200, maxRetryAfterMs: 300 } }),
     config,
-    progress: recordingProgress(log),
+    progress: recordingProgress(log, hooks),
     identity: `test-run-${Math.random().toString(36).slice(2, 8)}`,
     triggeredBy: "tester",
     resolve: parseResolve(`*=${sim.edgeUrl}`),
@@ -129,6 +135,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     env,
     events,
     log,
+    onStep: (label, fn) => hooks.set(label, fn),
     dir,
     async stop() {
       unwatch.forEach((u) => u());
