@@ -174,10 +174,11 @@ describe("discovery", () => {
 });
 
 describe("watch over HTTP", () => {
-  async function readEvents(path: string, count: number): Promise<Array<{ type: string; object: Record<string, any> }>> {
+  type WatchEvent = { type: string; object: { metadata: { name?: string; annotations?: Record<string, string> }; message?: string; [k: string]: unknown } };
+  async function readEvents(path: string, count: number): Promise<WatchEvent[]> {
     const controller = new AbortController();
     const res = await fetch(api.url + path, { signal: controller.signal });
-    const events: Array<{ type: string; object: Record<string, any> }> = [];
+    const events: WatchEvent[] = [];
     const decoder = new TextDecoder();
     let buf = "";
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
