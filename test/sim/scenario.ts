@@ -134,13 +134,13 @@ export function loadScenarioFile(path: string): Scenario {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new Error(`cannot read scenario file ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read scenario file ${path}: ${(err as Error).message}`, { cause: err });
   }
   let data: unknown;
   try {
     data = parseYaml(text);
   } catch (err) {
-    throw new Error(`scenario file ${path} is not valid YAML/JSON: ${(err as Error).message}`);
+    throw new Error(`scenario file ${path} is not valid YAML/JSON: ${(err as Error).message}`, { cause: err });
   }
   return parseScenario(data, `scenario file ${path}`);
 }
