@@ -8,6 +8,7 @@
  * Every write is read-modify-replace with the object's resourceVersion (rules are a list, so a merge patch
  * would replace them anyway); a conflict (someone else wrote in between) is retried on a fresh read.
  */
+import { isDeepStrictEqual } from "node:util";
 import pRetry, { AbortError } from "p-retry";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
@@ -236,7 +237,7 @@ export class GatewayApiRouter implements TrafficRouter {
         const live = await this.read();
         if (!live) throw new AbortError(new FailedError(`${this.where} not found, could not ${what}; without it no traffic reaches the canary`));
         const next = change(live);
-        if (JSON.stringify(next.spec) === JSON.stringify(live.spec)) return;
+        if (isDeepStrictEqual(next.spec, live.spec)) return;
         try {
           await this.kube.custom.replaceNamespacedCustomObject({
             group: GATEWAY_GROUP,

@@ -9,6 +9,7 @@
  * One router per stable Ingress: QualiSys has one Ingress with a host per service, so one canary Ingress
  * carries every service's canary backend and all services move together.
  */
+import { isDeepStrictEqual } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
@@ -145,11 +146,12 @@ export function assertWeight(weight: number, where: string): void {
 
 const mergePatch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 
-/** A stable view of what decides a canary Ingress's routing, for drift detection. */
-function routingOf(ing: k8s.V1Ingress): string {
+/** What decides a canary Ingress's routing (spec, labels, annotations but the weight), for drift detection. */
+function routingOf(ing: k8s.V1Ingress): unknown {
   const a = ing.metadata?.annotations ?? {};
-  const carried = Object.fromEntries(Object.entries(a).filter(([k]) => k !== CANARY_WEIGHT).sort(([x], [y]) => x.localeCompare(y)));
-  return JSON.stringify({ spec: ing.spec, annotations: carried });
+  const carried = Object.fromEntries(Object.entries(a).filter(([k]) => k !== CANARY_WEIGHT));
+  // Through JSON: undefined fields vanish, as they do on the wire. Key order is not compared (isDeepStrictEqual).
+  return JSON.parse(JSON.stringify({ spec: ing.spec, labels: ing.metadata?.labels ?? {}, annotations: carried }));
 }
 
 export class IngressNginxRouter implements TrafficRouter {
@@ -247,7 +249,7 @@ export class IngressNginxRouter implements TrafficRouter {
     }
     const liveWeight = weightFromAnnotations(live.metadata?.annotations, this.where());
     const desired = deriveCanaryIngress(stable, this.swaps, this.header, liveWeight);
-    if (routingOf(live) === routingOf(desired)) return;
+    if (isDeepStrictEqual(routingOf(live), routingOf(desired))) return;
     const drop = Object.keys(live.metadata?.annotations ?? {}).filter((k) => !(k in (desired.metadata?.annotations ?? {})));
     await this.kube.networking.patchNamespacedIngress(
       {

@@ -3,7 +3,7 @@
  * version in a response header (e.g. X-App-Version). This checks what users get, not what the objects say.
  *
  * Verdict. With n responses of a known version and expected canary share p, the canary count is binomial;
- * the observed share may differ from p by at most max(3σ, floor), σ = sqrt(p(1−p)/n), floor default 0.05
+ * the observed share may differ from p by at most max(3σ, floor) (3 = `sigmas`), σ = sqrt(p(1−p)/n), floor default 0.05
  * (5 points): a false alarm then has a probability below about 0.3 %. At p = 0 and p = 1 (weight 0 and 100)
  * σ is 0 and no request may go to the wrong side (weight 0 is what a rollback must verify). If fewer than
  * `minKnownFraction` (default 0.9) of the samples report a known version, the verdict is "inconclusive".
@@ -36,6 +36,8 @@ export interface SplitResult extends SplitCounts {
 }
 
 export interface VerdictOptions {
+  /** How many standard deviations the observed share may stray (default 3). */
+  sigmas?: number;
   /** Smallest tolerance (share, 0..1) for 0 < p < 1. Default 0.05. */
   floor?: number;
   /** Below this share of known versions the verdict is inconclusive. Default 0.9. */
@@ -45,12 +47,13 @@ export interface VerdictOptions {
 /** Judge counts against an expected canary weight (percent). Pure. */
 export function judgeSplit(counts: SplitCounts, expectedWeight: number, opts: VerdictOptions = {}): Omit<SplitResult, "examples"> {
   const floor = opts.floor ?? 0.05;
+  const sigmas = opts.sigmas ?? 3;
   const minKnown = opts.minKnownFraction ?? 0.9;
   const samples = counts.stable + counts.canary + counts.unknown + counts.errors;
   const known = counts.stable + counts.canary;
   const p = expectedWeight / 100;
   const observed = known > 0 ? counts.canary / known : Number.NaN;
-  const tolerance = p <= 0 || p >= 1 ? 0 : Math.max(3 * Math.sqrt((p * (1 - p)) / Math.max(1, known)), floor);
+  const tolerance = p <= 0 || p >= 1 ? 0 : Math.max(sigmas * Math.sqrt((p * (1 - p)) / Math.max(1, known)), floor);
   let verdict: SplitVerdict;
   if (samples === 0 || known / samples < minKnown) verdict = "inconclusive";
   else verdict = Math.abs(observed - p) <= tolerance + 1e-9 ? "match" : "mismatch";
