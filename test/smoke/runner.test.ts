@@ -133,6 +133,16 @@ describe("each check fails for its own reason", () => {
     }
   });
 
+  it("connection refused on https: the certificate check is retried too, then fails with its own reason", async () => {
+    const port = await closedPort();
+    const report = await runSmokeSuite({ baseUrl: `https://127.0.0.1:${port}`, token: TOKEN, retries: 1, backoffMs: 5 });
+    expect(check(report, "tls")).toMatchObject({
+      ok: false,
+      attempts: 2,
+      reason: "TLS connection failed (ECONNREFUSED) after 2 attempts: is the service up and the URL right?",
+    });
+  });
+
   it("a dropped connection is retried and the check passes when the retry is answered", async () => {
     let first = true;
     const flaky: Route = (req: IncomingMessage, res: ServerResponse) => {

@@ -6,7 +6,7 @@ import pRetry from "p-retry";
 import { request, type Dispatcher } from "undici";
 import { judge } from "./expect.ts";
 import type { Check } from "./suite.ts";
-import { describeTlsCode } from "./tls-check.ts";
+import { CONNECTION_ERRORS, describeTlsCode, errorCode } from "./net-errors.ts";
 import type { CheckResult } from "./types.ts";
 
 export interface HttpCheckContext {
@@ -25,20 +25,6 @@ export interface HttpCheckContext {
 
 /** Bodies are read up to this size: enough for any page worth smoke-testing, bounded against runaway responses. */
 const MAX_BODY_BYTES = 1024 * 1024;
-
-/** Errors where no answer came because the connection itself failed: these, and only these, are retried. */
-const CONNECTION_ERRORS = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_CLOSED",
-]);
 
 class CheckTimeout extends Error {}
 
@@ -118,17 +104,6 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }):
     }
   }
   return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString("utf8");
-}
-
-/** The code of a network error, looking through undici's wrapping and happy-eyeballs AggregateErrors. */
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && code !== "UND_ERR_ABORTED") return code;
-    if (e instanceof AggregateError && e.errors.length) e = e.errors[0];
-    else e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function describeFailure(err: unknown, ctx: HttpCheckContext, attempts: number): string {

@@ -112,7 +112,17 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
         }),
       ),
       ...(runTls
-        ? [runTlsCheck(TLS_CHECK_NAME, { url: baseUrl, secureContext, minDaysValid: suite.tls.minDaysValid, timeoutMs, deadline: deadlineSignal })]
+        ? [
+            runTlsCheck(TLS_CHECK_NAME, {
+              url: baseUrl,
+              secureContext,
+              minDaysValid: suite.tls.minDaysValid,
+              timeoutMs,
+              retries,
+              backoffMs,
+              deadline: deadlineSignal,
+            }),
+          ]
         : []),
     ]);
   } finally {

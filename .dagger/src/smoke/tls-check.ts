@@ -1,9 +1,12 @@
 /**
  * The certificate check for https:// URLs: the chain is trusted, the certificate names the host, and it stays
  * valid for at least `minDaysValid` more days (renewal that silently stopped shows up here weeks before users see it).
+ * Connection errors are retried like the HTTP checks' are; a certificate verdict never is.
  */
 import { isIP } from "node:net";
 import { checkServerIdentity, connect, type PeerCertificate, type SecureContext } from "node:tls";
+import pRetry from "p-retry";
+import { CONNECTION_ERRORS, describeTlsCode } from "./net-errors.ts";
 import type { CheckResult } from "./types.ts";
 
 export interface TlsCheckOptions {
@@ -12,48 +15,59 @@ export interface TlsCheckOptions {
   secureContext?: SecureContext;
   minDaysValid: number;
   timeoutMs: number;
+  retries: number;
+  backoffMs: number;
   deadline: AbortSignal;
   now?: () => Date;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** OpenSSL's verification codes, in words. */
-const TLS_CODES: Record<string, string> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: "self-signed certificate",
-  SELF_SIGNED_CERT_IN_CHAIN: "self-signed certificate in the chain",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "issuer unknown (incomplete chain?)",
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "issuer not trusted",
-  UNABLE_TO_GET_ISSUER_CERT: "issuer not trusted",
-  CERT_HAS_EXPIRED: "certificate has expired",
-  CERT_NOT_YET_VALID: "certificate is not valid yet",
-  ERR_TLS_CERT_ALTNAME_INVALID: "certificate does not name this host",
-};
+interface Peer {
+  cert: PeerCertificate;
+  authorized: boolean;
+  authorizationError?: string;
+}
 
-/** "self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)", or the code alone when it has no description. */
-export function describeTlsCode(code: string): string {
-  return TLS_CODES[code] ? `${TLS_CODES[code]} (${code})` : code;
+/** A handshake that did not complete; `code` decides whether it is retried. */
+class HandshakeError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export async function runTlsCheck(name: string, opts: TlsCheckOptions): Promise<CheckResult> {
   const started = performance.now();
-  const result = (ok: boolean, reason?: string): CheckResult => ({
-    name,
-    ok,
-    latencyMs: Math.round(performance.now() - started),
-    reason,
-    attempts: 1,
-  });
+  let attempts = 0;
+  const result = (ok: boolean, reason?: string): CheckResult => ({ name, ok, latencyMs: Math.round(performance.now() - started), reason, attempts });
   const host = opts.url.hostname.replace(/^\[|\]$/g, "");
-  let peer: { cert: PeerCertificate; authorized: boolean; authorizationError?: Error };
+  let peer: Peer;
   try {
-    peer = await handshake(host, Number(opts.url.port || 443), opts);
+    peer = await pRetry(
+      () => {
+        attempts++;
+        return handshake(host, Number(opts.url.port || 443), opts);
+      },
+      {
+        retries: opts.retries,
+        minTimeout: opts.backoffMs,
+        factor: 2,
+        randomize: true,
+        signal: opts.deadline,
+        shouldRetry: ({ error }) => error instanceof HandshakeError && CONNECTION_ERRORS.has(error.code),
+      },
+    );
   } catch (err) {
-    return result(false, (err as Error).message);
+    if (opts.deadline.aborted) return result(false, "no verdict before the overall deadline");
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
+    if (!(err instanceof HandshakeError)) return result(false, String(err));
+    if (err.code === "TIMEOUT") return result(false, err.message);
+    return result(false, `TLS connection failed (${err.code})${tries}: is the service up and the URL right?`);
   }
   if (!peer.authorized) {
-    const code = peer.authorizationError?.message ?? "unknown reason";
-    return result(false, `certificate not trusted: ${describeTlsCode(code)}; expected a chain to a trusted CA`);
+    return result(false, `certificate not trusted: ${describeTlsCode(peer.authorizationError ?? "unknown reason")}; expected a chain to a trusted CA`);
   }
   const identity = checkServerIdentity(host, peer.cert);
   if (identity) return result(false, `certificate is not valid for ${host}: ${identity.message}`);
@@ -66,10 +80,11 @@ export async function runTlsCheck(name: string, opts: TlsCheckOptions): Promise<
   return result(true);
 }
 
-/** Completes a TLS handshake without rejecting, so the verdict can say exactly what is wrong with the certificate. */
-function handshake(host: string, port: number, opts: TlsCheckOptions) {
-  return new Promise<{ cert: PeerCertificate; authorized: boolean; authorizationError?: Error }>((resolve, reject) => {
-    const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.deadline]);
+/** Completes a TLS handshake without rejecting the certificate, so the verdict can say exactly what is wrong with it. */
+function handshake(host: string, port: number, opts: TlsCheckOptions): Promise<Peer> {
+  return new Promise<Peer>((resolve, reject) => {
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const signal = AbortSignal.any([timeout, opts.deadline]);
     const socket = connect({
       host,
       port,
@@ -77,27 +92,25 @@ function handshake(host: string, port: number, opts: TlsCheckOptions) {
       servername: isIP(host) ? undefined : host,
       secureContext: opts.secureContext,
       rejectUnauthorized: false,
-      // Identity is checked below with the same function, so a mismatch gets its own reason.
+      // Identity is checked afterwards with the same function, so a mismatch gets its own reason.
       checkServerIdentity: () => undefined,
     });
     const onAbort = () => socket.destroy(new Error("aborted"));
     signal.addEventListener("abort", onAbort, { once: true });
     socket.once("close", () => signal.removeEventListener("abort", onAbort));
     socket.once("secureConnect", () => {
-      const cert = socket.getPeerCertificate();
-      const authorizationError = socket.authorizationError as Error | string | undefined;
+      const error = socket.authorizationError as Error | string | undefined;
       resolve({
-        cert,
+        cert: socket.getPeerCertificate(),
         authorized: socket.authorized,
-        authorizationError: typeof authorizationError === "string" ? new Error(authorizationError) : authorizationError,
+        authorizationError: error instanceof Error ? error.message : error,
       });
       socket.end();
     });
     socket.once("error", (err: NodeJS.ErrnoException) => {
       socket.destroy();
-      if (opts.deadline.aborted) reject(new Error("no verdict before the overall deadline"));
-      else if (signal.aborted) reject(new Error(`no TLS handshake within ${opts.timeoutMs} ms`));
-      else reject(new Error(`TLS connection failed (${err.code ?? err.message}): is the service up and the URL right?`));
+      if (timeout.aborted && !opts.deadline.aborted) reject(new HandshakeError(`no TLS handshake within ${opts.timeoutMs} ms`, "TIMEOUT"));
+      else reject(new HandshakeError(err.message, err.code ?? err.message));
     });
   });
 }
