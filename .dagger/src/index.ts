@@ -75,7 +75,7 @@ export class ReleaseGate {
     /** Suite file (YAML or JSON) to run instead of the default QualiSys suite. */
     suite?: File,
     /** Checks not to run, e.g. user-me (no token at hand) or tls. */
-    skip: string[] = [],
+    skip?: string[],
     /** Return the report as JSON instead of a table. */
     json = false,
     /** Per-check timeout in milliseconds. */
@@ -104,7 +104,7 @@ export class ReleaseGate {
       ctr = ctr.withMountedFile("/run/release-gate/ca.pem", caCert);
       args.push("--ca-file", "/run/release-gate/ca.pem");
     }
-    if (skip.length) args.push("--skip", skip.join(","));
+    if (skip?.length) args.push("--skip", skip.join(","));
     if (json) args.push("--json");
 
     const run = ctr.withExec(args, { expect: ReturnType.Any });
@@ -112,7 +112,9 @@ export class ReleaseGate {
     if (exitCode !== 0) {
       // The report (stdout) says which check failed and why; stderr has the one-line verdict or usage error.
       const verdict = exitCode === 2 ? "smoke: bad input, nothing was sent" : "smoke: checks failed";
-      throw new Error(`${verdict} (exit ${exitCode})\n${stdout}${stderr}`);
+      // The CLI's hints name environment variables; from Dagger the token is a Secret argument instead.
+      const hint = exitCode === 2 && !token ? "\nWith Dagger, pass the token as --token=env://SMOKE_TEST_TOKEN, or skip the check with --skip=user-me." : "";
+      throw new Error(`${verdict} (exit ${exitCode})\n${stdout}${stderr}${hint}`);
     }
     return stdout;
   }
