@@ -75,6 +75,17 @@ describe("deployment controller", () => {
     expect(getD("api")!.metadata.annotations!["deployment.kubernetes.io/revision"]).toBe("2");
   });
 
+  it("counts a Ready pod as available only after minReadySeconds", async () => {
+    h = startHarness();
+    const rsEvents = record(h.store, REPLICASETS);
+    h.store.create(DEPLOYMENTS, deployment("slow", "slow:1", { replicas: 2, minReadySeconds: 20 }));
+    await h.until(complete("slow", 2), "rollout");
+    rsEvents.stop();
+    const statuses = rsEvents.events.map((e) => (e.object as ReplicaSet).status ?? {});
+    expect(statuses).toContainEqual(expect.objectContaining({ readyReplicas: 2, availableReplicas: 0 }));
+    expect(statuses.at(-1)).toMatchObject({ readyReplicas: 2, availableReplicas: 2 });
+  });
+
   it("reuses the old ReplicaSet on rollback and gives it the next revision", async () => {
     h = startHarness();
     h.store.create(DEPLOYMENTS, deployment("web", "web:1", { replicas: 2 }));

@@ -1,0 +1,30 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { request } from "undici";
+import { expect, it } from "vitest";
+import { kubectlFor } from "../helpers/kubectl.ts";
+import { startSim } from "../sim/index.ts";
+
+it("starts from a scenario file with its objects, serves kubectl and the edge, and stop() closes everything", async () => {
+  const sim = await startSim({ scenario: join(import.meta.dirname, "../sim/scenarios/canary-bad-release.yaml") });
+  const k = await kubectlFor(sim.kubeconfigPath);
+  try {
+    const status = await k.run(["-n", "production", "rollout", "status", "deployment/qualisys-web", "--timeout=60s"]);
+    expect(status.exitCode).toBe(0);
+    const ns = await k.run(["get", "namespaces", "-o", "name"]);
+    expect(ns.stdout.split("\n").sort()).toEqual(["namespace/default", "namespace/kube-node-lease", "namespace/kube-public", "namespace/kube-system", "namespace/production"]);
+    const r = await request(sim.edgeUrl + "/api/health"); // no Host: the scenario's defaultHost
+    expect(r.statusCode).toBe(200);
+    expect(r.headers["x-app-version"]).toBe("1.0.0");
+    await r.body.text();
+    const canary = await request(sim.edgeUrl + "/api/health", { headers: { "X-Canary": "always" } });
+    expect(canary.statusCode).toBe(503); // canary Deployment at 0 replicas
+    await canary.body.text();
+  } finally {
+    await k.dispose();
+    await sim.stop();
+  }
+  expect(existsSync(sim.kubeconfigPath)).toBe(false);
+  await expect(request(sim.apiUrl + "/version")).rejects.toThrow();
+  await expect(request(sim.edgeUrl + "/api/health")).rejects.toThrow();
+});
