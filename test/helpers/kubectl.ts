@@ -10,7 +10,7 @@ import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
-import { execa } from "execa";
+import { execa, type ResultPromise } from "execa";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -104,6 +104,8 @@ export interface KubectlRunner {
   binary: KubectlBinary;
   /** Run `kubectl --kubeconfig <kc> ...args`; never throws on a non-zero exit (assert on exitCode). */
   run(args: string[], opts?: { input?: string }): Promise<KubectlResult>;
+  /** Start a long-running kubectl (e.g. `get -w`) whose output the test reads as it comes; kill it when done. */
+  start(args: string[]): ResultPromise<{ reject: false; buffer: false }>;
   /** Remove the temporary HOME/cache directory. */
   dispose(): Promise<void>;
 }
@@ -123,6 +125,9 @@ export async function kubectlFor(kubeconfig: string): Promise<KubectlRunner> {
         ...(opts.input !== undefined ? { input: opts.input } : {}),
       });
       return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    start(args) {
+      return execa(binary.path, ["--kubeconfig", kubeconfig, ...args], { reject: false, buffer: false, env, extendEnv: true });
     },
     dispose: () => rm(home, { recursive: true, force: true }),
   };

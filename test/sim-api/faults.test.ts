@@ -45,7 +45,7 @@ describe("error statuses", () => {
     const raw = await fetch(`${api.url}/api/v1/namespaces/default/configmaps/cfg`);
     expect(raw.status).toBe(429);
     expect(raw.headers.get("retry-after")).toBe("1");
-    expect((await raw.json()).details.retryAfterSeconds).toBe(1);
+    expect(((await raw.json()) as { details: { retryAfterSeconds: number } }).details.retryAfterSeconds).toBe(1);
 
     api.faults.add({ verb: "get", resource: "configmaps", times: 1, fault: { type: "status", code: 429, retryAfterSeconds: 1 } });
     const r = await api.kubectl.run(["get", "configmap", "cfg", "-o", "jsonpath={.data.a}"]);

@@ -1,6 +1,6 @@
 /**
  * One simulated API server per test file: a bare Store (no controllers), the HTTP API in front of it, a
- * kubeconfig for it, and the real kubectl pointed at it. The `default` namespace exists, as on a cluster.
+ * kubeconfig for it, and the real kubectl pointed at it. The server creates the system namespaces (`default`...).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,7 +24,6 @@ export interface ApiFixture {
 
 export async function startApiFixture(opts: { kubectl?: boolean; namespace?: string; historySize?: number } = {}): Promise<ApiFixture> {
   const store = new Store(defaultResourceTypes(), opts.historySize ? { historySize: opts.historySize } : {});
-  store.create("/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "default" }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
   const faults = new Faults();
   const server = await startApiServer(store, { faults, bookmarkIntervalMs: 200 });
   const dir = await mkdtemp(join(tmpdir(), "sim-api-"));

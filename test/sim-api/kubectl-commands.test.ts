@@ -83,6 +83,32 @@ describe("kubectl get", () => {
     expect(out[1]).toMatch(/^web\s+0\/1\s+0\s+0\s+\S+$/);
   });
 
+  it("get -w prints kubectl's table line for each change", async () => {
+    const watch = api.kubectl.start(["get", "deployment", "worker", "-w"]);
+    const lines: string[] = [];
+    let buf = "";
+    let wake = () => {};
+    watch.stdout!.on("data", (chunk: Buffer) => {
+      buf += chunk.toString();
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      lines.push(...parts);
+      wake();
+    });
+    const waitLines = async (n: number) => {
+      while (lines.length < n) await new Promise<void>((resolve) => (wake = resolve));
+    };
+    await waitLines(2);
+    await kubectl("label", "deployment", "worker", "watched=yes");
+    await waitLines(3);
+    watch.kill();
+    await watch;
+    expect(lines[0]).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/);
+    expect(lines[1]).toMatch(/^worker\s+0\/1\s+0\s+0\s+\S+$/);
+    expect(lines[2]).toMatch(/^worker\s+0\/1\s+0\s+0\s+\S+$/);
+    expect(lines).toHaveLength(3);
+  });
+
   it("a missing object: NotFound", async () => {
     const r = await kubectl("get", "deployment", "nope");
     expect(r.exitCode).toBe(1);

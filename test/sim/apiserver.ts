@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Store } from "./store.ts";
+import type { KObject, Store } from "./store.ts";
 import { StoreError } from "./store.ts";
 import { Faults, type FaultAction, type Verb } from "./faults.ts";
 import { ApiError, internalError, notAcceptable, serviceUnavailable, tooManyRequests, unknownResource } from "./api/status.ts";
@@ -17,6 +17,7 @@ import { serveWatch } from "./api/watch.ts";
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION, wantsAggregated } from "./api/discovery.ts";
 import { openApiV3GroupVersion, openApiV3Root } from "./api/openapi.ts";
 import { tableOf, wantsTable } from "./api/table.ts";
+import { applyDefaults } from "./api/defaults.ts";
 
 export interface ApiServerOptions {
   port?: number;
@@ -68,7 +69,21 @@ function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, e.code, e.toStatus(), "application/json", headers);
 }
 
+/** The namespaces kube-apiserver's bootstrap controller creates on start. */
+export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+function ensureSystemNamespaces(store: Store): void {
+  if (!store.types.has("/v1/namespaces")) return;
+  for (const name of SYSTEM_NAMESPACES) {
+    if (store.get("/v1/namespaces", undefined, name)) continue;
+    const ns: KObject = { apiVersion: "v1", kind: "Namespace", metadata: { name } };
+    applyDefaults(ns, store);
+    store.create("/v1/namespaces", ns);
+  }
+}
+
 export async function startApiServer(store: Store, opts: ApiServerOptions = {}): Promise<ApiServer> {
+  ensureSystemNamespaces(store);
   const faults = opts.faults ?? new Faults();
   const log = opts.log ?? (() => {});
   const handlers = new ResourceHandlers(store);
@@ -121,6 +136,7 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
           dropAfterEvents: drop?.type === "dropWatch" ? drop.afterEvents : undefined,
           bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 1000,
           defaultTimeoutSeconds: opts.watchTimeoutSeconds ?? 1800,
+          ...(wantsTable(accept) ? { render: (o: KObject, first: boolean) => tableOf(r.type, o, store.timestamp(), query.get("includeObject") ?? "Metadata", first) } : {}),
         });
       }
       case "get":

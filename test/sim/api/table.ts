@@ -134,7 +134,7 @@ function partialMetadata(x: KObject): unknown {
 }
 
 /** A Table of one object or a list, rows carrying PartialObjectMetadata (what kubectl needs for -A and labels). */
-export function tableOf(t: ResourceType, body: unknown, nowIso: string, includeObject = "Metadata"): unknown {
+export function tableOf(t: ResourceType, body: unknown, nowIso: string, includeObject = "Metadata", headers = true): unknown {
   const b = o(body);
   const items = (b.kind === `${t.kind}List` ? arr(b.items) : [body]) as KObject[];
   const cols = COLUMNS[`${t.group}/${t.kind}`] ?? [nameCol, ageCol];
@@ -143,7 +143,8 @@ export function tableOf(t: ResourceType, body: unknown, nowIso: string, includeO
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",
     metadata: { resourceVersion: o(b.metadata).resourceVersion },
-    columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? "", description: "", priority: c.priority ?? 0 })),
+    // A watch sends the column definitions with its first event only, as the real server does.
+    columnDefinitions: headers ? cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? "", description: "", priority: c.priority ?? 0 })) : [],
     rows: items.map((x) => ({ cells: cols.map((c) => c.cell(x, now)), object: includeObject === "Object" ? x : partialMetadata(x) })),
   };
 }

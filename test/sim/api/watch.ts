@@ -19,6 +19,8 @@ export interface WatchOptions {
   bookmarkIntervalMs: number;
   /** Server-side cap when the client gives no timeoutSeconds. */
   defaultTimeoutSeconds: number;
+  /** Render each event's object (e.g. as a Table for kubectl get -w); `first` is true for the first one sent. */
+  render?: (object: KObject, first: boolean) => unknown;
 }
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -45,8 +47,10 @@ export function serveWatch(store: Store, handlers: ResourceHandlers, req: Resour
     for (const t of timers) clearTimeout(t);
     res.end();
   };
+  let rendered = 0;
   const send = (type: EventType, object: unknown) => {
     if (ended) return;
+    if (o.render && (type === "ADDED" || type === "MODIFIED" || type === "DELETED")) object = o.render(object as KObject, rendered++ === 0);
     res.write(JSON.stringify({ type, object }) + "\n");
     if (type !== "BOOKMARK") sent++;
     if (o.dropAfterEvents !== undefined && sent >= o.dropAfterEvents) end();
