@@ -137,7 +137,7 @@ describe("release-gate smoke: bad usage or input exits 2 before any request", ()
     [["smoke", "--url", "ftp://127.0.0.1/"], /^release-gate: URL scheme ftp is not supported: use http:\/\/ or https:\/\/$/],
     [["smoke", "--url", "https://"], /^release-gate: "https:\/\/" is not a valid URL/],
     [["smoke", "--url", "URL", "--timeout", "soon"], /^release-gate: option '--timeout <ms>' argument 'soon' is invalid\. expected an integer >= 1\./],
-    [["smoke", "--url", "URL", "--token-env", "abc=def"], /^release-gate: option '--token-env <name>' argument 'abc=def' is invalid\. expected the NAME/],
+    [["smoke", "--url", "URL", "--token-env", "eyJhbGciOi.pasted"], /^release-gate: --token-env takes the NAME of an environment variable \(letters, digits, _\), not its value$/],
     [["smoke", "--url", "URL", "--suite", "/nonexistent/suite.yaml"], /^release-gate: cannot read suite file \/nonexistent\/suite\.yaml \(ENOENT\): check the path given to --suite$/],
     [["smoke", "--url", "URL", "--skip", "typo"], /^release-gate: cannot skip "typo": suite qualisys has checks health, ready, login, user-me, tls$/],
     [["smoke", "--url", "URL", "--frobnicate"], /^release-gate: unknown option '--frobnicate'/],

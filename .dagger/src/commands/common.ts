@@ -32,9 +32,14 @@ export function intOption(min: number): (value: string) => number {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** commander parser: the NAME of an environment variable (never its value). */
+/**
+ * commander parser: the NAME of an environment variable (never its value). The error does not quote what was
+ * given (commander's InvalidArgumentError would): it may be the secret itself, pasted by mistake.
+ */
 export function envNameOption(value: string): string {
-  if (!ENV_NAME.test(value)) throw new InvalidArgumentError("expected the NAME of an environment variable (letters, digits, _), not its value.");
+  if (!ENV_NAME.test(value)) {
+    throw new UsageError("--token-env takes the NAME of an environment variable (letters, digits, _), not its value");
+  }
   return value;
 }
 
@@ -43,7 +48,8 @@ export function envNameOption(value: string): string {
  * redaction before it is returned.
  */
 export function readSecretEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (!ENV_NAME.test(name)) throw new UsageError(`${JSON.stringify(name)} is not an environment variable name`);
+  // Not quoted in the error: a value pasted where a name belongs may be the secret itself.
+  if (!ENV_NAME.test(name)) throw new UsageError("expected the NAME of an environment variable (letters, digits, _), not its value");
   const value = env[name];
   if (!value) return undefined;
   registerSecret(value);
