@@ -188,9 +188,22 @@ describe("each check fails for its own reason", () => {
   it("the overall deadline ends checks still waiting", async () => {
     const a = await app({ "/api/health": hang, "/login": hang });
     const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, timeoutMs: 60_000, deadlineMs: 200 });
-    expect(check(report, "health").reason).toBe("no verdict before the overall deadline (cancelled after 1 attempt)");
+    expect(check(report, "health").reason).toBe("no verdict before the overall deadline of 200 ms (after 1 attempt)");
     expect(check(report, "login").ok).toBe(false);
     expect(check(report, "ready").ok).toBe(true);
+  });
+
+  it("a caller's abort signal stops waiting checks and says so", async () => {
+    const { promise: arrived, resolve } = Promise.withResolvers<void>();
+    // /api/health is held without an answer; the other checks answer at once.
+    const a = await app({ "/api/health": () => resolve() });
+    const cancel = new AbortController();
+    const running = runSmokeSuite({ baseUrl: a.url, token: TOKEN, signal: cancel.signal });
+    await arrived;
+    cancel.abort();
+    const report = await running;
+    expect(check(report, "health")).toMatchObject({ ok: false, reason: "cancelled before a verdict (after 1 attempt)" });
+    expect(report.ok).toBe(false);
   });
 });
 

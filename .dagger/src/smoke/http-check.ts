@@ -21,6 +21,8 @@ export interface HttpCheckContext {
   dispatcher: Dispatcher;
   /** Aborted when the overall deadline passes (or the caller cancels). */
   deadline: AbortSignal;
+  /** Why `deadline` fired, for the reason: the deadline itself or the caller cancelling. */
+  stopped: () => string;
 }
 
 /** Bodies are read up to this size: enough for any page worth smoke-testing, bounded against runaway responses. */
@@ -107,7 +109,7 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }):
 }
 
 function describeFailure(err: unknown, ctx: HttpCheckContext, attempts: number): string {
-  if (ctx.deadline.aborted) return `no verdict before the overall deadline (cancelled after ${attempts} attempt${attempts === 1 ? "" : "s"})`;
+  if (ctx.deadline.aborted) return `${ctx.stopped()} (after ${attempts} attempt${attempts === 1 ? "" : "s"})`;
   if (err instanceof CheckTimeout) return `no response within ${ctx.timeoutMs} ms`;
   const code = errorCode(err);
   const tries = attempts > 1 ? ` after ${attempts} attempts` : "";

@@ -94,6 +94,8 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
   const deadlineSignal = opts.signal ? AbortSignal.any([deadline.signal, opts.signal]) : deadline.signal;
+  const stopped = () =>
+    opts.signal?.aborted && !deadline.signal.aborted ? "cancelled before a verdict" : `no verdict before the overall deadline of ${deadlineMs} ms`;
   const dispatcher = new Agent(secureContext ? { connect: { secureContext } } : {});
   let results: CheckResult[];
   try {
@@ -109,6 +111,7 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
           backoffMs,
           dispatcher,
           deadline: deadlineSignal,
+          stopped,
         }),
       ),
       ...(runTls
@@ -121,6 +124,7 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
               retries,
               backoffMs,
               deadline: deadlineSignal,
+              stopped,
             }),
           ]
         : []),

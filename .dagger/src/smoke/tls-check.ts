@@ -18,6 +18,8 @@ export interface TlsCheckOptions {
   retries: number;
   backoffMs: number;
   deadline: AbortSignal;
+  /** Why `deadline` fired: the deadline itself or the caller cancelling. */
+  stopped: () => string;
   now?: () => Date;
 }
 
@@ -60,7 +62,7 @@ export async function runTlsCheck(name: string, opts: TlsCheckOptions): Promise<
       },
     );
   } catch (err) {
-    if (opts.deadline.aborted) return result(false, "no verdict before the overall deadline");
+    if (opts.deadline.aborted) return result(false, opts.stopped());
     const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
     if (!(err instanceof HandshakeError)) return result(false, String(err));
     if (err.code === "TIMEOUT") return result(false, err.message);
