@@ -15,6 +15,13 @@ enableCompileCache();
 // ---- Command registrations: one entry per commands/<name>.ts module; append new commands here. ----
 const commandModules: Array<Promise<{ register(program: Command): void }>> = [
   import("./commands/smoke.ts"),
+  import("./commands/deploy.ts"),
+  import("./commands/canary.ts"),
+  import("./commands/promote.ts"),
+  import("./commands/rollback.ts"),
+  import("./commands/status.ts"),
+  import("./commands/history.ts"),
+  import("./commands/plan.ts"),
 ];
 // ---- end of command registrations ----
 
