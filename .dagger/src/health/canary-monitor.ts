@@ -15,6 +15,7 @@ import {
   describePod,
   isPodReady,
   isTerminating,
+  observedCurrent,
   ownedBy,
   podFailure,
   podName,
@@ -52,6 +53,11 @@ export class CanaryMonitor {
   private readonly pods = new Map<string, PodState>();
   private deploymentObj: k8s.V1Deployment | undefined;
   private unavailableSince: number | undefined;
+  /** pod-template-hash of the Deployment's current ReplicaSet; pods of older ones are on their way out. */
+  private currentHash: string | undefined;
+  private hashForRevision: string | undefined;
+  /** Pod verdicts wait for the current ReplicaSet's hash (one LIST), so an old pod is not blamed meanwhile. */
+  private hashPending = false;
   private failure: HealthFailure | undefined;
   private readonly internal = new AbortController();
 
@@ -166,10 +172,43 @@ export class CanaryMonitor {
 
   private noteDeployment(d: k8s.V1Deployment): void {
     this.deploymentObj = d;
+    const revision = d.metadata?.annotations?.["deployment.kubernetes.io/revision"];
+    if (revision && revision !== this.hashForRevision) {
+      this.hashForRevision = revision;
+      this.hashPending = true;
+      this.resolveCurrentHash(d, revision)
+        .catch(() => {
+          // Without it every pod of the Deployment is judged, which is only stricter.
+        })
+        .finally(() => {
+          if (this.hashForRevision === revision) this.hashPending = false;
+          this.evaluate();
+        });
+    }
     if (unavailableCondition(d)) this.unavailableSince ??= now();
     else this.unavailableSince = undefined;
     this.evaluate();
     if (!this.failure) this.o.onDeployment?.(d);
+  }
+
+  /** Find the current ReplicaSet (same revision annotation as the Deployment) and remember its pod-template-hash. */
+  private async resolveCurrentHash(d: k8s.V1Deployment, revision: string): Promise<void> {
+    const { kube, namespace, deployment } = this.o;
+    const list = await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selectorString(d.spec?.selector) });
+    const rs = list.items.find(
+      (x) => x.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision && (x.metadata?.ownerReferences ?? []).some((o) => o.kind === "Deployment" && o.name === deployment),
+    );
+    const hash = rs?.metadata?.labels?.["pod-template-hash"];
+    if (this.hashForRevision === revision) this.currentHash = hash;
+  }
+
+  /** Pods the verdict is about: those of the current ReplicaSet once it is known, else all of the Deployment's. */
+  private judged(): PodState[] {
+    // Until the controller has seen the current spec, the revision (hence the current ReplicaSet) may be stale.
+    if (!this.deploymentObj || this.hashPending || !observedCurrent(this.deploymentObj)) return [];
+    const all = [...this.pods.values()];
+    const hash = this.currentHash;
+    return hash ? all.filter((s) => (s.pod.metadata?.labels?.["pod-template-hash"] ?? hash) === hash) : all;
   }
 
   private fail(f: HealthFailure): void {
@@ -183,11 +222,12 @@ export class CanaryMonitor {
     if (this.failure) return;
     const { namespace, deployment, limits, steadyState } = this.o;
     const t = now();
-    for (const s of this.pods.values()) {
+    const judged = this.judged();
+    for (const s of judged) {
       const f = podFailure(s.pod, limits, namespace, deployment);
       if (f) return this.fail(f);
     }
-    for (const s of this.pods.values()) {
+    for (const s of judged) {
       const name = podName(s.pod);
       if (s.notReadySince !== undefined && t - s.notReadySince > limits.notReadyGraceMs) {
         return this.fail({ namespace, deployment, pod: name, reason: "NotReady", message: `pod ${describePod(s.pod)} was Ready and has not been Ready for over ${limits.notReadyGraceMs} ms` });

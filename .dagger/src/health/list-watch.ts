@@ -90,21 +90,29 @@ async function run<T extends { metadata?: { resourceVersion?: string } }>(o: Lis
   }
 }
 
+/**
+ * One watch connection. Settles only after client-node has called `done`, i.e. after the stream is closed,
+ * so no connection outlives the promise (aborting asks client-node to close it, then waits for that).
+ */
 function watchOnce<T extends { metadata?: { resourceVersion?: string } }>(o: ListWatchOptions<T>, rv: string | undefined): Promise<WatchEnd> {
   return new Promise<WatchEnd>((resolve) => {
     let lastRv = rv;
     let progressed = false;
-    let settled = false;
+    let decided: WatchEnd | undefined; // why we are ending it, when we end it ourselves
     let controller: AbortController | undefined;
-    const finish = (end: WatchEnd) => {
-      if (settled) return;
-      settled = true;
+    let resolved = false;
+    const resolveOnce = (end: WatchEnd) => {
+      if (resolved) return;
+      resolved = true;
       o.signal.removeEventListener("abort", onAbort);
-      controller?.abort();
       resolve(end);
     };
-    const onAbort = () => finish({ kind: "aborted" });
-    if (o.signal.aborted) return finish({ kind: "aborted" });
+    const stop = (end: WatchEnd) => {
+      decided ??= end;
+      controller?.abort(); // done follows; if still connecting, the .then below aborts once the controller exists
+    };
+    const onAbort = () => stop({ kind: "aborted" });
+    if (o.signal.aborted) return resolveOnce({ kind: "aborted" });
     o.signal.addEventListener("abort", onAbort, { once: true });
 
     const query: Record<string, string | number | boolean | undefined> = {
@@ -118,10 +126,10 @@ function watchOnce<T extends { metadata?: { resourceVersion?: string } }>(o: Lis
         o.path,
         query,
         (type, obj: T & { code?: number; message?: string }) => {
-          if (settled) return;
+          if (decided) return;
           if (type === "ERROR") {
             // The server reports an expired resourceVersion as an ERROR event carrying a 410 Status.
-            finish(obj?.code === 410 ? { kind: "gone" } : { kind: "error", error: new Error(`watch error event: ${obj?.message ?? JSON.stringify(obj)}`), rv: lastRv, progressed });
+            stop(obj?.code === 410 ? { kind: "gone" } : { kind: "error", error: new Error(`watch error event: ${obj?.message ?? JSON.stringify(obj)}`), rv: lastRv, progressed });
             return;
           }
           const objRv = obj?.metadata?.resourceVersion;
@@ -130,18 +138,20 @@ function watchOnce<T extends { metadata?: { resourceVersion?: string } }>(o: Lis
           if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") o.onEvent(type, obj);
         },
         (err: unknown) => {
-          if (o.signal.aborted) return finish({ kind: "aborted" });
-          if (!err) return finish({ kind: "closed", rv: lastRv });
-          if ((err as { statusCode?: number }).statusCode === 410) return finish({ kind: "gone" });
-          finish({ kind: "error", error: err instanceof Error ? err : new Error(String(err)), rv: lastRv, progressed });
+          if (decided) return resolveOnce(decided);
+          if (o.signal.aborted) return resolveOnce({ kind: "aborted" });
+          if (!err) return resolveOnce({ kind: "closed", rv: lastRv });
+          if ((err as { statusCode?: number }).statusCode === 410) return resolveOnce({ kind: "gone" });
+          resolveOnce({ kind: "error", error: err instanceof Error ? err : new Error(String(err)), rv: lastRv, progressed });
         },
       )
       .then(
         (c) => {
           controller = c;
-          if (settled) c.abort(); // finished (aborted) while connecting: close the stream now
+          if (decided) c.abort();
         },
-        (err: unknown) => finish({ kind: "error", error: err instanceof Error ? err : new Error(String(err)), rv: lastRv, progressed }),
+        // Thrown before any connection was made (no current cluster, credentials): done is never called.
+        (err: unknown) => resolveOnce(decided ?? { kind: "error", error: err instanceof Error ? err : new Error(String(err)), rv: lastRv, progressed }),
       );
   });
 }
