@@ -221,6 +221,21 @@ describe("kubectl changes", () => {
     expect((await kubectl("get", "replicaset", "web-canary-abc")).stderr.trim()).toBe('Error from server (NotFound): replicasets.apps "web-canary-abc" not found');
   });
 
+  it("kubectl create namespace/configmap/secret (typed clients sending protobuf bodies)", async () => {
+    expect((await kubectl("create", "namespace", "tools")).stdout).toBe("namespace/tools created");
+    expect((await kubectl("-n", "tools", "create", "configmap", "settings", "--from-literal=mode=fast", "--from-literal=level=2")).stdout).toBe("configmap/settings created");
+    expect((await kubectl("-n", "tools", "create", "secret", "generic", "token", "--from-literal=value=s3cret")).stdout).toBe("secret/token created");
+    const cm = await getJson("-n", "tools", "configmap", "settings");
+    expect(cm.data).toEqual({ mode: "fast", level: "2" });
+    // ConfigMaps have no metadata.generation on a real server; Deployments do.
+    expect(cm.metadata.generation).toBeUndefined();
+    const secret = await getJson("-n", "tools", "secret", "token");
+    expect(secret.type).toBe("Opaque");
+    expect(Buffer.from(secret.data.value, "base64").toString()).toBe("s3cret");
+    const dup = await kubectl("create", "namespace", "tools");
+    expect(dup.stderr.trim()).toBe('Error from server (AlreadyExists): namespaces "tools" already exists');
+  });
+
   it("namespaced objects need their namespace to exist", async () => {
     const r = await api.kubectl.run(["create", "-n", "ghost", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" } }) });
     expect(r.exitCode).toBe(1);

@@ -18,6 +18,7 @@ import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroupDoc, ap
 import { openApiV3GroupVersion, openApiV3Root } from "./api/openapi.ts";
 import { tableOf, wantsTable } from "./api/table.ts";
 import { applyDefaults } from "./api/defaults.ts";
+import { decodeProtobufObject, PROTOBUF } from "./api/protobuf.ts";
 
 export interface ApiServerOptions {
   port?: number;
@@ -36,7 +37,7 @@ export interface ApiServer {
 
 const MAX_BODY = 3 * 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -45,7 +46,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       if (size > MAX_BODY) reject(new ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728"));
       else chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
@@ -126,8 +127,13 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
   const serveResource = async (r: ResourceRequest, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, actions: FaultAction[]) => {
     const ctx: RequestContext = { query, userAgent: req.headers["user-agent"] ?? "" };
     const accept = req.headers.accept ?? "";
-    const contentType = req.headers["content-type"] ?? "application/json";
-    const body = ["POST", "PUT", "PATCH", "DELETE"].includes(req.method ?? "") ? await readBody(req) : "";
+    let contentType = req.headers["content-type"] ?? "application/json";
+    const raw = ["POST", "PUT", "PATCH", "DELETE"].includes(req.method ?? "") ? await readBody(req) : Buffer.alloc(0);
+    let body = raw.toString("utf8");
+    if (contentType.split(";")[0]!.trim() === PROTOBUF && (r.verb === "create" || r.verb === "update")) {
+      body = JSON.stringify(decodeProtobufObject(raw));
+      contentType = "application/json";
+    }
     let result;
     switch (r.verb) {
       case "watch": {
@@ -146,10 +152,10 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
         result = handlers.list(r, ctx);
         break;
       case "create":
-        result = handlers.create(r, body, ctx);
+        result = handlers.create(r, body, contentType, ctx);
         break;
       case "update":
-        result = handlers.update(r, body, ctx);
+        result = handlers.update(r, body, contentType, ctx);
         break;
       case "patch":
         result = handlers.patch(r, body, contentType, ctx);
@@ -193,7 +199,7 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
         if (actions.some((a) => a.type === "reset")) return void req.socket.destroy();
         const status = actions.find((a) => a.type === "status");
         if (status?.type === "status") {
-          await readBody(req).catch(() => "");
+          await readBody(req).catch(() => undefined);
           throw status.code === 429 ? tooManyRequests(status.retryAfterSeconds) : status.code === 503 ? serviceUnavailable() : internalError("injected fault");
         }
         if (routeError) throw routeError;

@@ -21,6 +21,8 @@ export interface ResourceType {
   shortNames?: string[];
   /** Discovery categories, e.g. "all" so that `kubectl get all` includes the kind. */
   categories?: string[];
+  /** false for kinds whose real registry never sets `metadata.generation` (ConfigMap, Service, Namespace...). */
+  tracksGeneration?: boolean;
 }
 
 export interface ObjectMeta {
@@ -154,7 +156,8 @@ export class Store {
     }
     meta.uid = randomUUID();
     meta.creationTimestamp = this.timestamp();
-    meta.generation = 1;
+    if (t.tracksGeneration === false) delete meta.generation;
+    else meta.generation = 1;
     meta.resourceVersion = String(++this.rv);
     this.bucket(typeKey).set(id, obj);
     this.record("ADDED", typeKey, obj);
@@ -181,7 +184,8 @@ export class Store {
     // Immutable bookkeeping stays the server's.
     obj.metadata.uid = current.metadata.uid;
     obj.metadata.creationTimestamp = current.metadata.creationTimestamp;
-    obj.metadata.generation = (current.metadata.generation ?? 1) + (specOf(obj) !== specOf(current) ? 1 : 0);
+    if (t.tracksGeneration === false) delete obj.metadata.generation;
+    else obj.metadata.generation = (current.metadata.generation ?? 1) + (specOf(obj) !== specOf(current) ? 1 : 0);
     if (JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }) ===
         JSON.stringify({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } })) {
       return clone(current); // a no-op update does not bump resourceVersion or notify watchers

@@ -102,6 +102,18 @@ export function applyDefaults(o: KObject, store: Store): void {
       setDefault(o, "status", { loadBalancer: {} });
       break;
     }
+    case "/Secret": {
+      // stringData is write-only: merged into data (base64) on write, as the real registry does.
+      const stringData = obj(o.stringData);
+      if (stringData) {
+        const data = { ...(obj(o.data) ?? {}) };
+        for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(String(v)).toString("base64");
+        o.data = data;
+        delete o.stringData;
+      }
+      if (!o.type) o.type = "Opaque";
+      break;
+    }
     case "/Namespace": {
       o.metadata.labels = { ...(o.metadata.labels ?? {}), "kubernetes.io/metadata.name": o.metadata.name };
       o.spec = { finalizers: ["kubernetes"], ...(spec ?? {}) };

@@ -58,10 +58,20 @@ function fieldManager(ctx: RequestContext): string {
   return ctx.userAgent.split("/")[0]!.slice(0, 128) || "unknown";
 }
 
-function parseBody(raw: string, contentType: string): unknown {
+/** Media types this server decodes for create and update (no protobuf or CBOR: see the module's README notes). */
+const OBJECT_TYPES = ["application/json", "application/yaml"];
+
+/** Decode a create/update body, refusing what the server cannot read with 415 as kube-apiserver does. */
+function parseObjectBody(raw: string, contentType: string): unknown {
+  const mediaType = contentType.split(";")[0]!.trim() || "application/json";
+  if (!OBJECT_TYPES.includes(mediaType)) throw unsupportedMediaType(OBJECT_TYPES);
+  return parseBody(raw, mediaType);
+}
+
+function parseBody(raw: string, mediaType: string): unknown {
   if (raw.trim() === "") throw badRequest("the body of the request was empty");
   try {
-    return contentType.startsWith(PATCH_TYPES.apply) ? parseYaml(raw) : JSON.parse(raw);
+    return mediaType === PATCH_TYPES.apply || mediaType === "application/yaml" ? parseYaml(raw) : JSON.parse(raw);
   } catch (e) {
     throw badRequest(`the body of the request could not be decoded: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }
@@ -189,9 +199,9 @@ export class ResourceHandlers {
     return { items: items.filter(matches), resourceVersion, matches };
   }
 
-  create(req: ResourceRequest, rawBody: string, ctx: RequestContext): Response {
+  create(req: ResourceRequest, rawBody: string, contentType: string, ctx: RequestContext): Response {
     if (req.subresource) throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {});
-    return this.insert(req, asObject(req.type, parseBody(rawBody, "application/json")), ctx, fieldManager(ctx));
+    return this.insert(req, asObject(req.type, parseObjectBody(rawBody, contentType)), ctx, fieldManager(ctx));
   }
 
   /** Create `o`; `applied` carries the managedFields of a server-side apply that creates the object. */
@@ -216,15 +226,15 @@ export class ResourceHandlers {
     if (isDryRun(ctx.query)) {
       o.metadata.uid = randomUUID();
       o.metadata.creationTimestamp = this.now();
-      o.metadata.generation = 1;
+      if (t.tracksGeneration !== false) o.metadata.generation = 1;
       return { code: 201, body: o };
     }
     return { code: 201, body: this.store.create(req.typeKey, o) };
   }
 
-  update(req: ResourceRequest, rawBody: string, ctx: RequestContext): Response {
+  update(req: ResourceRequest, rawBody: string, contentType: string, ctx: RequestContext): Response {
     const current = this.current(req);
-    const body = asObject(req.subresource === "scale" ? scaleType() : req.type, parseBody(rawBody, "application/json"));
+    const body = asObject(req.subresource === "scale" ? scaleType() : req.type, parseObjectBody(rawBody, contentType));
     if (req.subresource === "scale") {
       const next = applyScale(current, body);
       return { code: 200, body: scaleOf(this.write({ ...req, subresource: undefined }, current, next, ctx, fieldManager(ctx))) };

@@ -119,6 +119,20 @@ const COLUMNS: Record<string, Column[]> = {
     { name: "Ports", type: "string", cell: (x) => (arr(o(x.spec).tls).length ? "80, 443" : "80") },
     ageCol,
   ],
+  "/Event": [
+    {
+      name: "Last Seen",
+      type: "string",
+      cell: (x, now) => {
+        const at = (x.lastTimestamp ?? x.eventTime ?? x.firstTimestamp ?? x.metadata.creationTimestamp) as string | undefined;
+        return at ? humanDuration(now - Date.parse(at)) : "<unknown>";
+      },
+    },
+    { name: "Type", type: "string", cell: (x) => x.type ?? "" },
+    { name: "Reason", type: "string", cell: (x) => x.reason ?? "" },
+    { name: "Object", type: "string", cell: (x) => `${String(o(x.involvedObject).kind ?? "").toLowerCase()}/${String(o(x.involvedObject).name ?? "")}` },
+    { name: "Message", type: "string", cell: (x) => String(x.message ?? "").trim() },
+  ],
   "coordination.k8s.io/Lease": [nameCol, { name: "Holder", type: "string", cell: (x) => o(x.spec).holderIdentity ?? "" }, ageCol],
   "gateway.networking.k8s.io/HTTPRoute": [
     nameCol,
