@@ -270,6 +270,20 @@ describe("bad input is refused before any request", () => {
     );
   });
 
+  it("nothing left to run", async () => {
+    await expect(runSmokeSuite({ baseUrl: "http://127.0.0.1:1", skip: ["health", "ready", "login", "user-me"] })).rejects.toThrow(
+      "every check of suite qualisys is skipped: nothing would be tested",
+    );
+  });
+
+  it("extra CA certificates that are not PEM", async () => {
+    await expect(runSmokeSuite({ baseUrl: "https://127.0.0.1:1", token: TOKEN, ca: "not a certificate" })).rejects.toThrow(
+      "the extra CA certificates cannot be used (no PEM certificate found): give PEM certificates",
+    );
+    const garbled = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
+    await expect(runSmokeSuite({ baseUrl: "https://127.0.0.1:1", token: TOKEN, ca: garbled })).rejects.toThrow(/^the extra CA certificates cannot be used/);
+  });
+
   it("the default suite is the QualiSys one", () => {
     expect(qualisysSuite.checks.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /api/health", "GET /api/ready", "GET /login", "GET /api/v1/user/me"]);
     expect(qualisysSuite.tls).toEqual({ enabled: true, minDaysValid: 14 });

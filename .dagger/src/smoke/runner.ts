@@ -3,6 +3,7 @@
  * the sum), each with its own timeout, all under one overall deadline. Input is validated before any request is
  * sent; the token is only ever placed in an Authorization header and is scrubbed from every reason.
  */
+import { X509Certificate } from "node:crypto";
 import { createSecureContext, getCACertificates, type SecureContext } from "node:tls";
 import { Agent } from "undici";
 import { UsageError } from "../errors.ts";
@@ -87,6 +88,7 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
     );
   }
   const runTls = baseUrl.protocol === "https:" && suite.tls.enabled && !skip.has(TLS_CHECK_NAME);
+  if (checks.length === 0 && !runTls) throw new UsageError(`every check of suite ${suite.name} is skipped: nothing would be tested`);
   const secureContext = opts.ca === undefined ? undefined : trustStore([opts.ca].flat());
 
   const startedAt = new Date();
@@ -156,7 +158,15 @@ function trustStore(extra: string[]): SecureContext {
   const key = extra.join("\n");
   let ctx = trustStores.get(key);
   if (!ctx) {
-    ctx = createSecureContext({ ca: [...getCACertificates("default"), ...extra] });
+    // OpenSSL skips text that is not a certificate without a word, which would leave the CA silently untrusted.
+    const pems = extra.flatMap((text) => text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+    try {
+      if (pems.length === 0) throw new Error("no PEM certificate found");
+      for (const pem of pems) new X509Certificate(pem);
+      ctx = createSecureContext({ ca: [...getCACertificates("default"), ...pems] });
+    } catch (err) {
+      throw new UsageError(`the extra CA certificates cannot be used (${(err as Error).message}): give PEM certificates`);
+    }
     trustStores.set(key, ctx);
   }
   return ctx;
