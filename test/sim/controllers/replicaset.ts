@@ -116,14 +116,16 @@ export class ReplicaSetController {
     if (nextAvailableAt < Infinity) {
       this.availabilityTimers.set(key, this.clock.after((nextAvailableAt - now) / 1000 + 0.001, () => this.queue.add(key)));
     }
-    const status = {
-      ...rs.status,
-      replicas: pods.length,
+    // replicas is always present; the other counts are omitempty in the API, so zeros are left out.
+    const status: NonNullable<ReplicaSet["status"]> = { replicas: pods.length };
+    const counts = {
       fullyLabeledReplicas: pods.filter((p) => matchesSelector({ matchLabels: rs.spec.template?.metadata?.labels ?? {} }, p.metadata.labels)).length,
       readyReplicas: ready,
       availableReplicas: available,
-      observedGeneration: rs.metadata.generation,
+      observedGeneration: rs.metadata.generation ?? 0,
     };
+    for (const [k, v] of Object.entries(counts)) if (v) status[k as keyof typeof counts] = v;
+    if (rs.status?.conditions?.length) status.conditions = rs.status.conditions;
     if (JSON.stringify(status) === JSON.stringify(rs.status)) return;
     this.store.mutate(REPLICASETS, rs.metadata.namespace, rs.metadata.name, (o) => {
       o.status = status;
