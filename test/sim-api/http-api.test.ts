@@ -210,6 +210,17 @@ describe("watch over HTTP", () => {
     expect(events[1]!.object.metadata.annotations).toEqual({ "k8s.io/initial-events-end": "true" });
   });
 
+  it("allowWatchBookmarks: BOOKMARK events carry only kind, apiVersion and the current resourceVersion", async () => {
+    const events = await readEvents(`${DEPLOYMENTS}?watch=1&allowWatchBookmarks=true&labelSelector=app%3Dnone`, 1);
+    expect(events[0]).toEqual({ type: "BOOKMARK", object: { kind: "Deployment", apiVersion: "apps/v1", metadata: { resourceVersion: expect.stringMatching(/^\d+$/) } } });
+  });
+
+  it("timeoutSeconds ends the stream from the server side", async () => {
+    const res = await fetch(`${api.url}${DEPLOYMENTS}?watch=1&timeoutSeconds=1&labelSelector=app%3Dnone`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+  });
+
   it("an object leaving a label selection is DELETED for that watch", async () => {
     const list = await call("GET", `${DEPLOYMENTS}?labelSelector=track%3Dcanary`);
     const pending = readEvents(`${DEPLOYMENTS}?watch=1&resourceVersion=${list.json.metadata.resourceVersion}&labelSelector=track%3Dcanary`, 2);

@@ -39,12 +39,14 @@ export function serveWatch(store: Store, handlers: ResourceHandlers, req: Resour
   let sent = 0;
   let ended = false;
   let unsubscribe = () => {};
-  const timers: NodeJS.Timeout[] = [];
+  let timeout: NodeJS.Timeout | undefined;
+  let bookmarkTimer: NodeJS.Timeout | undefined;
   const end = () => {
     if (ended) return;
     ended = true;
     unsubscribe();
-    for (const t of timers) clearTimeout(t);
+    clearTimeout(timeout);
+    clearInterval(bookmarkTimer);
     res.end();
   };
   let rendered = 0;
@@ -99,12 +101,6 @@ export function serveWatch(store: Store, handlers: ResourceHandlers, req: Resour
     throw err;
   }
   if (ended) unsubscribe();
-  timers.push(setTimeout(end, timeoutSeconds * 1000));
-  if (bookmarks) {
-    const tick = () => {
-      bookmark();
-      if (!ended) timers.push(setTimeout(tick, o.bookmarkIntervalMs));
-    };
-    timers.push(setTimeout(tick, o.bookmarkIntervalMs));
-  }
+  timeout = setTimeout(end, timeoutSeconds * 1000);
+  if (bookmarks) bookmarkTimer = setInterval(() => bookmark(), o.bookmarkIntervalMs);
 }
