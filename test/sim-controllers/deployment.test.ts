@@ -159,7 +159,25 @@ describe("deployment controller", () => {
     }
   });
 
-  it("scales proportionally and deletes everything it owns when the Deployment goes", async () => {
+  it("spreads a scale-up across ReplicaSets of a stuck rollout as the documentation's example does", async () => {
+    // kubernetes.io/docs/concepts/workloads/controllers/deployment/#proportional-scaling: 10 replicas,
+    // maxSurge 3, maxUnavailable 2, an unpullable image: old 8 + new 5; scaled to 15: old 11 + new 7.
+    h = startHarness({ images: [{ tag: "bad", pod: { kind: "imagePullBackOff" } }] });
+    h.store.create(DEPLOYMENTS, deployment("nginx", "nginx:1.14.2", { replicas: 10, strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 3, maxUnavailable: 2 } } }));
+    await h.until(complete("nginx", 10), "v1");
+    setImage(h.store, "nginx", "nginx:bad");
+    const sizes = () => {
+      const all = rsOf("nginx");
+      const img = (rs: ReplicaSet) => rs.spec.template!.spec!.containers![0]!.image;
+      return { old: all.find((rs) => img(rs) === "nginx:1.14.2")?.spec.replicas, new: all.find((rs) => img(rs) === "nginx:bad")?.spec.replicas };
+    };
+    await h.until(() => sizes().old === 8 && sizes().new === 5 && getD("nginx")!.status!.updatedReplicas === 5, "stuck at 8 + 5");
+    h.store.mutate(DEPLOYMENTS, "default", "nginx", (o) => void ((o as Deployment).spec.replicas = 15));
+    await h.until(() => sizes().old !== 8, "scaled");
+    expect(sizes()).toEqual({ old: 11, new: 7 });
+  });
+
+  it("scales a settled Deployment's ReplicaSet, and deletes everything it owns when the Deployment goes", async () => {
     h = startHarness();
     h.store.create(DEPLOYMENTS, deployment("web", "web:1", { replicas: 2 }));
     await h.until(complete("web", 2), "v1");
