@@ -79,7 +79,7 @@ describe("deriveCanaryIngress", () => {
     expect(a[CANARY_BY_HEADER]).toBe("X-Canary");
     expect(a[CANARY_BY_HEADER_VALUE]).toBe("always");
     expect(a["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("10m");
-    expect(a["cert-manager.io/cluster-issuer"]).toBe("letsencrypt");
+    expect(a["cert-manager.io/cluster-issuer"]).toBeUndefined(); // the stable Ingress's Certificate serves both
     expect(a["kubectl.kubernetes.io/last-applied-configuration"]).toBeUndefined();
     expect(a[DERIVED_FROM_ANNOTATION]).toBe("production-ingress");
     expect(deriveCanaryIngress(stableIngress(), swaps, header, 30).metadata!.annotations![CANARY_WEIGHT]).toBe("30");
@@ -91,6 +91,16 @@ describe("deriveCanaryIngress", () => {
     expect(m.ownerReferences).toEqual([{ apiVersion: "networking.k8s.io/v1", kind: "Ingress", name: "production-ingress", uid: "u-1" }]);
     expect(m.resourceVersion).toBeUndefined();
     expect(m.uid).toBeUndefined();
+  });
+
+  it("does not carry what makes cert-manager, external-dns or GitOps tools act on the canary too", () => {
+    const s = stableIngress();
+    Object.assign(s.metadata!.annotations!, { "external-dns.alpha.kubernetes.io/hostname": "api.qualisys.io", "argocd.argoproj.io/tracking-id": "prod:networking.k8s.io/Ingress:production/production-ingress" });
+    Object.assign(s.metadata!.labels!, { "app.kubernetes.io/instance": "production" });
+    const m = deriveCanaryIngress(s, swaps, header).metadata!;
+    expect(Object.keys(m.annotations!).filter((k) => /cert-manager|external-dns|argocd/.test(k))).toEqual([]);
+    expect(m.labels!["app.kubernetes.io/instance"]).toBeUndefined();
+    expect(m.annotations!["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("10m");
   });
 
   it("does not let a stable Ingress's own canary annotations leak into the canary", () => {

@@ -31,8 +31,22 @@ export const MANAGED_BY = "release-gate";
 export const ROLE_LABEL = "release-gate.qualisys.io/role";
 export const DERIVED_FROM_ANNOTATION = "release-gate.qualisys.io/derived-from";
 
-/** Annotations never copied from the stable Ingress: canary ones (we set our own) and client bookkeeping. */
-const NOT_CARRIED = [/^nginx\.ingress\.kubernetes\.io\/canary/, /^kubectl\.kubernetes\.io\/last-applied-configuration$/];
+/**
+ * Annotations never copied from the stable Ingress: canary ones (we set our own), client bookkeeping, and those
+ * that make another controller act on every Ingress carrying them: cert-manager would create a second
+ * Certificate for the same secret, external-dns a second owner for the same DNS name, Argo CD would adopt (and
+ * may prune) the canary as part of its application.
+ */
+const NOT_CARRIED = [
+  /^nginx\.ingress\.kubernetes\.io\/canary/,
+  /^kubectl\.kubernetes\.io\/last-applied-configuration$/,
+  /^(acme\.)?cert-manager\.io\//,
+  /^external-dns\.alpha\.kubernetes\.io\//,
+  /^argocd\.argoproj\.io\//,
+  /^meta\.helm\.sh\//,
+];
+/** Labels not copied, for the same reason (GitOps tools track their resources by these). */
+const LABELS_NOT_CARRIED = [/^app\.kubernetes\.io\/instance$/, /^argocd\.argoproj\.io\//, /^kustomize\.toolkit\.fluxcd\.io\//, /^helm\.toolkit\.fluxcd\.io\//];
 
 /** The stable Service → canary Service swap one service contributes to the canary Ingress. */
 export interface BackendSwap {
@@ -111,7 +125,11 @@ export function deriveCanaryIngress(stable: k8s.V1Ingress, swaps: BackendSwap[],
     metadata: {
       name: canaryIngressName(name),
       namespace: stable.metadata?.namespace,
-      labels: { ...(stable.metadata?.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY, [ROLE_LABEL]: "canary" },
+      labels: {
+        ...Object.fromEntries(Object.entries(stable.metadata?.labels ?? {}).filter(([k]) => !LABELS_NOT_CARRIED.some((re) => re.test(k)))),
+        [MANAGED_BY_LABEL]: MANAGED_BY,
+        [ROLE_LABEL]: "canary",
+      },
       annotations,
       // Deleting the stable Ingress garbage-collects its canary (a canary without a main Ingress is a 404 anyway).
       ...(uid ? { ownerReferences: [{ apiVersion: "networking.k8s.io/v1", kind: "Ingress", name, uid }] } : {}),
