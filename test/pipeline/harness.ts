@@ -14,7 +14,7 @@ import { loadReleaseConfig } from "../../.dagger/src/config/load.ts";
 import { kubeFromConfig } from "../../.dagger/src/kube/client.ts";
 import { loadKubeConfig } from "../../.dagger/src/kube/kubeconfig.ts";
 import type { PipelineEnv } from "../../.dagger/src/pipeline/context.ts";
-import { silentProgress, type Progress } from "../../.dagger/src/pipeline/progress.ts";
+import type { Progress } from "../../.dagger/src/pipeline/progress.ts";
 import { parseResolve } from "../../.dagger/src/pipeline/public-url.ts";
 
 export const NS = "production";

@@ -70,10 +70,10 @@ function replay(events: Recorded[], visit: (world: World, r: Recorded, before: W
  * has at least one Ready pod per started 10 % of stable (capacity for the weight), and every time a canary is
  * scaled down its weight is already 0.
  */
-export function checkI1(events: Recorded[], router: string, stableReplicas = 4): string[] {
+export function checkI1(events: Recorded[], router: string, stableReplicas = 4, services = SERVICES): string[] {
   const violations: string[] = [];
   replay(events, (world, r, before) => {
-    for (const svc of SERVICES) {
+    for (const svc of services) {
       const w0 = weightOf(before, svc, router);
       const w1 = weightOf(world, svc, router);
       if (router !== "replicas" && w1 > w0) {
@@ -107,10 +107,10 @@ export function stableTemplateImages(events: Recorded[], service: string): strin
  * I3: traffic returns to stable (canary weight falls to 0) only when every Ready stable pod runs stable's
  * current template image and stable has all its replicas Ready.
  */
-export function checkI3(events: Recorded[], router: string): string[] {
+export function checkI3(events: Recorded[], router: string, services = SERVICES): string[] {
   const violations: string[] = [];
   replay(events, (world, r, before) => {
-    for (const svc of SERVICES) {
+    for (const svc of services) {
       if (router === "replicas") continue;
       if (!(weightOf(before, svc, router) > 0 && weightOf(world, svc, router) === 0)) continue;
       const stable = world.deployments.get(`${svc}-stable`);

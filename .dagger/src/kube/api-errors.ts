@@ -11,7 +11,7 @@ export const isConflict = (err: unknown): boolean => statusOf(err) === 409;
 /** A short, secret-free description of an API failure for error messages. */
 export function describeApiError(err: unknown): string {
   if (err instanceof k8s.ApiException) {
-    let message = "";
+    let message: string;
     try {
       const body = typeof err.body === "string" ? JSON.parse(err.body) : err.body;
       message = body?.message ?? "";

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { parse, stringify } from "yaml";
+import { parseReleaseConfig } from "../../.dagger/src/config/load.ts";
+import { UsageError } from "../../.dagger/src/errors.ts";
+import { assertWithinBudget, planRelease, planToText } from "../../.dagger/src/pipeline/plan.ts";
+import { canaryReplicas } from "../../.dagger/src/pipeline/production.ts";
+
+const production = parseReleaseConfig(readFileSync("kubernetes/production/release.yaml", "utf8"));
+
+describe("plan", () => {
+  it("turns the phases of release.yaml into steps, with the production config inside the 10 min budget", () => {
+    const plan = planRelease(production);
+    expect(plan.steps.map((s) => s.label)).toEqual(["canary 10%", "canary 50%", "canary 100%", "promote"]);
+    expect(plan.steps[0].step).toMatchObject({ directSmoke: true, observeMs: 120_000 });
+    expect(plan.steps[1].step).toMatchObject({ directSmoke: false });
+    // 45 s available + 15 s direct smoke + 10 s verify + 10 s split + 15 s smoke + 2 min observe.
+    expect(plan.steps[0].worstCaseMs).toBe(215_000);
+    expect(plan.worstCaseMs).toBeLessThanOrEqual(600_000);
+    expect(() => assertWithinBudget(plan)).not.toThrow();
+    expect(planToText(plan, "x")).toMatch(/Worst case: 9m 40s of a 10m budget/);
+  });
+
+  it("refuses a plan over budget, naming the costliest steps", () => {
+    const doc = parse(readFileSync("kubernetes/production/release.yaml", "utf8"));
+    doc.phases[1].observe = "5m";
+    const plan = planRelease(parseReleaseConfig(stringify(doc)));
+    let err: unknown;
+    try {
+      assertWithinBudget(plan);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/over the 10m budget; costliest: canary 50% \(6m 20s\), canary 10% \(3m 35s\), promote \(2m 5s\)/);
+  });
+
+  it("--skip-canary plans promotion only", () => {
+    const plan = planRelease(production, { skipCanary: true });
+    expect(plan.steps.map((s) => s.label)).toEqual(["promote"]);
+    expect(plan.steps[0].actions.join(" ")).toMatch(/canary skipped/);
+  });
+
+  it("sizes the canary for each weight, at least one pod, all of stable's at 100 %", () => {
+    expect([10, 50, 100].map((w) => canaryReplicas(w, 4))).toEqual([1, 2, 4]);
+    expect([10, 50, 100].map((w) => canaryReplicas(w, 9))).toEqual([1, 5, 9]);
+    expect(canaryReplicas(10, 0)).toBe(1);
+  });
+});
