@@ -109,6 +109,21 @@ describe("AppsV1Api", () => {
     expect(entry?.operation).toBe("Apply");
   });
 
+  it("server-side apply conflicts name the owning manager and field in details.causes", async () => {
+    const e = await apiError(
+      apps.patchNamespacedDeployment(
+        { name: "web", namespace: ns, fieldManager: "other-tool", body: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", annotations: { "release-gate/phase": "done" } } } },
+        withType(k8s.PatchStrategy.ServerSideApply),
+      ),
+    );
+    expect(e.code).toBe(409);
+    expect(e.body.reason).toBe("Conflict");
+    expect(e.body.message).toBe('Apply failed with 1 conflict: conflict with "release-gate": .metadata.annotations.release-gate/phase');
+    expect((e.body as { details?: { causes?: unknown[] } }).details?.causes).toEqual([
+      { reason: "FieldManagerConflict", message: 'conflict with "release-gate"', field: ".metadata.annotations.release-gate/phase" },
+    ]);
+  });
+
   it("scale subresource: read and replace autoscaling/v1 Scale", async () => {
     const scale = await apps.readNamespacedDeploymentScale({ name: "web", namespace: ns });
     expect(scale.spec?.replicas).toBe(3);

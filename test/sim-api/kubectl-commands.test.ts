@@ -109,6 +109,15 @@ describe("kubectl get", () => {
     expect(lines).toHaveLength(3);
   });
 
+  it("get all uses the 'all' category; -L adds label columns from the table rows' metadata", async () => {
+    const all = (await kubectl("get", "all", "-o", "name")).stdout.split("\n");
+    expect(all).toEqual(expect.arrayContaining(["deployment.apps/web", "deployment.apps/worker"]));
+    expect(all.some((l) => l.startsWith("configmap/"))).toBe(false);
+    const out = (await kubectl("get", "deployments", "-L", "tier")).stdout.split("\n");
+    expect(out[0]).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+TIER$/);
+    expect(out.find((l) => l.startsWith("worker "))).toMatch(/\sbackend$/);
+  });
+
   it("a missing object: NotFound", async () => {
     const r = await kubectl("get", "deployment", "nope");
     expect(r.exitCode).toBe(1);
@@ -185,6 +194,19 @@ describe("kubectl changes", () => {
     expect((await getJson("deployment", "web")).metadata.annotations["release-gate/phase"]).toBe("canary-50");
     await kubectl("annotate", "deployment", "web", "release-gate/phase-");
     expect((await getJson("deployment", "web")).metadata.annotations?.["release-gate/phase"]).toBeUndefined();
+  });
+
+  it("replace -f sends the whole object (PUT); a stale resourceVersion in it is a Conflict", async () => {
+    const d = await getJson("deployment", "worker");
+    d.metadata.labels.replaced = "yes";
+    const r = await api.kubectl.run(["replace", "-f", "-"], { input: JSON.stringify(d) });
+    expect(r.stdout).toBe("deployment.apps/worker replaced");
+    expect((await getJson("deployment", "worker")).metadata.labels.replaced).toBe("yes");
+    const stale = await api.kubectl.run(["replace", "-f", "-"], { input: JSON.stringify(d) });
+    expect(stale.exitCode).toBe(1);
+    expect(stale.stderr.trim()).toBe(
+      'Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on deployments.apps "worker": the object has been modified; please apply your changes to the latest version and try again',
+    );
   });
 
   it("create of an existing object: AlreadyExists", async () => {
