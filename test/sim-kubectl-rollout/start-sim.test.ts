@@ -28,3 +28,18 @@ it("starts from a scenario file with its objects, serves kubectl and the edge, a
   await expect(request(sim.apiUrl + "/version")).rejects.toThrow();
   await expect(request(sim.edgeUrl + "/api/health")).rejects.toThrow();
 });
+
+it("setScenario keeps fault rules added by the test unless the scenario's own rules change, and refuses a new time scale", async () => {
+  const sim = await startSim({ scenario: { faults: [{ verb: "list", resource: "pods", fault: { type: "latency", ms: 1 } }] } });
+  try {
+    sim.faults.add({ verb: "patch", resource: "deployments", times: 1, fault: { type: "status", code: 503 } });
+    sim.updateScenario((s) => ({ ...s, images: [{ tag: "2.*", pod: { kind: "crashLoop" } }] }));
+    expect(sim.faults.active().map((r) => r.verb)).toEqual(["list", "patch"]);
+    expect(sim.scenario.images[0]!.pod!.kind).toBe("crashLoop");
+    sim.updateScenario((s) => ({ ...s, faults: [{ verb: "get", fault: { type: "reset" } }] }));
+    expect(sim.faults.active().map((r) => r.verb)).toEqual(["get"]);
+    expect(() => sim.setScenario({ timeScale: { msPerSecond: 1 } })).toThrow(/time scale is fixed/);
+  } finally {
+    await sim.stop();
+  }
+});

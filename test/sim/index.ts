@@ -48,7 +48,11 @@ export interface Sim {
   faults: Faults;
   /** The scenario in force (replace it with setScenario). */
   readonly scenario: Scenario;
-  /** Switch to another scenario now: pods and app versions take the new behaviour from this moment; the API faults are replaced. The time scale cannot change. */
+  /**
+   * Switch to another scenario now: running containers take the new pod behaviour from this moment, the app
+   * answers change with the next request; when the scenario's fault rules differ, sim.faults is reset to them.
+   * The time scale cannot change.
+   */
   setScenario(s: Scenario | ScenarioInput | string): Scenario;
   /** Derive the next scenario from the current one (e.g. add an image rule). */
   updateScenario(fn: (current: Scenario) => ScenarioInput | Scenario): Scenario;
@@ -89,9 +93,14 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
       if (next.timeScale.msPerSecond !== scenario.timeScale.msPerSecond) {
         throw new Error(`the time scale is fixed at start (${scenario.timeScale.msPerSecond} ms per second); got ${next.timeScale.msPerSecond}`);
       }
+      // Fault rules are replaced only when the scenario's own rules change, so rules a test added through
+      // sim.faults survive an unrelated scenario change (e.g. making a version fail).
+      const faultsChanged = JSON.stringify(next.faults) !== JSON.stringify(scenario.faults);
       scenario = next;
-      faults.clear();
-      for (const rule of scenario.faults) faults.add(rule);
+      if (faultsChanged) {
+        faults.clear();
+        for (const rule of scenario.faults) faults.add(rule);
+      }
       controllers.kubelet.reconfigure();
       return scenario;
     };
