@@ -12,20 +12,32 @@ import { exitCodeOf } from "./errors.ts";
 // why they are imported dynamically below.
 enableCompileCache();
 
-// ---- Command registrations: one entry per commands/<name>.ts module; append new commands here. ----
-const commandModules: Array<Promise<{ register(program: Command): void }>> = [
-  import("./commands/smoke.ts"),
-  import("./commands/deploy.ts"),
-  import("./commands/canary.ts"),
-  import("./commands/promote.ts"),
-  import("./commands/rollback.ts"),
-  import("./commands/status.ts"),
-  import("./commands/history.ts"),
-  import("./commands/plan.ts"),
-];
+type CommandModule = { register(program: Command): void };
+
+// ---- Command registrations: one entry per commands/<name>.ts module, keyed by the command's name; append here. ----
+const commandModules: Record<string, () => Promise<CommandModule>> = {
+  smoke: () => import("./commands/smoke.ts"),
+  deploy: () => import("./commands/deploy.ts"),
+  canary: () => import("./commands/canary.ts"),
+  promote: () => import("./commands/promote.ts"),
+  rollback: () => import("./commands/rollback.ts"),
+  status: () => import("./commands/status.ts"),
+  history: () => import("./commands/history.ts"),
+  plan: () => import("./commands/plan.ts"),
+};
 // ---- end of command registrations ----
 
-async function buildProgram(): Promise<Command> {
+/**
+ * Only the invoked command's module is loaded (the Kubernetes client alone costs most of a second at start-up, and
+ * `smoke` runs many times per release); help, no command or an unknown one loads them all.
+ */
+function modulesFor(argv: string[]): Array<Promise<CommandModule>> {
+  const name = argv.slice(2).find((a) => !a.startsWith("-"));
+  const names = name && Object.hasOwn(commandModules, name) ? [name] : Object.keys(commandModules);
+  return names.map((n) => commandModules[n]());
+}
+
+async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command()
     .name("release-gate")
     .description("Canary releases to Kubernetes with smoke tests after every phase and automatic rollback.")
@@ -34,7 +46,7 @@ async function buildProgram(): Promise<Command> {
     .configureOutput({
       outputError: (message, write) => write(redact(`release-gate: ${message.replace(/^error: /, "")}`)),
     });
-  for (const command of await Promise.all(commandModules)) command.register(program);
+  for (const command of await Promise.all(modulesFor(argv))) command.register(program);
   // Subcommands inherit the error handling (usage errors must exit 2, not commander's default 1).
   for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(add --help for usage)");
   return program;
@@ -42,7 +54,7 @@ async function buildProgram(): Promise<Command> {
 
 async function main(argv: string[]): Promise<number> {
   try {
-    await (await buildProgram()).parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
