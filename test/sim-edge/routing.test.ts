@@ -1,0 +1,123 @@
+/**
+ * Route selection without HTTP: the precedence rules of the Gateway API spec (HTTPRoute matches) and of
+ * ingress-nginx (host, then longest path; a canary only on its main Ingress's location).
+ */
+import { describe, expect, it } from "vitest";
+import { GATEWAYS, HTTPROUTES, INGRESSES } from "../sim/controllers/types.ts";
+import { routeHttpRoute } from "../sim/edge/gateway-api.ts";
+import { requestHost } from "../sim/edge/hosts.ts";
+import { routeIngress } from "../sim/edge/ingress-nginx.ts";
+import { defaultResourceTypes } from "../sim/resources.ts";
+import { Store, type KObject } from "../sim/store.ts";
+
+let tick = 0;
+const store = () => new Store(defaultResourceTypes(), { now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)) });
+const gw = (s: Store) => s.create(GATEWAYS, { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "gw", namespace: "default" }, spec: {} });
+const httpRoute = (name: string, hostnames: string[] | undefined, rules: Array<{ matches?: unknown[]; backend: string }>): KObject => ({
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  metadata: { name, namespace: "default" },
+  spec: { parentRefs: [{ name: "gw" }], ...(hostnames ? { hostnames } : {}), rules: rules.map((r) => ({ ...(r.matches ? { matches: r.matches } : {}), backendRefs: [{ name: r.backend, port: 80 }] })) },
+});
+const req = (path: string, headers: Record<string, string> = {}, host = "app.example.com", method = "GET") => ({ host, path, method, headers, query: new URLSearchParams(path.split("?")[1] ?? "") });
+const backendOf = (s: Store, r: ReturnType<typeof req>) => {
+  const d = routeHttpRoute(s, r, () => 0);
+  return d && "service" in d ? d.service.name : d;
+};
+
+describe("HTTPRoute precedence", () => {
+  it("Exact path, then the longest prefix, then method, then most headers, then most query params", () => {
+    const s = store();
+    gw(s);
+    s.create(HTTPROUTES, httpRoute("r", ["app.example.com"], [
+      { backend: "catch-all" },
+      { matches: [{ path: { type: "PathPrefix", value: "/api" } }], backend: "api" },
+      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" } }], backend: "api-v1" },
+      { matches: [{ path: { type: "Exact", value: "/api" } }], backend: "exact" },
+      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, method: "POST" }], backend: "post" },
+      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, headers: [{ name: "x-a", value: "1" }] }], backend: "one-header" },
+      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, headers: [{ name: "x-a", value: "1" }, { name: "x-b", value: "2" }] }], backend: "two-headers" },
+      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, queryParams: [{ name: "q", value: "1" }] }], backend: "query" },
+    ]));
+    expect(backendOf(s, req("/other"))).toBe("catch-all");
+    expect(backendOf(s, req("/api"))).toBe("exact");
+    expect(backendOf(s, req("/api/x"))).toBe("api");
+    expect(backendOf(s, req("/apix"))).toBe("catch-all"); // prefixes match whole path elements
+    expect(backendOf(s, req("/api/v1/users"))).toBe("api-v1");
+    expect(backendOf(s, req("/api/v1/users", {}, "app.example.com", "POST"))).toBe("post");
+    expect(backendOf(s, req("/api/v1/users", { "x-a": "1" }))).toBe("one-header");
+    expect(backendOf(s, req("/api/v1/users", { "x-a": "1", "x-b": "2" }))).toBe("two-headers");
+    expect(backendOf(s, req("/api/v1/users?q=1"))).toBe("query");
+    expect(backendOf(s, req("/api/v1/users", { "x-a": "1" }, "app.example.com", "POST"))).toBe("post"); // method before headers
+  });
+
+  it("between routes: the exact hostname, then the oldest route, then namespace/name", () => {
+    const s = store();
+    gw(s);
+    s.create(HTTPROUTES, httpRoute("wild", ["*.example.com"], [{ backend: "wild" }]));
+    s.create(HTTPROUTES, httpRoute("b-exact", ["app.example.com"], [{ backend: "b" }]));
+    s.create(HTTPROUTES, httpRoute("a-exact-newer", ["app.example.com"], [{ backend: "a" }]));
+    expect(backendOf(s, req("/"))).toBe("b"); // exact beats wildcard; older beats alphabetical
+    expect(backendOf(s, req("/", {}, "deep.sub.example.com"))).toBe("wild"); // Gateway API wildcards span labels
+    expect(backendOf(s, req("/", {}, "example.com"))).toBeUndefined();
+  });
+
+  it("a header match on the canary rule beats the weighted catch-all, and weights are relative to their sum", () => {
+    const s = store();
+    gw(s);
+    s.create(HTTPROUTES, {
+      ...httpRoute("r", undefined, []),
+      spec: {
+        parentRefs: [{ name: "gw" }],
+        rules: [
+          { backendRefs: [{ name: "stable", weight: 1 }, { name: "canary", weight: 3 }] },
+          { matches: [{ headers: [{ name: "X-Canary", value: "always" }] }], backendRefs: [{ name: "canary" }] },
+        ],
+      },
+    });
+    expect(routeHttpRoute(s, req("/", { "x-canary": "always" }), () => 0)).toMatchObject({ service: { name: "canary" } });
+    expect(routeHttpRoute(s, req("/"), () => 0.24)).toMatchObject({ service: { name: "stable" } }); // [0, 1/4)
+    expect(routeHttpRoute(s, req("/"), () => 0.25)).toMatchObject({ service: { name: "canary" } }); // [1/4, 1)
+  });
+});
+
+const ingress = (name: string, host: string | undefined, path: string, svc: string, ann: Record<string, string> = {}, pathType = "Prefix"): KObject => ({
+  apiVersion: "networking.k8s.io/v1",
+  kind: "Ingress",
+  metadata: { name, namespace: "default", annotations: ann },
+  spec: { rules: [{ ...(host ? { host } : {}), http: { paths: [{ path, pathType, backend: { service: { name: svc, port: { number: 80 } } } }] } }] },
+});
+const nginx = (s: Store, path: string, host = "app.example.com", headers: Record<string, string> = {}) => routeIngress(s, { host, path, headers }, () => 0)?.service.name;
+
+describe("ingress-nginx location choice", () => {
+  it("exact host over wildcard (one label) over no host; longest path; Exact over Prefix", () => {
+    const s = store();
+    s.create(INGRESSES, ingress("default", undefined, "/", "fallback"));
+    s.create(INGRESSES, ingress("wild", "*.example.com", "/", "wild"));
+    s.create(INGRESSES, ingress("app", "app.example.com", "/", "app"));
+    s.create(INGRESSES, ingress("app-api", "app.example.com", "/api", "api"));
+    s.create(INGRESSES, ingress("app-exact", "app.example.com", "/api", "api-exact", {}, "Exact"));
+    expect(nginx(s, "/")).toBe("app");
+    expect(nginx(s, "/api/x")).toBe("api");
+    expect(nginx(s, "/api")).toBe("api-exact");
+    expect(nginx(s, "/", "other.example.com")).toBe("wild");
+    expect(nginx(s, "/", "a.b.example.com")).toBe("fallback"); // an Ingress wildcard covers one label
+    expect(nginx(s, "/", "elsewhere.org")).toBe("fallback");
+  });
+
+  it("a canary joins only its main Ingress's host and path", () => {
+    const s = store();
+    s.create(INGRESSES, ingress("main", "app.example.com", "/", "stable"));
+    s.create(INGRESSES, ingress("canary-api", "app.example.com", "/api", "canary", { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "100" }));
+    expect(nginx(s, "/api/x")).toBe("stable"); // no main Ingress for /api: the canary is not a location
+    s.create(INGRESSES, ingress("canary-root", "app.example.com", "/", "canary", { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "100" }));
+    expect(nginx(s, "/api/x")).toBe("canary");
+  });
+
+  it("treats an IP or localhost Host as the default host", () => {
+    expect(requestHost("127.0.0.1:8080", "app.qualisys.io")).toBe("app.qualisys.io");
+    expect(requestHost("localhost", "app.qualisys.io")).toBe("app.qualisys.io");
+    expect(requestHost("API.Qualisys.io:443", "app.qualisys.io")).toBe("api.qualisys.io");
+    expect(requestHost("127.0.0.1:8080", undefined)).toBe("127.0.0.1");
+  });
+});
