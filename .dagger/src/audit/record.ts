@@ -51,6 +51,8 @@ export interface ReleaseRecord {
   durationMs?: number;
   outcome: ReleaseOutcome;
   rollbackReason?: string;
+  /** How fast the rollback was: from its start to weight 0 verified, and to the resting state. */
+  rollbackTimings?: { weightZeroMs?: number; restoredMs?: number };
   services: ServiceOutcome[];
   steps: StepRecord[];
   /** Live canary weight at the end (per router), verified. */

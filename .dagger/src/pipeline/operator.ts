@@ -140,6 +140,7 @@ export async function rollback(env: PipelineEnv, req: { reason?: string }): Prom
     finishStep(rec, result.ok ? "passed" : "failed", `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`);
     record.outcome = result.ok ? "rolled-back" : "rollback-failed";
     record.rollbackReason = reason;
+    record.rollbackTimings = { ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}), ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}) };
     if (result.ok) await clearInFlight(kube, ns);
     const final = await finalizeRecord(rel, record);
     if (!result.ok) {

@@ -204,6 +204,7 @@ export async function failAndRollBack(rel: Release, record: ReleaseRecord, curre
     record.steps.push({ name: "rollback", startedAt: new Date(Date.now() - (result.restoredMs ?? 0)).toISOString(), finishedAt: new Date().toISOString(), durationMs: result.restoredMs ?? 0, result: result.ok ? "passed" : "failed", detail: `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`, smoke: [] });
     record.outcome = result.ok ? "rolled-back" : "rollback-failed";
     record.rollbackReason = `${current}: ${reason}`;
+    record.rollbackTimings = { ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}), ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}) };
     state.record = record;
     if (result.ok) await clearInFlight(kube, ns).catch(() => undefined);
     else await writeInFlight(kube, ns, state).catch(() => undefined);

@@ -1,0 +1,136 @@
+/**
+ * The release pipeline on the simulator, with API latency added to every request (a managed control plane is
+ * a few ms away) and the same short observation windows on both sides:
+ *   - failure detection → weight 0 verified, and → full restoration (canary at 0), for a smoke failure at 50 %;
+ *   - pipeline overhead: a release's wall time minus its observation windows and the pods' start-up floor;
+ *   - Kubernetes API requests per release;
+ *   - side by side: the same release done as story 0.12's shell workflow does it (kubectl set image / rollout
+ *     status / scale, smoke tests, sleeps), with the real kubectl against the same simulator.
+ */
+import { deploy } from "../.dagger/src/pipeline/release.ts";
+import { runSmokeSuite } from "../.dagger/src/smoke/index.ts";
+import { FAST, NS, REGISTRY, startHarness, type Harness } from "../test/pipeline/harness.ts";
+import { medianOf, type BenchResult } from "./lib.ts";
+
+const RUNS = 3;
+const API_LATENCY_MS = 5;
+const SERVICES = ["qualisys-api", "qualisys-web"];
+const observeTotalMs = FAST.phases.reduce((sum, p) => sum + Number.parseInt(p.observe, 10), 0);
+
+async function harness(): Promise<Harness> {
+  const h = await startHarness({});
+  h.sim.faults.add({ verb: "*", fault: { type: "latency", ms: API_LATENCY_MS } });
+  h.sim.faults.resetCounters();
+  return h;
+}
+
+/** Simulated pod start-up the release must wait for: one canary start per phase, stable's 4 pods one by one. */
+function podStartFloorMs(h: Harness): number {
+  const pod = h.sim.scenario.defaults.pod as { startSeconds?: number; readyAfterSeconds?: number };
+  const perPod = ((pod.startSeconds ?? 1) + (pod.readyAfterSeconds ?? 1)) * h.sim.scenario.timeScale.msPerSecond;
+  return (FAST.phases.length + 4) * perPod;
+}
+
+async function releaseGate(): Promise<{ wallMs: number; requests: number; overheadMs: number }> {
+  const h = await harness();
+  try {
+    const start = performance.now();
+    await deploy(h.env, { tag: "1.1.0" });
+    const wallMs = performance.now() - start;
+    return { wallMs, requests: h.sim.faults.requests().total, overheadMs: wallMs - observeTotalMs - podStartFloorMs(h) };
+  } finally {
+    await h.stop();
+  }
+}
+
+/** Story 0.12's workflow (deploy-production.yml), both services, with its sleeps shortened to our windows. */
+async function storyWorkflow(): Promise<{ wallMs: number; requests: number }> {
+  const h = await harness();
+  const kubectl = async (...args: string[]) => {
+    const r = await h.kubectl.run([...args, "-n", NS]);
+    if (r.exitCode !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+  };
+  const smoke = async () => {
+    for (const host of ["api.qualisys.io", "app.qualisys.io"]) {
+      const report = await runSmokeSuite({ baseUrl: h.sim.edgeUrl, extraHeaders: { Host: host }, skip: ["user-me"] });
+      if (!report.ok) throw new Error(`story smoke failed on ${host}`);
+    }
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    const start = performance.now();
+    // canary job: set image, (scale to 1: the manifests keep the canary at 0), rollout status, smoke, sleep.
+    for (const s of SERVICES) await kubectl("set", "image", `deployment/${s}-canary`, `${s}=${REGISTRY}/${s}:1.1.0`);
+    for (const s of SERVICES) await kubectl("scale", `deployment/${s}-canary`, "--replicas=1");
+    for (const s of SERVICES) await kubectl("rollout", "status", `deployment/${s}-canary`, "--timeout=120s");
+    await smoke();
+    await sleep(Number.parseInt(FAST.phases[0].observe, 10));
+    // rollout-50 job: scale canary and stable to half each, smoke.
+    for (const s of SERVICES) await kubectl("scale", `deployment/${s}-canary`, "--replicas=2");
+    for (const s of SERVICES) await kubectl("scale", `deployment/${s}-stable`, "--replicas=2");
+    await smoke();
+    // rollout-100 job: set image on stable, rollout status, scale canary to 0, smoke.
+    for (const s of SERVICES) await kubectl("set", "image", `deployment/${s}-stable`, `${s}=${REGISTRY}/${s}:1.1.0`);
+    for (const s of SERVICES) await kubectl("rollout", "status", `deployment/${s}-stable`, "--timeout=180s");
+    for (const s of SERVICES) await kubectl("scale", `deployment/${s}-canary`, "--replicas=0");
+    for (const s of SERVICES) await kubectl("scale", `deployment/${s}-stable`, "--replicas=4");
+    await smoke();
+    return { wallMs: performance.now() - start, requests: h.sim.faults.requests().total };
+  } finally {
+    await h.stop();
+  }
+}
+
+/** A smoke failure appearing at 50 %: how fast traffic is back on stable. */
+async function rollbackAt50(): Promise<{ weightZeroMs: number; restoredMs: number }> {
+  const h = await harness();
+  try {
+    h.onStep("canary 50%", () => h.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.2.0", app: { failures: [{ status: 500 }] } }] })));
+    const err = (await deploy(h.env, { tag: "1.2.0" }).catch((e: unknown) => e)) as { record?: { rollbackTimings?: { weightZeroMs?: number; restoredMs?: number } } };
+    const t = err.record?.rollbackTimings;
+    if (t?.weightZeroMs === undefined || t.restoredMs === undefined) throw new Error("the release did not roll back");
+    return { weightZeroMs: t.weightZeroMs, restoredMs: t.restoredMs };
+  } finally {
+    await h.stop();
+  }
+}
+
+/** The story's only rollback: `kubectl rollout undo` of stable after a bad version reached it, until rolled out. */
+async function storyRollback(): Promise<number> {
+  const h = await harness();
+  try {
+    for (const s of SERVICES) await h.kubectl.run(["set", "image", `deployment/${s}-stable`, `${s}=${REGISTRY}/${s}:1.2.0`, "-n", NS]);
+    for (const s of SERVICES) await h.kubectl.run(["rollout", "status", `deployment/${s}-stable`, "-n", NS, "--timeout=60s"]);
+    const start = performance.now();
+    for (const s of SERVICES) await h.kubectl.run(["rollout", "undo", `deployment/${s}-stable`, "-n", NS]);
+    for (const s of SERVICES) await h.kubectl.run(["rollout", "status", `deployment/${s}-stable`, "-n", NS, "--timeout=60s"]);
+    return performance.now() - start;
+  } finally {
+    await h.stop();
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const ours: Array<Awaited<ReturnType<typeof releaseGate>>> = [];
+  const story: Array<Awaited<ReturnType<typeof storyWorkflow>>> = [];
+  const rollbacks: Array<Awaited<ReturnType<typeof rollbackAt50>>> = [];
+  const undo: number[] = [];
+  // Interleaved, so drift on the machine hits both approaches alike.
+  for (let i = 0; i < RUNS; i++) {
+    ours.push(await releaseGate());
+    story.push(await storyWorkflow());
+    rollbacks.push(await rollbackAt50());
+    undo.push(await storyRollback());
+  }
+  const m = (xs: number[]) => medianOf(xs);
+  const oursWall = m(ours.map((r) => r.wallMs));
+  const storyWall = m(story.map((r) => r.wallMs));
+  return [
+    { name: `failure detected at 50 % → weight 0 verified (API +${API_LATENCY_MS} ms)`, medianMs: m(rollbacks.map((r) => r.weightZeroMs)), runs: RUNS },
+    { name: "failure detected at 50 % → resting state (canary at 0)", medianMs: m(rollbacks.map((r) => r.restoredMs)), runs: RUNS },
+    { name: "story 0.12: kubectl rollout undo of stable until rolled out", medianMs: m(undo), runs: RUNS, note: "manual, after users got the bad version" },
+    { name: "release-gate deploy, 2 services, 10 → 50 → 100 → promote", medianMs: oursWall, runs: RUNS, note: `${m(ours.map((r) => r.requests))} API requests` },
+    { name: "release-gate overhead (wall − observation windows − pod start floor)", medianMs: m(ours.map((r) => r.overheadMs)), runs: RUNS, note: `windows ${observeTotalMs} ms` },
+    { name: "story 0.12 kubectl workflow, same release, same windows", medianMs: storyWall, runs: RUNS, note: `${m(story.map((r) => r.requests))} API requests; no weights, no health watch, no auto rollback` },
+  ];
+}
