@@ -44,7 +44,9 @@ interface Location {
   pathScore: number;
 }
 
-const isCanary = (i: Ingress) => i.metadata.annotations?.[A + "canary"] === "true";
+/** The annotation parser reads booleans with Go's strconv.ParseBool. */
+const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+const isCanary = (i: Ingress) => TRUE.has(i.metadata.annotations?.[A + "canary"] ?? "");
 
 function locations(ing: Ingress, req: EdgeRequest): Location[] {
   const out: Location[] = [];
