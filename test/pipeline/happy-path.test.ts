@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { deploy } from "../../.dagger/src/pipeline/release.ts";
 import { OLD, startHarness, type Harness } from "./harness.ts";
 import { maxWeight, stableTemplateImages } from "./invariants.ts";
+import { HTTPROUTES } from "./harness.ts";
 import { expectInvariants, expectResting, image } from "./scenario-support.ts";
 
 let h: Harness | undefined;
@@ -30,5 +31,44 @@ describe.each(["ingress-nginx", "gateway-api", "replicas"] as const)("happy path
       expect(record.steps[0].smoke.some((s) => s.canary && s.ok)).toBe(true);
       expect(record.steps[0].observedSplit?.length).toBe(2);
     }
+    // The digest stable really runs, as the kubelet reports it.
+    for (const s of record.services) expect(s.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    if (router === "gateway-api") {
+      // One HTTPRoute per service: both reach each phase's weight before either moves on.
+      expect(weightSequence(h, "qualisys-api")).toEqual([0, 10, 50, 100, 0]);
+      expect(weightSequence(h, "qualisys-web")).toEqual([0, 10, 50, 100, 0]);
+      expect(phasesInLockstep(h)).toEqual([]);
+    }
   });
 });
+
+function routeWeight(route: any, service: string): number {
+  const rule = route.spec.rules.find((r: any) => !r.matches?.some((m: any) => m.headers?.length));
+  return rule.backendRefs.find((b: any) => b.name === `${service}-canary`)?.weight ?? 0;
+}
+
+function weightSequence(h: Harness, service: string): number[] {
+  const seq: number[] = [];
+  for (const r of h.events) {
+    if (r.event.typeKey !== HTTPROUTES || r.event.object.metadata.name !== service) continue;
+    const w = routeWeight(r.event.object, service);
+    if (seq.at(-1) !== w) seq.push(w);
+  }
+  return seq;
+}
+
+/** Violations of "no route moves to the next weight before every route has reached the current one". */
+function phasesInLockstep(h: Harness): string[] {
+  const current = new Map<string, number>([["qualisys-api", 0], ["qualisys-web", 0]]);
+  const out: string[] = [];
+  for (const r of h.events) {
+    if (r.event.typeKey !== HTTPROUTES) continue;
+    const svc = r.event.object.metadata.name;
+    const w = routeWeight(r.event.object, svc);
+    const others = [...current].filter(([k]) => k !== svc).map(([, v]) => v);
+    const prev = current.get(svc)!;
+    if (w > prev && others.some((o) => o < prev)) out.push(`${svc} moved to ${w} while another route was still below ${prev}`);
+    current.set(svc, w);
+  }
+  return out;
+}

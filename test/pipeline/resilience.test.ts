@@ -39,6 +39,8 @@ describe("transient API errors are retried and do not fail a release", () => {
     h.onStep("canary 10%", () => h!.sim.faults.add({ verb: "watch", times: 6, fault: { type: "dropWatch", afterEvents: 1 } }));
     const record = await deploy(h.env, { tag: "1.1.0" });
     expect(record.outcome).toBe("succeeded");
+    // Watches really were dropped while the canary was being watched.
+    expect(h.sim.faults.active().find((r) => r.fault.type === "dropWatch")?.remaining ?? 0).toBeLessThan(6);
     await expectResting(h, "1.1.0", "succeeded");
   });
 });

@@ -11,7 +11,7 @@ import { ReleaseLock } from "../kube/lease-lock.ts";
 import { runningDigest, setContainerImage } from "../kube/deployments.ts";
 import { loadSuite, type Suite } from "../smoke/index.ts";
 import { newStepRecord, finishStep, type PipelineEnv, type Release } from "./context.ts";
-import { assertWithinBudget, planRelease, stepLabel } from "./plan.ts";
+import { assertWithinBudget, planRelease } from "./plan.ts";
 import { buildRouters, readProduction } from "./production.ts";
 import { finalizeRecord } from "./record-release.ts";
 import { releaseFailedError, rollBack } from "./rollback.ts";
@@ -61,8 +61,9 @@ export interface Prepared {
 }
 
 /**
- * Read-only checks (everything named exists, tag valid, plan within budget), then the lock. Returns undefined
- * … never: it throws UsageError for any refusal, and nothing in the cluster has changed when it does.
+ * Read-only checks (tag valid, plan within budget, everything named exists), then the lock, then the check for
+ * an interrupted release. Any refusal is a UsageError thrown before anything in the cluster changed (the lock
+ * is given back first).
  */
 export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean }) {
   const version = parseVersion(tag);
@@ -102,6 +103,7 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
     throw new UsageError("--skip-canary needs --reason (it is recorded with the release); nothing was changed in the cluster");
   }
   if (req.repair) {
+    // Imported here: operator.ts builds on this module, so a static import would be circular.
     const { rollback } = await import("./operator.ts");
     const state = await readInFlight(env.kube, env.config.namespace);
     if (state) await rollback(env, { reason: `repair before deploying ${req.tag}` });
@@ -215,4 +217,3 @@ export async function failAndRollBack(rel: Release, record: ReleaseRecord, curre
   }
 }
 
-export { stepLabel };
