@@ -123,6 +123,19 @@ describe("watchCanaryHealth", () => {
     await scaleToZero();
   });
 
+  it("gives a pod that is already not Ready when the watch starts the not-Ready grace, not the ready deadline", async () => {
+    await rollCanary("2.0.0-flap", 1);
+    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
+    const notReady = async () => {
+      const pods = await t.kube.core.listNamespacedPod({ namespace: NS, labelSelector: "app=qualisys-api,track=canary" });
+      return pods.items.some((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "False") && !p.metadata?.deletionTimestamp);
+    };
+    await expect.poll(notReady, { timeout: 10_000 }).toBe(true);
+    const f = await watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { notReadyGraceMs: 100, readyDeadlineMs: 600_000, unavailableGraceMs: 600_000 } });
+    expect(f?.reason).toBe("NotReady");
+    await scaleToZero();
+  });
+
   it("detects a Ready pod whose process starts crashing", async () => {
     await rollCanary("2.0.0-die", 1);
     await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });

@@ -58,6 +58,7 @@ export class CanaryMonitor {
   private hashForRevision: string | undefined;
   /** Pod verdicts wait for the current ReplicaSet's hash (one LIST), so an old pod is not blamed meanwhile. */
   private hashPending = false;
+  private listedPods = false;
   private failure: HealthFailure | undefined;
   private readonly internal = new AbortController();
 
@@ -108,7 +109,8 @@ export class CanaryMonitor {
         onList: (items) => {
           const fresh = new Map(items.filter((p) => this.counts(p)).map((p) => [podName(p), p]));
           for (const name of this.pods.keys()) if (!fresh.has(name)) this.pods.delete(name);
-          for (const p of fresh.values()) this.notePod(p);
+          for (const p of fresh.values()) this.notePod(p, !this.listedPods);
+          this.listedPods = true;
           this.evaluate();
         },
         onEvent: (type, p) => {
@@ -154,12 +156,18 @@ export class CanaryMonitor {
     return !isTerminating(p) && ownedBy(p, this.o.deployment);
   }
 
-  private notePod(p: k8s.V1Pod): void {
+  /**
+   * `initial`: the pod was there when the watch began. In steady state the pipeline starts watching only once
+   * the canary was Available, so such a pod whose containers are running but which is not Ready has lost its
+   * readiness: it gets the not-Ready grace, not the (much longer) ready deadline of a starting pod.
+   */
+  private notePod(p: k8s.V1Pod, initial = false): void {
     const name = podName(p);
     const t = now();
     const prev = this.pods.get(name);
     const ready = isPodReady(p);
-    const state: PodState = prev ?? { pod: p, firstSeen: t, everReady: false };
+    const running = (p.status?.containerStatuses ?? []).length > 0 && (p.status?.containerStatuses ?? []).every((cs) => !!cs.state?.running);
+    const state: PodState = prev ?? { pod: p, firstSeen: t, everReady: initial && this.o.steadyState && running };
     state.pod = p;
     if (ready) {
       state.everReady = true;
