@@ -60,6 +60,21 @@ describe("edge as ingress-nginx", () => {
     expect((await h.sample(30, { Cookie: "canary=never" })).get("1.0.0")).toBe(30);
   });
 
+  it("applies a weight change only after edge.propagationSeconds, as the controller's sync lags the API", async () => {
+    h = await startEdgeHarness({ edge: { defaultHost: HOST, propagationSeconds: 1000 } }); // 2 s real at 2 ms/s
+    await h.app("web", "web:1.0.0", 1);
+    await h.app("web-canary", "web:2.0.0", 1);
+    h.store.create(INGRESSES, ingress("web", HOST, "web"));
+    h.store.create(INGRESSES, ingress("web-canary", HOST, "web-canary", { [A + "canary"]: "true", [A + "canary-weight"]: "100" }));
+    expect((await h.get("/api/health")).status).toBe(404); // nothing programmed yet
+    while ((await h.get("/api/health")).headers["x-app-version"] !== "2.0.0"); // until both are programmed
+    h.store.mutate(INGRESSES, "default", "web-canary", (o) => void (o.metadata.annotations![A + "canary-weight"] = "0"));
+    expect((await h.sample(20)).get("2.0.0")).toBe(20); // still the old weight
+    let version = "2.0.0";
+    while (version === "2.0.0") version = (await h.get("/api/health")).headers["x-app-version"]!;
+    expect(version).toBe("1.0.0");
+  });
+
   it("ignores a canary Ingress with no main Ingress for its host and path", async () => {
     h = await startEdgeHarness({ edge: { defaultHost: HOST } });
     await h.app("web-canary", "web:2.0.0", 1);

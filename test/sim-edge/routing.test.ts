@@ -7,6 +7,7 @@ import { GATEWAYS, HTTPROUTES, INGRESSES } from "../sim/controllers/types.ts";
 import { routeHttpRoute } from "../sim/edge/gateway-api.ts";
 import { requestHost } from "../sim/edge/hosts.ts";
 import { routeIngress } from "../sim/edge/ingress-nginx.ts";
+import { liveRoutes } from "../sim/edge/route-view.ts";
 import { defaultResourceTypes } from "../sim/resources.ts";
 import { Store, type KObject } from "../sim/store.ts";
 
@@ -21,7 +22,7 @@ const httpRoute = (name: string, hostnames: string[] | undefined, rules: Array<{
 });
 const req = (path: string, headers: Record<string, string> = {}, host = "app.example.com", method = "GET") => ({ host, path, method, headers, query: new URLSearchParams(path.split("?")[1] ?? "") });
 const backendOf = (s: Store, r: ReturnType<typeof req>) => {
-  const d = routeHttpRoute(s, r, () => 0);
+  const d = routeHttpRoute(liveRoutes(s), r, () => 0);
   return d && "service" in d ? d.service.name : d;
 };
 
@@ -75,9 +76,9 @@ describe("HTTPRoute precedence", () => {
         ],
       },
     });
-    expect(routeHttpRoute(s, req("/", { "x-canary": "always" }), () => 0)).toMatchObject({ service: { name: "canary" } });
-    expect(routeHttpRoute(s, req("/"), () => 0.24)).toMatchObject({ service: { name: "stable" } }); // [0, 1/4)
-    expect(routeHttpRoute(s, req("/"), () => 0.25)).toMatchObject({ service: { name: "canary" } }); // [1/4, 1)
+    expect(routeHttpRoute(liveRoutes(s), req("/", { "x-canary": "always" }), () => 0)).toMatchObject({ service: { name: "canary" } });
+    expect(routeHttpRoute(liveRoutes(s), req("/"), () => 0.24)).toMatchObject({ service: { name: "stable" } }); // [0, 1/4)
+    expect(routeHttpRoute(liveRoutes(s), req("/"), () => 0.25)).toMatchObject({ service: { name: "canary" } }); // [1/4, 1)
   });
 });
 
@@ -87,7 +88,7 @@ const ingress = (name: string, host: string | undefined, path: string, svc: stri
   metadata: { name, namespace: "default", annotations: ann },
   spec: { rules: [{ ...(host ? { host } : {}), http: { paths: [{ path, pathType, backend: { service: { name: svc, port: { number: 80 } } } }] } }] },
 });
-const nginx = (s: Store, path: string, host = "app.example.com", headers: Record<string, string> = {}) => routeIngress(s, { host, path, headers }, () => 0)?.service.name;
+const nginx = (s: Store, path: string, host = "app.example.com", headers: Record<string, string> = {}) => routeIngress(liveRoutes(s), { host, path, headers }, () => 0)?.service.name;
 
 describe("ingress-nginx location choice", () => {
   it("exact host over wildcard (one label) over no host; longest path; Exact over Prefix", () => {

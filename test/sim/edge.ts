@@ -13,6 +13,7 @@ import { Backends, type ServiceRef } from "./edge/backends.ts";
 import { routeHttpRoute } from "./edge/gateway-api.ts";
 import { requestHost } from "./edge/hosts.ts";
 import { routeIngress } from "./edge/ingress-nginx.ts";
+import { RouteView, type RouteSource } from "./edge/route-view.ts";
 import { behaviourForImage, type Scenario } from "./scenario.ts";
 import type { Store } from "./store.ts";
 
@@ -34,14 +35,14 @@ export type EdgeRoute =
   | { controller: "ingress-nginx" | "gateway-api"; status: number; detail: string }
   | undefined;
 
-export function routeRequest(store: Store, scenario: Scenario, req: { host: string; method: string; path: string; query: URLSearchParams; headers: IncomingMessage["headers"] }): EdgeRoute {
+export function routeRequest(store: Store, routes: RouteSource, scenario: Scenario, req: { host: string; method: string; path: string; query: URLSearchParams; headers: IncomingMessage["headers"] }): EdgeRoute {
   const mode = scenario.edge.controller;
   const viaIngress = () => {
-    const d = routeIngress(store, req);
+    const d = routeIngress(routes, req);
     return d && { controller: "ingress-nginx" as const, service: d.service, detail: `ingress ${d.ingress}${d.canary ? " (canary)" : ""}` };
   };
   const viaGateway = (): EdgeRoute => {
-    const d = routeHttpRoute(store, req);
+    const d = routeHttpRoute(routes, req);
     if (!d) return undefined;
     if ("status" in d) return { controller: "gateway-api", status: d.status, detail: `httproute ${d.route}` };
     // An invalid backendRef (no such Service) answers 500, as the Gateway API spec requires.
@@ -55,6 +56,8 @@ export function routeRequest(store: Store, scenario: Scenario, req: { host: stri
 
 export async function startEdge(store: Store, clock: Clock, opts: EdgeOptions): Promise<Edge> {
   const backends = new Backends(store);
+  const routes = new RouteView(store, clock, () => opts.scenario().edge.propagationSeconds);
+  routes.start();
   const server = createServer((req, res) => handle(req, res).catch((err) => {
     if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
     res.end(`edge error: ${(err as Error).message}\n`);
@@ -65,7 +68,7 @@ export async function startEdge(store: Store, clock: Clock, opts: EdgeOptions): 
     const scenario = opts.scenario();
     const url = new URL(req.url ?? "/", "http://edge");
     const host = requestHost(req.headers.host, scenario.edge.defaultHost);
-    const route = routeRequest(store, scenario, { host, method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers });
+    const route = routeRequest(store, routes, scenario, { host, method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers });
     req.resume();
     if (!route) return send(res, 404, { "Content-Type": "text/html" }, "<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>\n");
     if ("status" in route) return send(res, route.status, { "Content-Type": "text/plain", "X-Sim-Route": route.detail }, `${route.status} ${route.detail}\n`);
@@ -99,6 +102,7 @@ export async function startEdge(store: Store, clock: Clock, opts: EdgeOptions): 
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        routes.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

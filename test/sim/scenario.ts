@@ -111,6 +111,8 @@ export const scenarioSchema = z.strictObject({
       defaultHost: z.string().min(1).optional(),
       /** Which controller the cluster has when both an Ingress and an HTTPRoute match a request. */
       controller: z.enum(["auto", "ingress-nginx", "gateway-api"]).default("auto"),
+      /** Simulated seconds before a change to an Ingress, HTTPRoute or Gateway takes effect at the edge. */
+      propagationSeconds: z.number().nonnegative().default(0),
     })
     .prefault({}),
   /** API server fault rules (test/sim/faults.ts), active from the start. */

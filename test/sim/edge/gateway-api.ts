@@ -6,9 +6,10 @@
  * order. The chosen rule's backendRefs split traffic in proportion to their weights (default 1).
  */
 import { GATEWAYS, HTTPROUTES } from "../controllers/types.ts";
-import type { KObject, Store } from "../store.ts";
+import type { KObject } from "../store.ts";
 import type { ServiceRef } from "./backends.ts";
 import { hostScore, prefixMatches } from "./hosts.ts";
+import type { RouteSource } from "./route-view.ts";
 
 interface HTTPRouteMatch {
   path?: { type?: "Exact" | "PathPrefix" | "RegularExpression"; value?: string };
@@ -97,9 +98,9 @@ function matchScore(m: HTTPRouteMatch, req: GatewayRequest): Omit<Candidate, "ro
   return { exact, prefixLength, method: !!m.method, headers: m.headers?.length ?? 0, query: m.queryParams?.length ?? 0 };
 }
 
-function attached(store: Store, route: HTTPRoute): boolean {
+function attached(routes: RouteSource, route: HTTPRoute): boolean {
   const ns = route.metadata.namespace ?? "default";
-  return (route.spec?.parentRefs ?? []).some((p) => (p.kind ?? "Gateway") === "Gateway" && !!store.get(GATEWAYS, p.namespace ?? ns, p.name));
+  return (route.spec?.parentRefs ?? []).some((p) => (p.kind ?? "Gateway") === "Gateway" && !!routes.get(GATEWAYS, p.namespace ?? ns, p.name));
 }
 
 function compare(a: Candidate, b: Candidate): number {
@@ -117,11 +118,11 @@ function compare(a: Candidate, b: Candidate): number {
 }
 
 /** Where a Gateway API implementation would send the request, or undefined when no attached HTTPRoute matches (404). */
-export function routeHttpRoute(store: Store, req: GatewayRequest, random: () => number = Math.random): GatewayDecision | undefined {
-  if (!store.types.has(HTTPROUTES)) return undefined;
+export function routeHttpRoute(routes: RouteSource, req: GatewayRequest, random: () => number = Math.random): GatewayDecision | undefined {
+  if (!routes.has(HTTPROUTES)) return undefined;
   const candidates: Candidate[] = [];
-  for (const route of store.list(HTTPROUTES).items as HTTPRoute[]) {
-    if (!attached(store, route)) continue;
+  for (const route of routes.list(HTTPROUTES) as HTTPRoute[]) {
+    if (!attached(routes, route)) continue;
     const hostnames = route.spec?.hostnames ?? [];
     const hs = hostnames.length === 0 ? 1 : Math.max(0, ...hostnames.map((h) => hostScore(h, req.host, "many")));
     if (hs === 0) continue;

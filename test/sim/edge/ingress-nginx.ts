@@ -8,9 +8,10 @@
  * location is used, as in ingress-nginx.
  */
 import { INGRESSES } from "../controllers/types.ts";
-import type { KObject, Store } from "../store.ts";
+import type { KObject } from "../store.ts";
 import type { ServiceRef } from "./backends.ts";
 import { hostScore, prefixMatches } from "./hosts.ts";
+import type { RouteSource } from "./route-view.ts";
 
 const A = "nginx.ingress.kubernetes.io/";
 
@@ -118,9 +119,9 @@ export function routeToCanary(canary: Ingress, req: EdgeRequest, random: () => n
 }
 
 /** Where ingress-nginx would send the request, or undefined when no main Ingress matches (nginx's 404). */
-export function routeIngress(store: Store, req: EdgeRequest, random: () => number = Math.random): IngressDecision | undefined {
-  if (!store.types.has(INGRESSES)) return undefined;
-  const all = (store.list(INGRESSES).items as Ingress[]).sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
+export function routeIngress(routes: RouteSource, req: EdgeRequest, random: () => number = Math.random): IngressDecision | undefined {
+  if (!routes.has(INGRESSES)) return undefined;
+  const all = (routes.list(INGRESSES) as Ingress[]).sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
   const mains = all.filter((i) => !isCanary(i)).flatMap((i) => locations(i, req));
   if (mains.length === 0) return undefined;
   mains.sort((a, b) => b.hostScore - a.hostScore || b.pathScore - a.pathScore);
