@@ -63,6 +63,24 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
       }
     });
 
+    if (kind === "ingress-nginx") {
+      it("preflight refuses an Ingress whose class belongs to another controller", async () => {
+        await t.kube.networking.createIngressClass({ body: { metadata: { name: "alb" }, spec: { controller: "ingress.k8s.aws/alb" } } });
+        await t.kube.networking.createIngressClass({ body: { metadata: { name: "nginx" }, spec: { controller: "k8s.io/ingress-nginx" } } });
+        await t.kube.networking.createNamespacedIngress({
+          namespace: NS,
+          body: { metadata: { name: "alb-ingress", namespace: NS }, spec: { ingressClassName: "alb", rules: [{ host: "alb.qualisys.io", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api-stable", port: { number: 3000 } } } }] } }] } },
+        });
+        const before = { writes: t.writes(), snapshot: t.snapshot() };
+        const alb = createRouters(t.kube, { ...inputs(), services: serviceRoutes(["qualisys-api"]).map((s) => ({ ...s, ingress: "alb-ingress" })) })[0]!;
+        await expect(alb.preflight()).rejects.toThrow(/controller is ingress.k8s.aws\/alb, not ingress-nginx/);
+        expect(t.writes()).toBe(before.writes);
+        expect(t.snapshot()).toBe(before.snapshot);
+        for (const r of routers) await r.preflight(); // class nginx → k8s.io/ingress-nginx: accepted
+        await t.kube.networking.deleteNamespacedIngress({ name: "alb-ingress", namespace: NS });
+      });
+    }
+
     it("prepare creates the canary routing at weight 0, and a second prepare changes nothing", async () => {
       for (const r of routers) await r.prepare();
       for (const r of routers) expect(await r.getWeight()).toBe(0);

@@ -62,6 +62,9 @@ export interface IngressNginxRouterOptions {
   canaryHeader: CanaryHeader;
 }
 
+/** IngressClass.spec.controller of ingress-nginx. */
+export const INGRESS_NGINX_CONTROLLER = "k8s.io/ingress-nginx";
+
 export const canaryIngressName = (stableIngress: string): string => `${stableIngress}-canary`;
 
 /**
@@ -209,6 +212,7 @@ export class IngressNginxRouter implements TrafficRouter {
     if (stable.metadata?.annotations?.[CANARY] === "true") {
       throw new UsageError(`${this.where(this.ingress)} is itself a canary Ingress (${CANARY}: "true"); name the main Ingress instead; nothing was changed`);
     }
+    await this.checkIngressClass(stable);
     const referenced = new Set<string>();
     if (stable.spec?.defaultBackend?.service?.name) referenced.add(stable.spec.defaultBackend.service.name);
     for (const r of stable.spec?.rules ?? []) for (const p of r.http?.paths ?? []) if (p.backend.service?.name) referenced.add(p.backend.service.name);
@@ -244,6 +248,27 @@ export class IngressNginxRouter implements TrafficRouter {
           `${this.where(name)} is another canary for host "${clash}" of ${this.where(this.ingress)}; ingress-nginx honours only one canary per host/path; nothing was changed`,
         );
       }
+    }
+  }
+
+  /**
+   * Refuse when the stable Ingress's class is known to belong to another controller (canary annotations would
+   * then do nothing). Unknown (no class named, IngressClass absent or not readable by our RBAC): not refused.
+   */
+  private async checkIngressClass(stable: k8s.V1Ingress): Promise<void> {
+    const name = stable.spec?.ingressClassName ?? stable.metadata?.annotations?.["kubernetes.io/ingress.class"];
+    if (!name) return;
+    let controller: string | undefined;
+    try {
+      controller = (await this.kube.networking.readIngressClass({ name })).spec?.controller;
+    } catch {
+      return;
+    }
+    if (controller && controller !== INGRESS_NGINX_CONTROLLER) {
+      throw new UsageError(
+        `${this.where(this.ingress)} has class ${name}, whose controller is ${controller}, not ingress-nginx (${INGRESS_NGINX_CONTROLLER}): ` +
+          `the canary annotations would do nothing; pick the router for that controller; nothing was changed`,
+      );
     }
   }
 
