@@ -203,6 +203,11 @@ describe("kubectl apply -k kubernetes/production", () => {
     expect(routes.exitCode).toBe(0);
     const again = await kubectl("apply", "-k", dir);
     expect(again.stdout.split("\n").every((l) => l.endsWith(" unchanged"))).toBe(true);
+    // Moving the same manifests to server-side apply: same values, so no conflicts with the client-side owner.
+    const ssa = await kubectl("apply", "--server-side", "-k", dir);
+    expect(ssa.stderr).toBe("");
+    expect(ssa.exitCode).toBe(0);
+    expect(ssa.stdout.split("\n").every((l) => l.endsWith(" serverside-applied"))).toBe(true);
     const deployments = parse((await kubectl("get", "deployments", "-n", "production", "-o", "yaml")).stdout);
     expect(deployments.kind).toBe("List");
     expect(deployments.items.length).toBeGreaterThanOrEqual(2);
