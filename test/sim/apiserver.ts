@@ -170,7 +170,7 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
     if (wantsTable(accept) && (r.verb === "get" || r.verb === "list") && r.subresource === undefined) {
       return sendJson(res, result.code, tableOf(r.type, result.body, store.timestamp(), query.get("includeObject") ?? "Metadata"), "application/json;as=Table;v=v1;g=meta.k8s.io");
     }
-    if (accept && !acceptsJson(accept)) throw notAcceptable(["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]);
+    if (accept && !acceptsJson(accept)) throw notAcceptable(["application/json"]);
     sendJson(res, result.code, result.body);
   };
 
