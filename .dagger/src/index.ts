@@ -7,12 +7,33 @@
  * environment. Functions with side effects or live verdicts are never cached.
  */
 import { randomUUID } from "node:crypto";
-import { argument, dag, func, object, ReturnType, type Container, type Directory, type File, type Secret } from "@dagger.io/dagger";
+import { argument, dag, func, object, ReturnType, type Container, type Directory, type File, type Secret, type Service } from "@dagger.io/dagger";
 
 /** Node 24 on Alpine: the Dagger TypeScript runtime's own base, so the module and the toolbox run the same Node. */
 const NODE_IMAGE = "node:24-alpine";
 /** Where the module source lives inside the toolbox. */
 const APP_DIR = "/opt/release-gate";
+
+/**
+ * The host name under which smoke()'s `target` is bound in the toolbox: the URL's own, so requests keep its Host
+ * header and TLS server name. Refused when it is localhost or an IP address: the container resolves those itself.
+ */
+function smokeTargetHost(url: string): string {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    throw new Error(`smoke: --url ${JSON.stringify(url)} is not a URL, so there is no host name to bind --target to`);
+  }
+  // WHATWG URL parsing normalises every IPv4 form to a dotted quad and keeps IPv6 in brackets.
+  if (host === "" || host === "localhost" || host.endsWith(".localhost") || host.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(host)) {
+    throw new Error(
+      `smoke: with --target, the URL needs a host name the toolbox can bind to the target, not ${JSON.stringify(host)} ` +
+        "(inside the container that is the container itself); use any name, e.g. --url http://app:3000 --target tcp://localhost:3000",
+    );
+  }
+  return host;
+}
 
 @object()
 export class ReleaseGate {
@@ -86,11 +107,20 @@ export class ReleaseGate {
     retries = 2,
     /** Extra trusted CA certificates (PEM) for an https:// URL signed by a private CA. */
     caCert?: File,
+    /**
+     * A service to test instead of what the URL's host name resolves to, e.g. tcp://localhost:3000 for a server on
+     * your machine. The URL's host name is bound to it inside the toolbox, so requests keep that Host header (and
+     * TLS name) and use the URL's port: --url http://app:3000 --target tcp://localhost:3000, or
+     * --url http://app.qualisys.io:8080 --target tcp://localhost:8080 for a local edge routing by host. The name
+     * cannot be localhost or an IP address, which the container resolves to itself.
+     */
+    target?: Service,
   ): Promise<string> {
     const args = ["release-gate", "smoke", "--url", url, "--timeout", String(timeoutMs), "--deadline", String(deadlineMs), "--retries", String(retries)];
     let ctr = this.toolbox()
       // A verdict is only true now: bust the layer cache of this exec (the function cache is off already).
       .withEnvVariable("RELEASE_GATE_CACHE_BUSTER", `${Date.now()}-${randomUUID()}`);
+    if (target) ctr = ctr.withServiceBinding(smokeTargetHost(url), target);
     if (token) {
       ctr = ctr.withSecretVariable("SMOKE_TEST_TOKEN", token);
       args.push("--token-env", "SMOKE_TEST_TOKEN");

@@ -42,6 +42,8 @@ describe("type-checking against @dagger.io/dagger", () => {
     ["a plaintext string where a Secret is required", 'withSecretVariable("SMOKE_TEST_TOKEN", token)', 'withSecretVariable("SMOKE_TEST_TOKEN", "plaintext")'],
     ["a shell string instead of an argument array", "withExec(args, { expect: ReturnType.Any })", 'withExec("release-gate smoke", { expect: ReturnType.Any })'],
     ["an API that does not exist", ".withDefaultTerminalCmd([", ".withTerminalCommand(["],
+    ["an address string where a Service is required", "withServiceBinding(smokeTargetHost(url), target)", 'withServiceBinding(smokeTargetHost(url), "tcp://localhost:3000")'],
+    ["the binding's arguments swapped", "withServiceBinding(smokeTargetHost(url), target)", "withServiceBinding(target, smokeTargetHost(url))"],
   ])("a wrong call fails: %s", (_what, from, to) => {
     expect(source).toContain(from);
     expect(typeErrors(source.replace(from, to)).length).toBeGreaterThan(0);
@@ -93,8 +95,59 @@ describe("the ReleaseGate object", () => {
     expect(source).toMatch(/withSecretVariable\("SMOKE_TEST_TOKEN", token\)/);
   });
 
+  it("takes smoke's target as an optional Service, the type `dagger call` turns tcp://localhost:PORT into", () => {
+    const smoke = funcs.find((f) => f.name.getText() === "smoke");
+    const target = smoke?.parameters.find((p) => p.name.getText() === "target");
+    expect(target?.type?.getText()).toBe("Service");
+    expect(target?.questionToken).toBeDefined();
+    // Bound only when given: without a target the URL's host is resolved as usual.
+    expect(smoke?.getText()).toContain("if (target) ctr = ctr.withServiceBinding(smokeTargetHost(url), target);");
+  });
+
   it("loads the source from the repository root without node_modules or .git", () => {
     const param = ctor?.parameters[0];
     expect(param && decoratorText(param)[0]).toMatch(/@argument\(\{ defaultPath: "\/", ignore: \[.*"\*\*\/node_modules".*"\.git".*\] \}\)/);
+  });
+});
+
+/**
+ * smokeTargetHost() is plain code in index.ts, which cannot be imported without the Dagger runtime: transpile the
+ * function's own text and run it, so the test exercises exactly what the module runs.
+ */
+function loadSmokeTargetHost(text: string): (url: string) => string {
+  const file = ts.createSourceFile(INDEX, text, ts.ScriptTarget.ES2022, true);
+  const fn = file.statements.find((s): s is ts.FunctionDeclaration => ts.isFunctionDeclaration(s) && s.name?.text === "smokeTargetHost");
+  if (!fn) throw new Error("smokeTargetHost not found in index.ts");
+  const js = ts.transpileModule(fn.getText(), { compilerOptions: { target: ts.ScriptTarget.ES2022 } }).outputText;
+  return new Function(`${js}\nreturn smokeTargetHost;`)() as (url: string) => string;
+}
+
+describe("smoke --target: the URL's host name is what gets bound to the target", () => {
+  const smokeTargetHost = loadSmokeTargetHost(source);
+
+  it.each([
+    ["http://app:3000", "app"],
+    ["http://app.qualisys.io:8080/", "app.qualisys.io"],
+    ["https://App.QualiSys.io", "app.qualisys.io"],
+  ])("%s binds %s", (url, host) => {
+    expect(smokeTargetHost(url)).toBe(host);
+  });
+
+  it.each([
+    ["http://localhost:3000", /not "localhost"/],
+    ["http://api.localhost:3000", /not "api\.localhost"/],
+    ["http://127.0.0.1:3000", /not "127\.0\.0\.1"/],
+    // Other IPv4 spellings are normalised by URL parsing and still refused.
+    ["http://2130706433:3000", /not "127\.0\.0\.1"/],
+    ["http://[::1]:3000", /not "\[::1\]"/],
+    ["not a url", /is not a URL/],
+  ])("refuses %s: inside the container that name is the container itself", (url, message) => {
+    expect(() => smokeTargetHost(url)).toThrow(message);
+  });
+
+  it("the check is live: without the refusal, localhost would be bound", () => {
+    const guard = 'host === "localhost" || ';
+    expect(source).toContain(guard);
+    expect(loadSmokeTargetHost(source.replace(guard, ""))("http://localhost:3000")).toBe("localhost");
   });
 });
