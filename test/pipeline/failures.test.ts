@@ -99,8 +99,10 @@ describe("failure before promotion rolls back with stable untouched (I2)", () =>
   });
 
   it("canary Ready then failing during the observation window: the health watch catches it", async () => {
-    h = await before({ router: "gateway-api", config: (d) => (d.phases[0].observe = "3s") });
-    h.sim.updateScenario((s) => ({ ...s, images: [{ tag: "flaky-*", pod: { kind: "readyThenFail", readyAfterSeconds: 1, failAfterSeconds: 60, failMode: "notReady" } }] }));
+    // Fails 2 s (200 simulated s) after Ready: well inside the 6 s window even on a loaded machine, and long
+    // after the phase's smoke tests; smoke probes are spaced out so that only the health watch can catch it.
+    h = await before({ router: "gateway-api", config: (d) => ((d.phases[0].observe = "6s"), (d.smoke.probeInterval = "10s")) });
+    h.sim.updateScenario((s) => ({ ...s, images: [{ tag: "flaky-*", pod: { kind: "readyThenFail", readyAfterSeconds: 1, failAfterSeconds: 200, failMode: "notReady" } }] }));
     const err = await failedDeploy("flaky-1");
     expect(err.message).toMatch(/canary 10%: canary health: /);
     await expectResting(h, OLD, "rolled-back");
