@@ -26,7 +26,7 @@ function smokeTargetHost(url: string): string {
     throw new Error(`smoke: --url ${JSON.stringify(url)} is not a URL, so there is no host name to bind --target to`);
   }
   // WHATWG URL parsing normalises every IPv4 form to a dotted quad and keeps IPv6 in brackets.
-  if (host === "" || host === "localhost" || host.endsWith(".localhost") || host.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(host)) {
+  if (host === "" || host === "localhost" || host.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(host)) {
     throw new Error(
       `smoke: with --target, the URL needs a host name the toolbox can bind to the target, not ${JSON.stringify(host)} ` +
         "(inside the container that is the container itself); use any name, e.g. --url http://app:3000 --target tcp://localhost:3000",
