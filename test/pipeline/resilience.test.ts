@@ -8,7 +8,7 @@ import { LockHeldError } from "../../.dagger/src/kube/lease-lock.ts";
 import { canary, promote, rollback } from "../../.dagger/src/pipeline/operator.ts";
 import { deploy } from "../../.dagger/src/pipeline/release.ts";
 import { readStatus } from "../../.dagger/src/pipeline/status.ts";
-import { deployment, OLD, startHarness, type Harness } from "./harness.ts";
+import { deployment, DEPLOYMENTS, INGRESSES, OLD, startHarness, type Harness } from "./harness.ts";
 import { maxWeight, stableTemplateImages } from "./invariants.ts";
 import { expectInvariants, expectResting, image } from "./scenario-support.ts";
 
@@ -83,6 +83,24 @@ describe("--skip-canary", () => {
     expect(rec.skipCanary?.reason).toBe("hotfix for INC-42");
     expect(maxWeight(h.events, "ingress-nginx")).toBe(0);
     expect(h.events.some((e) => (e.event.object as any).metadata.name?.endsWith("-canary") && (e.event.object as any).spec?.replicas > 0 && e.event.typeKey === "apps/v1/deployments")).toBe(false);
+  });
+});
+
+describe("production changed by hand", () => {
+  it("a canary scaled outside any release is refused until rollback returns production to rest", async () => {
+    h = await startHarness({});
+    const scaled = await h.kubectl.run(["scale", "deployment/qualisys-web-canary", "--replicas=1", "-n", "production"]);
+    expect(scaled.exitCode).toBe(0);
+    const specs = () => JSON.stringify([DEPLOYMENTS, INGRESSES].map((t) => h!.sim.store.list(t, "production").items.map((o) => [o.metadata.name, o.spec, o.metadata.annotations])));
+    const before = specs();
+    const refused = await deploy(h.env, { tag: "1.1.0" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UsageError);
+    expect((refused as Error).message).toMatch(/not at rest \(qualisys-web-canary has 1 replicas\)/);
+    // Only the lock was taken and given back; no Deployment or route changed.
+    expect(specs()).toBe(before);
+    await rollback(h.env, { reason: "hand-scaled canary" });
+    expect((await deploy(h.env, { tag: "1.1.0" })).outcome).toBe("succeeded");
+    await expectResting(h, "1.1.0", "succeeded");
   });
 });
 

@@ -6,8 +6,6 @@ const ICON: Record<ReleaseRecord["outcome"], string> = {
   succeeded: "✅ succeeded",
   "rolled-back": "↩️ rolled back",
   "rollback-failed": "🛑 rollback FAILED",
-  refused: "⛔ refused",
-  repaired: "🔧 repaired",
   "no-change": "➖ no change",
 };
 

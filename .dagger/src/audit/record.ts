@@ -2,7 +2,7 @@
  * The release record: who, what, when, each phase with timings and smoke results, the rollback reason, and
  * where production ended. One shape for the history ConfigMap, the Events, the Markdown summary and --json.
  */
-export type ReleaseOutcome = "succeeded" | "rolled-back" | "rollback-failed" | "refused" | "repaired" | "no-change";
+export type ReleaseOutcome = "succeeded" | "rolled-back" | "rollback-failed" | "no-change";
 
 export interface SmokeSummary {
   url: string;

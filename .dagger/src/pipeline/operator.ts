@@ -144,7 +144,7 @@ export async function rollback(env: PipelineEnv, req: { reason?: string }): Prom
     if (result.ok) await clearInFlight(kube, ns);
     const final = await finalizeRecord(rel, record);
     if (!result.ok) {
-      const error = new FailedError(`rollback failed: ${result.detail}. Production may be mixed; the in-flight state is kept, run \`release-gate status\` and retry \`release-gate rollback\``);
+      const error = new FailedError(`${result.detail}. Production may be mixed; the in-flight state is kept, run \`release-gate status\` and retry \`release-gate rollback\``);
       (error as Error & { record?: ReleaseRecord }).record = final;
       throw error;
     }

@@ -79,6 +79,7 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
     if (inFlight && !opts.allowInFlight) {
       throw new UsageError(`refused: an interrupted ${describeInFlight(inFlight)}. Run \`release-gate rollback\` to repair production, or \`deploy --repair\`; nothing was changed`);
     }
+    if (!inFlight) await assertAtRest(env, routers);
   } catch (err) {
     await lock.release().catch(() => undefined);
     throw err;
@@ -87,6 +88,21 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
   const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
   lock.startRenewing((holder) => abort.abort(new Error(`the release lock was taken over by ${holder}`)));
   return { version, routers, services, suites, lock, abort, signal, inFlight };
+}
+
+/**
+ * With no release in flight, production must be at rest (canary weight 0, canary at 0 replicas): anything else
+ * was changed by hand, and a release on top of it would start from a state nobody recorded.
+ */
+async function assertAtRest(env: PipelineEnv, routers: Release["routers"]): Promise<void> {
+  const { kube, config } = env;
+  const weights = await Promise.all(routers.map((r) => r.getWeight()));
+  const canaries = await Promise.all(config.services.map((s) => kube.apps.readNamespacedDeployment({ name: s.canary.deployment, namespace: config.namespace })));
+  const busy = canaries.filter((d) => (d.spec?.replicas ?? 0) > 0).map((d) => `${d.metadata?.name} has ${d.spec?.replicas} replicas`);
+  if (weights.some((w) => w !== 0)) busy.unshift(`canary weight is ${weights.join("/")}`);
+  if (busy.length) {
+    throw new UsageError(`refused: production is not at rest (${busy.join(", ")}) and no release is recorded in flight; run \`release-gate rollback\` to return to rest first; nothing was changed`);
+  }
 }
 
 function reasonOf(err: unknown, signal: AbortSignal): string {

@@ -10,7 +10,13 @@ import { type Release, StepFailure } from "./context.ts";
 
 export async function setWeightVerified(rel: Release, weight: number, signal?: AbortSignal): Promise<number[]> {
   const timeoutMs = rel.env.config.deadlines.weightVerified;
-  await Promise.all(rel.routers.map((r) => r.setWeight(weight)));
+  await Promise.all(
+    rel.routers.map(async (r) => {
+      // A route already at 0 is left alone: a canary Ingress that was never created already sends nothing.
+      if (weight === 0 && (await r.getWeight().catch(() => undefined)) === 0) return;
+      await r.setWeight(weight);
+    }),
+  );
   return Promise.all(rel.routers.map((r) => verifyWeight(r, weight, { timeoutMs, ...(signal ? { signal } : {}) })));
 }
 
