@@ -13,7 +13,7 @@ import { parseResolve } from "./public-url.ts";
 export interface EnvOptions {
   config?: string;
   kubeconfig?: string;
-  /** Print progress to stderr (off for --json consumers that only want the document? no: stderr is separate). */
+  /** No progress output (read-only commands). Progress goes to stderr, so --json on stdout stays clean either way. */
   quiet?: boolean;
   smokeToken?: string;
   env?: NodeJS.ProcessEnv;
@@ -27,10 +27,12 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
   const resolve = parseResolve(env.RELEASE_GATE_RESOLVE);
   const identity = defaultIdentity(env);
   const approvers = env.RELEASE_GATE_APPROVERS?.split(",").map((s) => s.trim()).filter(Boolean);
+  const progress = o.quiet ? silentProgress : streamProgress();
+  if (!o.smokeToken) progress.warn("no smoke-test token (see --token-env): the authenticated check user-me is skipped");
   return {
     kube: kubeFromConfig(kc),
     config,
-    progress: o.quiet ? silentProgress : streamProgress(),
+    progress,
     identity,
     triggeredBy: env.GITHUB_ACTOR ?? env.USER ?? "unknown",
     ...(approvers?.length ? { approvedBy: approvers } : {}),

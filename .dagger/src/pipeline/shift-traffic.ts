@@ -32,9 +32,10 @@ export function versionOf(image: string): string {
 export async function checkObservedSplit(rel: Release, weight: number, stepName: string, rec: StepRecord): Promise<void> {
   const { config, resolve, progress } = rel.env;
   if (!config.observedSplit.enabled) return;
-  const expected = await expectedWeight(rel.routers[0], weight);
   await Promise.all(
-    rel.state.services.map(async (s) => {
+    rel.state.services.map(async (s, i) => {
+      // replicas: one router per service (its share depends on that service's replicas); others: one weight.
+      const expected = await expectedWeight(config.router.kind === "replicas" ? rel.routers[i] : rel.routers[0], weight);
       const canaryVersion = versionOf(s.newImage);
       const stableVersion = versionOf(s.previousImage);
       if (canaryVersion === stableVersion) return; // Same version on both sides: nothing to tell apart.
