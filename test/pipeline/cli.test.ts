@@ -109,6 +109,21 @@ describe("a release through the bin", () => {
 });
 
 describe("killed runs (I5)", () => {
+  it("API connection lost mid-phase: the run fails naming the failed rollback; once the API is back, rollback repairs", async () => {
+    h = await startHarness({ config: (d) => (d.phases[1].observe = "2s") });
+    h.onStep("canary 50%", () => h!.sim.faults.add({ verb: "*", fault: { type: "reset" } }));
+    const err = await deploy(h.env, { tag: "1.1.0" }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/release of 1.1.0 failed at canary 50%: .*Automatic rollback FAILED.*release-gate rollback/);
+    h.sim.faults.clear();
+    const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
+    expect(status.inFlight).toMatchObject({ tag: "1.1.0", passedWeight: 10 });
+    const rb = await bin(h, ["rollback"]);
+    expect(rb.code, rb.stderr).toBe(0);
+    await expectResting(h, OLD, "rolled-back");
+    expectInvariants(h);
+  }, 60_000);
+
   it("SIGTERM mid-phase rolls back before exit", async () => {
     h = await startHarness({ config: (d) => (d.phases[1].observe = "5s") });
     const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);

@@ -31,6 +31,11 @@ describe.each(["ingress-nginx", "gateway-api", "replicas"] as const)("happy path
       expect(record.steps[0].smoke.some((s) => s.canary && s.ok)).toBe(true);
       expect(record.steps[0].observedSplit?.length).toBe(2);
     }
+    // Kubernetes Events on both stable Deployments say what happened.
+    const events = h.sim.store.list("/v1/events", "production").items as any[];
+    for (const svc of ["qualisys-api", "qualisys-web"]) {
+      expect(events.find((e) => e.involvedObject.name === `${svc}-stable` && e.reason === "ReleaseSucceeded")?.message).toMatch(/release-gate deploy 1.1.0 by tester: succeeded/);
+    }
     // The digest stable really runs, as the kubelet reports it.
     for (const s of record.services) expect(s.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
     if (router === "gateway-api") {
