@@ -112,7 +112,7 @@ describe("killed runs (I5)", () => {
   it("API connection lost mid-phase: the run fails naming the failed rollback; once the API is back, rollback repairs", async () => {
     h = await startHarness({ config: (d) => (d.phases[1].observe = "2s") });
     h.onStep("canary 50%", () => h!.sim.faults.add({ verb: "*", fault: { type: "reset" } }));
-    const err = await deploy(h.env, { tag: "1.1.0" }).catch((e: unknown) => e as Error);
+    const err = (await deploy(h.env, { tag: "1.1.0" }).then(() => undefined, (e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toMatch(/release of 1.1.0 failed at canary 50%: .*Automatic rollback FAILED.*release-gate rollback/);
     h.sim.faults.clear();

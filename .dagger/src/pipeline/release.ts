@@ -184,15 +184,16 @@ async function runPlan(rel: Release, record: ReleaseRecord, req: DeployRequest):
         throw err;
       }
     }
-    for (const r of rel.routers) await r.reset();
-    await recordDigests(rel, record);
-    record.outcome = "succeeded";
-    await clearInFlight(kube, ns);
-    progress.step("done", 0);
-    return await finalizeRecord(rel, record);
   } catch (err) {
     throw await failAndRollBack(rel, record, current, err);
   }
+  // Released. What follows only tidies up: a failure here is reported, never a reason to undo the release.
+  await Promise.all(rel.routers.map((r) => r.reset())).catch((err: Error) => progress.warn(`could not remove the canary header routing: ${err.message}`));
+  await recordDigests(rel, record);
+  record.outcome = "succeeded";
+  await clearInFlight(kube, ns).catch((err: Error) => progress.warn(`could not clear the in-flight state (ConfigMap release-gate-state): ${err.message}; delete it once production is checked`));
+  progress.step("done", 0);
+  return finalizeRecord(rel, record);
 }
 
 /** Digest of what stable runs now, where the kubelet reports it (best effort). */
@@ -216,20 +217,20 @@ export async function failAndRollBack(rel: Release, record: ReleaseRecord, curre
   const { kube, config } = rel.env;
   const ns = config.namespace;
   const state = rel.state;
-  {
-    const reason = reasonOf(err, rel.signal);
-    const result = await rollBack(rel, `${current}: ${reason}`);
-    record.steps.push({ name: "rollback", startedAt: new Date(Date.now() - (result.restoredMs ?? 0)).toISOString(), finishedAt: new Date().toISOString(), durationMs: result.restoredMs ?? 0, result: result.ok ? "passed" : "failed", detail: `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`, smoke: [] });
-    record.outcome = result.ok ? "rolled-back" : "rollback-failed";
-    record.rollbackReason = `${current}: ${reason}`;
-    record.rollbackTimings = { ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}), ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}) };
-    state.record = record;
-    if (result.ok) await clearInFlight(kube, ns).catch(() => undefined);
-    else await writeInFlight(kube, ns, state).catch(() => undefined);
-    const final = await finalizeRecord(rel, record);
-    const error = releaseFailedError(state.tag, current, reason, result, state.services.map((s) => s.previousImage).join(", "));
-    (error as Error & { record?: ReleaseRecord }).record = final;
-    return error;
-  }
+  const reason = reasonOf(err, rel.signal);
+  const rec = newStepRecord("rollback", 0);
+  record.steps.push(rec);
+  const result = await rollBack(rel, `${current}: ${reason}`);
+  finishStep(rec, result.ok ? "passed" : "failed", `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`);
+  record.outcome = result.ok ? "rolled-back" : "rollback-failed";
+  record.rollbackReason = `${current}: ${reason}`;
+  record.rollbackTimings = { ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}), ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}) };
+  state.record = record;
+  if (result.ok) await clearInFlight(kube, ns).catch(() => undefined);
+  else await writeInFlight(kube, ns, state).catch(() => undefined);
+  const final = await finalizeRecord(rel, record);
+  const error = releaseFailedError(state.tag, current, reason, result, state.services.map((s) => s.previousImage).join(", "));
+  (error as Error & { record?: ReleaseRecord }).record = final;
+  return error;
 }
 
