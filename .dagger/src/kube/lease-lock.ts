@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "./client.ts";
 import { UsageError } from "../errors.ts";
+import pRetry, { AbortError } from "p-retry";
 import { isConflict, isNotFound } from "./api-errors.ts";
 
 export const LOCK_NAME = "release-gate";
@@ -78,6 +79,7 @@ export class ReleaseLock {
   private readonly namespace: string;
   private readonly ttlMs: number;
   private timer: NodeJS.Timeout | undefined;
+  private renewing: Promise<unknown> = Promise.resolve();
   private lost = false;
 
   private constructor(kube: Kube, namespace: string, opts: AcquireOptions, takenOverFrom: LockInfo | undefined) {
@@ -139,7 +141,7 @@ export class ReleaseLock {
   startRenewing(onLost: (holder: string) => void): void {
     const interval = Math.max(200, Math.floor(this.ttlMs / 3));
     this.timer = setInterval(() => {
-      this.renew().then(
+      this.renewing = this.renew().then(
         (holder) => {
           if (holder !== this.identity && !this.lost) {
             this.lost = true;
@@ -171,9 +173,21 @@ export class ReleaseLock {
   /** Free the lock if we still hold it (another run's lock is never cleared). */
   async release(): Promise<void> {
     this.stopRenewing();
-    const lease = await this.kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: this.namespace });
-    if (lease.spec?.holderIdentity !== this.identity) return;
-    lease.spec = { ...lease.spec, holderIdentity: "", renewTime: new k8s.V1MicroTime() };
-    await this.kube.coordination.replaceNamespacedLease({ name: LOCK_NAME, namespace: this.namespace, body: lease });
+    // A renewal already under way would otherwise win the compare-and-swap against us.
+    await this.renewing.catch(() => undefined);
+    await pRetry(
+      async () => {
+        const lease = await this.kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: this.namespace });
+        if (lease.spec?.holderIdentity !== this.identity) return;
+        lease.spec = { ...lease.spec, holderIdentity: "", renewTime: new k8s.V1MicroTime() };
+        try {
+          await this.kube.coordination.replaceNamespacedLease({ name: LOCK_NAME, namespace: this.namespace, body: lease });
+        } catch (err) {
+          if (isConflict(err)) throw err; // Re-read and try again.
+          throw new AbortError(err as Error);
+        }
+      },
+      { retries: 5, minTimeout: 20, maxTimeout: 200 },
+    );
   }
 }

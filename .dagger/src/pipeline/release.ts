@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ReleaseRecord, ServiceOutcome } from "../audit/record.ts";
+import { formatDuration } from "../config/duration.ts";
 import { parseVersion } from "../config/image-ref.ts";
 import { UsageError } from "../errors.ts";
 import { ReleaseLock } from "../kube/lease-lock.ts";
@@ -159,6 +160,7 @@ async function runPlan(rel: Release, record: ReleaseRecord, req: DeployRequest):
   const { kube, config, progress } = env;
   const ns = config.namespace;
   const plan = planRelease(config, { skipCanary: req.skipCanary ?? false });
+  progress.info(`plan: ${plan.steps.map((s) => s.label).join(" → ")}; worst case ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget`);
   let current = "preflight";
   try {
     await writeInFlight(kube, ns, state);
