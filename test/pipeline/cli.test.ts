@@ -127,8 +127,7 @@ describe("killed runs (I5)", () => {
   it("SIGTERM mid-phase rolls back before exit", async () => {
     h = await startHarness({ config: (d) => (d.phases[1].observe = "5s") });
     const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
-    await whenStderr(run, "observation window");
-    await whenStderr(run, "canary 50%");
+    await whenStderr(run, "canary 50% · weight 50% · waiting for observation window");
     run.kill("SIGTERM");
     const r = await run;
     expect(r.exitCode).toBe(1);
@@ -143,8 +142,7 @@ describe("killed runs (I5)", () => {
   it("SIGKILL mid-phase: status explains it, rollback takes the lock over and repairs", async () => {
     h = await startHarness({ config: (d) => ((d.phases[1].observe = "10s"), (d.lock.ttl = "30s")) });
     const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
-    await whenStderr(run, "canary 50%");
-    await whenStderr(run, "observation window");
+    await whenStderr(run, "canary 50% · weight 50% · waiting for observation window");
     run.kill("SIGKILL");
     await run;
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
@@ -185,7 +183,7 @@ describe("killed runs (I5)", () => {
   it("SIGKILL then deploy refuses (lock, then the interrupted state) until repaired; deploy --repair repairs and releases", async () => {
     h = await startHarness({ config: (d) => ((d.phases[0].observe = "10s"), (d.lock.ttl = "1s")) });
     const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
-    await whenStderr(run, "observation window");
+    await whenStderr(run, "canary 10% · weight 10% · waiting for observation window");
     run.kill("SIGKILL");
     await run;
     const refusedLock = await bin(h, ["deploy", "--tag", "1.2.0"]);
