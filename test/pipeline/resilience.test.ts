@@ -136,6 +136,15 @@ describe("operator single steps", () => {
     expectInvariants(h);
   });
 
+  it("a canary step that fails rolls back by itself and leaves nothing in flight", async () => {
+    h = await startHarness({ scenario: { images: [{ tag: "bad-*", pod: { kind: "crashLoop" } }] } });
+    const err = await canary(h.env, { tag: "bad-2", weight: 10 }).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(/release of bad-2 failed at canary 10%: .*Rolled back automatically/);
+    const rec = await expectResting(h, OLD, "rolled-back");
+    expect(rec.command).toBe("canary");
+    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD)]);
+  });
+
   it("rollback from a held canary returns to rest; with nothing in flight it still enforces rest", async () => {
     h = await startHarness({});
     await canary(h.env, { tag: "2.1.0", weight: 50 });
