@@ -123,6 +123,19 @@ describe("failure after promotion started restores stable (I3)", () => {
     expectInvariants(h);
   });
 
+  it("cancelled (SIGTERM) while stable rolls out: stable's previous template restored, then traffic back to it", async () => {
+    h = await before({ scenario: { images: [{ tag: "1.7.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] } });
+    const cancel = new AbortController();
+    h.onStep("promote", () => setTimeout(() => cancel.abort(new Error("SIGTERM received (run cancelled)")), 300));
+    const err = (await deploy(h.env, { tag: "1.7.0", signal: cancel.signal }).then(() => undefined, (e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(FailedError);
+    expect(err.message).toMatch(/failed at promote: .*cancelled: SIGTERM received/);
+    const rec = await expectResting(h, OLD, "rolled-back");
+    expect(rec.steps.map((s) => [s.name, s.result])).toEqual([["canary 10%", "passed"], ["canary 50%", "passed"], ["canary 100%", "passed"], ["promote", "interrupted"], ["rollback", "passed"]]);
+    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.7.0"), image(svc, OLD)]);
+    expectInvariants(h);
+  });
+
   it("stable rollout stalls past its progress deadline: ProgressDeadlineExceeded fails it, stable restored", async () => {
     h = await before({ config: (d) => (d.deadlines.stableRollout = "20s") });
     h.onStep("promote", () => h!.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.5.0", pod: { kind: "neverReady" } }] })));
