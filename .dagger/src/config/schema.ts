@@ -113,10 +113,10 @@ export const releaseConfigSchema = z
         versionHeader: headerName.default("X-App-Version"),
         samples: z.number().int().min(10).max(10_000).default(200),
         /** Allowed gap between set and observed canary share, in percentage points. */
-        tolerance: z.number().min(0).max(50).default(10),
+        tolerance: z.number().min(0).max(50).default(15),
       })
       .strict()
-      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 10 }),
+      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 15 }),
     lock: z.object({ ttl: duration.default(900_000) }).strict().default({ ttl: 900_000 }),
     /** Worst case a deploy may take, human approval excluded; plan and deploy refuse a config over it. */
     budget: duration.default(600_000),
