@@ -39,6 +39,8 @@ export function serveWatch(store: Store, handlers: ResourceHandlers, req: Resour
   let sent = 0;
   let ended = false;
   let unsubscribe = () => {};
+  // Assigned once, below; `let` because end() can run (client gone) before the timer is armed.
+  // eslint-disable-next-line prefer-const
   let timeout: NodeJS.Timeout | undefined;
   let bookmarkTimer: NodeJS.Timeout | undefined;
   const end = () => {
