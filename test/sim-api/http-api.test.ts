@@ -121,14 +121,31 @@ describe("writes", () => {
     expect(p.json.kind).toBe("Pod");
   });
 
-  it("a finalizer holds deletion until it is removed", async () => {
+  // k8s.io/apiserver pkg/endpoints/handlers/delete.go: a deletion that did not complete answers 200 with the
+  // object (now carrying deletionTimestamp); 202 Accepted only when the client also sent orphanDependents=false.
+  it("a finalizer holds deletion until it is removed; the DELETE answers 200 with the object", async () => {
     await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "held", finalizers: ["example.com/hold"] } });
     const d = await call("DELETE", "/api/v1/namespaces/default/configmaps/held");
-    expect(d.status).toBe(202);
+    expect(d.status).toBe(200);
+    expect(d.json.kind).toBe("ConfigMap");
     expect(d.json.metadata.deletionTimestamp).toBeTruthy();
+    const again = await call("DELETE", "/api/v1/namespaces/default/configmaps/held");
+    expect(again.status).toBe(200);
+    expect(again.json.metadata.deletionTimestamp).toBe(d.json.metadata.deletionTimestamp);
     expect((await call("GET", "/api/v1/namespaces/default/configmaps/held")).status).toBe(200);
     await call("PATCH", "/api/v1/namespaces/default/configmaps/held", { metadata: { finalizers: null } }, "application/merge-patch+json");
     expect((await call("GET", "/api/v1/namespaces/default/configmaps/held")).status).toBe(404);
+  });
+
+  it("a deletion held by a finalizer answers 202 Accepted only with orphanDependents=false", async () => {
+    await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "held2", finalizers: ["example.com/hold"] } });
+    const d = await call("DELETE", "/api/v1/namespaces/default/configmaps/held2", { kind: "DeleteOptions", apiVersion: "v1", orphanDependents: false });
+    expect(d.status).toBe(202);
+    expect(d.json.metadata.deletionTimestamp).toBeTruthy();
+    expect((await call("DELETE", "/api/v1/namespaces/default/configmaps/held2?orphanDependents=false")).status).toBe(202);
+    expect((await call("DELETE", "/api/v1/namespaces/default/configmaps/held2", { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Foreground" })).status).toBe(200);
+    await call("PATCH", "/api/v1/namespaces/default/configmaps/held2", { metadata: { finalizers: null } }, "application/merge-patch+json");
+    expect((await call("GET", "/api/v1/namespaces/default/configmaps/held2")).status).toBe(404);
   });
 
   it("list pagination with limit/continue, and deletecollection by label", async () => {

@@ -306,13 +306,17 @@ export class ResourceHandlers {
     const dry = isDryRun(ctx.query);
     const finalizers = (current.metadata.finalizers as string[] | undefined) ?? [];
     if (finalizers.length && t.kind !== "Namespace") {
-      // Pending deletion: the object stays until its finalizers are removed.
-      if (dry || current.metadata.deletionTimestamp) return { code: 202, body: current };
+      // Pending deletion: the object stays until its finalizers are removed. The response is the object with its
+      // deletionTimestamp, 200 — k8s.io/apiserver's DELETE handler answers 202 Accepted for a deletion that did
+      // not complete only when the client sent orphanDependents=false (kept for old clients).
+      const code = opts.orphanDependents === false ? 202 : 200;
+      if (current.metadata.deletionTimestamp) return { code, body: current };
+      if (dry) return { code, body: { ...current, metadata: { ...current.metadata, deletionTimestamp: this.now(), deletionGracePeriodSeconds: 0 } } };
       const marked = this.store.mutate(req.typeKey, req.namespace, req.name!, (o) => {
         o.metadata.deletionTimestamp = this.now();
         o.metadata.deletionGracePeriodSeconds = 0;
       })!;
-      return { code: 202, body: marked };
+      return { code, body: marked };
     }
     if (dry) return { code: 200, body: this.deletedBody(t, current) };
     const policy = opts.propagationPolicy ?? (opts.orphanDependents ? "Orphan" : "Background");
@@ -322,6 +326,8 @@ export class ResourceHandlers {
     if (t.kind === "Namespace") {
       gone.metadata.deletionTimestamp = this.now();
       gone.status = { phase: "Terminating" };
+      // A real namespace deletion never completes within the request (the namespace controller finishes it).
+      if (opts.orphanDependents === false) return { code: 202, body: gone };
     }
     return { code: 200, body: this.deletedBody(t, gone) };
   }
@@ -385,7 +391,10 @@ function deleteOptions(rawBody: string, query: URLSearchParams) {
   if (policy !== undefined && !["Orphan", "Background", "Foreground"].includes(policy)) {
     throw badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
   }
-  return { ...body, propagationPolicy: policy };
+  // Query parameters are decoded into DeleteOptions as well (kubectl sends a body; curl users often don't).
+  const orphan = query.get("orphanDependents");
+  const orphanDependents = orphan === null ? body.orphanDependents : orphan === "true";
+  return { ...body, propagationPolicy: policy, orphanDependents };
 }
 
 function scaleType(): ResourceType {
