@@ -3,7 +3,7 @@ import { writeFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { closedPort, hang, healthyRoutes, json, startApp, type Route, type TestApp } from "../smoke/helpers/app.ts";
+import { CLOSED_PORT, hang, healthyRoutes, json, startApp, type Route, type TestApp } from "../smoke/helpers/app.ts";
 import { makePki, type TestPki } from "../smoke/helpers/certs.ts";
 import { releaseGate } from "./run.ts";
 
@@ -56,7 +56,7 @@ describe("release-gate smoke: verdicts", () => {
   });
 
   it("exits 1 on connection refused", async () => {
-    const r = await releaseGate(["smoke", "--url", `http://127.0.0.1:${await closedPort()}`, "--retries", "0"], withToken);
+    const r = await releaseGate(["smoke", "--url", `http://127.0.0.1:${CLOSED_PORT}`, "--retries", "0"], withToken);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("connection failed (ECONNREFUSED)");
   });

@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../.dagger/src/errors.ts";
 import { parseSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "../../.dagger/src/smoke/index.ts";
 import { makePki, type TestPki } from "./helpers/certs.ts";
-import { closedPort, hang, healthyRoutes, html, json, startApp, type Route, type TestApp } from "./helpers/app.ts";
+import { CLOSED_PORT, hang, healthyRoutes, html, json, startApp, type Route, type TestApp } from "./helpers/app.ts";
 
 const TOKEN = "tok-3f9a1c-never-print-me";
 const apps: TestApp[] = [];
@@ -125,8 +125,7 @@ describe("each check fails for its own reason", () => {
   });
 
   it("connection refused: retried a bounded number of times, then failed", async () => {
-    const port = await closedPort();
-    const report = await runSmokeSuite({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN, retries: 2, backoffMs: 5 });
+    const report = await runSmokeSuite({ baseUrl: `http://127.0.0.1:${CLOSED_PORT}`, token: TOKEN, retries: 2, backoffMs: 5 });
     expect(report.ok).toBe(false);
     for (const c of report.checks) {
       expect(c).toMatchObject({ ok: false, attempts: 3, reason: "connection failed (ECONNREFUSED) after 3 attempts: is the service up and the URL right?" });
@@ -134,8 +133,7 @@ describe("each check fails for its own reason", () => {
   });
 
   it("connection refused on https: the certificate check is retried too, then fails with its own reason", async () => {
-    const port = await closedPort();
-    const report = await runSmokeSuite({ baseUrl: `https://127.0.0.1:${port}`, token: TOKEN, retries: 1, backoffMs: 5 });
+    const report = await runSmokeSuite({ baseUrl: `https://127.0.0.1:${CLOSED_PORT}`, token: TOKEN, retries: 1, backoffMs: 5 });
     expect(check(report, "tls")).toMatchObject({
       ok: false,
       attempts: 2,
