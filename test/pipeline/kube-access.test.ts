@@ -61,7 +61,7 @@ describe("with the simulator", () => {
     expect((await readLock(kube, "production"))?.holder).toBe("run-a");
     // Renewal keeps it; a forced take-over is noticed by the old holder.
     let lostTo: string | undefined;
-    a.startRenewing((holder) => (lostTo = holder));
+    a.startRenewing((err) => (lostTo = err.holder));
     const c = await ReleaseLock.acquire(kube, "production", { identity: "rollback-c", ttlMs: 1000, force: true });
     expect(c.takenOverFrom?.holder).toBe("run-a");
     await new Promise((r) => setTimeout(r, 600));

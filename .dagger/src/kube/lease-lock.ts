@@ -1,8 +1,9 @@
 /**
  * The release lock (invariant I6): a coordination.k8s.io/v1 Lease per namespace with a holder identity and an
  * expiry. A live holder renews it; a run that died stops renewing, so the lock frees itself after `ttl`.
- * `rollback` may take a held lock over (repairing production must never wait on a dead run); the run that
- * lost it notices at its next renewal and stops.
+ * `rollback` and `deploy --resume` may take a held lock over (repairing production must never wait on a dead
+ * run); the run that lost it notices at its next renewal and stops. A run whose renewals keep failing (API
+ * unreachable) stops too, before the Lease can expire under it: `signal` is what the pipeline races against.
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
@@ -32,6 +33,16 @@ export class LockHeldError extends UsageError {
     );
     this.name = "LockHeldError";
     this.lock = lock;
+  }
+}
+
+/** This run can no longer count on holding the lock: taken over by `holder`, or renewals kept failing. */
+export class LockLostError extends Error {
+  readonly holder: string | undefined;
+  constructor(message: string, holder?: string) {
+    super(message);
+    this.name = "LockLostError";
+    this.holder = holder;
   }
 }
 
@@ -70,6 +81,11 @@ export interface AcquireOptions {
   ttlMs: number;
   /** Take the lock even from a live holder (rollback). The previous holder is reported in `takenOverFrom`. */
   force?: boolean;
+  /**
+   * Take the lock over from this holder only, even while it looks alive (`deploy --resume` from the run it
+   * continues); any other live holder is refused as usual.
+   */
+  takeOverFrom?: string;
 }
 
 export class ReleaseLock {
@@ -81,6 +97,10 @@ export class ReleaseLock {
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<unknown> = Promise.resolve();
   private lost = false;
+  private readonly lostController = new AbortController();
+  /** Local time the last successful renewal (or the acquisition) was sent: the Lease runs ttl from there. */
+  private lastRenewedAt = Date.now();
+  private lastRenewalError: string | undefined;
 
   private constructor(kube: Kube, namespace: string, opts: AcquireOptions, takenOverFrom: LockInfo | undefined) {
     this.kube = kube;
@@ -121,7 +141,8 @@ export class ReleaseLock {
     }
     const current = describeLease(existing);
     if (current && current.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, undefined);
-    if (current && !current.expired && !opts.force) throw new LockHeldError(namespace, current);
+    const mayTakeOver = opts.force || (opts.takeOverFrom !== undefined && current?.holder === opts.takeOverFrom);
+    if (current && !current.expired && !mayTakeOver) throw new LockHeldError(namespace, current);
     try {
       await kube.coordination.replaceNamespacedLease({
         name: LOCK_NAME,
@@ -137,22 +158,61 @@ export class ReleaseLock {
     return new ReleaseLock(kube, namespace, opts, current);
   }
 
-  /** Renew every ttl/3 until released; `onLost` is called once if another run took the lock. */
-  startRenewing(onLost: (holder: string) => void): void {
-    const interval = Math.max(200, Math.floor(this.ttlMs / 3));
+  /**
+   * Renew every ttl/6 until released. Returns the lock's signal (also `this.signal`), aborted with a
+   * LockLostError when another run took the lock over, or when renewals kept failing so long that the Lease
+   * may expire under this run (a failed renewal after half the ttl without a successful one, or a renewal
+   * hanging for three quarters of it): from then on another run may legitimately take the lock, so this run
+   * must stop moving traffic. `onLost` is called once, too.
+   */
+  startRenewing(onLost?: (err: LockLostError) => void): AbortSignal {
+    const interval = Math.max(200, Math.floor(this.ttlMs / 6));
+    let attemptStartedAt: number | undefined;
+    const lose = (err: LockLostError) => {
+      if (this.lost) return;
+      this.lost = true;
+      this.stopRenewing();
+      this.lostController.abort(err);
+      onLost?.(err);
+    };
     this.timer = setInterval(() => {
+      if (this.lost) return;
+      if (attemptStartedAt !== undefined) {
+        // A renewal still under way (the API hangs): give up once the Lease is close to expiring.
+        if (Date.now() - this.lastRenewedAt > (this.ttlMs * 3) / 4) lose(this.silenceError());
+        return;
+      }
+      const started = Date.now();
+      attemptStartedAt = started;
       this.renewing = this.renew().then(
         (holder) => {
-          if (holder !== this.identity && !this.lost) {
-            this.lost = true;
-            this.stopRenewing();
-            onLost(holder);
-          }
+          attemptStartedAt = undefined;
+          if (holder === this.identity) this.lastRenewedAt = started;
+          else lose(new LockLostError(`the release lock was taken over by ${holder}`, holder));
         },
-        () => undefined, // A failed renewal is retried at the next tick; expiry is ttl, three ticks away.
+        (err: unknown) => {
+          attemptStartedAt = undefined;
+          this.lastRenewalError = err instanceof Error ? err.message : String(err);
+          // One failed renewal is retried at the next tick; past half the ttl, the Lease may be gone soon.
+          if (Date.now() - this.lastRenewedAt > this.ttlMs / 2) lose(this.silenceError());
+        },
       );
     }, interval);
     this.timer.unref();
+    return this.signal;
+  }
+
+  /** Aborted (reason: LockLostError) once this run can no longer count on holding the lock. */
+  get signal(): AbortSignal {
+    return this.lostController.signal;
+  }
+
+  private silenceError(): LockLostError {
+    const silent = Date.now() - this.lastRenewedAt;
+    return new LockLostError(
+      `could not renew the release lock for ${(silent / 1000).toFixed(1)} s (last renewed ${new Date(this.lastRenewedAt).toISOString()}, it expires ${this.ttlMs / 1000} s after that` +
+        `${this.lastRenewalError ? `; last error: ${this.lastRenewalError}` : ""}): another run could take it over, so this run stops moving traffic`,
+    );
   }
 
   stopRenewing(): void {
