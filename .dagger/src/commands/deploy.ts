@@ -1,4 +1,7 @@
-/** `release-gate deploy --tag T`: the whole release (preflight, canary phases, promote, record). */
+/**
+ * `release-gate deploy --tag T`: the whole release (preflight, canary phases, promote, record); `--repair` rolls
+ * an interrupted release back first, `--resume` continues it (same tag) from the step it stopped in.
+ */
 import type { Command } from "commander";
 import { deploy } from "../pipeline/release.ts";
 import { pipelineEnv } from "../pipeline/env.ts";
@@ -10,6 +13,7 @@ interface DeployFlags extends ClusterFlags {
   skipCanary?: boolean;
   reason?: string;
   repair?: boolean;
+  resume?: boolean;
   tokenEnv: string;
 }
 
@@ -22,12 +26,13 @@ export function register(program: Command): void {
       .option("--skip-canary", "emergency hotfix: straight to promote with smoke tests (needs --reason)")
       .option("--reason <text>", "why the canary is skipped (recorded)")
       .option("--repair", "roll back an interrupted release first, then deploy")
+      .option("--resume", "continue the interrupted release of this same tag from the step it stopped in (after checking production still matches its record); excludes --repair")
       .option("--token-env <name>", "NAME of the environment variable holding the smoke-test bearer token", envNameOption, "SMOKE_TEST_TOKEN"),
   ).action(async (flags: DeployFlags) => {
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(token ? { smokeToken: token } : {}) });
     const record = await withCancellation((signal) =>
-      deploy(env, { tag: flags.tag, skipCanary: flags.skipCanary ?? false, ...(flags.reason ? { reason: flags.reason } : {}), repair: flags.repair ?? false, signal }),
+      deploy(env, { tag: flags.tag, skipCanary: flags.skipCanary ?? false, ...(flags.reason ? { reason: flags.reason } : {}), repair: flags.repair ?? false, resume: flags.resume ?? false, signal }),
     ).catch((err) => printAndRethrow(err, flags.json));
     await printRecord(record, flags.json);
   });

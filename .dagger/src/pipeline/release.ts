@@ -15,7 +15,8 @@ import { newStepRecord, finishStep, type PipelineEnv, type Release } from "./con
 import { assertWithinBudget, planRelease } from "./plan.ts";
 import { buildRouters, readProduction } from "./production.ts";
 import { finalizeRecord } from "./record-release.ts";
-import { releaseFailedError, rollBack } from "./rollback.ts";
+import { lastKnownPosition, releaseFailedError, rollBack } from "./rollback.ts";
+import { markResumed, resumePoint, verifyLiveState, type ResumedRecord } from "./resume.ts";
 import { runCanaryStep, runPromoteStep } from "./steps.ts";
 import { clearInFlight, readInFlight, writeInFlight, type InFlight, type ServiceBefore } from "./state.ts";
 
@@ -25,6 +26,8 @@ export interface DeployRequest {
   reason?: string;
   /** Roll back an interrupted release first, then deploy. */
   repair?: boolean;
+  /** Continue the interrupted release of the same tag from the step it stopped in (resume.ts). */
+  resume?: boolean;
   signal?: AbortSignal;
 }
 
@@ -55,40 +58,36 @@ export function describeInFlight(s: InFlight): string {
   return `release ${s.tag} (started ${s.startedAt} by ${s.record.triggeredBy}) stopped at "${s.step}" (last update ${s.updatedAt}; ${s.promotionStarted ? "stable was being changed" : "stable untouched"}, highest passed weight ${s.passedWeight})`;
 }
 
-export interface Prepared {
-  rel: Release;
-  lock: ReleaseLock;
-  abort: AbortController;
-}
-
 /**
  * Read-only checks (tag valid, plan within budget, everything named exists), then the lock, then the check for
  * an interrupted release. Any refusal is a UsageError thrown before anything in the cluster changed (the lock
  * is given back first).
  */
-export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean }) {
+export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean; takeOverFrom?: string }) {
   const version = parseVersion(tag);
   assertWithinBudget(planRelease(env.config, { skipCanary: opts.skipCanary ?? false }));
   const routers = buildRouters(env.kube, env.config);
   const services = await readProduction(env.kube, env.config, version);
   for (const r of routers) await r.preflight();
   const suites = await loadSuites(env);
-  const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, { identity: env.identity, ttlMs: env.config.lock.ttl });
+  const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, { identity: env.identity, ttlMs: env.config.lock.ttl, ...(opts.takeOverFrom ? { takeOverFrom: opts.takeOverFrom } : {}) });
   let inFlight: InFlight | undefined;
   try {
     inFlight = await readInFlight(env.kube, env.config.namespace);
     if (inFlight && !opts.allowInFlight) {
-      throw new UsageError(`refused: an interrupted ${describeInFlight(inFlight)}. Run \`release-gate rollback\` to repair production, or \`deploy --repair\`; nothing was changed`);
+      throw new UsageError(
+        `refused: an interrupted ${describeInFlight(inFlight)}. Run \`release-gate rollback\` to repair production, \`release-gate deploy --tag ${inFlight.tag} --resume\` to continue it, or \`deploy --repair\` to roll it back and deploy; nothing was changed`,
+      );
     }
     if (!inFlight) await assertAtRest(env, routers);
   } catch (err) {
     await lock.release().catch(() => undefined);
     throw err;
   }
-  const abort = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
-  lock.startRenewing((holder) => abort.abort(new Error(`the release lock was taken over by ${holder}`)));
-  return { version, routers, services, suites, lock, abort, signal, inFlight };
+  // The run stops (and rolls back) when the lock is lost: taken over, or renewals failing until it may expire.
+  const lost = lock.startRenewing();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, lost]) : lost;
+  return { version, routers, services, suites, lock, signal, inFlight };
 }
 
 /**
@@ -119,6 +118,13 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
   if (req.skipCanary && !req.reason?.trim()) {
     throw new UsageError("--skip-canary needs --reason (it is recorded with the release); nothing was changed in the cluster");
   }
+  if (req.resume && req.repair) {
+    throw new UsageError("--resume and --repair exclude each other: --resume continues the interrupted release, --repair rolls it back and starts over; nothing was changed");
+  }
+  if (req.resume && req.skipCanary) {
+    throw new UsageError("--resume follows the interrupted release's own plan (with or without canary, as recorded): drop --skip-canary; nothing was changed");
+  }
+  if (req.resume) return resume(env, req);
   if (req.repair) {
     // Imported here: operator.ts builds on this module, so a static import would be circular.
     const { rollback } = await import("./operator.ts");
@@ -148,28 +154,60 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
       record.outcome = "no-change";
       return await finalizeRecord(rel, record);
     }
-    return await runPlan(rel, record, req);
+    return await runPlan(rel, record, { skipCanary: req.skipCanary ?? false, startIndex: 0 });
   } finally {
     lock.stopRenewing();
     await lock.release().catch((err: Error) => env.progress.warn(`could not release the lock (it expires by itself): ${err.message}`));
   }
 }
 
-async function runPlan(rel: Release, record: ReleaseRecord, req: DeployRequest): Promise<ReleaseRecord> {
+/**
+ * `deploy --resume`: take the lock over from the dead run, check the live objects against its record, then
+ * redo the step it stopped in and run the rest of the plan (resume.ts says what may be resumed and why).
+ */
+async function resume(env: PipelineEnv, req: DeployRequest): Promise<ReleaseRecord> {
+  const { kube, config, progress } = env;
+  const earlier = await readInFlight(kube, config.namespace);
+  const skipCanary = Boolean(earlier?.record?.skipCanary);
+  const plan = planRelease(config, { skipCanary });
+  const startIndex = resumePoint(earlier, req.tag, plan);
+  const pre = await preflight(env, req.tag, { skipCanary, allowInFlight: true, takeOverFrom: earlier!.holder, ...(req.signal ? { signal: req.signal } : {}) });
+  const { lock } = pre;
+  try {
+    const state = pre.inFlight;
+    if (!state || state.id !== earlier!.id) {
+      throw new UsageError(`refused: the interrupted release changed while --resume was starting (${state ? describeInFlight(state) : "it was repaired meanwhile"}); run \`release-gate status\`; nothing was changed`);
+    }
+    if (lock.takenOverFrom && !lock.takenOverFrom.expired) progress.warn(`took the release lock over from ${lock.takenOverFrom.holder} (the interrupted run)`);
+    const checked = await verifyLiveState(env, pre.routers, state, plan, startIndex, skipCanary);
+    const record: ResumedRecord = newRecord(env, "deploy", req.tag, state.services);
+    markResumed(record, state, checked);
+    progress.info(`resuming release ${state.tag} of ${state.holder} at "${plan.steps[startIndex].label}" (redone from its start); checked live: ${checked.join(", ")}`);
+    const resumed: InFlight = { ...state, id: record.id, holder: lock.identity, startedAt: record.startedAt, record };
+    const rel: Release = { env, routers: pre.routers, state: resumed, suites: pre.suites, signal: pre.signal };
+    return await runPlan(rel, record, { skipCanary, startIndex });
+  } finally {
+    lock.stopRenewing();
+    await lock.release().catch((err: Error) => env.progress.warn(`could not release the lock (it expires by itself): ${err.message}`));
+  }
+}
+
+/** Run the plan's steps from `startIndex` (0: the whole plan, with the canary's preparation), then tidy up and record. */
+async function runPlan(rel: Release, record: ReleaseRecord, opts: { skipCanary: boolean; startIndex: number }): Promise<ReleaseRecord> {
   const { env, state } = rel;
   const { kube, config, progress } = env;
   const ns = config.namespace;
-  const plan = planRelease(config, { skipCanary: req.skipCanary ?? false });
+  const plan = planRelease(config, { skipCanary: opts.skipCanary });
   progress.info(`plan: ${plan.steps.map((s) => s.label).join(" → ")}; worst case ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget`);
-  let current = "preflight";
+  let current = state.step;
   try {
     await writeInFlight(kube, ns, state);
-    if (!req.skipCanary) {
+    if (!opts.skipCanary && opts.startIndex === 0) {
       for (const r of rel.routers) await r.prepare();
       // The canary gets the new image while at 0 replicas: no pod, no traffic yet.
       await Promise.all(state.services.map((s) => setContainerImage(kube, ns, s.canaryDeployment, s.container, s.newImage)));
     }
-    for (const planned of plan.steps) {
+    for (const planned of plan.steps.slice(opts.startIndex)) {
       current = planned.label;
       const rec = newStepRecord(planned.label, planned.step.kind === "canary" ? planned.step.weight : undefined);
       record.steps.push(rec);
@@ -178,7 +216,7 @@ async function runPlan(rel: Release, record: ReleaseRecord, req: DeployRequest):
       progress.step(planned.label, planned.step.kind === "canary" ? planned.step.weight : undefined);
       try {
         if (planned.step.kind === "canary") await runCanaryStep(rel, planned.step, rec);
-        else await runPromoteStep(rel, rec, { skipCanary: req.skipCanary ?? false });
+        else await runPromoteStep(rel, rec, { skipCanary: opts.skipCanary });
         rel.signal.throwIfAborted();
         finishStep(rec, "passed", rec.detail);
       } catch (err) {
@@ -220,6 +258,7 @@ export async function failAndRollBack(rel: Release, record: ReleaseRecord, curre
   const ns = config.namespace;
   const state = rel.state;
   const reason = reasonOf(err, rel.signal);
+  const position = { ...state }; // Before rollBack marks the state "rollback".
   const rec = newStepRecord("rollback", 0);
   record.steps.push(rec);
   const result = await rollBack(rel, `${current}: ${reason}`);
@@ -231,7 +270,7 @@ export async function failAndRollBack(rel: Release, record: ReleaseRecord, curre
   if (result.ok) await clearInFlight(kube, ns).catch(() => undefined);
   else await writeInFlight(kube, ns, state).catch(() => undefined);
   const final = await finalizeRecord(rel, record);
-  const error = releaseFailedError(state.tag, current, reason, result, state.services.map((s) => s.previousImage).join(", "));
+  const error = releaseFailedError(state.tag, current, reason, result, state.services.map((s) => s.previousImage).join(", "), lastKnownPosition(position));
   (error as Error & { record?: ReleaseRecord }).record = final;
   return error;
 }

@@ -12,7 +12,7 @@ import { containerImage, restoreTemplate, scaleDeployment } from "../kube/deploy
 import { waitRolledOut } from "../kube/rollout.ts";
 import type { Release } from "./context.ts";
 import { setWeightVerified } from "./shift-traffic.ts";
-import { writeInFlight } from "./state.ts";
+import { writeInFlight, type InFlight } from "./state.ts";
 
 export interface RollbackResult {
   ok: boolean;
@@ -71,10 +71,17 @@ export async function rollBack(rel: Release, reason: string): Promise<RollbackRe
   }
 }
 
+/** Where production may stand when a rollback could not finish: the last position the run itself recorded. */
+export function lastKnownPosition(state: InFlight): string {
+  const weight = state.step.match(/^canary (\d+)%/)?.[1];
+  const traffic = weight ? `canary weight between ${state.passedWeight} and ${weight} %` : state.step === "promote" ? "canary weight 100 or 0 %" : `canary weight up to ${state.passedWeight} %`;
+  return `${traffic}, ${state.promotionStarted ? "stable possibly part-way to the new image" : "stable untouched"} (the run was at "${state.step}")`;
+}
+
 /** The error a failed release ends with: what failed, what was done, where production stands. */
-export function releaseFailedError(tag: string, step: string, reason: string, result: RollbackResult, previous: string): FailedError {
+export function releaseFailedError(tag: string, step: string, reason: string, result: RollbackResult, previous: string, lastKnown?: string): FailedError {
   const where = result.ok
     ? `Production now: all traffic on stable running ${previous}; canary at weight 0 and 0 replicas.`
-    : `Production may be mixed: ${result.detail}. Run \`release-gate status\` then \`release-gate rollback\`.`;
+    : `Production may be mixed: ${result.detail}${lastKnown ? `; last known: ${lastKnown}` : ""}. The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run \`release-gate status\` then \`release-gate rollback\`.`;
   return new FailedError(`release of ${tag} failed at ${step}: ${reason}. ${result.ok ? `Rolled back automatically (${result.detail}).` : "Automatic rollback FAILED."} ${where}`);
 }

@@ -12,7 +12,7 @@ export interface ProductionStatus {
   services: Array<{ name: string; stable: { image?: string; replicas: number; available: number }; canary: { image?: string; replicas: number; available: number } }>;
   weights: Array<{ router: string; weight: number | null; error?: string }>;
   lock: LockInfo | null;
-  inFlight: (Omit<InFlight, "record" | "services"> & { summary: string }) | null;
+  inFlight: (Omit<InFlight, "record" | "services"> & { summary: string; /** The two ways out, as commands. */ options: string[] }) | null;
   /** Resting (I4): all weights 0 and every canary at 0 replicas, nothing in flight. */
   resting: boolean;
 }
@@ -47,7 +47,7 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
     services,
     weights,
     lock,
-    inFlight: inFlight ? { ...flight, summary: describeInFlight(inFlight) } : null,
+    inFlight: inFlight ? { ...flight, summary: describeInFlight(inFlight), options: [`release-gate rollback`, `release-gate deploy --tag ${inFlight.tag} --resume`] } : null,
     resting: !inFlight && weights.every((w) => w.weight === 0) && services.every((s) => s.canary.replicas === 0),
   };
 }
@@ -62,6 +62,8 @@ export function statusToText(st: ProductionStatus): string {
   lines.push("", "canary weights:");
   for (const w of st.weights) lines.push(`  ${w.router}: ${w.weight === null ? `unreadable (${w.error})` : `${Math.round(w.weight * 10) / 10}%`}`);
   lines.push("", `lock: ${st.lock ? `${st.lock.holder}, renewed ${st.lock.renewedAt}, ${st.lock.expired ? "EXPIRED (holder presumed dead)" : `expires ${st.lock.expiresAt}`}` : "free"}`);
-  lines.push(`in flight: ${st.inFlight ? `${st.inFlight.summary}. Repair with \`release-gate rollback\`.` : "none"}`);
+  lines.push(
+    `in flight: ${st.inFlight ? `${st.inFlight.summary}. Repair with \`${st.inFlight.options[0]}\` (back to the previous version), or continue it with \`${st.inFlight.options[1]}\` (redoes the interrupted step after checking production still matches the record).` : "none"}`,
+  );
   return lines.join("\n") + "\n";
 }
