@@ -1,18 +1,20 @@
 /**
  * The Endpoints controller: for every Service with a selector, an Endpoints object of the same name listing
  * the matching pods with an IP, Ready ones under `addresses` and the others under `notReadyAddresses`, with
- * the Service's ports (targetPort numbers). The edge routes from pods directly; this is for readers such as
+ * the ports each pod serves the Service's ports on (a named targetPort resolved against the pod's container
+ * ports, `ports.ts`). The edge routes from pods directly, with the same resolution; this is for readers such as
  * `kubectl get endpoints` and `kubectl describe service`.
  */
 import { StoreError, type KObject, type Store } from "../store.ts";
 import { WorkQueue } from "./queue.ts";
+import { podPortFor, type ServicePort } from "./ports.ts";
 import { matchesServiceSelector } from "./selectors.ts";
 import { isPodReady, PODS, SERVICES, type Pod } from "./types.ts";
 
 const ENDPOINTS = "/v1/endpoints";
 
 interface Service extends KObject {
-  spec?: { selector?: Record<string, string>; ports?: Array<{ name?: string; port: number; targetPort?: number | string; protocol?: string }> };
+  spec?: { selector?: Record<string, string>; ports?: ServicePort[] };
 }
 
 export class EndpointsController {
@@ -54,14 +56,26 @@ export class EndpointsController {
       if (!selector || Object.keys(selector).length === 0) continue; // manually managed Endpoints
       const address = (p: Pod) => ({ ip: p.status!.podIP!, nodeName: p.spec.nodeName, targetRef: { kind: "Pod", namespace, name: p.metadata.name, uid: p.metadata.uid } });
       const members = pods.filter((p) => p.status?.podIP && matchesServiceSelector(selector, p.metadata.labels)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-      const ready = members.filter(isPodReady).map(address);
-      const notReady = members.filter((p) => !isPodReady(p)).map(address);
-      const ports = (svc.spec?.ports ?? []).map((p) => ({
-        ...(p.name ? { name: p.name } : {}),
-        port: typeof p.targetPort === "number" ? p.targetPort : p.port,
-        protocol: p.protocol ?? "TCP",
-      }));
-      const subsets = members.length ? [{ ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}), ports }] : [];
+      // Each pod is listed with the ports its Service ports resolve to (a named targetPort through the pod's own
+      // container ports); a pod that resolves none of them is left out, and pods resolving to the same ports share
+      // a subset (the endpoints controller's per-port addEndpointSubset, then RepackSubsets).
+      const bySignature = new Map<string, { ports: Array<{ name?: string; port: number; protocol: string }>; members: Pod[] }>();
+      for (const pod of members) {
+        const ports = (svc.spec?.ports ?? []).flatMap((p) => {
+          const port = podPortFor(pod, p);
+          return port === undefined ? [] : [{ ...(p.name ? { name: p.name } : {}), port, protocol: p.protocol ?? "TCP" }];
+        });
+        if (ports.length === 0 && (svc.spec?.ports ?? []).length > 0) continue;
+        const signature = JSON.stringify(ports);
+        const group = bySignature.get(signature) ?? { ports, members: [] };
+        group.members.push(pod);
+        bySignature.set(signature, group);
+      }
+      const subsets = [...bySignature.values()].map(({ ports, members: group }) => {
+        const ready = group.filter(isPodReady).map(address);
+        const notReady = group.filter((p) => !isPodReady(p)).map(address);
+        return { ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}), ports };
+      });
       const existing = this.store.get(ENDPOINTS, namespace, svc.metadata.name);
       if (existing) {
         if (JSON.stringify(existing.subsets ?? []) === JSON.stringify(subsets)) continue;

@@ -152,5 +152,6 @@ export function routeHttpRoute(routes: RouteSource, req: GatewayRequest, random:
     draw -= weights[i]!;
   }
   if ((chosen.kind ?? "Service") !== "Service" || (chosen.group ?? "") !== "") return { status: 500, route: routeName };
-  return { service: { namespace: chosen.namespace ?? best.route.metadata.namespace ?? "default", name: chosen.name }, route: routeName, backend: chosen.name };
+  const service = { namespace: chosen.namespace ?? best.route.metadata.namespace ?? "default", name: chosen.name, ...(chosen.port !== undefined ? { port: chosen.port } : {}) };
+  return { service, route: routeName, backend: chosen.name };
 }

@@ -134,5 +134,6 @@ export function routeIngress(routes: RouteSource, req: EdgeRequest, random: () =
   const target = canaryLoc && routeToCanary(canaryLoc.ingress, req, random) ? canaryLoc : best;
   const svc = target.path.backend?.service;
   if (!svc) return undefined;
-  return { service: { namespace: ns, name: svc.name }, canary: target !== best, ingress: target.ingress.metadata.name };
+  const port = svc.port?.number ?? svc.port?.name;
+  return { service: { namespace: ns, name: svc.name, ...(port !== undefined ? { port } : {}) }, canary: target !== best, ingress: target.ingress.metadata.name };
 }
