@@ -1,7 +1,8 @@
 /**
- * What the REAL kubectl shows for pods and Endpoints. Expected outputs come from the documented Service
- * semantics (a named targetPort is resolved against each pod's container ports; a pod without that port is no
- * endpoint).
+ * What the REAL kubectl shows for pods and Endpoints. Expected outputs come from upstream's printPod
+ * (pkg/printers/internalversion/printers.go: RESTARTS "<n> (<age> ago)" once a container has a last termination;
+ * -o wide adds IP, NODE, NOMINATED NODE, READINESS GATES) and from the documented Service semantics (a named
+ * targetPort is resolved against each pod's container ports; a pod without that port is no endpoint).
  */
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +17,7 @@ beforeAll(async () => {
     scenario: {
       timeScale: { msPerSecond: 10 },
       defaults: { pod: { kind: "ready", startSeconds: 1, readyAfterSeconds: 1 } },
+      images: [{ tag: "*-crash", pod: { kind: "crashLoop", crashAfterSeconds: 1 } }],
       edge: { defaultHost: "app.example" },
     },
   });
@@ -52,6 +54,39 @@ spec:
     metadata: { labels: { ${labels} } }
     spec: { containers: [{ name: app, image: "${image}"${ports} }] }
 `;
+
+describe("kubectl get pods", () => {
+  it("RESTARTS shows the count and how long ago the last restart was; -o wide adds NOMINATED NODE and READINESS GATES", async () => {
+    await apply(deployment("crashy", "registry.local/web:1.0.0-crash", "app: crashy"));
+    const json = async () => JSON.parse((await k.run(["get", "pods", "-l", "app=crashy", "-o", "json"])).stdout).items[0]?.status?.containerStatuses?.[0]?.restartCount as number | undefined;
+    // A stable restart count around one table read, so the table's count can be compared with the API's.
+    const [count, row] = await until("a crash-looping pod with a stable restart count", async () => {
+      const before = await json();
+      if (!before) return undefined;
+      const table = (await k.run(["get", "pods", "-l", "app=crashy", "--no-headers"])).stdout.trim();
+      const after = await json();
+      return before === after ? ([before, table] as const) : undefined;
+    });
+    expect(count).toBeGreaterThanOrEqual(1);
+    const cells = row.split(/\s{2,}/);
+    expect(cells[0]).toMatch(/^crashy-/);
+    expect(cells[1]).toBe("0/1");
+    expect(cells[3]).toMatch(new RegExp(`^${count} \\(\\d+(?:[smhdy]\\d*)+ ago\\)$`));
+
+    const wide = (await k.run(["get", "pods", "-l", "app=crashy", "-o", "wide"])).stdout.split("\n");
+    expect(wide[0]!.split(/\s{2,}/)).toEqual(["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
+    const wideCells = wide[1]!.split(/\s{2,}/);
+    expect(wideCells[5]).toMatch(/^10\.244\.\d+\.\d+$/);
+    expect(wideCells.slice(6)).toEqual(["sim-node-1", "<none>", "<none>"]);
+  });
+
+  it("RESTARTS is the bare count while no container has restarted", async () => {
+    await apply(deployment("steady", "registry.local/web:1.0.0", "app: steady"));
+    expect((await k.run(["rollout", "status", "deployment/steady", "--timeout=60s"])).exitCode).toBe(0);
+    const cells = (await k.run(["get", "pods", "-l", "app=steady", "--no-headers"])).stdout.trim().split(/\s{2,}/);
+    expect(cells.slice(1, 4)).toEqual(["1/1", "Running", "0"]);
+  });
+});
 
 describe("a Service with a named targetPort", () => {
   it("Endpoints list the container port the name resolves to, and only pods that declare it; the edge routes to those", async () => {

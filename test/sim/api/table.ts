@@ -70,6 +70,23 @@ function podStatus(x: KObject): string {
   return typeof st.reason === "string" ? st.reason : typeof st.phase === "string" ? st.phase : "Unknown";
 }
 
+/** printPod's RESTARTS: the containers' restart count, with the age of the latest `lastState.terminated.finishedAt` once it restarted. */
+function podRestarts(x: KObject, now: number): string {
+  const statuses = arr(o(x.status).containerStatuses).map(o);
+  const restarts = statuses.reduce((n, c) => n + num(c.restartCount), 0);
+  const last = Math.max(0, ...statuses.map((c) => Date.parse(String(o(o(c.lastState).terminated).finishedAt ?? "")) || 0));
+  return restarts !== 0 && last > 0 ? `${restarts} (${humanDuration(now - last)} ago)` : String(restarts);
+}
+
+/** printPod's READINESS GATES: how many of spec.readinessGates have a True condition, or <none>. */
+function readinessGates(x: KObject): string {
+  const gates = arr(o(x.spec).readinessGates).map(o);
+  if (gates.length === 0) return "<none>";
+  const conditions = arr(o(x.status).conditions).map(o);
+  const passed = gates.filter((g) => conditions.find((c) => c.type === g.conditionType)?.status === "True").length;
+  return `${passed}/${gates.length}`;
+}
+
 const COLUMNS: Record<string, Column[]> = {
   "apps/Deployment": [
     nameCol,
@@ -95,10 +112,12 @@ const COLUMNS: Record<string, Column[]> = {
       cell: (x) => `${arr(o(x.status).containerStatuses).map(o).filter((c) => c.ready === true).length}/${arr(o(x.spec).containers).length}`,
     },
     { name: "Status", type: "string", cell: podStatus },
-    { name: "Restarts", type: "string", cell: (x) => String(arr(o(x.status).containerStatuses).map(o).reduce((n, c) => n + num(c.restartCount), 0)) },
+    { name: "Restarts", type: "string", cell: podRestarts },
     ageCol,
-    { name: "IP", type: "string", priority: 1, cell: (x) => (o(x.status).podIP as string | undefined) ?? "<none>" },
-    { name: "Node", type: "string", priority: 1, cell: (x) => (o(x.spec).nodeName as string | undefined) ?? "<none>" },
+    { name: "IP", type: "string", priority: 1, cell: (x) => (o(arr(o(x.status).podIPs)[0]).ip as string | undefined) || (o(x.status).podIP as string | undefined) || "<none>" },
+    { name: "Node", type: "string", priority: 1, cell: (x) => (o(x.spec).nodeName as string | undefined) || "<none>" },
+    { name: "Nominated Node", type: "string", priority: 1, cell: (x) => (o(x.status).nominatedNodeName as string | undefined) || "<none>" },
+    { name: "Readiness Gates", type: "string", priority: 1, cell: readinessGates },
   ],
   "/Service": [
     nameCol,
