@@ -97,8 +97,12 @@ describe("connections and watches", () => {
   });
 
   it("latency delays but still answers", async () => {
-    api.faults.add({ verb: "*", resource: "configmaps", times: 1, fault: { type: "latency", ms: 50 } });
+    api.faults.add({ verb: "*", resource: "configmaps", times: 1, fault: { type: "latency", ms: 200 } });
+    const started = performance.now();
     expect((await core.readNamespacedConfigMap({ name: "cfg", namespace: "default" })).metadata?.name).toBe("cfg");
+    // Only a lower bound: load can make the answer later, never earlier than the injected delay (a few ms of
+    // slack for timer and clock granularity).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
     expect(api.faults.active()).toEqual([]);
   });
 });
