@@ -11,6 +11,22 @@ describe("readSecretEnv", () => {
     expect(redact("Authorization: Bearer s3cr3t-value-41 (twice: s3cr3t-value-41)")).toBe("Authorization: Bearer [redacted] (twice: [redacted])");
   });
 
+  it("redacts a token cut short by a truncated quote, and any long piece of it, not only the whole", () => {
+    const token = "sk_live_Q9w8E7r6T5y4U3i2O1p0A9s8D7f6G5h4J3k2L1z0X9c8V7b6N5m4Q3w2E1r0";
+    readSecretEnv("LONG_TOKEN", { LONG_TOKEN: token });
+    expect(redact(`got "Bearer ${token.slice(0, 49)}..."`)).toBe('got "Bearer [redacted]..."');
+    expect(redact(`got "x ${token.slice(0, 4)}…"`)).toBe('got "x [redacted]…"');
+    expect(redact(`middle ${token.slice(20, 30)} end`)).toBe("middle [redacted] end");
+    expect(redact(`json ${JSON.stringify({ t: token })}`)).toBe('json {"t":"[redacted]"}');
+    // Short pieces elsewhere are ordinary text: "sk_" or two characters before "..." are kept.
+    expect(redact("ask_me and sk... and 200 ms")).toBe("ask_me and sk... and 200 ms");
+  });
+
+  it("redacts a secret in its JSON-escaped form (--json output)", () => {
+    readSecretEnv("QUOTED", { QUOTED: 'pa"ss\\word-with-quotes' });
+    expect(redact(JSON.stringify({ v: 'pa"ss\\word-with-quotes' }))).toBe('{"v":"[redacted]"}');
+  });
+
   it("treats unset and empty alike: no secret", () => {
     expect(readSecretEnv("NOPE", {})).toBeUndefined();
     expect(readSecretEnv("EMPTY", { EMPTY: "" })).toBeUndefined();

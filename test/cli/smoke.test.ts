@@ -120,6 +120,36 @@ describe("release-gate smoke: the token never appears in any output", () => {
   });
 });
 
+describe("release-gate smoke: a long token cut short in a reason", () => {
+  // 68 characters, so "Bearer <token>" quoted in a reason is cut short (60 characters at most).
+  const LONG = "sk_live_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4Y5z6A7b8C9d0";
+  const pieces = Array.from({ length: LONG.length - 3 }, (_, i) => LONG.slice(i, i + 4));
+
+  it("leaves no piece of it in the table, --json, or stderr", async () => {
+    const echo: Route = (req, res) => json(200, { id: "u-1", echoed: req.headers.authorization, late: `request rejected from 10.0.0.7, got: ${req.headers.authorization}` })(req, res);
+    const a = await app({ "/api/v1/user/me": echo });
+    const suite = join(dir, "echo-long.yaml");
+    await writeFile(
+      suite,
+      "name: echo\nchecks:\n" +
+        "  - name: echoed\n    path: /api/v1/user/me\n    auth: bearer\n    expect: { json: [{ path: echoed, equals: nope }] }\n" +
+        "  - name: late\n    path: /api/v1/user/me\n    auth: bearer\n    expect: { json: [{ path: late, equals: nope }] }\n",
+    );
+    const env = { SMOKE_TEST_TOKEN: LONG };
+    const runs = await Promise.all([
+      releaseGate(["smoke", "--url", a.url, "--suite", suite], env),
+      releaseGate(["smoke", "--url", a.url, "--suite", suite, "--json"], env),
+    ]);
+    expect(a.seen.some((s) => s.headers.authorization === `Bearer ${LONG}`)).toBe(true);
+    for (const r of runs) {
+      expect(r.code).toBe(1);
+      for (const piece of pieces) expect(r.stdout + r.stderr).not.toContain(piece);
+    }
+    expect(runs[0].stdout).toContain('got "Bearer [redacted]"');
+    expect(JSON.parse(runs[1].stdout).checks[0].reason).toBe('expected JSON echoed == "nope", got "Bearer [redacted]"');
+  });
+});
+
 describe("release-gate smoke: bad usage or input exits 2 before any request", () => {
   let a: TestApp;
   beforeAll(async () => {

@@ -255,6 +255,46 @@ describe("headers and secrets", () => {
   });
 });
 
+describe("a long token echoed into a field the reason quotes, cut short for the table", () => {
+  // 68 characters: "Bearer <token>" quoted is far over the 60 characters a quoted value is shown with.
+  const LONG = "sk_live_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4Y5z6A7b8C9d0";
+  /** Every piece of the token of 4 characters or more: none may appear. */
+  const pieces = (token: string) => Array.from({ length: token.length - 3 }, (_, i) => token.slice(i, i + 4));
+
+  it.each([
+    ["the value is the header", (auth: string) => auth, 'got "Bearer [redacted]"'],
+    // Cut 4 characters into the token: "sk_l..." would be left.
+    ["the token comes late in a long value", (auth: string) => `request from 10.0.0.7 rejected, credentials: ${auth}`, 'got "request from'],
+  ])("%s: no prefix of the token survives the cut", async (_label, field, quoted) => {
+    const echo: Route = (req, res) => json(200, { status: field(String(req.headers.authorization)) })(req, res);
+    const suite = parseSuite(
+      { name: "echo", checks: [{ name: "echo", path: "/echo", auth: "bearer", expect: { json: [{ path: "status", equals: "fine" }] } }] },
+      "test",
+    );
+    const a = await app({ "/echo": echo });
+    const report = await runSmokeSuite({ baseUrl: a.url, token: LONG, suite });
+    expect(a.seen[0].headers.authorization).toBe(`Bearer ${LONG}`);
+    expect(report.checks[0].reason).toContain(quoted);
+    const text = JSON.stringify(report);
+    for (const piece of pieces(LONG)) expect(text).not.toContain(piece);
+  });
+
+  it("a key of an entry list and an entry's value are scrubbed too", async () => {
+    const echo: Route = (req, res) => {
+      const token = String(req.headers.authorization).slice("Bearer ".length);
+      json(200, { checks: { [token]: `not ok ${token}` } })(req, res);
+    };
+    const suite = parseSuite(
+      { name: "echo", checks: [{ name: "echo", path: "/echo", auth: "bearer", expect: { json: [{ path: "checks", everyEntryEquals: "ok" }] } }] },
+      "test",
+    );
+    const a = await app({ "/echo": echo });
+    const report = await runSmokeSuite({ baseUrl: a.url, token: LONG, suite });
+    expect(report.checks[0].reason).toBe('expected every entry of JSON checks == "ok", got checks.[redacted] == "not ok [redacted]"');
+    for (const piece of pieces(LONG)) expect(JSON.stringify(report)).not.toContain(piece);
+  });
+});
+
 describe("bad input is refused before any request", () => {
   it.each([
     ["not a url", /is not a valid URL: give an absolute URL/],

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
 import { UsageError } from "../errors.ts";
+import { redactSecrets } from "../smoke/redact.ts";
 
 const secrets = new Set<string>();
 
@@ -14,11 +15,12 @@ export function registerSecret(value: string): void {
   if (value) secrets.add(value);
 }
 
-/** Replaces every registered secret in `text` with "[redacted]". */
+/**
+ * Replaces every registered secret in `text` with "[redacted]": whole, JSON-escaped (--json), and for tokens any
+ * long-enough piece, such as the start of one left by a reason cut short ("sk_live_A1b2...").
+ */
 export function redact(text: string): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join("[redacted]");
-  return out;
+  return secrets.size === 0 ? text : redactSecrets(text, secrets);
 }
 
 /** commander parser: an integer >= min. */

@@ -10,8 +10,20 @@ export interface Answer {
   body: string;
 }
 
-/** Returns undefined when every expectation holds, else a short reason. */
-export function judge(expect: Expectation, answer: Answer): string | undefined {
+/** Removes secrets (the token a service may echo back) from text taken from an answer. */
+export type Scrub = (text: string) => string;
+
+/**
+ * Returns undefined when every expectation holds, else a short reason. `scrub` is applied to text from the answer
+ * before it is cut short: a cut could leave the start of a token that scrubbing the finished reason no longer
+ * recognises.
+ */
+export function judge(expect: Expectation, answer: Answer, scrub: Scrub = (text) => text): string | undefined {
+  const reason = judgeAnswer(expect, answer, scrub);
+  return reason === undefined ? undefined : scrub(reason);
+}
+
+function judgeAnswer(expect: Expectation, answer: Answer, scrub: Scrub): string | undefined {
   const statuses = Array.isArray(expect.status) ? expect.status : [expect.status];
   if (!statuses.includes(answer.status)) {
     const hint = answer.status === 401 || answer.status === 403 ? " (token missing, expired or not allowed?)" : "";
@@ -31,13 +43,14 @@ export function judge(expect: Expectation, answer: Answer): string | undefined {
     return `expected a JSON body, got ${describeBody(answer)} that does not parse as JSON`;
   }
   for (const rule of expect.json) {
-    const reason = judgeField(rule, doc);
+    const reason = judgeField(rule, doc, scrub);
     if (reason) return reason;
   }
   return undefined;
 }
 
-function judgeField(rule: JsonExpectation, doc: unknown): string | undefined {
+function judgeField(rule: JsonExpectation, doc: unknown, scrub: Scrub): string | undefined {
+  const show = (value: unknown) => shorten(scrub(JSON.stringify(value) ?? String(value)));
   const found = lookup(doc, rule.path);
   if (!found.present) {
     return rule.optional ? undefined : `expected JSON field ${rule.path}, it is missing`;
@@ -68,9 +81,8 @@ function lookup(doc: unknown, path: string): { present: boolean; value?: unknown
   return { present: true, value: cur };
 }
 
-/** A value shown in a reason: JSON, cut short so a big object cannot flood the table. */
-function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+/** A value shown in a reason (JSON, already scrubbed), cut short so a big object cannot flood the table. */
+function shorten(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

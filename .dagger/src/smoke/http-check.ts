@@ -4,7 +4,7 @@
  */
 import pRetry from "p-retry";
 import { request, type Dispatcher } from "undici";
-import { judge } from "./expect.ts";
+import { judge, type Scrub } from "./expect.ts";
 import type { Check } from "./suite.ts";
 import { CONNECTION_ERRORS, describeTlsCode, errorCode } from "./net-errors.ts";
 import type { CheckResult } from "./types.ts";
@@ -23,6 +23,8 @@ export interface HttpCheckContext {
   deadline: AbortSignal;
   /** Why `deadline` fired, for the reason: the deadline itself or the caller cancelling. */
   stopped: () => string;
+  /** Removes the token from text quoted from an answer, before any of it is cut short. */
+  scrub?: Scrub;
 }
 
 /** Bodies are read up to this size: enough for any page worth smoke-testing, bounded against runaway responses. */
@@ -87,7 +89,7 @@ export async function runHttpCheck(check: Check, ctx: HttpCheckContext): Promise
       signal: ctx.deadline,
       shouldRetry: ({ error }) => CONNECTION_ERRORS.has(errorCode(error) ?? ""),
     });
-    const reason = judge(check.expect, answer);
+    const reason = judge(check.expect, answer, ctx.scrub);
     return result({ ok: reason === undefined, status: answer.status, reason });
   } catch (err) {
     return result({ ok: false, reason: describeFailure(err, ctx, attempts) });

@@ -9,6 +9,7 @@ import { Agent } from "undici";
 import { UsageError } from "../errors.ts";
 import { qualisysSuite } from "./default-suite.ts";
 import { runHttpCheck } from "./http-check.ts";
+import { redactSecrets } from "./redact.ts";
 import { TLS_CHECK_NAME, type Suite } from "./suite.ts";
 import { runTlsCheck } from "./tls-check.ts";
 import type { CheckResult, SmokeReport } from "./types.ts";
@@ -99,6 +100,8 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
   const stopped = () =>
     opts.signal?.aborted && !deadline.signal.aborted ? "cancelled before a verdict" : `no verdict before the overall deadline of ${deadlineMs} ms`;
   const dispatcher = new Agent(secureContext ? { connect: { secureContext } } : {});
+  const token = opts.token;
+  const scrub = token ? (text: string) => redactSecrets(text, [token]) : undefined;
   let results: CheckResult[];
   try {
     results = await Promise.all([
@@ -114,6 +117,7 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
           dispatcher,
           deadline: deadlineSignal,
           stopped,
+          scrub,
         }),
       ),
       ...(runTls
@@ -135,7 +139,8 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
     clearTimeout(timer);
     await dispatcher.destroy();
   }
-  const checksOut = results.map((r) => (r.reason && opts.token ? { ...r, reason: redact(r.reason, opts.token) } : r));
+  // A reason may quote a response body, and a misbehaving service may echo the token back: never pass it on.
+  const checksOut = results.map((r) => (r.reason && scrub ? { ...r, reason: scrub(r.reason) } : r));
   return {
     ok: checksOut.every((c) => c.ok),
     url: baseUrl.href,
@@ -170,9 +175,4 @@ function trustStore(extra: string[]): SecureContext {
     trustStores.set(key, ctx);
   }
   return ctx;
-}
-
-/** A reason may quote a response body, and a misbehaving service may echo the token back: never pass it on. */
-function redact(text: string, secret: string): string {
-  return text.split(secret).join("[redacted]");
 }
