@@ -166,6 +166,31 @@ describe("each check fails for its own reason", () => {
     expect(report.ok).toBe(true);
   });
 
+  it.each(["POST", "PUT", "PATCH", "DELETE"])("%s dropped after the service read it is not sent again", async (method) => {
+    // The connection drops after the whole request arrived: the service may have acted on it, so a retry could
+    // act twice (the service saw a POST three times before).
+    const drop: Route = (req) => {
+      req.resume();
+      req.once("end", () => req.socket.destroy());
+    };
+    const suite = parseSuite({ name: "write", checks: [{ name: "order", path: "/orders", method, body: '{"sku":"smoke"}' }] }, "test");
+    const a = await app({ "/orders": drop });
+    const report = await runSmokeSuite({ baseUrl: a.url, suite, retries: 2, backoffMs: 5 });
+    expect(a.seen.filter((s) => s.path === "/orders")).toHaveLength(1);
+    expect(check(report, "order")).toMatchObject({ ok: false, attempts: 1 });
+    expect(check(report, "order").reason).toMatch(new RegExp(`^connection failed \\((UND_ERR_SOCKET|ECONNRESET|EPIPE)\\): ${method} not retried, the service may have received it$`));
+  });
+
+  it("a POST is retried when the connection was refused: nothing was sent", async () => {
+    const suite = parseSuite({ name: "write", checks: [{ name: "order", path: "/orders", method: "POST", body: "{}" }] }, "test");
+    const report = await runSmokeSuite({ baseUrl: `http://127.0.0.1:${CLOSED_PORT}`, suite, retries: 2, backoffMs: 5 });
+    expect(check(report, "order")).toMatchObject({
+      ok: false,
+      attempts: 3,
+      reason: "connection failed (ECONNREFUSED) after 3 attempts: is the service up and the URL right?",
+    });
+  });
+
   it("a self-signed certificate: the certificate check and every request say so", async () => {
     const a = await app({}, "selfSigned");
     const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, ca: pki.ca });

@@ -6,7 +6,7 @@ import pRetry from "p-retry";
 import { request, type Dispatcher } from "undici";
 import { judge, type Scrub } from "./expect.ts";
 import type { Check } from "./suite.ts";
-import { CONNECTION_ERRORS, describeTlsCode, errorCode } from "./net-errors.ts";
+import { CONNECTION_ERRORS, describeTlsCode, errorCode, isRetryable } from "./net-errors.ts";
 import type { CheckResult } from "./types.ts";
 
 export interface HttpCheckContext {
@@ -87,12 +87,13 @@ export async function runHttpCheck(check: Check, ctx: HttpCheckContext): Promise
       factor: 2,
       randomize: true,
       signal: ctx.deadline,
-      shouldRetry: ({ error }) => CONNECTION_ERRORS.has(errorCode(error) ?? ""),
+      // A POST (or PUT, PATCH, DELETE) is sent again only when the error proves it never left.
+      shouldRetry: ({ error }) => isRetryable(check.method, errorCode(error)),
     });
     const reason = judge(check.expect, answer, ctx.scrub);
     return result({ ok: reason === undefined, status: answer.status, reason });
   } catch (err) {
-    return result({ ok: false, reason: describeFailure(err, ctx, attempts) });
+    return result({ ok: false, reason: describeFailure(err, ctx, attempts, check.method) });
   }
 }
 
@@ -110,12 +111,15 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }):
   return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString("utf8");
 }
 
-function describeFailure(err: unknown, ctx: HttpCheckContext, attempts: number): string {
+function describeFailure(err: unknown, ctx: HttpCheckContext, attempts: number, method: string): string {
   if (ctx.deadline.aborted) return `${ctx.stopped()} (after ${attempts} attempt${attempts === 1 ? "" : "s"})`;
   if (err instanceof CheckTimeout) return `no response within ${ctx.timeoutMs} ms`;
   const code = errorCode(err);
   const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
-  if (code && CONNECTION_ERRORS.has(code)) return `connection failed (${code})${tries}: is the service up and the URL right?`;
+  if (code && CONNECTION_ERRORS.has(code)) {
+    if (!isRetryable(method, code)) return `connection failed (${code})${tries}: ${method} not retried, the service may have received it`;
+    return `connection failed (${code})${tries}: is the service up and the URL right?`;
+  }
   if (code && /CERT|SELF_SIGNED|TLS|SSL|UNABLE_TO_VERIFY/.test(code)) return `TLS handshake refused the certificate: ${describeTlsCode(code)}`;
   if (code === "ENOTFOUND") return `host ${ctx.baseUrl.hostname} not found (ENOTFOUND): check the URL`;
   const message = err instanceof Error ? err.message : String(err);

@@ -1,18 +1,25 @@
 /** Network error codes: which failures are worth a retry, and TLS verification codes in words. */
 
-/** Errors where no answer came because the connection itself failed: these, and only these, are retried. */
-export const CONNECTION_ERRORS = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_CLOSED",
-]);
+/**
+ * Connection errors that prove the request was never sent: no connection was made. Only these are retried for a
+ * request that is not safe to repeat (POST, PUT, PATCH, DELETE).
+ */
+export const NOT_SENT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * Errors where no answer came because the connection itself failed: these, and only these, are retried for GET,
+ * HEAD and OPTIONS. A reset, broken pipe or closed socket may come after the service received the whole request.
+ */
+export const CONNECTION_ERRORS = new Set([...NOT_SENT_ERRORS, "ECONNRESET", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+
+/** Methods whose request may be sent twice without harm. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Whether a request with `method` that failed with error `code` may be sent again. */
+export function isRetryable(method: string, code: string | undefined): boolean {
+  if (code === undefined) return false;
+  return SAFE_METHODS.has(method.toUpperCase()) ? CONNECTION_ERRORS.has(code) : NOT_SENT_ERRORS.has(code);
+}
 
 /** OpenSSL's verification codes, in words. */
 const TLS_CODES: Record<string, string> = {
