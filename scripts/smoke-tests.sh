@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke-test a deployment with release-gate's suite, for humans and for CI systems other than Dagger's.
 #
-#   scripts/smoke-tests.sh URL [--canary] [--json]
+#   scripts/smoke-tests.sh URL [--canary] [--json]      (options before or after the URL)
 #
 # Runs the CLI with this repository's own Node install when there is one (after `npm ci`), otherwise through
 # Dagger (`dagger call smoke`). RELEASE_GATE_RUNNER=node|dagger picks one explicitly. The bearer token is read
@@ -11,7 +11,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/smoke-tests.sh URL [--canary] [--json]
+usage: scripts/smoke-tests.sh URL [--canary] [--json]   (options before or after the URL)
   URL       base URL, http:// or https:// (e.g. https://app.qualisys.io)
   --canary  send the canary-routing header (X-Canary: always) to test the canary directly
   --json    print the report as JSON
@@ -24,26 +24,37 @@ die() {
   exit 2
 }
 
-if [[ $# -ge 1 && ($1 == "-h" || $1 == "--help") ]]; then
-  usage
-  exit 0
-fi
-if [[ $# -lt 1 || -z $1 || $1 == -* ]]; then
-  usage >&2
-  exit 2
-fi
+# Help wins wherever it is, even next to a mistake.
+for arg in "$@"; do
+  if [[ ${arg} == "-h" || ${arg} == "--help" ]]; then
+    usage
+    exit 0
+  fi
+done
 
-url=$1
-shift
+# Options and the URL in any order.
+url=
+have_url=false
 canary=false
 json=false
 for arg in "$@"; do
   case ${arg} in
     --canary) canary=true ;;
     --json) json=true ;;
-    *) die "unknown option '${arg}' (see --help)" ;;
+    -*) die "unknown option '${arg}' (see --help)" ;;
+    *)
+      if ${have_url}; then die "unexpected argument '${arg}': give one URL (see --help)"; fi
+      [[ -n ${arg} ]] || die "the URL is empty (see --help)"
+      url=${arg}
+      have_url=true
+      ;;
   esac
 done
+if ! ${have_url}; then
+  printf 'smoke-tests.sh: missing the URL to test\n' >&2
+  usage >&2
+  exit 2
+fi
 
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 # The repo pins Node 24 as an npm package; the machine's own node may be older than the CLI needs.

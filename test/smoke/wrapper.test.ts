@@ -76,14 +76,34 @@ describe("through the repo's Node install", () => {
     expect(r.stderr).toMatch(/^release-gate: environment variable SMOKE_TEST_TOKEN is not set/);
   });
 
-  it.each([[[]], [["--canary"]], [["http://x", "--verbose"]]])("refuses usage %j with exit 2", async (args) => {
+  it.each([
+    [[], /^smoke-tests\.sh: missing the URL to test\nusage: scripts\/smoke-tests\.sh URL/],
+    [["--canary"], /^smoke-tests\.sh: missing the URL to test\nusage: scripts\/smoke-tests\.sh URL/],
+    [["http://x", "--verbose"], /^smoke-tests\.sh: unknown option '--verbose' \(see --help\)$/],
+    [["--verbose", "http://x"], /^smoke-tests\.sh: unknown option '--verbose' \(see --help\)$/],
+    [["http://x", "http://y"], /^smoke-tests\.sh: unexpected argument 'http:\/\/y': give one URL \(see --help\)$/],
+    [[""], /^smoke-tests\.sh: the URL is empty \(see --help\)$/],
+  ])("refuses usage %j with exit 2, saying what is wrong", async (args, message) => {
     const r = await wrapper(args, {});
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/usage: scripts\/smoke-tests\.sh URL|unknown option '--verbose'/);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe("");
   });
 
-  it("--help exits 0", async () => {
-    expect((await wrapper(["--help"], {})).code).toBe(0);
+  it.each([[["--help"]], [["-h"]], [["https://app.qualisys.io", "--help"]], [["--canary", "-h"]], [["http://x", "--verbose", "--help"]]])(
+    "%j prints the usage and exits 0, wherever the help option is",
+    async (args) => {
+      const r = await wrapper(args, {});
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^usage: scripts\/smoke-tests\.sh URL/);
+      expect(r.stderr).toBe("");
+    },
+  );
+
+  it("takes the options before the URL too", async () => {
+    const r = await wrapper(["--json", "--canary", healthy.url], { SMOKE_TEST_TOKEN: TOKEN });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, canary: true, url: `${healthy.url}/` });
   });
 });
 
