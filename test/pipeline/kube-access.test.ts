@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { UsageError } from "../../.dagger/src/errors.ts";
 import { kubeFromConfig, type Kube } from "../../.dagger/src/kube/client.ts";
 import { loadKubeConfig } from "../../.dagger/src/kube/kubeconfig.ts";
-import { LockHeldError, readLock, ReleaseLock } from "../../.dagger/src/kube/lease-lock.ts";
+import { LockHeldError, LockLostError, readLock, ReleaseLock } from "../../.dagger/src/kube/lease-lock.ts";
 import { retryAfterMs } from "../../.dagger/src/kube/transient.ts";
 import { startSim, type Sim } from "../sim/index.ts";
 
@@ -77,6 +77,28 @@ describe("with the simulator", () => {
     const d = await ReleaseLock.acquire(kube, "production", { identity: "next-run", ttlMs: 1000 });
     expect(d.takenOverFrom?.holder).toBe("dead-run");
     await d.release();
+  });
+
+  it("renewals that keep failing, or hang, abort the lock's signal before the Lease may expire", async () => {
+    for (const fault of [{ type: "status", code: 503 }, { type: "latency", ms: 2500 }] as const) {
+      const lock = await ReleaseLock.acquire(kube, "production", { identity: `run-${fault.type}`, ttlMs: 2000 });
+      const signal = lock.startRenewing();
+      expect(signal).toBe(lock.signal);
+      // Renewing works: the Lease's renewTime moves.
+      const first = (await readLock(kube, "production"))?.renewedAt;
+      for (let i = 0; (await readLock(kube, "production"))?.renewedAt === first; i++) {
+        expect(i, "the lock was never renewed").toBeLessThan(200);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      sim.faults.add({ verb: "update", resource: "leases", fault });
+      const reason = await new Promise<unknown>((resolve) => signal.addEventListener("abort", () => resolve(signal.reason), { once: true }));
+      expect(reason, fault.type).toBeInstanceOf(LockLostError);
+      expect((reason as LockLostError).message).toMatch(/^could not renew the release lock for [\d.]+ s \(last renewed .*\): another run could take it over, so this run stops moving traffic$/);
+      expect((reason as LockLostError).holder).toBeUndefined();
+      sim.faults.clear();
+      await lock.release();
+      expect(await readLock(kube, "production")).toBeUndefined();
+    }
   });
 });
 

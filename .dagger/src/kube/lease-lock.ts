@@ -11,7 +11,7 @@ import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "./client.ts";
 import { UsageError } from "../errors.ts";
 import pRetry, { AbortError } from "p-retry";
-import { isConflict, isNotFound } from "./api-errors.ts";
+import { describeApiError, isConflict, isNotFound } from "./api-errors.ts";
 
 export const LOCK_NAME = "release-gate";
 
@@ -192,7 +192,7 @@ export class ReleaseLock {
         },
         (err: unknown) => {
           attemptStartedAt = undefined;
-          this.lastRenewalError = err instanceof Error ? err.message : String(err);
+          this.lastRenewalError = describeApiError(err);
           // One failed renewal is retried at the next tick; past half the ttl, the Lease may be gone soon.
           if (Date.now() - this.lastRenewedAt > this.ttlMs / 2) lose(this.silenceError());
         },

@@ -1,0 +1,64 @@
+/**
+ * Lock loss: a run whose Lease renewals keep failing stops moving traffic before the Lease can expire under it
+ * (another run could take the lock then), and rolls back like any failure.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { PipelineEnv } from "../../.dagger/src/pipeline/context.ts";
+import { deploy } from "../../.dagger/src/pipeline/release.ts";
+import { readLock } from "../../.dagger/src/kube/lease-lock.ts";
+import { NS, OLD, startHarness, type Harness } from "./harness.ts";
+import { stableTemplateImages } from "./invariants.ts";
+import { expectInvariants, expectResting, image } from "./scenario-support.ts";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+describe("lock loss", () => {
+  it("Lease renewals failing during the 50 % observation window: the run stops with the lock-loss reason and rolls back to rest", async () => {
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "3s")) });
+    const harness = h;
+    let inFifty = false;
+    let injected = false;
+    harness.onStep("canary 50%", () => (inFifty = true));
+    // Every Lease update answers 503 from the moment the 50 % observation window opens.
+    const env: PipelineEnv = {
+      ...harness.env,
+      progress: {
+        ...harness.env.progress,
+        waiting(what) {
+          harness.env.progress.waiting(what);
+          if (inFifty && !injected && what.startsWith("observation window")) {
+            injected = true;
+            harness.sim.faults.add({ verb: "update", resource: "leases", fault: { type: "status", code: 503 } });
+          }
+        },
+      },
+    };
+    const err = await deploy(env, { tag: "1.1.0" }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(injected).toBe(true);
+    expect(err?.message).toMatch(
+      /release of 1\.1\.0 failed at canary 50%: cancelled: could not renew the release lock for .* another run could take it over, so this run stops moving traffic\. Rolled back automatically .*Production now: all traffic on stable running/,
+    );
+    // The window (20 s) was cut short by the lock loss, not waited out.
+    expect(harness.log).toContainEqual(expect.stringMatching(/^warn rolling back: canary 50%: cancelled: could not renew the release lock/));
+    // The lock could not be given back either (its updates fail): it is still ours until it expires.
+    expect(harness.log).toContainEqual(expect.stringMatching(/^warn could not release the lock \(it expires by itself\)/));
+    harness.sim.faults.clear();
+    expect((await readLock(harness.env.kube, NS))?.holder).toBe(harness.env.identity);
+    const rec = await expectResting(harness, OLD, "rolled-back", undefined, { lockFree: false });
+    expect(rec.rollbackReason).toMatch(/^canary 50%: cancelled: could not renew the release lock/);
+    expect(rec.steps.map((s) => [s.name, s.result])).toEqual([
+      ["canary 10%", "passed"],
+      ["canary 50%", "interrupted"],
+      ["rollback", "passed"],
+    ]);
+    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(harness.events, svc)).toEqual([image(svc, OLD)]);
+    expectInvariants(harness);
+  }, 60_000);
+});
