@@ -11,7 +11,13 @@ import { checkI1, checkI3 } from "./invariants.ts";
 export const image = (service: string, tag: string) => `${REGISTRY}/${service}:${tag}`;
 
 /** I4: all traffic on a healthy stable running `tag`; canary weight 0 and 0 replicas; lock free; record written. */
-export async function expectResting(h: Harness, tag: string, outcome: ReleaseRecord["outcome"], services = h.env.config.services.map((s) => s.name)): Promise<ReleaseRecord> {
+export async function expectResting(
+  h: Harness,
+  tag: string,
+  outcome: ReleaseRecord["outcome"],
+  services = h.env.config.services.map((s) => s.name),
+  opts: { lockFree?: boolean } = {},
+): Promise<ReleaseRecord> {
   for (const svc of services) {
     const stable = deployment(h.sim, `${svc}-stable`);
     expect(imageOf(stable, svc), `${svc} stable image`).toBe(image(svc, tag));
@@ -21,8 +27,10 @@ export async function expectResting(h: Harness, tag: string, outcome: ReleaseRec
   }
   const weights = await Promise.all(buildRouters(h.env.kube, h.env.config).map((r) => r.getWeight()));
   expect(weights.every((w) => w === 0), `weights ${weights}`).toBe(true);
-  const lock = await readLock(h.env.kube, NS);
-  expect(lock, `lock ${JSON.stringify(lock)}`).toBeUndefined();
+  if (opts.lockFree ?? true) {
+    const lock = await readLock(h.env.kube, NS);
+    expect(lock, `lock ${JSON.stringify(lock)}`).toBeUndefined();
+  }
   expect(await readInFlight(h.env.kube, NS)).toBeUndefined();
   const history = await readHistory(h.env.kube, NS);
   expect(history[0]?.outcome).toBe(outcome);
