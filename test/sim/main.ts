@@ -1,6 +1,13 @@
 /**
  * `npm run sim -- [--port N] [--edge-port N] [--kubeconfig PATH] [--scenario FILE] [--namespace NS] [--verbose]`:
- * start the simulator, print where it listens, run until SIGINT/SIGTERM, then stop cleanly.
+ * start the simulator, print where it listens, run until SIGINT/SIGTERM or until its parent process goes away,
+ * then stop cleanly.
+ *
+ * Under `npm run` the process tree is npm → sh -c → node. Ctrl-C signals the whole process group and stops it.
+ * A signal sent to npm alone is forwarded to `sh`, not to node: SIGTERM kills `sh` (and npm exits), which would
+ * leave this process orphaned — hence the parent watch below; SIGINT is caught by the waiting `sh`, which keeps
+ * waiting, so `kill -INT <npm pid>` stops nothing (use `kill -INT -- -<pgid>` or `kill <npm pid>`). A package.json
+ * script of `exec node test/sim/main.ts` would let npm's forwarded signals reach node directly.
  */
 import { Command, InvalidArgumentError } from "commander";
 import { startSim } from "./index.ts";
@@ -45,6 +52,7 @@ try {
     ].join("\n"),
   );
   let stopping = false;
+  process.stdout.on("error", () => {}); // after the parent went away stdout may be a broken pipe: stop anyway
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -59,6 +67,12 @@ try {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGHUP", () => stop("SIGHUP")); // the terminal closed
+  // Re-parenting (to init or a subreaper) means whoever started us is gone: nobody is left to stop us.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop("parent process exited");
+  }, 500).unref();
 } catch (err) {
   process.stderr.write(`sim: ${(err as Error).message}\n`);
   process.exit(2);
