@@ -13,7 +13,7 @@ const deploymentEv = (name: string, replicas: number, image = "img:new") =>
   ev(DEPLOYMENTS, { metadata: { name }, spec: { replicas, template: { spec: { containers: [{ name: "qualisys-api", image }] } } } });
 
 describe("invariant checkers", () => {
-  it("I1 flags weight given to a canary without Ready pods, and a scale-down while it still has weight", () => {
+  it("I1 flags weight given to a canary without Ready pods, and a scale-down below what its weight needs", () => {
     const good = [deploymentEv("qualisys-api-canary", 1), pod("c1", "canary", true), ingress(10), ingress(0), deploymentEv("qualisys-api-canary", 0)];
     expect(checkI1(good, "ingress-nginx", 4, API)).toEqual([]);
     const noPods = [deploymentEv("qualisys-api-canary", 1), pod("c1", "canary", false), ingress(10)];
@@ -22,6 +22,10 @@ describe("invariant checkers", () => {
     expect(checkI1(tooFew, "ingress-nginx", 4, API)[0]).toMatch(/need 2/);
     const scaledFirst = [deploymentEv("qualisys-api-canary", 1), pod("c1", "canary", true), ingress(10), deploymentEv("qualisys-api-canary", 0)];
     expect(checkI1(scaledFirst, "ingress-nginx", 4, API)[0]).toMatch(/canary scaled 1 → 0 while it still had weight 10/);
+    // Lowering the weight: 50 → 10 first, then 2 → 1 pods is fine; 2 → 1 pods while still at 50 is not.
+    const at50 = [deploymentEv("qualisys-api-canary", 2), pod("c1", "canary", true), pod("c2", "canary", true), ingress(50)];
+    expect(checkI1([...at50, ingress(10), deploymentEv("qualisys-api-canary", 1)], "ingress-nginx", 4, API)).toEqual([]);
+    expect(checkI1([...at50, deploymentEv("qualisys-api-canary", 1), ingress(10)], "ingress-nginx", 4, API)[0]).toMatch(/canary scaled 2 → 1 while it still had weight 50/);
   });
 
   it("I3 flags traffic returned to a stable that is not fully on its template", () => {

@@ -67,24 +67,26 @@ function replay(events: Recorded[], visit: (world: World, r: Recorded, before: W
 
 /**
  * I1: traffic only moves to Available pods. Every time a service's canary weight rises, the canary already
- * has at least one Ready pod per started 10 % of stable (capacity for the weight), and every time a canary is
- * scaled down its weight is already 0.
+ * has the Ready pods its weight needs (its share of stable's replicas, at least one), and every time a canary is
+ * scaled down its weight is already one the smaller size is meant for (0, or e.g. 10 % when going 2 → 1 pods).
  */
 export function checkI1(events: Recorded[], router: string, stableReplicas = 4, services = SERVICES): string[] {
   const violations: string[] = [];
+  const need = (weight: number) => (weight >= 100 ? stableReplicas : Math.max(1, Math.ceil((stableReplicas * weight) / 100)));
   replay(events, (world, r, before) => {
     for (const svc of services) {
       const w0 = weightOf(before, svc, router);
       const w1 = weightOf(world, svc, router);
       if (router !== "replicas" && w1 > w0) {
         const ready = readyPods(world, svc, "canary").length;
-        const need = w1 >= 100 ? stableReplicas : Math.max(1, Math.ceil((stableReplicas * w1) / 100));
-        if (ready < need) violations.push(`${svc}: weight ${w0} → ${w1} with only ${ready} Ready canary pods (need ${need}) at rv ${r.event.rv}`);
+        if (ready < need(w1)) violations.push(`${svc}: weight ${w0} → ${w1} with only ${ready} Ready canary pods (need ${need(w1)}) at rv ${r.event.rv}`);
       }
       const d0 = before.deployments.get(`${svc}-canary`);
       const d1 = world.deployments.get(`${svc}-canary`);
-      if (router !== "replicas" && d0 && d1 && d1.spec.replicas < d0.spec.replicas && w1 > 0) {
-        violations.push(`${svc}: canary scaled ${d0.spec.replicas} → ${d1.spec.replicas} while it still had weight ${w1} at rv ${r.event.rv}`);
+      // Scaling down is allowed once the weight left is one the smaller canary is sized for (50 → 10 %, then
+      // 2 → 1 pods); scaling down below the current weight's size means traffic was not moved away first.
+      if (router !== "replicas" && d0 && d1 && d1.spec.replicas < d0.spec.replicas && w1 > 0 && d1.spec.replicas < need(w1)) {
+        violations.push(`${svc}: canary scaled ${d0.spec.replicas} → ${d1.spec.replicas} while it still had weight ${w1} (sized for ${need(w1)} pods) at rv ${r.event.rv}`);
       }
     }
   });

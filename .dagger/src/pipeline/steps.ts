@@ -43,15 +43,27 @@ export async function runCanaryStep(rel: Release, step: CanaryStep, rec: StepRec
     await waitCanariesAvailable(rel, async (s) => (await kube.apps.readNamespacedDeployment({ name: s.canaryDeployment, namespace: ns })).spec?.replicas ?? 0);
     await setWeightVerified(rel, step.weight, rel.signal);
   } else {
-    // I1: capacity first, traffic after.
-    await Promise.all(rel.state.services.map((s) => scaleDeployment(kube, ns, s.canaryDeployment, canaryReplicas(step.weight, s.stableReplicas))));
-    await waitCanariesAvailable(rel, (s) => canaryReplicas(step.weight, s.stableReplicas));
+    // I1: capacity up before traffic moves to it, traffic away before capacity goes down. An operator's
+    // `canary --weight` may lower the weight (50 → 10): then the weight is set and verified first, and only
+    // then is the canary scaled down to its smaller size.
+    const target = (s: Release["state"]["services"][number]) => canaryReplicas(step.weight, s.stableReplicas);
+    const live = await Promise.all(rel.state.services.map(async (s) => (await kube.apps.readNamespacedDeployment({ name: s.canaryDeployment, namespace: ns })).spec?.replicas ?? 0));
+    const liveOf = new Map(rel.state.services.map((s, i) => [s.canaryDeployment, live[i]]));
+    const growing = rel.state.services.filter((s) => target(s) > liveOf.get(s.canaryDeployment)!);
+    const shrinking = rel.state.services.filter((s) => target(s) < liveOf.get(s.canaryDeployment)!);
+    await Promise.all(growing.map((s) => scaleDeployment(kube, ns, s.canaryDeployment, target(s))));
+    await waitCanariesAvailable(rel, (s) => Math.max(target(s), liveOf.get(s.canaryDeployment)!));
     if (step.directSmoke) {
       progress.waiting("smoke tests straight to the canary (no user traffic yet)");
       await smokeServices(rel, { canary: true, stepName: label, record: rec });
     }
     progress.waiting(`weight ${step.weight} to take effect`);
     await setWeightVerified(rel, step.weight, rel.signal);
+    if (shrinking.length) {
+      progress.waiting(`${shrinking.map((s) => s.canaryDeployment).join(", ")}: scaled down to the size of weight ${step.weight}, now that the weight is verified`);
+      await Promise.all(shrinking.map((s) => scaleDeployment(kube, ns, s.canaryDeployment, target(s))));
+      await waitCanariesAvailable({ ...rel, state: { ...rel.state, services: shrinking } }, target);
+    }
   }
   progress.info(`weight ${step.weight} verified on ${rel.routers.length} route object(s)`);
   await checkObservedSplit(rel, step.weight, label, rec);
