@@ -1,5 +1,7 @@
 /** The smoke runner against real HTTP and HTTPS servers on 127.0.0.1. */
+import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createTcp, type AddressInfo, type Socket } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../.dagger/src/errors.ts";
 import { parseSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "../../.dagger/src/smoke/index.ts";
@@ -191,6 +193,44 @@ describe("each check fails for its own reason", () => {
     });
   });
 
+  it("a connection that never completes is a connect timeout, retried, not a missing response", async () => {
+    // A TCP listener that accepts and never speaks: the TLS handshake, part of connecting, hangs. (A dropped SYN
+    // cannot be made deterministic on loopback; the connect timeout covers TCP and TLS alike.)
+    const sockets = new Set<Socket>();
+    let open = 0;
+    let maxOpen = 0;
+    const silent = createTcp((socket) => {
+      sockets.add(socket);
+      maxOpen = Math.max(maxOpen, ++open);
+      socket.once("close", () => open--);
+      socket.on("error", () => {});
+      socket.resume(); // read (and drop) the handshake, so a client giving up is seen as a close
+    });
+    silent.listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const url = `https://127.0.0.1:${port}`;
+      const report = await runSmokeSuite({ baseUrl: url, token: TOKEN, skip: ["tls"], timeoutMs: 10_000, connectTimeoutMs: 500, retries: 1, backoffMs: 5 });
+      // Every check connects on its own: one hung connect does not hold the others in line behind it.
+      expect(maxOpen).toBeGreaterThanOrEqual(4);
+      expect(report.checks).toHaveLength(4);
+      for (const c of report.checks) {
+        expect(c).toMatchObject({
+          ok: false,
+          attempts: 2,
+          reason: "connect timed out (no connection within 500 ms) after 2 attempts: is the service up and the URL right?",
+        });
+      }
+      // By default the connect timeout is half the per-check timeout, so it fires first.
+      const byDefault = await runSmokeSuite({ baseUrl: url, token: TOKEN, skip: ["tls", "ready", "login", "user-me"], timeoutMs: 4000, retries: 0 });
+      expect(byDefault.checks[0]).toMatchObject({ ok: false, attempts: 1, reason: "connect timed out (no connection within 2000 ms): is the service up and the URL right?" });
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+
   it("a self-signed certificate: the certificate check and every request say so", async () => {
     const a = await app({}, "selfSigned");
     const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, ca: pki.ca });
@@ -342,6 +382,12 @@ describe("bad input is refused before any request", () => {
   it("an unknown check to skip", async () => {
     await expect(runSmokeSuite({ baseUrl: "http://127.0.0.1:1", token: TOKEN, skip: ["nope"] })).rejects.toThrow(
       /cannot skip "nope": suite qualisys has checks health, ready, login, user-me, tls/,
+    );
+  });
+
+  it("a connect timeout not shorter than the per-check timeout", async () => {
+    await expect(runSmokeSuite({ baseUrl: "http://127.0.0.1:1", token: TOKEN, timeoutMs: 1000, connectTimeoutMs: 1000 })).rejects.toThrow(
+      "connect timeout (1000 ms) must be shorter than the per-check timeout (1000 ms)",
     );
   });
 

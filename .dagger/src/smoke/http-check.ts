@@ -15,6 +15,8 @@ export interface HttpCheckContext {
   extraHeaders: Record<string, string>;
   canary?: { name: string; value: string };
   timeoutMs: number;
+  /** The dispatcher's connect timeout, for the reason when it fires. */
+  connectTimeoutMs?: number;
   retries: number;
   /** First backoff delay; doubles per retry. */
   backoffMs: number;
@@ -116,6 +118,10 @@ function describeFailure(err: unknown, ctx: HttpCheckContext, attempts: number, 
   if (err instanceof CheckTimeout) return `no response within ${ctx.timeoutMs} ms`;
   const code = errorCode(err);
   const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
+  if (code === "UND_ERR_CONNECT_TIMEOUT") {
+    const within = ctx.connectTimeoutMs === undefined ? "" : ` (no connection within ${ctx.connectTimeoutMs} ms)`;
+    return `connect timed out${within}${tries}: is the service up and the URL right?`;
+  }
   if (code && CONNECTION_ERRORS.has(code)) {
     if (!isRetryable(method, code)) return `connection failed (${code})${tries}: ${method} not retried, the service may have received it`;
     return `connection failed (${code})${tries}: is the service up and the URL right?`;

@@ -27,6 +27,12 @@ export interface SmokeOptions {
   canary?: { name: string; value: string };
   /** Per-attempt timeout of one check. Default 5000. */
   timeoutMs?: number;
+  /**
+   * Time to establish a connection (TCP, and TLS for https), shorter than `timeoutMs` so that a connect that hangs
+   * (a dropped SYN, a stuck handshake) fails as a connection error and is retried, instead of using up the whole
+   * attempt as "no response". Default: half of `timeoutMs`.
+   */
+  connectTimeoutMs?: number;
   /** Overall deadline of the whole suite. Default 30000. */
   deadlineMs?: number;
   /** Retries after a connection error (refused, reset, unreachable); wrong answers are never retried. Default 2. */
@@ -73,6 +79,10 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
   const baseUrl = parseBaseUrl(opts.baseUrl);
   const suite = opts.suite ?? qualisysSuite;
   const timeoutMs = positiveInt("timeout", opts.timeoutMs ?? DEFAULTS.timeoutMs, 1);
+  const connectTimeoutMs = positiveInt("connect timeout", opts.connectTimeoutMs ?? Math.max(1, Math.floor(timeoutMs / 2)), 1);
+  if (timeoutMs > 1 && connectTimeoutMs >= timeoutMs) {
+    throw new UsageError(`connect timeout (${connectTimeoutMs} ms) must be shorter than the per-check timeout (${timeoutMs} ms)`);
+  }
   const deadlineMs = positiveInt("deadline", opts.deadlineMs ?? DEFAULTS.deadlineMs, 1);
   const retries = positiveInt("retries", opts.retries ?? DEFAULTS.retries, 0);
   const backoffMs = positiveInt("backoff", opts.backoffMs ?? DEFAULTS.backoffMs, 0);
@@ -99,7 +109,15 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
   const deadlineSignal = opts.signal ? AbortSignal.any([deadline.signal, opts.signal]) : deadline.signal;
   const stopped = () =>
     opts.signal?.aborted && !deadline.signal.aborted ? "cancelled before a verdict" : `no verdict before the overall deadline of ${deadlineMs} ms`;
-  const dispatcher = new Agent(secureContext ? { connect: { secureContext } } : {});
+  // undici's own connect timeout (10 s) is longer than a check's: a hung connect would end as "no response" and
+  // never be retried. One dispatcher per check: within one pool, requests wait in line behind a connection that
+  // is still being made, so a hung connect would hold every other check too.
+  const dispatchers: Agent[] = [];
+  const dispatcher = () => {
+    const agent = new Agent({ connect: { timeout: connectTimeoutMs, ...(secureContext ? { secureContext } : {}) } });
+    dispatchers.push(agent);
+    return agent;
+  };
   const token = opts.token;
   const scrub = token ? (text: string) => redactSecrets(text, [token]) : undefined;
   let results: CheckResult[];
@@ -112,9 +130,10 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
           extraHeaders: opts.extraHeaders ?? {},
           canary: opts.canary,
           timeoutMs,
+          connectTimeoutMs,
           retries,
           backoffMs,
-          dispatcher,
+          dispatcher: dispatcher(),
           deadline: deadlineSignal,
           stopped,
           scrub,
@@ -137,7 +156,7 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
     ]);
   } finally {
     clearTimeout(timer);
-    await dispatcher.destroy();
+    await Promise.all(dispatchers.map((d) => d.destroy()));
   }
   // A reason may quote a response body, and a misbehaving service may echo the token back: never pass it on.
   const checksOut = results.map((r) => (r.reason && scrub ? { ...r, reason: scrub(r.reason) } : r));
