@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
 import { loadReleaseConfig, parseReleaseConfig } from "../../.dagger/src/config/load.ts";
 import { UsageError } from "../../.dagger/src/errors.ts";
+import { routerInputs } from "../../.dagger/src/pipeline/production.ts";
 
 const productionYaml = readFileSync("kubernetes/production/release.yaml", "utf8");
 
@@ -64,6 +65,19 @@ describe("release.yaml", () => {
     expect(err.message).toMatch(/router\.kind: /);
     expect(err.message).toMatch(/services\[1\]: .*contianer/);
     expect(err.exitCode).toBe(2);
+  });
+
+  it("gateway-api ruleIndex: omitted means every rule sending to stable (no default of 0); given, only that rule", () => {
+    const gateway = (d: Record<string, any>) => (d.router.kind = "gateway-api");
+    const all = parseReleaseConfig(withChange(gateway));
+    expect(all.services[0].route.ruleIndex).toBeUndefined();
+    expect(routerInputs(all).services.every((s) => !("ruleIndex" in s))).toBe(true);
+    const one = parseReleaseConfig(withChange((d) => { gateway(d); d.services[0].route.ruleIndex = 1; }));
+    expect(routerInputs(one).services.map((s) => s.ruleIndex)).toEqual([1, undefined]);
+    // A service without any route block gets none either.
+    const bare = parseReleaseConfig(withChange((d) => { d.router.kind = "replicas"; delete d.services[0].route; }));
+    expect(bare.services[0].route).toEqual({});
+    expect(errorOf(withChange((d) => { gateway(d); d.services[0].route.ruleIndex = -1; })).message).toMatch(/services\[0\]\.route\.ruleIndex/);
   });
 
   it("requires the route object each router needs", () => {

@@ -26,8 +26,11 @@ const route = z
     ingress: name.optional(),
     /** gateway-api: the HTTPRoute whose backendRefs carry the weights. */
     httpRoute: name.optional(),
-    /** gateway-api: which rule of the HTTPRoute holds the stable/canary backendRefs. */
-    ruleIndex: z.number().int().min(0).default(0),
+    /**
+     * gateway-api: split only this rule of the HTTPRoute (its index among the owner's rules). Omitted (the
+     * default): every rule that sends to the stable Service gets the canary backendRef and the weights.
+     */
+    ruleIndex: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -40,7 +43,7 @@ const service = z
     image: z.string().regex(/^[^\s:@]+(?::\d+)?(?:\/[^\s:@]+)*$/, "must be an image repository without tag or digest").optional(),
     stable: z.object({ deployment: name, service: name }).strict(),
     canary: z.object({ deployment: name, service: name }).strict(),
-    route: route.default({ ruleIndex: 0 }),
+    route: route.default({}),
     smoke: z
       .object({
         /** The public URL users reach; smoke tests and the observed split go through it. */

@@ -25,7 +25,8 @@ export function routerInputs(config: ReleaseConfig): RouterInputs {
       stableService: s.stable.service,
       canaryService: s.canary.service,
       ...(s.route.ingress ? { ingress: s.route.ingress } : {}),
-      ...(s.route.httpRoute ? { httpRoute: s.route.httpRoute, ruleIndex: s.route.ruleIndex } : {}),
+      // No ruleIndex in release.yaml: undefined, i.e. the router's default (every rule sending to stable).
+      ...(s.route.httpRoute ? { httpRoute: s.route.httpRoute, ...(s.route.ruleIndex !== undefined ? { ruleIndex: s.route.ruleIndex } : {}) } : {}),
     })),
   };
 }
