@@ -3,7 +3,7 @@
  * ingress-nginx (host, then longest path; a canary only on its main Ingress's location).
  */
 import { describe, expect, it } from "vitest";
-import { GATEWAYS, HTTPROUTES, INGRESSES } from "../sim/controllers/types.ts";
+import { GATEWAYS, HTTPROUTES, INGRESSES, REFERENCEGRANTS } from "../sim/controllers/types.ts";
 import { routeHttpRoute } from "../sim/edge/gateway-api.ts";
 import { requestHost } from "../sim/edge/hosts.ts";
 import { routeIngress } from "../sim/edge/ingress-nginx.ts";
@@ -13,7 +13,7 @@ import { Store, type KObject } from "../sim/store.ts";
 
 let tick = 0;
 const store = () => new Store(defaultResourceTypes(), { now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)) });
-const gw = (s: Store) => s.create(GATEWAYS, { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "gw", namespace: "default" }, spec: {} });
+const gw = (s: Store) => s.create(GATEWAYS, { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "gw", namespace: "default" }, spec: { gatewayClassName: "sim", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] } });
 const httpRoute = (name: string, hostnames: string[] | undefined, rules: Array<{ matches?: unknown[]; backend: string }>): KObject => ({
   apiVersion: "gateway.networking.k8s.io/v1",
   kind: "HTTPRoute",
@@ -120,5 +120,73 @@ describe("ingress-nginx location choice", () => {
     expect(requestHost("localhost", "app.qualisys.io")).toBe("app.qualisys.io");
     expect(requestHost("API.Qualisys.io:443", "app.qualisys.io")).toBe("api.qualisys.io");
     expect(requestHost("127.0.0.1:8080", undefined)).toBe("127.0.0.1");
+  });
+});
+
+// Gateway API spec: Listener.allowedRoutes (namespaces.from defaults to Same; kinds default to the listener
+// protocol's route kinds), ParentReference.sectionName/port, and ReferenceGrant for cross-namespace backendRefs
+// ("If a BackendRef is invalid, 500 status codes MUST be returned for requests ... routed to an invalid backend").
+describe("HTTPRoute attachment and cross-namespace references", () => {
+  const gateway = (s: Store, listeners: unknown[]) =>
+    s.create(GATEWAYS, { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "gw", namespace: "infra" }, spec: { gatewayClassName: "sim", listeners } });
+  const namespace = (s: Store, name: string, labels: Record<string, string> = {}) => s.create("/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+  const appRoute = (parentRef: Record<string, unknown>, backend: Record<string, unknown> = { name: "web", port: 80 }): KObject => ({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "r", namespace: "apps" },
+    spec: { parentRefs: [{ name: "gw", namespace: "infra", ...parentRef }], rules: [{ backendRefs: [backend] }] },
+  });
+  const decide = (s: Store) => routeHttpRoute(liveRoutes(s), req("/"), () => 0);
+  const setup = (listeners: unknown[]) => {
+    const s = store();
+    namespace(s, "infra");
+    namespace(s, "apps", { team: "web" });
+    gateway(s, listeners);
+    return s;
+  };
+
+  it("a listener takes routes from its own namespace only, unless allowedRoutes says All or selects the namespace", () => {
+    const same = setup([{ name: "http", port: 80, protocol: "HTTP" }]);
+    same.create(HTTPROUTES, appRoute({}));
+    expect(decide(same)).toBeUndefined();
+    const all = setup([{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "All" } } }]);
+    all.create(HTTPROUTES, appRoute({}));
+    expect(decide(all)).toMatchObject({ service: { namespace: "apps", name: "web" } });
+    const selected = setup([{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { team: "web" } } } } }]);
+    selected.create(HTTPROUTES, appRoute({}));
+    expect(decide(selected)).toMatchObject({ service: { name: "web" } });
+    const other = setup([{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { team: "api" } } } } }]);
+    other.create(HTTPROUTES, appRoute({}));
+    expect(decide(other)).toBeUndefined();
+  });
+
+  it("allowedRoutes.kinds, the listener protocol and the parentRef's sectionName/port choose the listeners a route may use", () => {
+    const from = { namespaces: { from: "All" } };
+    const grpcOnly = setup([{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { ...from, kinds: [{ kind: "GRPCRoute" }] } }]);
+    grpcOnly.create(HTTPROUTES, appRoute({}));
+    expect(decide(grpcOnly)).toBeUndefined();
+    const tls = setup([{ name: "tls", port: 443, protocol: "TLS", allowedRoutes: from }]);
+    tls.create(HTTPROUTES, appRoute({}));
+    expect(decide(tls)).toBeUndefined();
+    const two = () => setup([{ name: "closed", port: 80, protocol: "HTTP" }, { name: "open", port: 8080, protocol: "HTTP", allowedRoutes: from }]);
+    for (const [ref, attached] of [[{ sectionName: "open" }, true], [{ sectionName: "closed" }, false], [{ port: 8080 }, true], [{ port: 80 }, false], [{}, true]] as const) {
+      const s = two();
+      s.create(HTTPROUTES, appRoute(ref));
+      expect(decide(s) !== undefined, JSON.stringify(ref)).toBe(attached);
+    }
+  });
+
+  it("a backendRef into another namespace is a 500 until a ReferenceGrant there permits it", () => {
+    const s = setup([{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "All" } } }]);
+    namespace(s, "backend");
+    s.create(HTTPROUTES, appRoute({}, { name: "api", namespace: "backend", port: 80 }));
+    expect(decide(s)).toMatchObject({ status: 500 });
+    const grant = (name: string, from: Record<string, string>, to: Record<string, string>) =>
+      s.create(REFERENCEGRANTS, { apiVersion: "gateway.networking.k8s.io/v1beta1", kind: "ReferenceGrant", metadata: { name, namespace: "backend" }, spec: { from: [from], to: [to] } });
+    grant("wrong-namespace", { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "elsewhere" }, { group: "", kind: "Service" });
+    grant("wrong-name", { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "apps" }, { group: "", kind: "Service", name: "other" });
+    expect(decide(s)).toMatchObject({ status: 500 });
+    grant("apps-to-api", { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "apps" }, { group: "", kind: "Service", name: "api" });
+    expect(decide(s)).toMatchObject({ service: { namespace: "backend", name: "api" } });
   });
 });

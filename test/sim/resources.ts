@@ -76,5 +76,6 @@ export function defaultResourceTypes(): ResourceType[] {
     rt("gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", false, { sub: ["status"], short: ["gc"] }),
     rt("gateway.networking.k8s.io", "v1", "Gateway", "gateways", true, { sub: ["status"], short: ["gtw"] }),
     rt("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true, { sub: ["status"] }),
+    rt("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants", true, { short: ["refgrant"] }),
   ];
 }

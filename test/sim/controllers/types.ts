@@ -9,6 +9,8 @@ export const SERVICES = "/v1/services";
 export const INGRESSES = "networking.k8s.io/v1/ingresses";
 export const HTTPROUTES = "gateway.networking.k8s.io/v1/httproutes";
 export const GATEWAYS = "gateway.networking.k8s.io/v1/gateways";
+export const REFERENCEGRANTS = "gateway.networking.k8s.io/v1beta1/referencegrants";
+export const NAMESPACES = "/v1/namespaces";
 
 export interface Container {
   name: string;

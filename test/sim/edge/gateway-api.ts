@@ -4,8 +4,15 @@
  * then an Exact path, then the longest prefix, then a method match, then the most header matches, then the
  * most query-parameter matches, then the oldest route, then route "namespace/name" alphabetically, then rule
  * order. The chosen rule's backendRefs split traffic in proportion to their weights (default 1).
+ *
+ * A route is attached only where the Gateway lets it: through a listener (the parentRef's `sectionName`/`port`,
+ * if given, pick it) whose `allowedRoutes` admits HTTPRoutes (`kinds`, by default those of an HTTP/HTTPS
+ * listener) from the route's namespace (`namespaces.from`: Same by default, All, or a namespace Selector). A
+ * backendRef to a Service in another namespace needs a ReferenceGrant there; without one it is invalid, and the
+ * spec answers 500 for requests it would have carried.
  */
-import { GATEWAYS, HTTPROUTES } from "../controllers/types.ts";
+import { matchesSelector, type LabelSelector } from "../controllers/selectors.ts";
+import { GATEWAYS, HTTPROUTES, REFERENCEGRANTS } from "../controllers/types.ts";
 import type { KObject } from "../store.ts";
 import type { ServiceRef } from "./backends.ts";
 import { hostScore, prefixMatches } from "./hosts.ts";
@@ -27,9 +34,34 @@ interface BackendRef {
   weight?: number;
 }
 
+interface ParentRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  sectionName?: string;
+  port?: number;
+}
+
+interface Listener {
+  name?: string;
+  port?: number;
+  protocol?: string;
+  allowedRoutes?: {
+    namespaces?: { from?: "All" | "Same" | "Selector"; selector?: LabelSelector };
+    kinds?: Array<{ group?: string; kind: string }>;
+  };
+}
+
+interface ReferenceGrant extends KObject {
+  spec?: { from?: Array<{ group?: string; kind?: string; namespace?: string }>; to?: Array<{ group?: string; kind?: string; name?: string }> };
+}
+
+const GATEWAY_GROUP = "gateway.networking.k8s.io";
+
 interface HTTPRoute extends KObject {
   spec?: {
-    parentRefs?: Array<{ group?: string; kind?: string; name: string; namespace?: string }>;
+    parentRefs?: ParentRef[];
     hostnames?: string[];
     rules?: Array<{ matches?: HTTPRouteMatch[]; backendRefs?: BackendRef[] }>;
   };
@@ -98,9 +130,43 @@ function matchScore(m: HTTPRouteMatch, req: GatewayRequest): Omit<Candidate, "ro
   return { exact, prefixLength, method: !!m.method, headers: m.headers?.length ?? 0, query: m.queryParams?.length ?? 0 };
 }
 
+/** Whether a listener takes HTTPRoutes from the route's namespace (Gateway API `AllowedRoutes`). */
+function listenerAllows(routes: RouteSource, gatewayNamespace: string, listener: Listener, routeNamespace: string): boolean {
+  const kinds = listener.allowedRoutes?.kinds;
+  const takesHttpRoutes = kinds?.length
+    ? kinds.some((k) => k.kind === "HTTPRoute" && (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP)
+    : ["HTTP", "HTTPS", undefined].includes(listener.protocol); // the listener protocol's default route kinds
+  if (!takesHttpRoutes) return false;
+  const from = listener.allowedRoutes?.namespaces?.from ?? "Same";
+  if (from === "All") return true;
+  if (from === "Selector") return matchesSelector(listener.allowedRoutes?.namespaces?.selector, routes.namespaceLabels(routeNamespace));
+  return routeNamespace === gatewayNamespace;
+}
+
 function attached(routes: RouteSource, route: HTTPRoute): boolean {
   const ns = route.metadata.namespace ?? "default";
-  return (route.spec?.parentRefs ?? []).some((p) => (p.kind ?? "Gateway") === "Gateway" && !!routes.get(GATEWAYS, p.namespace ?? ns, p.name));
+  return (route.spec?.parentRefs ?? []).some((p) => {
+    if ((p.kind ?? "Gateway") !== "Gateway" || (p.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP) return false;
+    const gwNamespace = p.namespace ?? ns;
+    const gw = routes.get(GATEWAYS, gwNamespace, p.name) as (KObject & { spec?: { listeners?: Listener[] } }) | undefined;
+    if (!gw) return false;
+    return (gw.spec?.listeners ?? []).some(
+      (l) => (p.sectionName === undefined || l.name === p.sectionName) && (p.port === undefined || l.port === p.port) && listenerAllows(routes, gwNamespace, l, ns),
+    );
+  });
+}
+
+/** A backendRef into another namespace is permitted only by a ReferenceGrant in that namespace. */
+function referencePermitted(routes: RouteSource, routeNamespace: string, ref: BackendRef): boolean {
+  const target = ref.namespace ?? routeNamespace;
+  if (target === routeNamespace) return true;
+  if (!routes.has(REFERENCEGRANTS)) return false;
+  return (routes.list(REFERENCEGRANTS) as ReferenceGrant[]).some(
+    (g) =>
+      (g.metadata.namespace ?? "default") === target &&
+      (g.spec?.from ?? []).some((f) => f.group === GATEWAY_GROUP && f.kind === "HTTPRoute" && f.namespace === routeNamespace) &&
+      (g.spec?.to ?? []).some((t) => (t.group ?? "") === "" && t.kind === "Service" && (t.name === undefined || t.name === "" || t.name === ref.name)),
+  );
 }
 
 function compare(a: Candidate, b: Candidate): number {
@@ -152,6 +218,7 @@ export function routeHttpRoute(routes: RouteSource, req: GatewayRequest, random:
     draw -= weights[i]!;
   }
   if ((chosen.kind ?? "Service") !== "Service" || (chosen.group ?? "") !== "") return { status: 500, route: routeName };
+  if (!referencePermitted(routes, best.route.metadata.namespace ?? "default", chosen)) return { status: 500, route: routeName };
   const service = { namespace: chosen.namespace ?? best.route.metadata.namespace ?? "default", name: chosen.name, ...(chosen.port !== undefined ? { port: chosen.port } : {}) };
   return { service, route: routeName, backend: chosen.name };
 }

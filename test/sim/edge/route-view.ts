@@ -4,7 +4,7 @@
  * Gateway implementation's reconciliation lag behind the API. With no delay it is the store itself.
  */
 import type { Clock } from "../clock.ts";
-import { GATEWAYS, HTTPROUTES, INGRESSES } from "../controllers/types.ts";
+import { GATEWAYS, HTTPROUTES, INGRESSES, NAMESPACES, REFERENCEGRANTS } from "../controllers/types.ts";
 import type { KObject, Store, StoreEvent } from "../store.ts";
 
 /** What route selection reads: the store, or this delayed copy of it. */
@@ -12,9 +12,11 @@ export interface RouteSource {
   has(typeKey: string): boolean;
   list(typeKey: string): KObject[];
   get(typeKey: string, namespace: string | undefined, name: string): KObject | undefined;
+  /** A namespace's labels as they are now (for a listener's `allowedRoutes.namespaces.selector`). */
+  namespaceLabels(name: string): Record<string, string> | undefined;
 }
 
-export const ROUTING_TYPES = [INGRESSES, HTTPROUTES, GATEWAYS];
+export const ROUTING_TYPES = [INGRESSES, HTTPROUTES, GATEWAYS, REFERENCEGRANTS];
 
 export class RouteView implements RouteSource {
   private readonly store: Store;
@@ -59,6 +61,10 @@ export class RouteView implements RouteSource {
     return this.objects.get(typeKey)?.get(`${namespace ?? ""}/${name}`);
   }
 
+  namespaceLabels(name: string): Record<string, string> | undefined {
+    return this.store.get(NAMESPACES, undefined, name)?.metadata.labels;
+  }
+
   private apply(e: StoreEvent): void {
     const m = this.objects.get(e.typeKey);
     if (!m) return;
@@ -75,5 +81,6 @@ export function liveRoutes(store: Store): RouteSource {
     has: (typeKey) => store.types.has(typeKey),
     list: (typeKey) => store.list(typeKey).items,
     get: (typeKey, namespace, name) => store.get(typeKey, namespace, name),
+    namespaceLabels: (name) => store.get(NAMESPACES, undefined, name)?.metadata.labels,
   };
 }
