@@ -7,6 +7,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { readHistory } from "../../.dagger/src/audit/history.ts";
 import { readLock } from "../../.dagger/src/kube/lease-lock.ts";
+import { UsageError } from "../../.dagger/src/errors.ts";
+import { canary } from "../../.dagger/src/pipeline/operator.ts";
+import { deploy } from "../../.dagger/src/pipeline/release.ts";
 import type { ResumedRecord } from "../../.dagger/src/pipeline/resume.ts";
 import { bin, killDeployAt } from "./bin-support.ts";
 import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
@@ -108,4 +111,17 @@ describe("deploy --resume refuses", () => {
     expect((await readHistory(h.env.kube, NS))[0].command).toBe("rollback");
     expectInvariants(h);
   }, 90_000);
+
+  it("with --skip-canary, and over a canary held by the operator (nothing interrupted there)", async () => {
+    h = await startHarness({ services: ["qualisys-api"] });
+    const skip = await deploy(h.env, { tag: "2.0.0", resume: true, skipCanary: true, reason: "hotfix" }).catch((e: unknown) => e);
+    expect(skip).toBeInstanceOf(UsageError);
+    expect((skip as Error).message).toMatch(/--resume follows the interrupted release's own plan.*drop --skip-canary/);
+    await canary(h.env, { tag: "2.0.0", weight: 10 });
+    const before = specs(h);
+    const held = await deploy(h.env, { tag: "2.0.0", resume: true }).catch((e: unknown) => e);
+    expect(held).toBeInstanceOf(UsageError);
+    expect((held as Error).message).toMatch(/cannot resume release 2\.0\.0 stopped at "canary 10% \(held for the operator\)": it is a canary held by the operator.*release-gate rollback/);
+    expect(specs(h)).toBe(before);
+  });
 });
