@@ -37,7 +37,7 @@ const REFUSED_TAIL = "Run `release-gate rollback` to return production to rest (
  */
 export function resumePoint(state: InFlight | undefined, tag: string, plan: ReleasePlan): number {
   if (!state) {
-    throw new UsageError(`nothing to resume: no interrupted release is recorded (ConfigMap release-gate-state is absent). Start one with \`release-gate deploy --tag ${tag}\`; nothing was changed`);
+    throw new UsageError(`nothing to resume: no interrupted release is recorded in ConfigMap release-gate-state (\`release-gate status\` shows what production runs). Start one with \`release-gate deploy --tag ${tag}\`; nothing was changed`);
   }
   if (state.tag !== tag) {
     throw new UsageError(
