@@ -18,7 +18,9 @@ afterEach(async () => {
 
 describe("lock loss", () => {
   it("Lease renewals failing during the 50 % observation window: the run stops with the lock-loss reason and rolls back to rest", async () => {
-    h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "3s")) });
+    // ttl 6 s: renewals every second must keep failing for 3 s before the run gives up, so a slow machine never
+    // loses the lock before the fault; the 20 s window is cut short by the loss, never waited out.
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "6s")) });
     const harness = h;
     let inFifty = false;
     let injected = false;
