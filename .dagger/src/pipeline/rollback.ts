@@ -12,7 +12,7 @@ import { containerImage, restoreTemplate, scaleDeployment } from "../kube/deploy
 import { waitRolledOut } from "../kube/rollout.ts";
 import type { Release } from "./context.ts";
 import { setWeightVerified } from "./shift-traffic.ts";
-import { writeInFlight, type InFlight } from "./state.ts";
+import { corruptStateAdvice, inspectInFlight, writeInFlight, type InFlight } from "./state.ts";
 
 export interface RollbackResult {
   ok: boolean;
@@ -30,6 +30,17 @@ export async function rollBack(rel: Release, reason: string): Promise<RollbackRe
   const own: Release = { ...rel, signal: new AbortController().signal };
   progress.step("rollback", 0);
   progress.warn(`rolling back: ${reason}`);
+  // `rollback` with nothing readable recorded (operator.ts builds a state from the live objects): say plainly when
+  // that is because the state ConfigMap is corrupt, since then stable's previous template is unknown. Checked
+  // only on that path, so an automatic rollback never waits for an extra read.
+  let unreadable: string | undefined;
+  if (rel.state.record.command === "rollback" && !rel.state.promotionStarted) {
+    const stored = await inspectInFlight(kube, ns).catch(() => undefined);
+    if (stored?.kind === "corrupt") {
+      unreadable = stored.reason;
+      progress.warn(`${corruptStateAdvice(stored.reason)}. Rolling back from the live objects now.`);
+    }
+  }
   rel.state.step = "rollback";
   await writeInFlight(kube, ns, rel.state).catch(() => undefined); // Best effort: repairing matters more.
   let weightZeroMs: number | undefined;
@@ -62,7 +73,9 @@ export async function rollBack(rel: Release, reason: string): Promise<RollbackRe
       ok: true,
       weightZeroMs,
       restoredMs,
-      detail: `${rel.state.promotionStarted ? "stable's previous template restored and rolled out, then " : ""}weight 0 verified, canary scaled to 0`,
+      detail:
+        `${rel.state.promotionStarted ? "stable's previous template restored and rolled out, then " : ""}weight 0 verified, canary scaled to 0` +
+        (unreadable ? `; the in-flight state was unreadable (${unreadable}), so stable was left as it is: its previous template is not known, check its image` : ""),
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -5,6 +5,7 @@
  * step reached, and whether stable has been touched.
  */
 import type * as k8s from "@kubernetes/client-node";
+import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
 import { isNotFound } from "../kube/api-errors.ts";
 import type { ReleaseRecord } from "../audit/record.ts";
@@ -41,15 +42,100 @@ export interface InFlight {
   updatedAt: string;
 }
 
-export async function readInFlight(kube: Kube, namespace: string): Promise<InFlight | undefined> {
+/**
+ * What the state must hold for status, rollback and resume to act on it. Objects are loose: fields this
+ * version does not know (a newer release-gate's) are kept, never stripped, and the text is returned as read.
+ */
+const serviceBeforeSchema = z.looseObject({
+  name: z.string(),
+  stableDeployment: z.string().min(1),
+  canaryDeployment: z.string().min(1),
+  container: z.string().min(1),
+  previousImage: z.string().min(1),
+  newImage: z.string().min(1),
+  previousTemplate: z.record(z.string(), z.unknown()),
+  stableReplicas: z.number().int().min(0),
+});
+
+const recordSchema = z.looseObject({
+  id: z.string(),
+  command: z.enum(["deploy", "canary", "promote", "rollback"]),
+  tag: z.string(),
+  triggeredBy: z.string(),
+  startedAt: z.string(),
+  services: z.array(z.looseObject({ name: z.string(), previousImage: z.string(), newImage: z.string() })),
+  steps: z.array(z.looseObject({ name: z.string() })),
+});
+
+export const inFlightSchema = z.looseObject({
+  id: z.string(),
+  tag: z.string(),
+  holder: z.string(),
+  startedAt: z.string(),
+  step: z.string(),
+  passedWeight: z.number().min(0).max(100),
+  promotionStarted: z.boolean(),
+  services: z.array(serviceBeforeSchema).min(1),
+  record: recordSchema,
+  updatedAt: z.string(),
+});
+
+/** The state ConfigMap as found: absent, a valid in-flight release, or something nobody can act on. */
+export type StoredState =
+  | { kind: "none" }
+  | { kind: "ok"; state: InFlight }
+  /** Truncated, hand-edited or written by something else: `reason` says what is wrong with it. */
+  | { kind: "corrupt"; reason: string };
+
+/** Why `text` is not a valid in-flight state, or the state itself. */
+export function parseInFlight(text: string | undefined): { ok: true; state: InFlight } | { ok: false; reason: string } {
+  if (text === undefined || text.trim() === "") return { ok: false, reason: `it has no ${KEY}` };
+  let json: unknown;
   try {
-    const cm = await kube.core.readNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace });
-    const text = cm.data?.[KEY];
-    return text ? (JSON.parse(text) as InFlight) : undefined;
+    json = JSON.parse(text);
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    return { ok: false, reason: `${KEY} is not JSON (${(err as Error).message}; ${text.length} characters)` };
+  }
+  const checked = inFlightSchema.safeParse(json);
+  if (!checked.success) {
+    const issues = checked.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`);
+    return { ok: false, reason: `${KEY} is not a release state (${issues.slice(0, 3).join("; ")}${issues.length > 3 ? `; ${issues.length - 3} more` : ""})` };
+  }
+  return { ok: true, state: json as InFlight };
+}
+
+/** Read the state ConfigMap and say what it holds; a corrupt one is reported, never thrown as a SyntaxError. */
+export async function inspectInFlight(kube: Kube, namespace: string): Promise<StoredState> {
+  let cm: k8s.V1ConfigMap;
+  try {
+    cm = await kube.core.readNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace });
+  } catch (err) {
+    if (isNotFound(err)) return { kind: "none" };
     throw err;
   }
+  const parsed = parseInFlight(cm.data?.[KEY]);
+  return parsed.ok ? { kind: "ok", state: parsed.state } : { kind: "corrupt", reason: parsed.reason };
+}
+
+/**
+ * The in-flight release, or undefined when none is recorded. An unreadable state also reads as undefined:
+ * nothing in it can be acted on, so `rollback` returns production to rest from the live objects (weight 0,
+ * canary to 0) and says it could not restore stable's previous template (rollback.ts); `status` uses
+ * inspectInFlight to report it as unreadable.
+ */
+export async function readInFlight(kube: Kube, namespace: string): Promise<InFlight | undefined> {
+  const stored = await inspectInFlight(kube, namespace);
+  return stored.kind === "ok" ? stored.state : undefined;
+}
+
+/** What an operator should know about an unreadable state, and what to do about it. */
+export function corruptStateAdvice(reason: string): string {
+  return (
+    `the in-flight state (ConfigMap ${STATE_CONFIGMAP}) is unreadable: ${reason}. A release may have been interrupted. ` +
+    "`release-gate rollback` returns production to rest from the live objects (canary weight 0, verified; canary scaled to 0) and replaces it, " +
+    "but without the record it cannot restore stable's previous pod template: check the image stable runs, and undo it by hand if it is not the one you expect " +
+    "(`kubectl rollout history` / `kubectl rollout undo` on the stable Deployment)"
+  );
 }
 
 /** Write the whole state (last writer wins: only the lock holder writes it). */

@@ -5,7 +5,7 @@ import { readLock, type LockInfo } from "../kube/lease-lock.ts";
 import { containerImage } from "../kube/deployments.ts";
 import { buildRouters } from "./production.ts";
 import { describeInFlight } from "./release.ts";
-import { readInFlight, type InFlight } from "./state.ts";
+import { corruptStateAdvice, inspectInFlight, type InFlight } from "./state.ts";
 
 export interface ProductionStatus {
   namespace: string;
@@ -13,6 +13,8 @@ export interface ProductionStatus {
   weights: Array<{ router: string; weight: number | null; error?: string }>;
   lock: LockInfo | null;
   inFlight: (Omit<InFlight, "record" | "services"> & { summary: string; /** The two ways out, as commands. */ options: string[] }) | null;
+  /** The state ConfigMap exists but cannot be read as a release (truncated, hand-edited): what is wrong and what to do. */
+  stateUnreadable: { reason: string; advice: string } | null;
   /** Resting (I4): all weights 0 and every canary at 0 replicas, nothing in flight. */
   resting: boolean;
 }
@@ -40,7 +42,8 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
     }),
   );
   const lock = (await readLock(kube, ns)) ?? null;
-  const inFlight = await readInFlight(kube, ns);
+  const stored = await inspectInFlight(kube, ns);
+  const inFlight = stored.kind === "ok" ? stored.state : undefined;
   const { record: _record, services: _services, ...flight } = inFlight ?? ({} as InFlight);
   return {
     namespace: ns,
@@ -48,7 +51,8 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
     weights,
     lock,
     inFlight: inFlight ? { ...flight, summary: describeInFlight(inFlight), options: [`release-gate rollback`, `release-gate deploy --tag ${inFlight.tag} --resume`] } : null,
-    resting: !inFlight && weights.every((w) => w.weight === 0) && services.every((s) => s.canary.replicas === 0),
+    stateUnreadable: stored.kind === "corrupt" ? { reason: stored.reason, advice: corruptStateAdvice(stored.reason) } : null,
+    resting: stored.kind === "none" && weights.every((w) => w.weight === 0) && services.every((s) => s.canary.replicas === 0),
   };
 }
 
@@ -62,6 +66,10 @@ export function statusToText(st: ProductionStatus): string {
   lines.push("", "canary weights:");
   for (const w of st.weights) lines.push(`  ${w.router}: ${w.weight === null ? `unreadable (${w.error})` : `${Math.round(w.weight * 10) / 10}%`}`);
   lines.push("", `lock: ${st.lock ? `${st.lock.holder}, renewed ${st.lock.renewedAt}, ${st.lock.expired ? "EXPIRED (holder presumed dead)" : `expires ${st.lock.expiresAt}`}` : "free"}`);
+  if (st.stateUnreadable) {
+    lines.push(`in flight: UNREADABLE — ${st.stateUnreadable.advice}.`);
+    return lines.join("\n") + "\n";
+  }
   lines.push(
     `in flight: ${st.inFlight ? `${st.inFlight.summary}. Repair with \`${st.inFlight.options[0]}\` (back to the previous version), or continue it with \`${st.inFlight.options[1]}\` (redoes the interrupted step after checking production still matches the record).` : "none"}`,
   );
