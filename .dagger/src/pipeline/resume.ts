@@ -133,9 +133,10 @@ export async function verifyLiveState(env: PipelineEnv, routers: Release["router
     if (liveWeight > 0) {
       const need = config.router.kind === "replicas" ? 1 : canaryReplicas(liveWeight, s.stableReplicas);
       const st = canary.status ?? {};
+      // The pods carrying today's traffic must be Available (I1); more pods still starting are the redone step's to wait for.
       if (replicas < need) differs.push(`${s.canaryDeployment} has ${replicas} replicas, too few for weight ${liveWeight} (needs ${need})`);
-      else if ((st.availableReplicas ?? 0) < replicas || (st.updatedReplicas ?? 0) < replicas) {
-        differs.push(`${s.canaryDeployment} is not Available (${st.availableReplicas ?? 0} available, ${st.updatedReplicas ?? 0} updated of ${replicas})`);
+      else if (Math.min(st.availableReplicas ?? 0, st.updatedReplicas ?? 0) < need) {
+        differs.push(`${s.canaryDeployment} is not Available for weight ${liveWeight} (${st.availableReplicas ?? 0} available, ${st.updatedReplicas ?? 0} updated; needs ${need})`);
       }
     }
   }
