@@ -21,6 +21,14 @@ describe("plan", () => {
     expect(planToText(plan, "x")).toMatch(/Worst case: 9m 40s of a 10m budget/);
   });
 
+  it("states a rollback's worst case before and after promotion started (stable's rollout back included)", () => {
+    const plan = planRelease(production);
+    // weightVerified 10 s + scaleDown 10 s; once promotion started, + stableRollout 90 s.
+    expect(plan.rollbackBeforePromotionMs).toBe(20_000);
+    expect(plan.rollbackWorstCaseMs).toBe(110_000);
+    expect(planToText(plan, "x")).toMatch(/canary scaled to 0 \(worst case 20s\); after promotion started, stable's previous template is restored and rolled out first \(worst case 1m 50s\)/);
+  });
+
   it("refuses a plan over budget, naming the costliest steps", () => {
     const doc = parse(readFileSync("kubernetes/production/release.yaml", "utf8"));
     doc.phases[1].observe = "5m";

@@ -3,8 +3,10 @@
  * cluster through this (never through kubectl).
  *
  * Every typed client's transport retries transient failures (429 with Retry-After, 5xx, connection resets) with
- * backoff (transient.ts), so callers never write their own retry loops. Watches are not retried here: a dropped
- * watch is re-listed by whoever watches.
+ * backoff (transient.ts), so callers never write their own retry loops, and has a per-request timeout, so a
+ * stalled API server fails a call instead of hanging it for undici's 300 s. Watches are neither retried nor
+ * timed out here (k8s.Watch makes its own requests): a dropped watch is re-listed by whoever watches, and a
+ * watch stays quiet as long as nothing changes.
  */
 import * as k8s from "@kubernetes/client-node";
 import { DEFAULT_RETRY, RetryingHttpLibrary, type RetryPolicy } from "./transient.ts";
@@ -22,7 +24,10 @@ export interface Kube {
 }
 
 export interface KubeOptions {
-  /** Retry policy for transient API errors; `false` turns retries off (tests of the raw behaviour). */
+  /**
+   * Retry policy for transient API errors, and the per-request timeout (`requestTimeoutMs`, default 10 s; reads
+   * that time out are retried); `false` turns retries and the timeout off (tests of the raw behaviour).
+   */
   retry?: Partial<RetryPolicy> | false;
 }
 

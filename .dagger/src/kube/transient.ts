@@ -2,9 +2,14 @@
  * Transient API failures (429, 5xx, connection resets) are retried with backoff under every typed client call,
  * so one flaky response never fails a release. 429 and 503 honour Retry-After. Each request body is a string,
  * so replaying it is safe; creates that really happened come back as 409 and callers treat that as done.
+ *
+ * Every request also has a timeout (undici's headersTimeout and bodyTimeout, which are otherwise 300 s): an API
+ * server that stops answering fails the request instead of stalling a release or its rollback. A timed-out read
+ * (GET) is retried like a reset; a timed-out write is not (it may still be applied), it fails the call.
  */
 import * as k8s from "@kubernetes/client-node";
 import pRetry, { AbortError } from "p-retry";
+import { getGlobalDispatcher, type Dispatcher } from "undici";
 
 export interface RetryPolicy {
   /** Attempts after the first. */
@@ -15,21 +20,36 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
   /** Called once per retried failure (for progress output and request counting). */
   onRetry?: (info: { url: string; reason: string; attempt: number }) => void;
+  /**
+   * Per-request timeout in ms: no response headers, or no body data, for this long fails the attempt (a read
+   * is then retried). 0 turns it off (undici's 300 s defaults apply).
+   */
+  requestTimeoutMs?: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 6, minTimeoutMs: 100, maxTimeoutMs: 3_000, maxRetryAfterMs: 5_000 };
+/** Kubernetes answers in milliseconds; 10 s without a byte is a stalled server, not a slow one. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 6, minTimeoutMs: 100, maxTimeoutMs: 3_000, maxRetryAfterMs: 5_000, requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS };
 
 const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_CLOSED"]);
+/** The request was sent and no (complete) answer came in time: safe to replay only when it changes nothing. */
+const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+const IDEMPOTENT_READS = new Set(["GET", "HEAD"]);
 
 export function isTransientStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status !== 501);
 }
 
-/** A network-level failure worth retrying (reset, refused, socket closed), looking through `cause` chains. */
-export function isTransientNetworkError(err: unknown): boolean {
+/**
+ * A network-level failure worth retrying (reset, refused, socket closed, connect timeout), looking through
+ * `cause` chains; with `idempotent` (a read), also a request that timed out waiting for headers or body.
+ */
+export function isTransientNetworkError(err: unknown, opts: { idempotent?: boolean } = {}): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && TRANSIENT_CODES.has(code)) return true;
+    if (opts.idempotent && typeof code === "string" && TIMEOUT_CODES.has(code)) return true;
     if (e instanceof TypeError && e.message === "fetch failed") continue;
   }
   return false;
@@ -67,14 +87,18 @@ export class RetryingHttpLibrary implements k8s.HttpLibrary {
   private async sendWithRetry(request: k8s.RequestContext): Promise<k8s.ResponseContext> {
     const policy = this.policy;
     const signal = request.getSignal() ?? undefined;
+    const idempotent = IDEMPOTENT_READS.has(request.getHttpMethod().toString().toUpperCase());
+    if (policy.requestTimeoutMs) request.setDispatcher(withTimeouts(request.getDispatcher() ?? getGlobalDispatcher(), policy.requestTimeoutMs));
     try {
       return await pRetry(
         async () => {
           let response: k8s.ResponseContext;
           try {
             response = await this.inner.send(request).toPromise();
+            // A read's body is read here, inside the attempt, so a body that stalls is retried like headers that do.
+            if (idempotent && !isTransientStatus(response.httpStatusCode)) response = await buffered(response);
           } catch (err) {
-            if (isTransientNetworkError(err) && !signal?.aborted) throw err;
+            if (isTransientNetworkError(err, { idempotent }) && !signal?.aborted) throw err;
             throw new AbortError(err as Error);
           }
           if (isTransientStatus(response.httpStatusCode)) throw new TransientResponse(response);
@@ -103,4 +127,23 @@ export class RetryingHttpLibrary implements k8s.HttpLibrary {
       throw err;
     }
   }
+}
+
+/**
+ * `dispatcher` with undici's per-request headersTimeout and bodyTimeout set (UND_ERR_HEADERS_TIMEOUT /
+ * UND_ERR_BODY_TIMEOUT when they pass). Only the typed clients' transport uses it: watches (k8s.Watch) make
+ * their own requests and keep undici's defaults, since a watch is quiet for as long as nothing changes.
+ */
+export function withTimeouts(dispatcher: Dispatcher, timeoutMs: number): Dispatcher {
+  return dispatcher.compose((dispatch) => (opts, handler) => dispatch({ ...opts, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler));
+}
+
+/** The same response with its body already read (text; binary from the same bytes). */
+async function buffered(response: k8s.ResponseContext): Promise<k8s.ResponseContext> {
+  const text = await response.body.text();
+  return new k8s.ResponseContext(response.httpStatusCode, response.headers, {
+    text: async () => text,
+    binary: async () => Buffer.from(text),
+    stream: () => new Blob([text]).stream(),
+  });
 }

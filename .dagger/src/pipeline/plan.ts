@@ -23,8 +23,13 @@ export interface ReleasePlan {
   preflightMs: number;
   worstCaseMs: number;
   budgetMs: number;
-  /** Worst case of an automatic rollback before promotion (weight 0 verified, canary scaled down). */
+  /**
+   * Worst case of a rollback once promotion started (stable's previous template restored and rolled out, then
+   * weight 0 verified and the canary scaled down): the longest a rollback can take, and its deadline then.
+   */
   rollbackWorstCaseMs: number;
+  /** Worst case of a rollback before promotion (weight 0 verified, canary scaled down; stable untouched). */
+  rollbackBeforePromotionMs: number;
 }
 
 /** Reading the cluster, taking the lock, writing the state: a few requests, bounded generously. */
@@ -74,7 +79,29 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
     worstCaseMs: d.stableRollout + (opts.skipCanary ? 0 : d.weightVerified + d.scaleDown) + d.smoke,
   });
   const worstCaseMs = PREFLIGHT_MS + steps.reduce((sum, s) => sum + s.worstCaseMs, 0);
-  return { steps, preflightMs: PREFLIGHT_MS, worstCaseMs, budgetMs: config.budget, rollbackWorstCaseMs: d.weightVerified + d.scaleDown };
+  return {
+    steps,
+    preflightMs: PREFLIGHT_MS,
+    worstCaseMs,
+    budgetMs: config.budget,
+    rollbackWorstCaseMs: rollbackDeadlineMs(config, true),
+    rollbackBeforePromotionMs: rollbackDeadlineMs(config, false),
+  };
+}
+
+/**
+ * A rollback's deadline, from the config's own deadlines: weight 0 verified (weightVerified) and the canary
+ * scaled down (scaleDown), plus stable's rollout back to its previous template (stableRollout) once promotion
+ * started. rollback.ts stops there and says where production may stand.
+ */
+export function rollbackDeadlineMs(config: Pick<ReleaseConfig, "deadlines">, promotionStarted: boolean): number {
+  const d = config.deadlines;
+  return d.weightVerified + d.scaleDown + (promotionStarted ? d.stableRollout : 0);
+}
+
+/** The terms of rollbackDeadlineMs, for messages. */
+export function rollbackDeadlineTerms(promotionStarted: boolean): string {
+  return `deadlines.weightVerified + deadlines.scaleDown${promotionStarted ? " + deadlines.stableRollout, as promotion had started" : ""}`;
 }
 
 /** Refuse a plan whose worst case exceeds the budget, naming the steps that cost most. */
@@ -95,7 +122,11 @@ export function planToText(plan: ReleasePlan, header: string): string {
     for (const a of s.actions) lines.push(`     - ${a}`);
   });
   lines.push(`${plan.steps.length + 2}. record: write the release record (history ConfigMap, Events), release the lock, print the summary`);
-  lines.push("", `On any failed smoke test or health check: weight 0 verified, canary scaled to 0 (worst case ${formatDuration(plan.rollbackWorstCaseMs)}); after promotion started, stable's previous template is restored first.`);
+  lines.push(
+    "",
+    `On any failed smoke test or health check: weight 0 verified, canary scaled to 0 (worst case ${formatDuration(plan.rollbackBeforePromotionMs)}); ` +
+      `after promotion started, stable's previous template is restored and rolled out first (worst case ${formatDuration(plan.rollbackWorstCaseMs)}). A rollback stops at its worst case and says where production stands.`,
+  );
   lines.push(`Worst case: ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget${plan.worstCaseMs > plan.budgetMs ? " — OVER BUDGET" : ""}.`);
   return lines.join("\n") + "\n";
 }
