@@ -157,6 +157,6 @@ export function lastKnownPosition(state: InFlight): string {
 export function releaseFailedError(tag: string, step: string, reason: string, result: RollbackResult, previous: string, lastKnown?: string): FailedError {
   const where = result.ok
     ? `Production now: all traffic on stable running ${previous}; canary at weight 0 and 0 replicas.`
-    : `Production may be mixed: ${result.detail}${lastKnown ? `; last known: ${lastKnown}` : ""}. The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run \`release-gate status\` then \`release-gate rollback\`.`;
+    : `Production may be mixed: ${result.detail}${lastKnown && !result.detail.includes("last known") ? `; last known: ${lastKnown}` : ""}. The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run \`release-gate status\` then \`release-gate rollback\`.`;
   return new FailedError(`release of ${tag} failed at ${step}: ${reason}. ${result.ok ? `Rolled back automatically (${result.detail}).` : "Automatic rollback FAILED."} ${where}`);
 }
