@@ -4,7 +4,7 @@
  * resource verbs (api/handlers.ts), watch streams (api/watch.ts), with fault injection (faults.ts) and a
  * request log. Errors are answered with `Status` bodies as the real server does (api/status.ts).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, ServerResponse, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KObject, Store } from "./store.ts";
@@ -198,6 +198,11 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
         for (const a of actions) if (a.type === "latency") await sleep(a.ms);
         if (actions.some((a) => a.type === "reset")) return void req.socket.destroy();
         const status = actions.find((a) => a.type === "status");
+        if (status?.type === "status" && status.afterApply && !routeError && routed!.kind === "resource" && routed!.req.verb !== "watch") {
+          // Commit the request (its answer goes nowhere), then answer the error: the client cannot tell it was applied.
+          await serveResource(routed!.req, req, new ServerResponse(req), url.searchParams, actions).catch(() => undefined);
+          throw status.code === 429 ? tooManyRequests(status.retryAfterSeconds) : status.code === 503 ? serviceUnavailable() : internalError("injected fault");
+        }
         if (status?.type === "status") {
           await readBody(req).catch(() => undefined);
           throw status.code === 429 ? tooManyRequests(status.retryAfterSeconds) : status.code === 503 ? serviceUnavailable() : internalError("injected fault");

@@ -1,8 +1,9 @@
 /**
  * Fault injection for the simulated API server, and the counters of requests it served.
  * A rule matches a verb (or `*`) and a path regex and/or a resource name (plural, e.g. "httproutes"), and
- * does one thing: answer an error status the next N times (429 carries Retry-After), add latency, end a watch
- * after N events, or reset the connection. Scenario files declare rules with `faultRuleSchema`.
+ * does one thing: answer an error status the next N times (429 carries Retry-After; with `afterApply` the
+ * request is served, a write committed, before the error is answered), add latency, end a watch after N
+ * events, or reset the connection. Scenario files declare rules with `faultRuleSchema`.
  */
 import { z } from "zod";
 
@@ -10,7 +11,13 @@ export const VERBS = ["get", "list", "watch", "create", "update", "patch", "dele
 export type Verb = (typeof VERBS)[number];
 
 export const faultSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("status"), code: z.union([z.literal(429), z.literal(500), z.literal(503)]), retryAfterSeconds: z.number().int().nonnegative().default(1) }),
+  z.object({
+    type: z.literal("status"),
+    code: z.union([z.literal(429), z.literal(500), z.literal(503)]),
+    retryAfterSeconds: z.number().int().nonnegative().default(1),
+    /** Serve the request first (a write is committed), then answer the error instead: an answer lost after the write. */
+    afterApply: z.boolean().default(false),
+  }),
   z.object({ type: z.literal("latency"), ms: z.number().int().nonnegative() }),
   z.object({ type: z.literal("dropWatch"), afterEvents: z.number().int().nonnegative() }),
   z.object({ type: z.literal("reset") }),
