@@ -107,8 +107,11 @@ describe("waitAvailable", () => {
 
 describe("watchCanaryHealth", () => {
   it("detects a pod that never becomes Ready", async () => {
+    // Watch first, then start the pod: a pod already running when the watch begins is (rightly) judged as one
+    // that lost its readiness, and on a loaded machine the pod may be running before a late watch starts.
+    const watching = watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { readyDeadlineMs: 300 } });
     await rollCanary("2.0.0-never", 1);
-    const f = await watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { readyDeadlineMs: 300 } });
+    const f = await watching;
     expect(f?.reason).toBe("NeverReady");
     expect(f?.pod).toMatch(/^qualisys-api-canary-/);
     await scaleToZero();
