@@ -1,7 +1,8 @@
 /** Driving the real bin against a scenario's simulator (execa, argument arrays), for the CLI scenarios. */
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
-import type { Harness } from "./harness.ts";
+import { readLock } from "../../.dagger/src/kube/lease-lock.ts";
+import { NS, type Harness } from "./harness.ts";
 
 export const BIN = fileURLToPath(new URL("../../bin/release-gate.js", import.meta.url));
 
@@ -37,4 +38,16 @@ export async function killDeployAt(h: Harness, tag: string, when: string, settle
   if (settle) await new Promise((r) => setTimeout(r, settle));
   run.kill("SIGKILL");
   await run;
+}
+
+/**
+ * Resolves once the lock's holder has stopped renewing long enough to count as dead (stale), so `rollback` and
+ * `deploy --resume` may take it over without --force.
+ */
+export async function waitLockStale(h: Harness, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await readLock(h.env.kube, NS))?.stale) {
+    if (Date.now() > deadline) throw new Error("the lock never became stale");
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

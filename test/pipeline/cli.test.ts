@@ -8,7 +8,7 @@ import { execa } from "execa";
 import { parse, stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { deploy } from "../../.dagger/src/pipeline/release.ts";
-import { bin, BIN, binEnv, spawnBin, whenStderr } from "./bin-support.ts";
+import { bin, BIN, binEnv, spawnBin, waitLockStale, whenStderr } from "./bin-support.ts";
 import { deployment, imageOf, OLD, startHarness, type Harness } from "./harness.ts";
 import { stableTemplateImages } from "./invariants.ts";
 import { expectInvariants, expectResting, image } from "./scenario-support.ts";
@@ -112,8 +112,9 @@ describe("killed runs (I5)", () => {
     expectInvariants(h);
   }, 60_000);
 
-  it("SIGKILL mid-phase: status explains it, rollback takes the lock over and repairs", async () => {
-    h = await startHarness({ config: (d) => ((d.phases[1].observe = "10s"), (d.lock.ttl = "30s")) });
+  it("SIGKILL mid-phase: status explains it, rollback refuses while the lock looks alive, takes it over once stale and repairs", async () => {
+    // ttl 18 s: renewals every 3 s, stale 9 s after the last one (the refusal below comes well before), expired after 18 s.
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "10s"), (d.lock.ttl = "18s")) });
     const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
     await whenStderr(run, "canary 50% · weight 50% · waiting for observation window");
     run.kill("SIGKILL");
@@ -126,9 +127,14 @@ describe("killed runs (I5)", () => {
     expect(status.weights.map((w: any) => w.weight)).toEqual([50]);
     const text = await bin(h, ["status"]);
     expect(text.stdout).toMatch(/in flight: release 1.1.0 .* stopped at "canary 50%".*Repair with `release-gate rollback`.*continue it with `release-gate deploy --tag 1.1.0 --resume`/);
+    const early = await bin(h, ["rollback", "--reason", "runner died"]);
+    expect(early.code, early.stderr).toBe(2);
+    expect(early.stderr).toMatch(/another run holds the release lock .*: cli-tester .*last renewed [\d.]+ s ago.*It is alive.*rollback --force/);
+    expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
+    await waitLockStale(h);
     const rb = await bin(h, ["rollback", "--reason", "runner died"]);
     expect(rb.code, rb.stderr).toBe(0);
-    expect(rb.stderr).toMatch(/took the release lock over from cli-tester/);
+    expect(rb.stderr).toMatch(/took the release lock over from cli-tester .*last renewed [\d.]+ s ago/);
     const rec = await expectResting(h, OLD, "rolled-back");
     expect(rec.rollbackReason).toMatch(/runner died; interrupted release 1.1.0/);
     expectInvariants(h);
@@ -137,7 +143,7 @@ describe("killed runs (I5)", () => {
   it("SIGKILL during promotion: status shows stable being changed, rollback restores its previous template (I3)", async () => {
     // Pods of 1.6.0 take 30 simulated seconds to start, so stable's rolling update (4 pods, one at a time) is
     // surely under way when the run is killed.
-    h = await startHarness({ scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] }, config: (d) => (d.lock.ttl = "30s") });
+    h = await startHarness({ scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] }, config: (d) => (d.lock.ttl = "12s") });
     const run = spawnBin(h, ["deploy", "--tag", "1.6.0"]);
     await whenStderr(run, "promote · weight 100% · started");
     await new Promise((r) => setTimeout(r, 300));
@@ -146,6 +152,7 @@ describe("killed runs (I5)", () => {
     expect(imageOf(deployment(h.sim, "qualisys-api-stable"), "qualisys-api")).toBe(image("qualisys-api", "1.6.0"));
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
     expect(status.inFlight).toMatchObject({ step: "promote", promotionStarted: true, passedWeight: 100 });
+    await waitLockStale(h);
     const rb = await bin(h, ["rollback"]);
     expect(rb.code, rb.stderr).toBe(0);
     await expectResting(h, OLD, "rolled-back");

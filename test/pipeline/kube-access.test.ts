@@ -57,7 +57,7 @@ describe("with the simulator", () => {
     const a = await ReleaseLock.acquire(kube, "production", { identity: "run-a", ttlMs: 1000 });
     const refused = await ReleaseLock.acquire(kube, "production", { identity: "run-b", ttlMs: 1000 }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(LockHeldError);
-    expect((refused as Error).message).toMatch(/held.*|holds the lock.*run-a/);
+    expect((refused as Error).message).toMatch(/holds the release lock .*: run-a \(.*last renewed [\d.]+ s ago/);
     expect((await readLock(kube, "production"))?.holder).toBe("run-a");
     // Renewal keeps it; a forced take-over is noticed by the old holder.
     let lostTo: string | undefined;

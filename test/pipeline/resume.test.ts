@@ -11,7 +11,7 @@ import { UsageError } from "../../.dagger/src/errors.ts";
 import { canary } from "../../.dagger/src/pipeline/operator.ts";
 import { deploy } from "../../.dagger/src/pipeline/release.ts";
 import type { ResumedRecord } from "../../.dagger/src/pipeline/resume.ts";
-import { bin, killDeployAt } from "./bin-support.ts";
+import { bin, killDeployAt, waitLockStale } from "./bin-support.ts";
 import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
 import { checkI1, stableTemplateImages } from "./invariants.ts";
 import { expectInvariants, expectResting, image } from "./scenario-support.ts";
@@ -31,8 +31,9 @@ function specs(h: Harness): string {
 
 describe("deploy --resume after a SIGKILL", () => {
   it("mid-phase: refuses another tag and --repair alongside, then continues from the 50 % step and completes the release (I1–I4)", async () => {
-    // A 30 s ttl: the killed run's lock is still live, so resume must take it over (as rollback does).
-    h = await startHarness({ config: (d) => ((d.phases[1].observe = "2s"), (d.lock.ttl = "30s")) });
+    // A 12 s ttl: renewals every 2 s, so the killed run's lock is stale 6 s after its last renewal and resume
+    // takes it over (as rollback does), well before it expires.
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "2s"), (d.lock.ttl = "12s")) });
     await killDeployAt(h, "1.1.0", AT_50_OBSERVING);
     const holder = (await readLock(h.env.kube, NS))?.holder;
     expect(holder).toMatch(/cli-tester/);
@@ -47,9 +48,10 @@ describe("deploy --resume after a SIGKILL", () => {
     expect(specs(h)).toBe(before);
     expect((await readLock(h.env.kube, NS))?.holder).toBe(holder);
 
+    await waitLockStale(h);
     const resumed = await bin(h, ["deploy", "--tag", "1.1.0", "--resume", "--json"]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/took the release lock over from .*cli-tester.* \(the interrupted run\)/);
+    expect(resumed.stderr).toMatch(/took the release lock over from .*cli-tester.* \(it had not renewed it for [\d.]+ s\)/);
     expect(resumed.stderr).toMatch(/resuming release 1\.1\.0 .* at "canary 50%" \(redone from its start\)/);
     const printed = JSON.parse(resumed.stdout) as ResumedRecord;
     expect(printed.outcome).toBe("succeeded");
@@ -73,11 +75,12 @@ describe("deploy --resume after a SIGKILL", () => {
 
   it("during promotion: resume continues the promotion (stable's rollout, weight 0, smoke, canary to 0) (I3)", async () => {
     // Pods of 1.6.0 take 30 simulated seconds to start: stable's rolling update is under way at the kill.
-    h = await startHarness({ scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] }, config: (d) => (d.lock.ttl = "30s") });
+    h = await startHarness({ scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] }, config: (d) => (d.lock.ttl = "12s") });
     await killDeployAt(h, "1.6.0", "promote · weight 100% · started", 300);
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
     expect(status.inFlight).toMatchObject({ step: "promote", promotionStarted: true, passedWeight: 100 });
     expect(status.inFlight.options).toEqual(["release-gate rollback", "release-gate deploy --tag 1.6.0 --resume"]);
+    await waitLockStale(h);
     const resumed = await bin(h, ["deploy", "--tag", "1.6.0", "--resume"]);
     expect(resumed.code, resumed.stderr).toBe(0);
     const rec = (await expectResting(h, "1.6.0", "succeeded")) as ResumedRecord;
@@ -90,8 +93,9 @@ describe("deploy --resume after a SIGKILL", () => {
 
 describe("deploy --resume refuses", () => {
   it("a production changed by hand since the kill (weight set to 30, a canary scaled to 0), then nothing in flight once rolled back", async () => {
-    h = await startHarness({ config: (d) => ((d.phases[1].observe = "10s"), (d.lock.ttl = "30s")) });
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "10s"), (d.lock.ttl = "12s")) });
     await killDeployAt(h, "1.1.0", AT_50_OBSERVING);
+    await waitLockStale(h);
     const byRelease = h.events.length; // What follows breaks I1 on purpose (a canary with weight scaled to 0 by hand).
     const annotated = await h.kubectl.run(["annotate", "ingress", "production-ingress-canary", "-n", NS, "nginx.ingress.kubernetes.io/canary-weight=30", "--overwrite"]);
     expect(annotated.exitCode, annotated.stderr).toBe(0);

@@ -8,12 +8,16 @@ export function register(program: Command): void {
   addClusterOptions(
     program
       .command("rollback")
-      .description("Repair production from any state: restore stable's previous template if promotion had started, weight 0 verified, canary to 0. Takes the lock over from a dead run.")
-      .option("--reason <text>", "why (recorded)"),
-  ).action(async (flags: ClusterFlags & { reason?: string }) => {
+      .description(
+        "Repair production from any state: restore stable's previous template if promotion had started, weight 0 verified, canary to 0. " +
+          "Takes the lock over from a dead run (one that stopped renewing it); refuses a live one (exit 2) unless --force.",
+      )
+      .option("--reason <text>", "why (recorded)")
+      .option("--force", "emergency: take the lock even from a live run; that run stops at its next renewal WITHOUT rolling back, and this rollback repairs production"),
+  ).action(async (flags: ClusterFlags & { reason?: string; force?: boolean }) => {
     const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
     // Not cancellable on purpose: a rollback interrupted halfway is worse than one that finishes.
-    const record = await rollback(env, { ...(flags.reason ? { reason: flags.reason } : {}) }).catch((err) => printAndRethrow(err, flags.json));
+    const record = await rollback(env, { ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.force ? { force: true } : {}) }).catch((err) => printAndRethrow(err, flags.json));
     await printRecord(record, flags.json);
   });
 }

@@ -1,9 +1,13 @@
 /**
  * The release lock (invariant I6): a coordination.k8s.io/v1 Lease per namespace with a holder identity and an
  * expiry. A live holder renews it; a run that died stops renewing, so the lock frees itself after `ttl`.
- * `rollback` and `deploy --resume` may take a held lock over (repairing production must never wait on a dead
- * run); the run that lost it notices at its next renewal and stops. A run whose renewals keep failing (API
- * unreachable) stops too, before the Lease can expire under it: `signal` is what the pipeline races against.
+ * Liveness is judged by renewals: a holder renews every renewIntervalMs(ttl) (ttl/6, at most 10 s, so it does not
+ * grow with a long ttl), and one whose last renewal is older than STALE_INTERVALS intervals is stale (dead).
+ * `rollback`, `deploy --repair` and `deploy --resume` take over a stale holder; a live one is refused unless
+ * forced (`rollback --force`). The run that lost the lock to another identity notices at its next renewal and
+ * stops at once without touching production (LockLostError.takenOver): the other run owns production now. A run
+ * whose renewals keep failing (API unreachable, nobody else holds it) stops too, before the Lease can expire
+ * under it: `signal` is what the pipeline races against.
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
@@ -15,12 +19,24 @@ import { describeApiError, isConflict, isNotFound } from "./api-errors.ts";
 
 export const LOCK_NAME = "release-gate";
 
+/** How often a holder renews: ttl/6, between 200 ms and 10 s (a 15 min ttl must not mean renewals every 2.5 min). */
+export function renewIntervalMs(ttlMs: number): number {
+  return Math.min(10_000, Math.max(200, Math.floor(ttlMs / 6)));
+}
+
+/** A holder whose last renewal is older than this many of its renew intervals is taken for dead. */
+export const STALE_INTERVALS = 3;
+
 export interface LockInfo {
   holder: string;
   acquiredAt?: string;
   renewedAt?: string;
   expiresAt?: string;
   expired: boolean;
+  /** Milliseconds since the holder last renewed (undefined when the Lease has no renewTime). */
+  renewedAgoMs?: number;
+  /** No renewal for STALE_INTERVALS renew intervals (or expired): the holder is taken for dead. */
+  stale: boolean;
 }
 
 /** Refusal because another run holds the lock: nothing was changed. */
@@ -28,12 +44,18 @@ export class LockHeldError extends UsageError {
   readonly lock: LockInfo;
   constructor(namespace: string, lock: LockInfo) {
     super(
-      `another release holds the lock in namespace ${namespace}: ${lock.holder} (since ${lock.acquiredAt ?? "?"}, renewed ${lock.renewedAt ?? "?"}, expires ${lock.expiresAt ?? "?"}); ` +
-        `nothing was changed. If that run is dead, \`release-gate rollback\` takes the lock over and repairs production.`,
+      `another run holds the release lock in namespace ${namespace}: ${lock.holder} (since ${lock.acquiredAt ?? "?"}, last renewed ${renewedAgo(lock)}, expires ${lock.expiresAt ?? "?"}); ` +
+        `nothing was changed. ${lock.stale ? "" : "It is alive (it renews the lock), so it is not taken over: wait for it to finish. "}` +
+        `A dead run's lock is taken over by \`release-gate rollback\` (or \`deploy --resume\`/\`--repair\`) once it has not renewed for ${STALE_INTERVALS} renew intervals; ` +
+        `\`release-gate rollback --force\` takes it from a live run, which then stops without rolling back.`,
     );
     this.name = "LockHeldError";
     this.lock = lock;
   }
+}
+
+function renewedAgo(lock: LockInfo): string {
+  return lock.renewedAgoMs === undefined ? "never" : `${(lock.renewedAgoMs / 1000).toFixed(1)} s ago`;
 }
 
 /** This run can no longer count on holding the lock: taken over by `holder`, or renewals kept failing. */
@@ -44,6 +66,16 @@ export class LockLostError extends Error {
     this.name = "LockLostError";
     this.holder = holder;
   }
+  /** Another identity holds the lock now: that run owns production, this one must not touch it. */
+  get takenOver(): boolean {
+    return Boolean(this.holder);
+  }
+}
+
+/** The lock lost to another identity, if that is why `signal` was aborted. */
+export function takenOverBy(signal: AbortSignal): string | undefined {
+  const r: unknown = signal.aborted ? signal.reason : undefined;
+  return r instanceof LockLostError && r.takenOver ? r.holder : undefined;
 }
 
 /** Who is running: CI actor/run when known, else user@host, plus a unique suffix per run. */
@@ -58,12 +90,17 @@ export function describeLease(lease: k8s.V1Lease | undefined, now = Date.now()):
   if (!spec?.holderIdentity) return undefined;
   const renewed = spec.renewTime ? new Date(spec.renewTime as unknown as string) : undefined;
   const expires = renewed && spec.leaseDurationSeconds ? new Date(renewed.getTime() + spec.leaseDurationSeconds * 1000) : undefined;
+  const expired = expires ? expires.getTime() <= now : false;
+  const renewedAgoMs = renewed ? Math.max(0, now - renewed.getTime()) : undefined;
+  const interval = renewIntervalMs((spec.leaseDurationSeconds ?? 0) * 1000);
   return {
     holder: spec.holderIdentity,
     acquiredAt: spec.acquireTime ? new Date(spec.acquireTime as unknown as string).toISOString() : undefined,
     renewedAt: renewed?.toISOString(),
     expiresAt: expires?.toISOString(),
-    expired: expires ? expires.getTime() <= now : false,
+    expired,
+    ...(renewedAgoMs !== undefined ? { renewedAgoMs } : {}),
+    stale: expired || renewedAgoMs === undefined || renewedAgoMs > STALE_INTERVALS * interval,
   };
 }
 
@@ -79,13 +116,10 @@ export async function readLock(kube: Kube, namespace: string): Promise<LockInfo 
 export interface AcquireOptions {
   identity: string;
   ttlMs: number;
-  /** Take the lock even from a live holder (rollback). The previous holder is reported in `takenOverFrom`. */
+  /** Take the lock over from a stale holder (one that stopped renewing: rollback, deploy --repair/--resume). */
+  takeOverStale?: boolean;
+  /** Take the lock even from a live holder (`rollback --force`): that run stops without touching production. */
   force?: boolean;
-  /**
-   * Take the lock over from this holder only, even while it looks alive (`deploy --resume` from the run it
-   * continues); any other live holder is refused as usual.
-   */
-  takeOverFrom?: string;
 }
 
 export class ReleaseLock {
@@ -136,12 +170,12 @@ export class ReleaseLock {
         if (!isConflict(err)) throw err;
         // Someone created it between our read and create: they hold it now.
         const racer = await readLock(kube, namespace);
-        throw new LockHeldError(namespace, racer ?? { holder: "unknown (created concurrently)", expired: false });
+        throw new LockHeldError(namespace, racer ?? { holder: "unknown (created concurrently)", expired: false, stale: false });
       }
     }
     const current = describeLease(existing);
     if (current && current.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, undefined);
-    const mayTakeOver = opts.force || (opts.takeOverFrom !== undefined && current?.holder === opts.takeOverFrom);
+    const mayTakeOver = opts.force || (opts.takeOverStale && current?.stale);
     if (current && !current.expired && !mayTakeOver) throw new LockHeldError(namespace, current);
     try {
       await kube.coordination.replaceNamespacedLease({
@@ -153,20 +187,20 @@ export class ReleaseLock {
     } catch (err) {
       if (!isConflict(err)) throw err;
       const racer = await readLock(kube, namespace);
-      throw new LockHeldError(namespace, racer ?? { holder: "unknown (taken concurrently)", expired: false });
+      throw new LockHeldError(namespace, racer ?? { holder: "unknown (taken concurrently)", expired: false, stale: false });
     }
     return new ReleaseLock(kube, namespace, opts, current);
   }
 
   /**
-   * Renew every ttl/6 until released. Returns the lock's signal (also `this.signal`), aborted with a
+   * Renew every renewIntervalMs(ttl) until released. Returns the lock's signal (also `this.signal`), aborted with a
    * LockLostError when another run took the lock over, or when renewals kept failing so long that the Lease
    * may expire under this run (a failed renewal after half the ttl without a successful one, or a renewal
    * hanging for three quarters of it): from then on another run may legitimately take the lock, so this run
    * must stop moving traffic. `onLost` is called once, too.
    */
   startRenewing(onLost?: (err: LockLostError) => void): AbortSignal {
-    const interval = Math.max(200, Math.floor(this.ttlMs / 6));
+    const interval = renewIntervalMs(this.ttlMs);
     let attemptStartedAt: number | undefined;
     const lose = (err: LockLostError) => {
       if (this.lost) return;
@@ -188,7 +222,8 @@ export class ReleaseLock {
         (holder) => {
           attemptStartedAt = undefined;
           if (holder === this.identity) this.lastRenewedAt = started;
-          else lose(new LockLostError(`the release lock was taken over by ${holder}`, holder));
+          else if (holder) lose(new LockLostError(`the release lock was taken over by ${holder}`, holder));
+          else lose(new LockLostError("the release lock was freed under this run (its Lease has no holder)"));
         },
         (err: unknown) => {
           attemptStartedAt = undefined;

@@ -4,7 +4,7 @@
  */
 import type { ReleaseRecord } from "../audit/record.ts";
 import { FailedError, UsageError } from "../errors.ts";
-import { ReleaseLock } from "../kube/lease-lock.ts";
+import { ReleaseLock, renewIntervalMs } from "../kube/lease-lock.ts";
 import { setContainerImage } from "../kube/deployments.ts";
 import { finishStep, newStepRecord, type PipelineEnv, type Release } from "./context.ts";
 import { buildRouters, readProduction } from "./production.ts";
@@ -97,7 +97,7 @@ export async function promote(env: PipelineEnv, req: { tag: string; signal?: Abo
       throw await failAndRollBack(rel, record, "promote", err);
     }
     await recordDigests(rel, record);
-    await clearInFlight(kube, ns);
+    await clearInFlight(kube, ns, state.id);
     return await finalizeRecord(rel, record);
   } finally {
     pre.lock.stopRenewing();
@@ -107,16 +107,26 @@ export async function promote(env: PipelineEnv, req: { tag: string; signal?: Abo
 
 /**
  * Back to the resting state from anything: an interrupted release (state in the cluster), a held canary, or
- * nothing recorded at all (then weight 0 and canary 0 are enforced anyway). Takes the lock over if needed:
- * repairing production never waits for a run that may be dead.
+ * nothing recorded at all (then weight 0 and canary 0 are enforced anyway). Takes the lock over from a run that
+ * stopped renewing it (dead); a live run is refused unless `force` (that run then stops without touching
+ * production, at its next renewal: this waits for it).
  */
-export async function rollback(env: PipelineEnv, req: { reason?: string }): Promise<ReleaseRecord> {
+export async function rollback(env: PipelineEnv, req: { reason?: string; force?: boolean }): Promise<ReleaseRecord> {
   const { kube, config } = env;
   const ns = config.namespace;
   const routers = buildRouters(kube, config);
-  const lock = await ReleaseLock.acquire(kube, ns, { identity: env.identity, ttlMs: config.lock.ttl, force: true });
+  const lock = await ReleaseLock.acquire(kube, ns, { identity: env.identity, ttlMs: config.lock.ttl, takeOverStale: true, ...(req.force ? { force: true } : {}) });
   try {
-    if (lock.takenOverFrom && !lock.takenOverFrom.expired) env.progress.warn(`took the release lock over from ${lock.takenOverFrom.holder}`);
+    const was = lock.takenOverFrom;
+    if (was) {
+      env.progress.warn(`took the release lock over from ${was.holder} (last renewed ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} s ago${was.stale ? "" : ", alive: --force"})`);
+      if (!was.stale) {
+        // It notices at its next renewal and stops without touching production; wait for that before acting.
+        const wait = 2 * renewIntervalMs(Date.parse(was.expiresAt ?? "") - Date.parse(was.renewedAt ?? "") || config.lock.ttl);
+        env.progress.waiting(`${(wait / 1000).toFixed(1)} s for ${was.holder} to see the takeover and stop`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
     const inFlight = await readInFlight(kube, ns);
     const services = inFlight?.services ?? (await readProduction(kube, config, undefined));
     const record = newRecord(env, "rollback", inFlight?.tag ?? "(none in flight)", services);
@@ -141,7 +151,7 @@ export async function rollback(env: PipelineEnv, req: { reason?: string }): Prom
     record.outcome = result.ok ? "rolled-back" : "rollback-failed";
     record.rollbackReason = reason;
     record.rollbackTimings = { ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}), ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}) };
-    if (result.ok) await clearInFlight(kube, ns);
+    if (result.ok) await clearInFlight(kube, ns, state.id);
     const final = await finalizeRecord(rel, record);
     if (!result.ok) {
       const error = new FailedError(`${result.detail}. Production may be mixed; the in-flight state is kept, run \`release-gate status\` and retry \`release-gate rollback\``);

@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
 import type { ReleaseRecord, ServiceOutcome } from "../audit/record.ts";
 import { formatDuration } from "../config/duration.ts";
 import { parseVersion } from "../config/image-ref.ts";
-import { UsageError } from "../errors.ts";
-import { ReleaseLock } from "../kube/lease-lock.ts";
+import { FailedError, UsageError } from "../errors.ts";
+import { ReleaseLock, takenOverBy } from "../kube/lease-lock.ts";
 import { runningDigest, setContainerImage } from "../kube/deployments.ts";
 import { loadSuite, type Suite } from "../smoke/index.ts";
 import { newStepRecord, finishStep, type PipelineEnv, type Release } from "./context.ts";
@@ -18,7 +18,7 @@ import { finalizeRecord } from "./record-release.ts";
 import { lastKnownPosition, releaseFailedError, rollBack } from "./rollback.ts";
 import { markResumed, resumePoint, verifyLiveState, type ResumedRecord } from "./resume.ts";
 import { runCanaryStep, runPromoteStep } from "./steps.ts";
-import { clearInFlight, readInFlight, writeInFlight, type InFlight, type ServiceBefore } from "./state.ts";
+import { clearInFlight, readInFlight, StateOwnedError, writeInFlight, type InFlight, type ServiceBefore } from "./state.ts";
 
 export interface DeployRequest {
   tag: string;
@@ -63,14 +63,15 @@ export function describeInFlight(s: InFlight): string {
  * an interrupted release. Any refusal is a UsageError thrown before anything in the cluster changed (the lock
  * is given back first).
  */
-export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean; takeOverFrom?: string }) {
+export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean; takeOverStale?: boolean }) {
   const version = parseVersion(tag);
   assertWithinBudget(planRelease(env.config, { skipCanary: opts.skipCanary ?? false }));
   const routers = buildRouters(env.kube, env.config);
   const services = await readProduction(env.kube, env.config, version);
   for (const r of routers) await r.preflight();
   const suites = await loadSuites(env);
-  const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, { identity: env.identity, ttlMs: env.config.lock.ttl, ...(opts.takeOverFrom ? { takeOverFrom: opts.takeOverFrom } : {}) });
+  const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, { identity: env.identity, ttlMs: env.config.lock.ttl, ...(opts.takeOverStale ? { takeOverStale: true } : {}) });
+  if (lock.takenOverFrom) env.progress.warn(`took the release lock over from ${lock.takenOverFrom.holder} (it had not renewed it for ${((lock.takenOverFrom.renewedAgoMs ?? 0) / 1000).toFixed(1)} s)`);
   let inFlight: InFlight | undefined;
   try {
     inFlight = await readInFlight(env.kube, env.config.namespace);
@@ -84,7 +85,7 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
     await lock.release().catch(() => undefined);
     throw err;
   }
-  // The run stops (and rolls back) when the lock is lost: taken over, or renewals failing until it may expire.
+  // The run stops when the lock is lost: taken over (without touching production), or renewals failing (rolls back).
   const lost = lock.startRenewing();
   const signal = opts.signal ? AbortSignal.any([opts.signal, lost]) : lost;
   return { version, routers, services, suites, lock, signal, inFlight };
@@ -171,19 +172,19 @@ async function resume(env: PipelineEnv, req: DeployRequest): Promise<ReleaseReco
   const skipCanary = Boolean(earlier?.record?.skipCanary);
   const plan = planRelease(config, { skipCanary });
   const startIndex = resumePoint(earlier, req.tag, plan);
-  const pre = await preflight(env, req.tag, { skipCanary, allowInFlight: true, takeOverFrom: earlier!.holder, ...(req.signal ? { signal: req.signal } : {}) });
+  const pre = await preflight(env, req.tag, { skipCanary, allowInFlight: true, takeOverStale: true, ...(req.signal ? { signal: req.signal } : {}) });
   const { lock } = pre;
   try {
     const state = pre.inFlight;
     if (!state || state.id !== earlier!.id) {
       throw new UsageError(`refused: the interrupted release changed while --resume was starting (${state ? describeInFlight(state) : "it was repaired meanwhile"}); run \`release-gate status\`; nothing was changed`);
     }
-    if (lock.takenOverFrom && !lock.takenOverFrom.expired) progress.warn(`took the release lock over from ${lock.takenOverFrom.holder} (the interrupted run)`);
     const checked = await verifyLiveState(env, pre.routers, state, plan, startIndex, skipCanary);
     const record: ResumedRecord = newRecord(env, "deploy", req.tag, state.services);
     markResumed(record, state, checked);
     progress.info(`resuming release ${state.tag} of ${state.holder} at "${plan.steps[startIndex].label}" (redone from its start); checked live: ${checked.join(", ")}`);
     const resumed: InFlight = { ...state, id: record.id, holder: lock.identity, startedAt: record.startedAt, record };
+    await writeInFlight(kube, config.namespace, resumed, { replacing: state.id });
     const rel: Release = { env, routers: pre.routers, state: resumed, suites: pre.suites, signal: pre.signal };
     return await runPlan(rel, record, { skipCanary, startIndex });
   } finally {
@@ -231,7 +232,7 @@ async function runPlan(rel: Release, record: ReleaseRecord, opts: { skipCanary: 
   await Promise.all(rel.routers.map((r) => r.reset())).catch((err: Error) => progress.warn(`could not remove the canary header routing: ${err.message}`));
   await recordDigests(rel, record);
   record.outcome = "succeeded";
-  await clearInFlight(kube, ns).catch((err: Error) => progress.warn(`could not clear the in-flight state (ConfigMap release-gate-state): ${err.message}; delete it once production is checked`));
+  await clearInFlight(kube, ns, state.id).catch((err: Error) => progress.warn(`could not clear the in-flight state (ConfigMap release-gate-state): ${err.message}; delete it once production is checked`));
   progress.step("done", 0);
   return finalizeRecord(rel, record);
 }
@@ -258,6 +259,16 @@ export async function failAndRollBack(rel: Release, record: ReleaseRecord, curre
   const ns = config.namespace;
   const state = rel.state;
   const reason = reasonOf(err, rel.signal);
+  // A run that lost the lock to another identity: its signal says so, or the state it tried to write was that run's.
+  const winner = takenOverBy(rel.signal) ?? (err instanceof StateOwnedError ? err.holder : undefined);
+  if (winner) {
+    // Another run owns production now: rolling back, or writing the state, would undo or overwrite its work (I6).
+    rel.env.progress.warn(`stopped at ${current}: the release lock was taken over by ${winner}`);
+    return new FailedError(
+      `release of ${state.tag} stopped at ${current}: the release lock was taken over by ${winner}; that run now owns production; nothing rolled back by this run ` +
+        `(the in-flight state and production are left to it; \`release-gate status\` shows where production stands)`,
+    );
+  }
   const position = { ...state }; // Before rollBack marks the state "rollback".
   const rec = newStepRecord("rollback", 0);
   record.steps.push(rec);
@@ -267,7 +278,7 @@ export async function failAndRollBack(rel: Release, record: ReleaseRecord, curre
   record.rollbackReason = `${current}: ${reason}`;
   record.rollbackTimings = { ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}), ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}) };
   state.record = record;
-  if (result.ok) await clearInFlight(kube, ns).catch(() => undefined);
+  if (result.ok) await clearInFlight(kube, ns, state.id).catch(() => undefined);
   else await writeInFlight(kube, ns, state).catch(() => undefined);
   const final = await finalizeRecord(rel, record);
   const error = releaseFailedError(state.tag, current, reason, result, state.services.map((s) => s.previousImage).join(", "), lastKnownPosition(position));

@@ -7,7 +7,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
-import { isNotFound } from "../kube/api-errors.ts";
+import { isConflict, isNotFound } from "../kube/api-errors.ts";
 import type { ReleaseRecord } from "../audit/record.ts";
 
 export const STATE_CONFIGMAP = "release-gate-state";
@@ -138,22 +138,67 @@ export function corruptStateAdvice(reason: string): string {
   );
 }
 
-/** Write the whole state (last writer wins: only the lock holder writes it). */
-export async function writeInFlight(kube: Kube, namespace: string, state: InFlight): Promise<void> {
-  state.updatedAt = new Date().toISOString();
-  const body = { metadata: { name: STATE_CONFIGMAP, namespace, labels: { "app.kubernetes.io/managed-by": "release-gate" } }, data: { [KEY]: JSON.stringify(state) } };
-  try {
-    await kube.core.replaceNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace, body });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await kube.core.createNamespacedConfigMap({ namespace, body });
+/** Another run's in-flight state is stored: this run must neither overwrite nor delete it. */
+export class StateOwnedError extends Error {
+  /** The run whose state it is. */
+  readonly holder: string;
+  constructor(what: string, stored: InFlight) {
+    super(`${what} refused: ConfigMap ${STATE_CONFIGMAP} now holds another run's release (${stored.tag}, record ${stored.id}, run ${stored.holder}); it was left as it is`);
+    this.name = "StateOwnedError";
+    this.holder = stored.holder;
   }
 }
 
-export async function clearInFlight(kube: Kube, namespace: string): Promise<void> {
+/**
+ * Write the whole state, guarded: the stored state must be this release's (same id), or `replacing`'s (the
+ * interrupted release a resume continues), or absent or unreadable. The replace carries the resourceVersion read,
+ * so a concurrent writer makes it conflict (re-read, checked again) instead of being overwritten; a create or
+ * replace that was applied but answered with an error and replayed finds our own text stored and is done.
+ */
+export async function writeInFlight(kube: Kube, namespace: string, state: InFlight, opts: { replacing?: string } = {}): Promise<void> {
+  state.updatedAt = new Date().toISOString();
+  const text = JSON.stringify(state);
+  const metadata = { name: STATE_CONFIGMAP, namespace, labels: { "app.kubernetes.io/managed-by": "release-gate" } };
+  for (let attempt = 1; ; attempt++) {
+    const cm = await readStateConfigMap(kube, namespace);
+    if (cm?.data?.[KEY] === text) return;
+    const stored = cm ? parseInFlight(cm.data?.[KEY]) : undefined;
+    if (stored?.ok && stored.state.id !== state.id && stored.state.id !== opts.replacing) throw new StateOwnedError("writing the in-flight state", stored.state);
+    try {
+      if (cm) await kube.core.replaceNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace, body: { metadata: { ...metadata, resourceVersion: cm.metadata?.resourceVersion }, data: { [KEY]: text } } });
+      else await kube.core.createNamespacedConfigMap({ namespace, body: { metadata, data: { [KEY]: text } } });
+      return;
+    } catch (err) {
+      if (!(isConflict(err) || (cm && isNotFound(err))) || attempt >= 3) throw err;
+    }
+  }
+}
+
+/**
+ * Delete the state if it is this release's (`id`; with no id, whatever is stored: an unreadable state being
+ * repaired). Another run's state is left alone (StateOwnedError); the delete carries the resourceVersion read.
+ */
+export async function clearInFlight(kube: Kube, namespace: string, id?: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const cm = await readStateConfigMap(kube, namespace);
+    if (!cm) return;
+    const stored = parseInFlight(cm.data?.[KEY]);
+    if (id !== undefined && stored.ok && stored.state.id !== id) throw new StateOwnedError("clearing the in-flight state", stored.state);
+    try {
+      await kube.core.deleteNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace, body: { preconditions: { resourceVersion: cm.metadata?.resourceVersion } } });
+      return;
+    } catch (err) {
+      if (isNotFound(err)) return;
+      if (!isConflict(err) || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function readStateConfigMap(kube: Kube, namespace: string): Promise<k8s.V1ConfigMap | undefined> {
   try {
-    await kube.core.deleteNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace });
+    return await kube.core.readNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace });
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (isNotFound(err)) return undefined;
+    throw err;
   }
 }

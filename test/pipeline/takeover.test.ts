@@ -1,0 +1,96 @@
+/**
+ * Takeovers of the release lock (I6, I4): only a stale holder is taken over; `rollback --force` takes it from a
+ * live run, which then stops WITHOUT touching production or the in-flight state, and the rollback brings
+ * production to rest.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { readHistory } from "../../.dagger/src/audit/history.ts";
+import { FailedError, UsageError } from "../../.dagger/src/errors.ts";
+import { LockHeldError, readLock } from "../../.dagger/src/kube/lease-lock.ts";
+import type { PipelineEnv } from "../../.dagger/src/pipeline/context.ts";
+import { rollback } from "../../.dagger/src/pipeline/operator.ts";
+import { deploy } from "../../.dagger/src/pipeline/release.ts";
+import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
+import { expectInvariants, expectResting } from "./scenario-support.ts";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+/** Another run (its own identity), whose progress lines are kept apart, each with the event count at that moment. */
+function otherRun(h: Harness, identity: string): { env: PipelineEnv; log: Array<{ line: string; events: number }> } {
+  const log: Array<{ line: string; events: number }> = [];
+  const push = (line: string) => log.push({ line, events: h.events.length });
+  return {
+    env: { ...h.env, identity, progress: { step: (l) => push(`step ${l}`), waiting: (w) => push(`waiting ${w}`), info: (m) => push(`info ${m}`), warn: (m) => push(`warn ${m}`) } },
+    log,
+  };
+}
+
+/** Canary weight or replica changes among `events` (deployments and the canary Ingress). */
+function productionChanges(events: Harness["events"]): string[] {
+  return events
+    .filter((r) => r.event.type === "MODIFIED" && (r.event.typeKey === DEPLOYMENTS || r.event.typeKey === INGRESSES))
+    .map((r) => `${r.event.typeKey} ${(r.event.object as { metadata: { name: string } }).metadata.name}`);
+}
+
+describe("lock takeover", () => {
+  it("rollback refuses a live run; with --force the run stops without touching production and the rollback brings it to rest", async () => {
+    // ttl 6 s: renewals every second; the 20 s window is never waited out (the run stops at the takeover).
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "6s")) });
+    const harness = h;
+    let observing!: () => void;
+    const inWindow = new Promise<void>((r) => (observing = r));
+    let inFifty = false;
+    harness.onStep("canary 50%", () => (inFifty = true));
+    const runEnv: PipelineEnv = {
+      ...harness.env,
+      progress: {
+        ...harness.env.progress,
+        waiting(what) {
+          harness.env.progress.waiting(what);
+          if (inFifty && what.startsWith("observation window")) observing();
+        },
+      },
+    };
+    const first = deploy(runEnv, { tag: "1.1.0" }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    await inWindow;
+
+    // A live holder is refused: rollback (exit 2, naming it and when it renewed) and deploy --resume alike.
+    const b = otherRun(harness, "rollback-b #2");
+    const refused = await rollback(b.env, { reason: "emergency" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LockHeldError);
+    expect((refused as UsageError).exitCode).toBe(2);
+    expect((refused as Error).message).toContain(`holds the release lock in namespace ${NS}: ${harness.env.identity} (`);
+    expect((refused as Error).message).toMatch(/last renewed [\d.]+ s ago.*It is alive.*rollback --force/);
+    const resumed = await deploy(otherRun(harness, "resumer #3").env, { tag: "1.1.0", resume: true }).catch((e: unknown) => e);
+    expect(resumed).toBeInstanceOf(LockHeldError);
+    expect((await readLock(harness.env.kube, NS))?.holder).toBe(harness.env.identity);
+
+    // --force: the first run stops at its next renewal, without rolling back; the rollback waits for that, then acts.
+    const rec = await rollback(b.env, { reason: "emergency", force: true });
+    expect(rec.outcome).toBe("rolled-back");
+    const err = await first;
+    expect(err).toBeInstanceOf(FailedError);
+    expect(err?.message).toMatch(
+      /^release of 1\.1\.0 stopped at canary 50%: the release lock was taken over by rollback-b #2; that run now owns production; nothing rolled back by this run/,
+    );
+    expect(harness.log).not.toContainEqual(expect.stringMatching(/^step rollback|^warn rolling back/));
+    // From the takeover until the rollback's own first step, nobody changed production (the first run did nothing).
+    const takeover = b.log.find((l) => l.line.startsWith("warn took the release lock over from"));
+    const acting = b.log.find((l) => l.line === "step rollback");
+    expect(takeover?.line).toMatch(/alive: --force/);
+    expect(productionChanges(harness.events.slice(takeover!.events, acting!.events))).toEqual([]);
+    // The rollback found the first run's in-flight state (not deleted under it) and brought production to rest (I4).
+    expect(rec.rollbackReason).toMatch(/^emergency; interrupted release 1\.1\.0 .* stopped at "canary 50%"/);
+    await expectResting(harness, OLD, "rolled-back");
+    // The stopped run wrote no record over the rollback's.
+    expect((await readHistory(harness.env.kube, NS)).map((r) => r.command)).toEqual(["rollback"]);
+    expectInvariants(harness);
+  }, 60_000);
+});
