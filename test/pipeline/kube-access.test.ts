@@ -6,6 +6,7 @@ import { kubeFromConfig, type Kube } from "../../.dagger/src/kube/client.ts";
 import { loadKubeConfig } from "../../.dagger/src/kube/kubeconfig.ts";
 import { LockHeldError, LockLostError, readLock, ReleaseLock } from "../../.dagger/src/kube/lease-lock.ts";
 import { retryAfterMs } from "../../.dagger/src/kube/transient.ts";
+import { clearInFlight, StateOwnedError, writeInFlight, type InFlight } from "../../.dagger/src/pipeline/state.ts";
 import { startSim, type Sim } from "../sim/index.ts";
 
 describe("kubeconfig sources", () => {
@@ -77,6 +78,46 @@ describe("with the simulator", () => {
     const d = await ReleaseLock.acquire(kube, "production", { identity: "next-run", ttlMs: 1000 });
     expect(d.takenOverFrom?.holder).toBe("dead-run");
     await d.release();
+  });
+
+  it("a write applied but answered 503, then replayed (409), is ours: the Lease is acquired, the in-flight state written", async () => {
+    // Lease create: applied, answered 503, replayed by the transport, 409. The Lease names this run: acquired.
+    await kube.coordination.deleteNamespacedLease({ name: "release-gate", namespace: "production" }).catch(() => undefined);
+    sim.faults.add({ verb: "create", resource: "leases", times: 1, fault: { type: "status", code: 503, afterApply: true } });
+    const a = await ReleaseLock.acquire(kube, "production", { identity: "replayed-create", ttlMs: 60_000 });
+    expect(sim.faults.active()).toEqual([]);
+    expect((await readLock(kube, "production"))?.holder).toBe("replayed-create");
+    await a.release();
+    // Lease replace (taking a freed Lease): the same with the compare-and-swap's 409.
+    sim.faults.add({ verb: "update", resource: "leases", times: 1, fault: { type: "status", code: 503, afterApply: true } });
+    const b = await ReleaseLock.acquire(kube, "production", { identity: "replayed-replace", ttlMs: 60_000 });
+    expect(sim.faults.active()).toEqual([]);
+    expect((await readLock(kube, "production"))?.holder).toBe("replayed-replace");
+    await b.release();
+    // The state ConfigMap: a replayed create finds our own state, so the write is done (no rollback of a healthy release).
+    const at = new Date().toISOString();
+    const state: InFlight = {
+      id: "rec-1",
+      tag: "1.1.0",
+      holder: "replayed-create",
+      startedAt: at,
+      step: "canary 10%",
+      passedWeight: 0,
+      promotionStarted: false,
+      services: [{ name: "api", stableDeployment: "api-stable", canaryDeployment: "api-canary", container: "api", previousImage: "api:1.0.0", newImage: "api:1.1.0", previousTemplate: {}, stableReplicas: 4 }],
+      record: { id: "rec-1", command: "deploy", namespace: "production", tag: "1.1.0", triggeredBy: "tester", startedAt: at, outcome: "succeeded", services: [], steps: [] },
+      updatedAt: at,
+    };
+    sim.faults.add({ verb: "create", resource: "configmaps", times: 1, fault: { type: "status", code: 503, afterApply: true } });
+    await writeInFlight(kube, "production", state);
+    expect(sim.faults.active()).toEqual([]);
+    const stored = JSON.parse((await kube.core.readNamespacedConfigMap({ name: "release-gate-state", namespace: "production" })).data!["inflight.json"]!);
+    expect(stored).toMatchObject({ id: "rec-1", tag: "1.1.0" });
+    // Another release's state is neither overwritten nor deleted.
+    await expect(writeInFlight(kube, "production", { ...state, id: "rec-2" })).rejects.toBeInstanceOf(StateOwnedError);
+    await expect(clearInFlight(kube, "production", "rec-2")).rejects.toBeInstanceOf(StateOwnedError);
+    await clearInFlight(kube, "production", "rec-1");
+    await expect(kube.core.readNamespacedConfigMap({ name: "release-gate-state", namespace: "production" })).rejects.toMatchObject({ code: 404 });
   });
 
   it("renewals that keep failing, or hang, abort the lock's signal before the Lease may expire", async () => {

@@ -168,8 +168,10 @@ export class ReleaseLock {
         return new ReleaseLock(kube, namespace, opts, undefined);
       } catch (err) {
         if (!isConflict(err)) throw err;
-        // Someone created it between our read and create: they hold it now.
+        // Someone created it between our read and create, or our own create was applied and then replayed
+        // (an answer lost after the write): the holder says which.
         const racer = await readLock(kube, namespace);
+        if (racer?.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, undefined);
         throw new LockHeldError(namespace, racer ?? { holder: "unknown (created concurrently)", expired: false, stale: false });
       }
     }
@@ -187,6 +189,8 @@ export class ReleaseLock {
     } catch (err) {
       if (!isConflict(err)) throw err;
       const racer = await readLock(kube, namespace);
+      // Our own replace, applied and then replayed after a lost answer, conflicts with itself: the lock is ours.
+      if (racer?.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, current);
       throw new LockHeldError(namespace, racer ?? { holder: "unknown (taken concurrently)", expired: false, stale: false });
     }
     return new ReleaseLock(kube, namespace, opts, current);
