@@ -1,7 +1,7 @@
 /**
  * Takeovers of the release lock (I6, I4): only a stale holder is taken over; `rollback --force` takes it from a
  * live run, which then stops WITHOUT touching production or the in-flight state, and the rollback brings
- * production to rest.
+ * production to rest. And preflight records production as read under the lock.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { readHistory } from "../../.dagger/src/audit/history.ts";
@@ -11,7 +11,7 @@ import type { PipelineEnv } from "../../.dagger/src/pipeline/context.ts";
 import { rollback } from "../../.dagger/src/pipeline/operator.ts";
 import { deploy } from "../../.dagger/src/pipeline/release.ts";
 import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
-import { expectInvariants, expectResting } from "./scenario-support.ts";
+import { expectInvariants, expectResting, image } from "./scenario-support.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -92,5 +92,23 @@ describe("lock takeover", () => {
     // The stopped run wrote no record over the rollback's.
     expect((await readHistory(harness.env.kube, NS)).map((r) => r.command)).toEqual(["rollback"]);
     expectInvariants(harness);
+  }, 60_000);
+});
+
+describe("preflight reads production under the lock", () => {
+  it("a stable changed while the run waits for the lock is what the run records as previous", async () => {
+    h = await startHarness({ services: ["qualisys-api"] });
+    const harness = h;
+    // The Lease read answers slowly: the run has validated its input and is taking the lock.
+    harness.sim.faults.add({ verb: "get", resource: "leases", times: 1, fault: { type: "latency", ms: 5000 } });
+    const leaseReads = () => harness.sim.faults.requests().byResource.leases ?? 0;
+    const before = leaseReads();
+    const run = deploy(harness.env, { tag: "1.1.0" });
+    while (leaseReads() === before) await new Promise((r) => setTimeout(r, 20));
+    // Meanwhile stable changes (another run's promotion, or a hand change): the release must record this one.
+    const set = await harness.kubectl.run(["set", "image", "deployment/qualisys-api-stable", `qualisys-api=${image("qualisys-api", "1.0.1")}`, "-n", NS]);
+    expect(set.exitCode, set.stderr).toBe(0);
+    const rec = await run;
+    expect(rec.services[0]).toMatchObject({ previousImage: image("qualisys-api", "1.0.1"), newImage: image("qualisys-api", "1.1.0") });
   }, 60_000);
 });

@@ -59,21 +59,26 @@ export function describeInFlight(s: InFlight): string {
 }
 
 /**
- * Read-only checks (tag valid, plan within budget, everything named exists), then the lock, then the check for
- * an interrupted release. Any refusal is a UsageError thrown before anything in the cluster changed (the lock
+ * Read-only checks (tag valid, plan within budget, everything named exists), then the lock, then, under the
+ * lock, what production runs now (read again, so the recorded previous template cannot be stale) and the check
+ * for an interrupted release. Any refusal is a UsageError thrown before anything in the cluster changed (the lock
  * is given back first).
  */
 export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean; takeOverStale?: boolean }) {
   const version = parseVersion(tag);
   assertWithinBudget(planRelease(env.config, { skipCanary: opts.skipCanary ?? false }));
   const routers = buildRouters(env.kube, env.config);
-  const services = await readProduction(env.kube, env.config, version);
+  // Read before the lock only to refuse bad input without a write; what is recorded is read again under the lock.
+  await readProduction(env.kube, env.config, version);
   for (const r of routers) await r.preflight();
   const suites = await loadSuites(env);
   const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, { identity: env.identity, ttlMs: env.config.lock.ttl, ...(opts.takeOverStale ? { takeOverStale: true } : {}) });
   if (lock.takenOverFrom) env.progress.warn(`took the release lock over from ${lock.takenOverFrom.holder} (it had not renewed it for ${((lock.takenOverFrom.renewedAgoMs ?? 0) / 1000).toFixed(1)} s)`);
   let inFlight: InFlight | undefined;
+  let services: ServiceBefore[];
   try {
+    // Under the lock: no other run can change production between this read and the release's first step.
+    services = await readProduction(env.kube, env.config, version);
     inFlight = await readInFlight(env.kube, env.config.namespace);
     if (inFlight && !opts.allowInFlight) {
       throw new UsageError(
