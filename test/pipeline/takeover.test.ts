@@ -1,14 +1,15 @@
 /**
  * Takeovers of the release lock (I6, I4): only a stale holder is taken over; `rollback --force` takes it from a
  * live run, which then stops WITHOUT touching production or the in-flight state, and the rollback brings
- * production to rest. And preflight records production as read under the lock.
+ * production to rest. `deploy --repair` validates its input before it changes anything, and preflight records
+ * production as read under the lock.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { readHistory } from "../../.dagger/src/audit/history.ts";
 import { FailedError, UsageError } from "../../.dagger/src/errors.ts";
 import { LockHeldError, readLock } from "../../.dagger/src/kube/lease-lock.ts";
 import type { PipelineEnv } from "../../.dagger/src/pipeline/context.ts";
-import { rollback } from "../../.dagger/src/pipeline/operator.ts";
+import { canary, rollback } from "../../.dagger/src/pipeline/operator.ts";
 import { deploy } from "../../.dagger/src/pipeline/release.ts";
 import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
 import { expectInvariants, expectResting, image } from "./scenario-support.ts";
@@ -93,6 +94,18 @@ describe("lock takeover", () => {
     expect((await readHistory(harness.env.kube, NS)).map((r) => r.command)).toEqual(["rollback"]);
     expectInvariants(harness);
   }, 60_000);
+});
+
+describe("deploy --repair", () => {
+  it("with a bad tag is refused before anything in the cluster changes (the interrupted canary is left to repair)", async () => {
+    h = await startHarness({ services: ["qualisys-api"] });
+    await canary(h.env, { tag: "2.1.0", weight: 10 });
+    const rv = h.sim.store.resourceVersion();
+    const err = await deploy(h.env, { tag: "x;rm -rf /", repair: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+    expect(h.sim.store.resourceVersion()).toBe(rv);
+  });
 });
 
 describe("preflight reads production under the lock", () => {

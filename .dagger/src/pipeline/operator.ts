@@ -109,16 +109,17 @@ export async function promote(env: PipelineEnv, req: { tag: string; signal?: Abo
  * Back to the resting state from anything: an interrupted release (state in the cluster), a held canary, or
  * nothing recorded at all (then weight 0 and canary 0 are enforced anyway). Takes the lock over from a run that
  * stopped renewing it (dead); a live run is refused unless `force` (that run then stops without touching
- * production, at its next renewal: this waits for it).
+ * production, at its next renewal: this waits for it). `lock`: already held by the caller (deploy --repair),
+ * which keeps it.
  */
-export async function rollback(env: PipelineEnv, req: { reason?: string; force?: boolean }): Promise<ReleaseRecord> {
+export async function rollback(env: PipelineEnv, req: { reason?: string; force?: boolean; lock?: ReleaseLock }): Promise<ReleaseRecord> {
   const { kube, config } = env;
   const ns = config.namespace;
   const routers = buildRouters(kube, config);
-  const lock = await ReleaseLock.acquire(kube, ns, { identity: env.identity, ttlMs: config.lock.ttl, takeOverStale: true, ...(req.force ? { force: true } : {}) });
+  const lock = req.lock ?? (await ReleaseLock.acquire(kube, ns, { identity: env.identity, ttlMs: config.lock.ttl, takeOverStale: true, ...(req.force ? { force: true } : {}) }));
   try {
     const was = lock.takenOverFrom;
-    if (was) {
+    if (!req.lock && was) {
       env.progress.warn(`took the release lock over from ${was.holder} (last renewed ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} s ago${was.stale ? "" : ", alive: --force"})`);
       if (!was.stale) {
         // It notices at its next renewal and stops without touching production; wait for that before acting.
@@ -160,6 +161,6 @@ export async function rollback(env: PipelineEnv, req: { reason?: string; force?:
     }
     return final;
   } finally {
-    await lock.release().catch(() => undefined);
+    if (!req.lock) await lock.release().catch(() => undefined);
   }
 }

@@ -60,11 +60,11 @@ export function describeInFlight(s: InFlight): string {
 
 /**
  * Read-only checks (tag valid, plan within budget, everything named exists), then the lock, then, under the
- * lock, what production runs now (read again, so the recorded previous template cannot be stale) and the check
- * for an interrupted release. Any refusal is a UsageError thrown before anything in the cluster changed (the lock
- * is given back first).
+ * lock, the check for an interrupted release (`repair`: rolled back here, under this run's lock) and what
+ * production runs now, read again so the recorded previous template cannot be stale. Any refusal is a
+ * UsageError thrown before anything in the cluster changed (the lock is given back first).
  */
-export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean; takeOverStale?: boolean }) {
+export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean; takeOverStale?: boolean; repair?: boolean }) {
   const version = parseVersion(tag);
   assertWithinBudget(planRelease(env.config, { skipCanary: opts.skipCanary ?? false }));
   const routers = buildRouters(env.kube, env.config);
@@ -74,12 +74,19 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
   const suites = await loadSuites(env);
   const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, { identity: env.identity, ttlMs: env.config.lock.ttl, ...(opts.takeOverStale ? { takeOverStale: true } : {}) });
   if (lock.takenOverFrom) env.progress.warn(`took the release lock over from ${lock.takenOverFrom.holder} (it had not renewed it for ${((lock.takenOverFrom.renewedAgoMs ?? 0) / 1000).toFixed(1)} s)`);
+  // The run stops when the lock is lost: taken over (without touching production), or renewals failing.
+  const lost = lock.startRenewing();
   let inFlight: InFlight | undefined;
   let services: ServiceBefore[];
   try {
-    // Under the lock: no other run can change production between this read and the release's first step.
-    services = await readProduction(env.kube, env.config, version);
     inFlight = await readInFlight(env.kube, env.config.namespace);
+    if (inFlight && opts.repair) {
+      // Imported here: operator.ts builds on this module, so a static import would be circular.
+      const { rollback } = await import("./operator.ts");
+      await rollback(env, { reason: `repair before deploying ${tag}`, lock });
+      inFlight = undefined;
+    }
+    services = await readProduction(env.kube, env.config, version);
     if (inFlight && !opts.allowInFlight) {
       throw new UsageError(
         `refused: an interrupted ${describeInFlight(inFlight)}. Run \`release-gate rollback\` to repair production, \`release-gate deploy --tag ${inFlight.tag} --resume\` to continue it, or \`deploy --repair\` to roll it back and deploy; nothing was changed`,
@@ -90,8 +97,6 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
     await lock.release().catch(() => undefined);
     throw err;
   }
-  // The run stops when the lock is lost: taken over (without touching production), or renewals failing (rolls back).
-  const lost = lock.startRenewing();
   const signal = opts.signal ? AbortSignal.any([opts.signal, lost]) : lost;
   return { version, routers, services, suites, lock, signal, inFlight };
 }
@@ -131,13 +136,7 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
     throw new UsageError("--resume follows the interrupted release's own plan (with or without canary, as recorded): drop --skip-canary; nothing was changed");
   }
   if (req.resume) return resume(env, req);
-  if (req.repair) {
-    // Imported here: operator.ts builds on this module, so a static import would be circular.
-    const { rollback } = await import("./operator.ts");
-    const state = await readInFlight(env.kube, env.config.namespace);
-    if (state) await rollback(env, { reason: `repair before deploying ${req.tag}` });
-  }
-  const pre = await preflight(env, req.tag, { skipCanary: req.skipCanary ?? false, ...(req.signal ? { signal: req.signal } : {}) });
+  const pre = await preflight(env, req.tag, { skipCanary: req.skipCanary ?? false, ...(req.repair ? { repair: true, takeOverStale: true } : {}), ...(req.signal ? { signal: req.signal } : {}) });
   const { lock, signal } = pre;
   const record = newRecord(env, "deploy", req.tag, pre.services);
   if (req.skipCanary) record.skipCanary = { reason: req.reason!.trim() };
