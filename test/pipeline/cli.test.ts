@@ -175,8 +175,8 @@ describe("killed runs (I5)", () => {
     expect(refusedState.stderr).toMatch(/interrupted release 1.1.0 .* stopped at "canary 10%".*release-gate rollback.*deploy --tag 1.1.0 --resume/);
     expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
     // In process, with a ttl that no scheduling hiccup of a loaded test machine can outlast (renewals must
-    // succeed within half of it).
-    const repaired = await deploy({ ...h.env, config: { ...h.env.config, lock: { ttl: 10_000 } } }, { tag: "1.2.0", repair: true });
+    // succeed within 2.5 renew intervals of ttl/6).
+    const repaired = await deploy({ ...h.env, config: { ...h.env.config, lock: { ttl: 12_000 } } }, { tag: "1.2.0", repair: true });
     expect(repaired.outcome).toBe("succeeded");
     await expectResting(h, "1.2.0", "succeeded");
     expectInvariants(h);

@@ -40,9 +40,9 @@ export const FAST = {
   health: { maxRestarts: 0, notReadyGrace: "300ms" },
   // 25 points over 100 samples is ≥ 5σ at any weight: a test never fails on sampling noise, and a misrouted split (0 or 100 %) is still caught.
   observedSplit: { enabled: true, versionHeader: "X-App-Version", samples: 100, tolerance: 25 },
-  // Renewals must succeed within half the ttl or the run stops (lock loss): 10 s outlasts any hiccup of a loaded
-  // machine. Scenarios about expiry or lock loss set their own.
-  lock: { ttl: "10s" },
+  // Renewals (every ttl/6) must succeed within 2.5 intervals, 5 s here, or the run stops (lock loss): that outlasts
+  // any hiccup of a loaded machine. Scenarios about expiry, takeover or lock loss set their own.
+  lock: { ttl: "12s" },
   budget: "10m",
 };
 

@@ -18,9 +18,10 @@ afterEach(async () => {
 
 describe("lock loss", () => {
   it("Lease renewals failing during the 50 % observation window: the run stops with the lock-loss reason and rolls back to rest", async () => {
-    // ttl 6 s: renewals every second must keep failing for 3 s before the run gives up, so a slow machine never
-    // loses the lock before the fault; the 20 s window is cut short by the loss, never waited out.
-    h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "6s")) });
+    // ttl 9 s: renewals every 1.5 s must keep failing for 3.75 s (before the lock looks stale to others, 4.5 s)
+    // before the run gives up, so a slow machine never loses the lock before the fault; the 20 s window is cut
+    // short by the loss, never waited out.
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "9s")) });
     const harness = h;
     let inFifty = false;
     let injected = false;

@@ -39,8 +39,8 @@ function productionChanges(events: Harness["events"]): string[] {
 
 describe("lock takeover", () => {
   it("rollback refuses a live run; with --force the run stops without touching production and the rollback brings it to rest", async () => {
-    // ttl 6 s: renewals every second; the 20 s window is never waited out (the run stops at the takeover).
-    h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "6s")) });
+    // ttl 9 s: renewals every 1.5 s; the 20 s window is never waited out (the run stops at the takeover).
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "9s")) });
     const harness = h;
     let observing!: () => void;
     const inWindow = new Promise<void>((r) => (observing = r));

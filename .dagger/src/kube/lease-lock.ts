@@ -199,12 +199,17 @@ export class ReleaseLock {
   /**
    * Renew every renewIntervalMs(ttl) until released. Returns the lock's signal (also `this.signal`), aborted with a
    * LockLostError when another run took the lock over, or when renewals kept failing so long that the Lease
-   * may expire under this run (a failed renewal after half the ttl without a successful one, or a renewal
-   * hanging for three quarters of it): from then on another run may legitimately take the lock, so this run
-   * must stop moving traffic. `onLost` is called once, too.
+   * may expire or go stale under this run (a failed renewal after half the ttl without a successful one, or a
+   * renewal hanging for three quarters of it; in both cases at the latest half an interval before the holder
+   * counts as stale, STALE_INTERVALS intervals): from then on another run may legitimately take the lock, so
+   * this run must stop moving traffic. `onLost` is called once, too.
    */
   startRenewing(onLost?: (err: LockLostError) => void): AbortSignal {
     const interval = renewIntervalMs(this.ttlMs);
+    // Others take a stale holder over; stop before this run can look stale (with a long ttl, long before expiry).
+    const beforeStale = (STALE_INTERVALS - 0.5) * interval;
+    const failedLimit = Math.min(this.ttlMs / 2, beforeStale);
+    const hangLimit = Math.min((this.ttlMs * 3) / 4, beforeStale);
     let attemptStartedAt: number | undefined;
     const lose = (err: LockLostError) => {
       if (this.lost) return;
@@ -217,7 +222,7 @@ export class ReleaseLock {
       if (this.lost) return;
       if (attemptStartedAt !== undefined) {
         // A renewal still under way (the API hangs): give up once the Lease is close to expiring.
-        if (Date.now() - this.lastRenewedAt > (this.ttlMs * 3) / 4) lose(this.silenceError());
+        if (Date.now() - this.lastRenewedAt > hangLimit) lose(this.silenceError());
         return;
       }
       const started = Date.now();
@@ -232,8 +237,8 @@ export class ReleaseLock {
         (err: unknown) => {
           attemptStartedAt = undefined;
           this.lastRenewalError = describeApiError(err);
-          // One failed renewal is retried at the next tick; past half the ttl, the Lease may be gone soon.
-          if (Date.now() - this.lastRenewedAt > this.ttlMs / 2) lose(this.silenceError());
+          // One failed renewal is retried at the next tick; past the limit, the Lease may soon be stale or gone.
+          if (Date.now() - this.lastRenewedAt > failedLimit) lose(this.silenceError());
         },
       );
     }, interval);
@@ -249,7 +254,7 @@ export class ReleaseLock {
   private silenceError(): LockLostError {
     const silent = Date.now() - this.lastRenewedAt;
     return new LockLostError(
-      `could not renew the release lock for ${(silent / 1000).toFixed(1)} s (last renewed ${new Date(this.lastRenewedAt).toISOString()}, it expires ${this.ttlMs / 1000} s after that` +
+      `could not renew the release lock for ${(silent / 1000).toFixed(1)} s (last renewed ${new Date(this.lastRenewedAt).toISOString()}; other runs may take it over once it is stale, ${((STALE_INTERVALS * renewIntervalMs(this.ttlMs)) / 1000).toFixed(1)} s after that, and it expires ${this.ttlMs / 1000} s after that` +
         `${this.lastRenewalError ? `; last error: ${this.lastRenewalError}` : ""}): another run could take it over, so this run stops moving traffic`,
     );
   }
