@@ -5,9 +5,11 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { canary, rollback } from "../../.dagger/src/pipeline/operator.ts";
+import { deploy } from "../../.dagger/src/pipeline/release.ts";
+import { UsageError } from "../../.dagger/src/errors.ts";
 import { readStatus, statusToText } from "../../.dagger/src/pipeline/status.ts";
 import { inspectInFlight, parseInFlight, STATE_CONFIGMAP } from "../../.dagger/src/pipeline/state.ts";
-import { deployment, NS, OLD, startHarness, type Harness } from "./harness.ts";
+import { deployment, DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
 import { expectResting } from "./scenario-support.ts";
 
 let h: Harness | undefined;
@@ -57,5 +59,22 @@ describe("a corrupt in-flight state", () => {
     expect((await readStatus(h.env)).stateUnreadable?.advice).toMatch(/release-gate rollback/);
     await rollback(h.env, {});
     await expectResting(h, OLD, "rolled-back", ["qualisys-api"]);
+  });
+
+  it("is not read as 'nothing in flight': deploy refuses with nothing changed, deploy --repair repairs then releases", async () => {
+    h = await startHarness({ services: ["qualisys-api"] });
+    await canary(h.env, { tag: "2.1.0", weight: 10 });
+    await rewriteState(h, (text) => text.slice(0, 20));
+    // The lock is taken and given back before the state is read; production itself must be untouched.
+    const production = () => JSON.stringify([DEPLOYMENTS, INGRESSES].map((t) => h!.sim.store.list(t, NS).items));
+    const before = production();
+    const refused = await deploy(h.env, { tag: "2.2.0" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UsageError);
+    expect((refused as Error).message).toMatch(/refused: the in-flight state \(ConfigMap release-gate-state\) is unreadable.*nothing was changed/);
+    expect(production()).toBe(before);
+
+    const record = await deploy(h.env, { tag: "2.2.0", repair: true });
+    expect(record.outcome).toBe("succeeded");
+    await expectResting(h, "2.2.0", "succeeded", ["qualisys-api"]);
   });
 });

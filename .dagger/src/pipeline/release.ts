@@ -18,7 +18,7 @@ import { finalizeRecord } from "./record-release.ts";
 import { lastKnownPosition, releaseFailedError, rollBack } from "./rollback.ts";
 import { markResumed, resumePoint, verifyLiveState, type ResumedRecord } from "./resume.ts";
 import { runCanaryStep, runPromoteStep } from "./steps.ts";
-import { clearInFlight, readInFlight, StateOwnedError, writeInFlight, type InFlight, type ServiceBefore } from "./state.ts";
+import { clearInFlight, corruptStateAdvice, inspectInFlight, readInFlight, StateOwnedError, writeInFlight, type InFlight, type ServiceBefore } from "./state.ts";
 
 export interface DeployRequest {
   tag: string;
@@ -79,8 +79,13 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
   let inFlight: InFlight | undefined;
   let services: ServiceBefore[];
   try {
-    inFlight = await readInFlight(env.kube, env.config.namespace);
-    if (inFlight && opts.repair) {
+    const stored = await inspectInFlight(env.kube, env.config.namespace);
+    inFlight = stored.kind === "ok" ? stored.state : undefined;
+    if (stored.kind === "corrupt" && !opts.repair) {
+      // Unreadable is not "nothing in flight": a release may have died mid-way (I5).
+      throw new UsageError(`refused: ${corruptStateAdvice(stored.reason)}; or \`deploy --repair\` to do that and then deploy; nothing was changed`);
+    }
+    if ((inFlight || stored.kind === "corrupt") && opts.repair) {
       // Imported here: operator.ts builds on this module, so a static import would be circular.
       const { rollback } = await import("./operator.ts");
       await rollback(env, { reason: `repair before deploying ${tag}`, lock });
