@@ -117,7 +117,7 @@ describe("faultRuleSchema (scenario files)", () => {
 - path: "^/apis/apps/v1/namespaces/production/deployments"
   fault: {type: latency, ms: 200}
 `).map((r: unknown) => faultRuleSchema.parse(r));
-    expect(rules[0]).toEqual({ resource: "httproutes", verb: "patch", times: 2, fault: { type: "status", code: 503, retryAfterSeconds: 1 } });
+    expect(rules[0]).toEqual({ resource: "httproutes", verb: "patch", times: 2, fault: { type: "status", code: 503, retryAfterSeconds: 1, afterApply: false } });
     expect(rules[1].verb).toBe("*");
   });
 
