@@ -2,6 +2,7 @@
  * Building a pipeline run's environment from command options: release.yaml, the kubeconfig, who is running
  * (for the lock and the record), and where public URLs are reached.
  */
+import { userInfo } from "node:os";
 import { loadReleaseConfig } from "../config/load.ts";
 import { kubeFromConfig } from "../kube/client.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
@@ -34,10 +35,19 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
     config,
     progress,
     identity,
-    triggeredBy: env.GITHUB_ACTOR ?? env.USER ?? "unknown",
+    triggeredBy: env.GITHUB_ACTOR ?? env.USER ?? loginName() ?? "unknown",
     ...(approvers?.length ? { approvedBy: approvers } : {}),
     ...(env.GITHUB_RUN_ID ? { ciRun: `${env.GITHUB_REPOSITORY ?? ""} run ${env.GITHUB_RUN_ID}`.trim() } : {}),
     ...(o.smokeToken ? { smokeToken: o.smokeToken } : {}),
     resolve,
   };
+}
+
+/** The account running the CLI where USER is not set (containers, CI images); userInfo throws without a passwd entry. */
+function loginName(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
 }
