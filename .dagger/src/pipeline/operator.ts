@@ -9,7 +9,7 @@ import { setContainerImage } from "../kube/deployments.ts";
 import { finishStep, newStepRecord, type PipelineEnv, type Release } from "./context.ts";
 import { buildRouters, readProduction } from "./production.ts";
 import { finalizeRecord } from "./record-release.ts";
-import { failAndRollBack, newRecord, preflight, recordDigests, describeInFlight } from "./release.ts";
+import { failAndRollBack, newInFlight, newRecord, preflight, recordDigests, describeInFlight } from "./release.ts";
 import { rollBack } from "./rollback.ts";
 import { runCanaryStep, runPromoteStep } from "./steps.ts";
 import { clearInFlight, readInFlight, writeInFlight, type InFlight } from "./state.ts";
@@ -30,18 +30,7 @@ export async function canary(env: PipelineEnv, req: CanaryRequest): Promise<Rele
       throw new UsageError(`refused: ${describeInFlight(pre.inFlight)} is in flight; promote or roll it back first; nothing was changed`);
     }
     const record = newRecord(env, "canary", req.tag, pre.inFlight?.services ?? pre.services);
-    const state: InFlight = pre.inFlight ?? {
-      id: record.id,
-      tag: req.tag,
-      holder: pre.lock.identity,
-      startedAt: record.startedAt,
-      step: "preflight",
-      passedWeight: 0,
-      promotionStarted: false,
-      services: pre.services,
-      record,
-      updatedAt: record.startedAt,
-    };
+    const state: InFlight = pre.inFlight ?? newInFlight(record, pre.lock.identity, pre.services);
     const rel: Release = { env, routers: pre.routers, state, suites: pre.suites, signal: pre.signal };
     const label = `canary ${req.weight}%`;
     const rec = newStepRecord(label, req.weight);

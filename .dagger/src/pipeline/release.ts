@@ -53,6 +53,22 @@ export function newRecord(env: PipelineEnv, command: ReleaseRecord["command"], t
   };
 }
 
+/** The in-flight state of a run that has just taken the lock: written before its first step (I5). */
+export function newInFlight(record: ReleaseRecord, holder: string, services: ServiceBefore[]): InFlight {
+  return {
+    id: record.id,
+    tag: record.tag,
+    holder,
+    startedAt: record.startedAt,
+    step: "preflight",
+    passedWeight: 0,
+    promotionStarted: false,
+    services,
+    record,
+    updatedAt: record.startedAt,
+  };
+}
+
 /** Describe an interrupted release for refusals and `status`. */
 export function describeInFlight(s: InFlight): string {
   return `release ${s.tag} (started ${s.startedAt} by ${s.record.triggeredBy}) stopped at "${s.step}" (last update ${s.updatedAt}; ${s.promotionStarted ? "stable was being changed" : "stable untouched"}, highest passed weight ${s.passedWeight})`;
@@ -145,18 +161,7 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
   const { lock, signal } = pre;
   const record = newRecord(env, "deploy", req.tag, pre.services);
   if (req.skipCanary) record.skipCanary = { reason: req.reason!.trim() };
-  const state: InFlight = {
-    id: record.id,
-    tag: req.tag,
-    holder: lock.identity,
-    startedAt: record.startedAt,
-    step: "preflight",
-    passedWeight: 0,
-    promotionStarted: false,
-    services: pre.services,
-    record,
-    updatedAt: record.startedAt,
-  };
+  const state = newInFlight(record, lock.identity, pre.services);
   const rel: Release = { env, routers: pre.routers, state, suites: pre.suites, signal };
   try {
     if (pre.services.every((s) => s.previousImage === s.newImage)) {
