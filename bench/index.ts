@@ -13,7 +13,9 @@ import type { BenchResult } from "./lib.ts";
 
 async function main(filters: string[]): Promise<void> {
   const dir = new URL("./", import.meta.url);
-  const files = (await readdir(dir)).filter((f) => f.endsWith(".bench.ts") && (filters.length === 0 || filters.some((n) => f.includes(n)))).sort();
+  const files = (await readdir(dir))
+    .filter((f) => f.endsWith(".bench.ts") && (filters.length === 0 || filters.some((n) => f.includes(n))))
+    .sort();
   if (files.length === 0) {
     console.error(`bench: no bench/*.bench.ts matches ${filters.join(", ")}`);
     process.exitCode = 2;
@@ -24,11 +26,18 @@ async function main(filters: string[]): Promise<void> {
     const mod = (await import(new URL(file, dir).href)) as { run?: () => Promise<BenchResult[]> };
     if (typeof mod.run !== "function") throw new Error(`bench/${file} must export run(): Promise<BenchResult[]>`);
     process.stderr.write(`bench: ${file}…\n`);
-    for (const r of await mod.run()) rows.push([file.replace(/\.bench\.ts$/, ""), r.name, String(r.runs), r.medianMs.toFixed(1), r.note ?? ""]);
+    for (const r of await mod.run())
+      rows.push([file.replace(/\.bench\.ts$/, ""), r.name, String(r.runs), r.medianMs.toFixed(1), r.note ?? ""]);
   }
   const header = ["AREA", "MEASURE", "RUNS", "MEDIAN MS", "NOTE"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const row of [header, ...rows]) console.log(row.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd());
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .join("  ")
+        .trimEnd(),
+    );
 }
 
 await main(process.argv.slice(2));

@@ -95,7 +95,9 @@ async function rollbackAt50(): Promise<{ weightZeroMs: number; restoredMs: numbe
   const h = await harness();
   try {
     h.onStep("canary 50%", () => h.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.2.0", app: { failures: [{ status: 500 }] } }] })));
-    const err = (await deploy(h.env, { tag: "1.2.0" }).catch((e: unknown) => e)) as { record?: { rollbackTimings?: { weightZeroMs?: number; restoredMs?: number } } };
+    const err = (await deploy(h.env, { tag: "1.2.0" }).catch((e: unknown) => e)) as {
+      record?: { rollbackTimings?: { weightZeroMs?: number; restoredMs?: number } };
+    };
     const t = err.record?.rollbackTimings;
     if (t?.weightZeroMs === undefined || t.restoredMs === undefined) throw new Error("the release did not roll back");
     return { weightZeroMs: t.weightZeroMs, restoredMs: t.restoredMs };
@@ -169,7 +171,11 @@ export async function run(): Promise<BenchResult[]> {
       runs: RUNS,
       note: "in process; stable untouched, so nothing to redeploy",
     },
-    { name: "release-gate: smoke failure at 50 % → resting state (weight 0 verified, canary scaled to 0, header route removed)", medianMs: m(rollbacks.map((r) => r.restoredMs)), runs: RUNS },
+    {
+      name: "release-gate: smoke failure at 50 % → resting state (weight 0 verified, canary scaled to 0, header route removed)",
+      medianMs: m(rollbacks.map((r) => r.restoredMs)),
+      runs: RUNS,
+    },
     {
       name: "story 0.12 at 50 %: kubectl scale canary to 0 and stable back to 4, until stable's 4 pods are Available",
       medianMs: m(scaleBack),
@@ -182,8 +188,18 @@ export async function run(): Promise<BenchResult[]> {
       runs: RUNS,
       note: "a redeploy, not comparable with a weight flip; one kubectl process per command; after users got the bad version",
     },
-    { name: "release-gate deploy, 2 services, 10 → 50 → 100 → promote", medianMs: oursWall, runs: RUNS, note: `${m(ours.map((r) => r.requests))} API requests; windows ${observeTotalMs} ms` },
-    { name: "release-gate overhead (wall − observation windows − pod start floor)", medianMs: m(ours.map((r) => r.overheadMs)), runs: RUNS, note: `windows ${observeTotalMs} ms` },
+    {
+      name: "release-gate deploy, 2 services, 10 → 50 → 100 → promote",
+      medianMs: oursWall,
+      runs: RUNS,
+      note: `${m(ours.map((r) => r.requests))} API requests; windows ${observeTotalMs} ms`,
+    },
+    {
+      name: "release-gate overhead (wall − observation windows − pod start floor)",
+      medianMs: m(ours.map((r) => r.overheadMs)),
+      runs: RUNS,
+      note: `windows ${observeTotalMs} ms`,
+    },
     {
       name: `story 0.12 kubectl workflow, same release, same windows (${windowsMs.join(" + ")} ms, one after each phase)`,
       medianMs: storyWall,

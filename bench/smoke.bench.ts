@@ -11,7 +11,10 @@ const RUNS = 21;
 const LATENCY_MS = 20;
 const TOKEN = "bench-token";
 
-const delayed = (route: Route): Route => (req, res) => void setTimeout(() => void route(req, res), LATENCY_MS);
+const delayed =
+  (route: Route): Route =>
+  (req, res) =>
+    void setTimeout(() => void route(req, res), LATENCY_MS);
 
 export async function run(): Promise<BenchResult[]> {
   const pki = await makePki();
@@ -20,7 +23,10 @@ export async function run(): Promise<BenchResult[]> {
   const https = await startApp(routes, pki.valid);
   const results: BenchResult[] = [];
   try {
-    for (const [label, app, ca] of [["http", http, undefined], ["https", https, pki.ca]] as const) {
+    for (const [label, app, ca] of [
+      ["http", http, undefined],
+      ["https", https, pki.ca],
+    ] as const) {
       const base: SmokeOptions = { baseUrl: app.url, token: TOKEN, ca };
       const all = [...qualisysSuite.checks.map((c) => c.name), ...(label === "https" ? ["tls"] : [])];
       const times = await timeRuns(RUNS, {
@@ -35,7 +41,12 @@ export async function run(): Promise<BenchResult[]> {
       const n = all.length;
       results.push(
         { name: `default suite, ${n} checks concurrently (${label}, ${LATENCY_MS} ms/answer)`, medianMs: concurrent, runs: RUNS },
-        { name: `same ${n} checks one after another (${label})`, medianMs: sequential, runs: RUNS, note: `${(sequential / concurrent).toFixed(1)}x the concurrent suite` },
+        {
+          name: `same ${n} checks one after another (${label})`,
+          medianMs: sequential,
+          runs: RUNS,
+          note: `${(sequential / concurrent).toFixed(1)}x the concurrent suite`,
+        },
       );
     }
   } finally {

@@ -7,7 +7,18 @@
  * environment. Functions with side effects or live verdicts are never cached.
  */
 import { randomUUID } from "node:crypto";
-import { argument, dag, func, object, ReturnType, type Container, type Directory, type File, type Secret, type Service } from "@dagger.io/dagger";
+import {
+  argument,
+  dag,
+  func,
+  object,
+  ReturnType,
+  type Container,
+  type Directory,
+  type File,
+  type Secret,
+  type Service,
+} from "@dagger.io/dagger";
 
 /** Node 24 on Alpine: the Dagger TypeScript runtime's own base, so the module and the toolbox run the same Node. */
 const NODE_IMAGE = "node:24-alpine";
@@ -116,7 +127,18 @@ export class ReleaseGate {
      */
     target?: Service,
   ): Promise<string> {
-    const args = ["release-gate", "smoke", "--url", url, "--timeout", String(timeoutMs), "--deadline", String(deadlineMs), "--retries", String(retries)];
+    const args = [
+      "release-gate",
+      "smoke",
+      "--url",
+      url,
+      "--timeout",
+      String(timeoutMs),
+      "--deadline",
+      String(deadlineMs),
+      "--retries",
+      String(retries),
+    ];
     let ctr = this.toolbox()
       // A verdict is only true now: bust the layer cache of this exec (the function cache is off already).
       .withEnvVariable("RELEASE_GATE_CACHE_BUSTER", `${Date.now()}-${randomUUID()}`);
@@ -143,7 +165,10 @@ export class ReleaseGate {
       // The report (stdout) says which check failed and why; stderr has the one-line verdict or usage error.
       const verdict = exitCode === 2 ? "smoke: bad input, nothing was sent" : "smoke: checks failed";
       // The CLI's hints name environment variables; from Dagger the token is a Secret argument instead.
-      const hint = exitCode === 2 && !token ? "\nWith Dagger, pass the token as --token=env://SMOKE_TEST_TOKEN, or skip the check with --skip=user-me." : "";
+      const hint =
+        exitCode === 2 && !token
+          ? "\nWith Dagger, pass the token as --token=env://SMOKE_TEST_TOKEN, or skip the check with --skip=user-me."
+          : "";
       throw new Error(`${verdict} (exit ${exitCode})\n${stdout}${stderr}${hint}`);
     }
     return stdout;

@@ -8,7 +8,9 @@ describe("readSecretEnv", () => {
   it("returns the value of the variable it is given the NAME of, and registers it for redaction", () => {
     const env = { DEPLOY_TOKEN: "s3cr3t-value-41" };
     expect(readSecretEnv("DEPLOY_TOKEN", env)).toBe("s3cr3t-value-41");
-    expect(redact("Authorization: Bearer s3cr3t-value-41 (twice: s3cr3t-value-41)")).toBe("Authorization: Bearer [redacted] (twice: [redacted])");
+    expect(redact("Authorization: Bearer s3cr3t-value-41 (twice: s3cr3t-value-41)")).toBe(
+      "Authorization: Bearer [redacted] (twice: [redacted])",
+    );
   });
 
   it("redacts a token cut short by a truncated quote, and any long piece of it, not only the whole", () => {

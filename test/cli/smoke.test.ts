@@ -52,7 +52,10 @@ describe("release-gate smoke: verdicts", () => {
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ ok: false, url: `${a.url}/`, suite: "qualisys", canary: false });
-    expect(report.checks.find((c: { name: string }) => c.name === "login")).toMatchObject({ ok: false, reason: "no response within 200 ms" });
+    expect(report.checks.find((c: { name: string }) => c.name === "login")).toMatchObject({
+      ok: false,
+      reason: "no response within 200 ms",
+    });
   });
 
   it("exits 1 on connection refused", async () => {
@@ -90,7 +93,10 @@ describe("release-gate smoke: verdicts", () => {
 
   it("runs a suite file", async () => {
     const suite = join(dir, "svc.yaml");
-    await writeFile(suite, "name: svc\nchecks:\n  - name: health\n    path: /api/health\n    expect: { json: [{ path: status, equals: ok }] }\n");
+    await writeFile(
+      suite,
+      "name: svc\nchecks:\n  - name: health\n    path: /api/health\n    expect: { json: [{ path: status, equals: ok }] }\n",
+    );
     const a = await app();
     const r = await releaseGate(["smoke", "--url", a.url, "--suite", suite]);
     expect(r.code).toBe(0);
@@ -108,7 +114,10 @@ describe("release-gate smoke: the token never appears in any output", () => {
       releaseGate(["smoke", "--url", a.url, "--json", "--header", `X-Debug: ${TOKEN}`], withToken),
     ]);
     const suite = join(dir, "echo.yaml");
-    await writeFile(suite, "name: echo\nchecks:\n  - name: echo\n    path: /api/v1/user/me\n    auth: bearer\n    expect: { json: [{ path: echoed, equals: nope }] }\n");
+    await writeFile(
+      suite,
+      "name: echo\nchecks:\n  - name: echo\n    path: /api/v1/user/me\n    auth: bearer\n    expect: { json: [{ path: echoed, equals: nope }] }\n",
+    );
     runs.push(await releaseGate(["smoke", "--url", a.url, "--suite", suite], withToken));
     runs.push(await releaseGate(["smoke", "--url", "not a url"], withToken));
     for (const r of runs) {
@@ -126,7 +135,12 @@ describe("release-gate smoke: a long token cut short in a reason", () => {
   const pieces = Array.from({ length: LONG.length - 3 }, (_, i) => LONG.slice(i, i + 4));
 
   it("leaves no piece of it in the table, --json, or stderr", async () => {
-    const echo: Route = (req, res) => json(200, { id: "u-1", echoed: req.headers.authorization, late: `request rejected from 10.0.0.7, got: ${req.headers.authorization}` })(req, res);
+    const echo: Route = (req, res) =>
+      json(200, {
+        id: "u-1",
+        echoed: req.headers.authorization,
+        late: `request rejected from 10.0.0.7, got: ${req.headers.authorization}`,
+      })(req, res);
     const a = await app({ "/api/v1/user/me": echo });
     const suite = join(dir, "echo-long.yaml");
     await writeFile(
@@ -163,17 +177,35 @@ describe("release-gate smoke: bad usage or input exits 2 before any request", ()
 
   it.each([
     [["smoke"], /^release-gate: required option '--url <url>' not specified/],
-    [["smoke", "--url", "app.qualisys.io"], /^release-gate: "app\.qualisys\.io" is not a valid URL: give an absolute URL such as https:\/\/app\.qualisys\.io$/],
+    [
+      ["smoke", "--url", "app.qualisys.io"],
+      /^release-gate: "app\.qualisys\.io" is not a valid URL: give an absolute URL such as https:\/\/app\.qualisys\.io$/,
+    ],
     [["smoke", "--url", "ftp://127.0.0.1/"], /^release-gate: URL scheme ftp is not supported: use http:\/\/ or https:\/\/$/],
     [["smoke", "--url", "https://"], /^release-gate: "https:\/\/" is not a valid URL/],
-    [["smoke", "--url", "URL", "--timeout", "soon"], /^release-gate: option '--timeout <ms>' argument 'soon' is invalid\. expected an integer >= 1\./],
-    [["smoke", "--url", "URL", "--token-env", "eyJhbGciOi.pasted"], /^release-gate: --token-env takes the NAME of an environment variable \(letters, digits, _\), not its value$/],
-    [["smoke", "--url", "URL", "--suite", "/nonexistent/suite.yaml"], /^release-gate: cannot read suite file \/nonexistent\/suite\.yaml \(ENOENT\): check the path given to --suite$/],
-    [["smoke", "--url", "URL", "--skip", "typo"], /^release-gate: cannot skip "typo": suite qualisys has checks health, ready, login, user-me, tls$/],
+    [
+      ["smoke", "--url", "URL", "--timeout", "soon"],
+      /^release-gate: option '--timeout <ms>' argument 'soon' is invalid\. expected an integer >= 1\./,
+    ],
+    [
+      ["smoke", "--url", "URL", "--token-env", "eyJhbGciOi.pasted"],
+      /^release-gate: --token-env takes the NAME of an environment variable \(letters, digits, _\), not its value$/,
+    ],
+    [
+      ["smoke", "--url", "URL", "--suite", "/nonexistent/suite.yaml"],
+      /^release-gate: cannot read suite file \/nonexistent\/suite\.yaml \(ENOENT\): check the path given to --suite$/,
+    ],
+    [
+      ["smoke", "--url", "URL", "--skip", "typo"],
+      /^release-gate: cannot skip "typo": suite qualisys has checks health, ready, login, user-me, tls$/,
+    ],
     [["smoke", "--url", "URL", "--frobnicate"], /^release-gate: unknown option '--frobnicate'/],
     [["deploy-everything"], /^release-gate: unknown command 'deploy-everything'/],
   ])("%j", async (args, message) => {
-    const r = await releaseGate(args.map((x) => (x === "URL" ? a.url : x)), withToken);
+    const r = await releaseGate(
+      args.map((x) => (x === "URL" ? a.url : x)),
+      withToken,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe("");

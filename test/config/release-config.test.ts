@@ -39,10 +39,22 @@ describe("release.yaml", () => {
       stringify({
         namespace: "ns",
         router: { kind: "replicas" },
-        services: [{ name: "a", container: "a", stable: { deployment: "a", service: "a" }, canary: { deployment: "a-c", service: "a-c" }, smoke: { url: "http://a.test" } }],
+        services: [
+          {
+            name: "a",
+            container: "a",
+            stable: { deployment: "a", service: "a" },
+            canary: { deployment: "a-c", service: "a-c" },
+            smoke: { url: "http://a.test" },
+          },
+        ],
       }),
     );
-    expect(cfg.phases.map((p) => [p.weight, p.observe])).toEqual([[10, 120_000], [50, 45_000], [100, 30_000]]);
+    expect(cfg.phases.map((p) => [p.weight, p.observe])).toEqual([
+      [10, 120_000],
+      [50, 45_000],
+      [100, 30_000],
+    ]);
     expect(cfg.deadlines.canaryAvailable).toBe(45_000);
     expect(cfg.lock.ttl).toBe(900_000);
   });
@@ -72,21 +84,48 @@ describe("release.yaml", () => {
     const all = parseReleaseConfig(withChange(gateway));
     expect(all.services[0].route.ruleIndex).toBeUndefined();
     expect(routerInputs(all).services.every((s) => !("ruleIndex" in s))).toBe(true);
-    const one = parseReleaseConfig(withChange((d) => { gateway(d); d.services[0].route.ruleIndex = 1; }));
+    const one = parseReleaseConfig(
+      withChange((d) => {
+        gateway(d);
+        d.services[0].route.ruleIndex = 1;
+      }),
+    );
     expect(routerInputs(one).services.map((s) => s.ruleIndex)).toEqual([1, undefined]);
     // A service without any route block gets none either.
-    const bare = parseReleaseConfig(withChange((d) => { d.router.kind = "replicas"; delete d.services[0].route; }));
+    const bare = parseReleaseConfig(
+      withChange((d) => {
+        d.router.kind = "replicas";
+        delete d.services[0].route;
+      }),
+    );
     expect(bare.services[0].route).toEqual({});
-    expect(errorOf(withChange((d) => { gateway(d); d.services[0].route.ruleIndex = -1; })).message).toMatch(/services\[0\]\.route\.ruleIndex/);
+    expect(
+      errorOf(
+        withChange((d) => {
+          gateway(d);
+          d.services[0].route.ruleIndex = -1;
+        }),
+      ).message,
+    ).toMatch(/services\[0\]\.route\.ruleIndex/);
   });
 
   it("requires the route object each router needs", () => {
-    const err = errorOf(withChange((d) => { d.router.kind = "gateway-api"; delete d.services[0].route.httpRoute; }));
+    const err = errorOf(
+      withChange((d) => {
+        d.router.kind = "gateway-api";
+        delete d.services[0].route.httpRoute;
+      }),
+    );
     expect(err.message).toContain("services[0].route.httpRoute: router gateway-api needs the HTTPRoute's name");
   });
 
   it("refuses a duplicate service and a canary that is the stable Deployment", () => {
-    const err = errorOf(withChange((d) => { d.services[1].name = "qualisys-api"; d.services[0].canary.deployment = "qualisys-api-stable"; }));
+    const err = errorOf(
+      withChange((d) => {
+        d.services[1].name = "qualisys-api";
+        d.services[0].canary.deployment = "qualisys-api-stable";
+      }),
+    );
     expect(err.message).toContain('services[1].name: service "qualisys-api" is listed twice');
     expect(err.message).toContain("services[0].canary.deployment: the canary Deployment must differ");
   });

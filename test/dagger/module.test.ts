@@ -39,11 +39,27 @@ describe("type-checking against @dagger.io/dagger", () => {
   });
 
   it.each([
-    ["a plaintext string where a Secret is required", 'withSecretVariable("SMOKE_TEST_TOKEN", token)', 'withSecretVariable("SMOKE_TEST_TOKEN", "plaintext")'],
-    ["a shell string instead of an argument array", "withExec(args, { expect: ReturnType.Any })", 'withExec("release-gate smoke", { expect: ReturnType.Any })'],
+    [
+      "a plaintext string where a Secret is required",
+      'withSecretVariable("SMOKE_TEST_TOKEN", token)',
+      'withSecretVariable("SMOKE_TEST_TOKEN", "plaintext")',
+    ],
+    [
+      "a shell string instead of an argument array",
+      "withExec(args, { expect: ReturnType.Any })",
+      'withExec("release-gate smoke", { expect: ReturnType.Any })',
+    ],
     ["an API that does not exist", ".withDefaultTerminalCmd([", ".withTerminalCommand(["],
-    ["an address string where a Service is required", "withServiceBinding(smokeTargetHost(url), target)", 'withServiceBinding(smokeTargetHost(url), "tcp://localhost:3000")'],
-    ["the binding's arguments swapped", "withServiceBinding(smokeTargetHost(url), target)", "withServiceBinding(target, smokeTargetHost(url))"],
+    [
+      "an address string where a Service is required",
+      "withServiceBinding(smokeTargetHost(url), target)",
+      'withServiceBinding(smokeTargetHost(url), "tcp://localhost:3000")',
+    ],
+    [
+      "the binding's arguments swapped",
+      "withServiceBinding(smokeTargetHost(url), target)",
+      "withServiceBinding(target, smokeTargetHost(url))",
+    ],
   ])("a wrong call fails: %s", (_what, from, to) => {
     expect(source).toContain(from);
     expect(typeErrors(source.replace(from, to)).length).toBeGreaterThan(0);
@@ -55,7 +71,8 @@ function inspect(text: string) {
   const file = ts.createSourceFile(INDEX, text, ts.ScriptTarget.ES2022, true);
   const cls = file.statements.find((s): s is ts.ClassDeclaration => ts.isClassDeclaration(s) && s.name?.text === "ReleaseGate");
   const decoratorText = (node: ts.Node) => (ts.canHaveDecorators(node) ? (ts.getDecorators(node) ?? []).map((d) => d.getText()) : []);
-  const hasDoc = (node: ts.Node) => (ts.getLeadingCommentRanges(text, node.getFullStart()) ?? []).some((r) => text.slice(r.pos, r.pos + 3) === "/**");
+  const hasDoc = (node: ts.Node) =>
+    (ts.getLeadingCommentRanges(text, node.getFullStart()) ?? []).some((r) => text.slice(r.pos, r.pos + 3) === "/**");
   const funcs = Array.from(cls?.members ?? []).filter(
     (m): m is ts.MethodDeclaration => ts.isMethodDeclaration(m) && decoratorText(m).some((d) => d.startsWith("@func")),
   );

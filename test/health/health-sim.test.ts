@@ -61,7 +61,9 @@ describe("waitAvailable", () => {
 
   it("fails fast on CrashLoopBackOff, naming the pod and container", async () => {
     await rollCanary("2.0.0-crash", 1);
-    const f = await failureOf(waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 10 } }));
+    const f = await failureOf(
+      waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 10 } }),
+    );
     expect(f.reason).toBe("CrashLoopBackOff");
     expect(f.pod).toMatch(/^qualisys-api-canary-/);
     expect(f.container).toBe("app");
@@ -71,7 +73,9 @@ describe("waitAvailable", () => {
 
   it("reports restarts above the limit before the back-off shows", async () => {
     await rollCanary("2.0.0-crash", 1);
-    const f = await failureOf(waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 0 } }));
+    const f = await failureOf(
+      waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 0 } }),
+    );
     expect(["RestartLimit", "CrashLoopBackOff"]).toContain(f.reason);
     await scaleToZero();
   });
@@ -86,7 +90,9 @@ describe("waitAvailable", () => {
 
   it("times out on a canary that never becomes Ready, naming each pod and its state", async () => {
     await rollCanary("2.0.0-never", 2);
-    const err = await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 2, timeoutMs: 1_500 }).catch((e: unknown) => e);
+    const err = await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 2, timeoutMs: 1_500 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FailedError);
     expect(err).not.toBeInstanceOf(CanaryUnhealthyError);
     const msg = (err as Error).message;
@@ -109,7 +115,13 @@ describe("watchCanaryHealth", () => {
   it("detects a pod that never becomes Ready", async () => {
     // Watch first, then start the pod: a pod already running when the watch begins is (rightly) judged as one
     // that lost its readiness, and on a loaded machine the pod may be running before a late watch starts.
-    const watching = watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { readyDeadlineMs: 300 } });
+    const watching = watchCanaryHealth({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      signal: new AbortController().signal,
+      limits: { readyDeadlineMs: 300 },
+    });
     await rollCanary("2.0.0-never", 1);
     const f = await watching;
     expect(f?.reason).toBe("NeverReady");
@@ -120,7 +132,13 @@ describe("watchCanaryHealth", () => {
   it("detects a Ready pod that stops being Ready for longer than the grace", async () => {
     await rollCanary("2.0.0-flap", 1);
     await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
-    const f = await watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { notReadyGraceMs: 100, unavailableGraceMs: 60_000 } });
+    const f = await watchCanaryHealth({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      signal: new AbortController().signal,
+      limits: { notReadyGraceMs: 100, unavailableGraceMs: 60_000 },
+    });
     expect(f?.reason).toBe("NotReady");
     expect(f?.message).toMatch(/was Ready and has not been Ready for over 100 ms/);
     await scaleToZero();
@@ -131,10 +149,18 @@ describe("watchCanaryHealth", () => {
     await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
     const notReady = async () => {
       const pods = await t.kube.core.listNamespacedPod({ namespace: NS, labelSelector: "app=qualisys-api,track=canary" });
-      return pods.items.some((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "False") && !p.metadata?.deletionTimestamp);
+      return pods.items.some(
+        (p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "False") && !p.metadata?.deletionTimestamp,
+      );
     };
     await expect.poll(notReady, { timeout: 10_000 }).toBe(true);
-    const f = await watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { notReadyGraceMs: 100, readyDeadlineMs: 600_000, unavailableGraceMs: 600_000 } });
+    const f = await watchCanaryHealth({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      signal: new AbortController().signal,
+      limits: { notReadyGraceMs: 100, readyDeadlineMs: 600_000, unavailableGraceMs: 600_000 },
+    });
     expect(f?.reason).toBe("NotReady");
     await scaleToZero();
   });
@@ -142,14 +168,26 @@ describe("watchCanaryHealth", () => {
   it("detects a Ready pod whose process starts crashing", async () => {
     await rollCanary("2.0.0-die", 1);
     await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
-    const f = await watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { maxRestarts: 0, notReadyGraceMs: 60_000, unavailableGraceMs: 60_000 } });
+    const f = await watchCanaryHealth({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      signal: new AbortController().signal,
+      limits: { maxRestarts: 0, notReadyGraceMs: 60_000, unavailableGraceMs: 60_000 },
+    });
     expect(["RestartLimit", "CrashLoopBackOff"]).toContain(f?.reason);
     await scaleToZero();
   });
 
   it("detects CrashLoopBackOff and ImagePullBackOff while watching", async () => {
     await rollCanary("2.0.0-crash", 1);
-    const crash = await watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { maxRestarts: 10 } });
+    const crash = await watchCanaryHealth({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      signal: new AbortController().signal,
+      limits: { maxRestarts: 10 },
+    });
     expect(crash?.reason).toBe("CrashLoopBackOff");
     await scaleToZero();
     await rollCanary("2.0.0-pull", 1);
@@ -165,7 +203,14 @@ describe("watchCanaryHealth", () => {
     t.sim.faults.add({ verb: "watch", resource: "pods", fault: { type: "dropWatch", afterEvents: 1 } });
     const rewatches: string[] = [];
     try {
-      const health = watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal, limits: { maxRestarts: 10 }, onRewatch: (what, why) => rewatches.push(`${what}: ${why}`) });
+      const health = watchCanaryHealth({
+        kube: t.kube,
+        namespace: NS,
+        deployment: CANARY,
+        signal: new AbortController().signal,
+        limits: { maxRestarts: 10 },
+        onRewatch: (what, why) => rewatches.push(`${what}: ${why}`),
+      });
       await rollCanary("2.0.0-crash", 1);
       const f = await health;
       expect(f?.reason).toBe("CrashLoopBackOff");
@@ -183,7 +228,12 @@ describe("watchCanaryHealth", () => {
     let open = 0;
     let started = 0;
     const watch = {
-      watch: (path: string, query: Record<string, string | number | boolean | undefined>, cb: (type: string, obj: unknown) => void, done: (err: unknown) => void) => {
+      watch: (
+        path: string,
+        query: Record<string, string | number | boolean | undefined>,
+        cb: (type: string, obj: unknown) => void,
+        done: (err: unknown) => void,
+      ) => {
         open++;
         started++;
         return t.kube.watch.watch(path, query, cb, (err) => {
@@ -195,16 +245,24 @@ describe("watchCanaryHealth", () => {
     // The server closes the streams of the waitAvailable above a moment after the client: let the count settle.
     let previous = -1;
     await expect
-      .poll(() => {
-        const now = t.storeListeners();
-        const settled = now === previous;
-        previous = now;
-        return settled;
-      }, { timeout: 10_000, interval: 200 })
+      .poll(
+        () => {
+          const now = t.storeListeners();
+          const settled = now === previous;
+          previous = now;
+          return settled;
+        },
+        { timeout: 10_000, interval: 200 },
+      )
       .toBe(true);
     const baseline = t.storeListeners();
     const ac = new AbortController();
-    const health = watchCanaryHealth({ kube: { ...t.kube, watch: watch as unknown as typeof t.kube.watch }, namespace: NS, deployment: CANARY, signal: ac.signal });
+    const health = watchCanaryHealth({
+      kube: { ...t.kube, watch: watch as unknown as typeof t.kube.watch },
+      namespace: NS,
+      deployment: CANARY,
+      signal: ac.signal,
+    });
     await expect.poll(() => open, { timeout: 10_000 }).toBe(2);
     await expect.poll(() => t.storeListeners(), { timeout: 10_000 }).toBe(baseline + 2);
     ac.abort();
@@ -228,7 +286,13 @@ describe("watchCanaryHealth", () => {
         { op: "replace", path: "/spec/replicas", value: 1 },
       ],
     });
-    const f = await watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: web, signal: new AbortController().signal, limits: { readyDeadlineMs: 60_000, unavailableGraceMs: 60_000 } });
+    const f = await watchCanaryHealth({
+      kube: t.kube,
+      namespace: NS,
+      deployment: web,
+      signal: new AbortController().signal,
+      limits: { readyDeadlineMs: 60_000, unavailableGraceMs: 60_000 },
+    });
     expect(f?.reason).toBe("ProgressDeadlineExceeded");
     expect(f?.message).toContain("ProgressDeadlineExceeded");
   });
@@ -237,7 +301,9 @@ describe("watchCanaryHealth", () => {
 describe("a rollout replacing bad canary pods", () => {
   it("judges the new ReplicaSet's pods, not the crash-looping ones being replaced", async () => {
     await rollCanary("2.0.0-crash", 1);
-    await failureOf(waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 10 } }));
+    await failureOf(
+      waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 10 } }),
+    );
     // Fix forward without scaling to 0 first: the old pod still crash-loops while the new one starts.
     await rollCanary("2.0.1", 1);
     await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: { maxRestarts: 10 } });

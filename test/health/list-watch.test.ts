@@ -83,13 +83,17 @@ describe("listWatch", () => {
     let lists = 0;
     const ac = new AbortController();
     const kube = fakeKube(
-      [
-        (_q, _emit, done) => done(Object.assign(new Error("Gone"), { statusCode: 410 })),
-        () => setImmediate(() => ac.abort()),
-      ],
+      [(_q, _emit, done) => done(Object.assign(new Error("Gone"), { statusCode: 410 })), () => setImmediate(() => ac.abort())],
       queries,
     );
-    await listWatch<Obj>({ kube, path: "/x", list: async () => ({ items: [], metadata: { resourceVersion: String(++lists) } }), signal: ac.signal, onList: () => {}, onEvent: () => {} });
+    await listWatch<Obj>({
+      kube,
+      path: "/x",
+      list: async () => ({ items: [], metadata: { resourceVersion: String(++lists) } }),
+      signal: ac.signal,
+      onList: () => {},
+      onEvent: () => {},
+    });
     expect(lists).toBe(2);
     expect(queries.map((q) => q.resourceVersion)).toEqual(["1", "2"]);
   });
@@ -98,7 +102,15 @@ describe("listWatch", () => {
     const queries: Array<Record<string, unknown>> = [];
     const refuse: Script = (_q, _e, done) => done(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
     const kube = fakeKube([refuse, refuse, refuse, refuse], queries);
-    const p = listWatch<Obj>({ kube, path: "/x", list: async () => ({ items: [], metadata: { resourceVersion: "5" } }), signal: new AbortController().signal, onList: () => {}, onEvent: () => {}, retries: 2 });
+    const p = listWatch<Obj>({
+      kube,
+      path: "/x",
+      list: async () => ({ items: [], metadata: { resourceVersion: "5" } }),
+      signal: new AbortController().signal,
+      onList: () => {},
+      onEvent: () => {},
+      retries: 2,
+    });
     await expect(p).rejects.toThrow("ECONNREFUSED");
     expect(queries).toHaveLength(3);
   });
@@ -106,7 +118,14 @@ describe("listWatch", () => {
   it("resolves when aborted while a watch is open", async () => {
     const ac = new AbortController();
     const kube = fakeKube([], []);
-    const p = listWatch<Obj>({ kube, path: "/x", list: async () => ({ items: [] }), signal: ac.signal, onList: () => setImmediate(() => ac.abort()), onEvent: () => {} });
+    const p = listWatch<Obj>({
+      kube,
+      path: "/x",
+      list: async () => ({ items: [] }),
+      signal: ac.signal,
+      onList: () => setImmediate(() => ac.abort()),
+      onEvent: () => {},
+    });
     await expect(p).resolves.toBeUndefined();
   });
 });

@@ -1,23 +1,41 @@
 import { describe, expect, it } from "vitest";
 import type * as k8s from "@kubernetes/client-node";
-import { deploymentFailure, ownedBy, podFailure, resolveLimits, rolloutComplete, selectorString } from "../../.dagger/src/health/pod-health.ts";
+import {
+  deploymentFailure,
+  ownedBy,
+  podFailure,
+  resolveLimits,
+  rolloutComplete,
+  selectorString,
+} from "../../.dagger/src/health/pod-health.ts";
 
 const limits = { maxRestarts: 2 };
 function pod(cs: Partial<k8s.V1ContainerStatus>, extra: Partial<k8s.V1PodStatus> = {}): k8s.V1Pod {
   return {
-    metadata: { name: "api-canary-abc-1", labels: { "pod-template-hash": "abc" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-canary-abc", uid: "1" }] },
-    status: { phase: "Running", containerStatuses: [{ name: "app", image: "x", imageID: "", ready: false, restartCount: 0, ...cs }], ...extra },
+    metadata: {
+      name: "api-canary-abc-1",
+      labels: { "pod-template-hash": "abc" },
+      ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-canary-abc", uid: "1" }],
+    },
+    status: {
+      phase: "Running",
+      containerStatuses: [{ name: "app", image: "x", imageID: "", ready: false, restartCount: 0, ...cs }],
+      ...extra,
+    },
   };
 }
 
 describe("podFailure", () => {
-  it.each(["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError"])("fails on %s and names pod and container", (reason) => {
-    const f = podFailure(pod({ state: { waiting: { reason, message: "details here" } } }), limits, "production", "api-canary");
-    expect(f).toMatchObject({ reason, pod: "api-canary-abc-1", container: "app", deployment: "api-canary" });
-    expect(f!.message).toContain("api-canary-abc-1");
-    expect(f!.message).toContain(reason);
-    expect(f!.message).toContain("details here");
-  });
+  it.each(["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError"])(
+    "fails on %s and names pod and container",
+    (reason) => {
+      const f = podFailure(pod({ state: { waiting: { reason, message: "details here" } } }), limits, "production", "api-canary");
+      expect(f).toMatchObject({ reason, pod: "api-canary-abc-1", container: "app", deployment: "api-canary" });
+      expect(f!.message).toContain("api-canary-abc-1");
+      expect(f!.message).toContain(reason);
+      expect(f!.message).toContain("details here");
+    },
+  );
 
   it("does not fail a container that is merely starting", () => {
     expect(podFailure(pod({ state: { waiting: { reason: "ContainerCreating" } } }), limits, "p", "d")).toBeUndefined();
@@ -25,7 +43,12 @@ describe("podFailure", () => {
   });
 
   it("fails on restarts above the limit, with the last exit", () => {
-    const f = podFailure(pod({ state: { running: {} }, restartCount: 3, lastState: { terminated: { exitCode: 137, reason: "OOMKilled" } } }), limits, "p", "d");
+    const f = podFailure(
+      pod({ state: { running: {} }, restartCount: 3, lastState: { terminated: { exitCode: 137, reason: "OOMKilled" } } }),
+      limits,
+      "p",
+      "d",
+    );
     expect(f).toMatchObject({ reason: "RestartLimit" });
     expect(f!.message).toContain("OOMKilled");
   });
@@ -36,7 +59,11 @@ describe("podFailure", () => {
 });
 
 describe("Deployment rules", () => {
-  const dep = (status: k8s.V1DeploymentStatus, generation = 2, replicas = 2): k8s.V1Deployment => ({ metadata: { name: "api-canary", generation }, spec: { replicas, selector: {}, template: {} }, status });
+  const dep = (status: k8s.V1DeploymentStatus, generation = 2, replicas = 2): k8s.V1Deployment => ({
+    metadata: { name: "api-canary", generation },
+    spec: { replicas, selector: {}, template: {} },
+    status,
+  });
 
   it("follows kubectl's rollout-status rule", () => {
     expect(rolloutComplete(dep({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), 2)).toBe(true);
@@ -47,7 +74,12 @@ describe("Deployment rules", () => {
   });
 
   it("reports ProgressDeadlineExceeded and ReplicaFailure, but not from a stale status", () => {
-    const pde = { type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: "ReplicaSet has timed out progressing." };
+    const pde = {
+      type: "Progressing",
+      status: "False",
+      reason: "ProgressDeadlineExceeded",
+      message: "ReplicaSet has timed out progressing.",
+    };
     expect(deploymentFailure(dep({ observedGeneration: 2, conditions: [pde] }), "p")?.reason).toBe("ProgressDeadlineExceeded");
     expect(deploymentFailure(dep({ observedGeneration: 1, conditions: [pde] }), "p")).toBeUndefined();
     const quota = { type: "ReplicaFailure", status: "True", reason: "FailedCreate", message: "exceeded quota" };
@@ -63,9 +95,15 @@ describe("pod ownership and selectors", () => {
   });
 
   it("builds label selector strings", () => {
-    expect(selectorString({ matchLabels: { app: "api", track: "canary" }, matchExpressions: [{ key: "tier", operator: "In", values: ["a", "b"] }, { key: "x", operator: "Exists" }] })).toBe(
-      "app=api,track=canary,tier in (a,b),x",
-    );
+    expect(
+      selectorString({
+        matchLabels: { app: "api", track: "canary" },
+        matchExpressions: [
+          { key: "tier", operator: "In", values: ["a", "b"] },
+          { key: "x", operator: "Exists" },
+        ],
+      }),
+    ).toBe("app=api,track=canary,tier in (a,b),x");
   });
 
   it("defaults the unavailable grace to the not-ready grace and refuses negative limits", () => {

@@ -11,7 +11,12 @@ export function binEnv(h: Harness): Record<string, string> {
 }
 
 export function spawnBin(h: Harness, args: string[], config = h.configPath): ResultPromise {
-  return execa(process.execPath, [BIN, ...args, "--config", config, "--kubeconfig", h.sim.kubeconfigPath], { reject: false, env: binEnv(h), extendEnv: false, timeout: 60_000 });
+  return execa(process.execPath, [BIN, ...args, "--config", config, "--kubeconfig", h.sim.kubeconfigPath], {
+    reject: false,
+    env: binEnv(h),
+    extendEnv: false,
+    timeout: 60_000,
+  });
 }
 
 export async function bin(h: Harness, args: string[], config?: string) {

@@ -37,23 +37,47 @@ describe("bad input: exit 2, nothing in the cluster changed", () => {
       expect(r.stderr).toContain("nothing was changed");
     }
     const cases: Array<[string, (d: any) => void, RegExp]> = [
-      ["unknown Deployment", (d) => (d.services[0].canary.deployment = "qualisys-api-canry"), /Deployment production\/qualisys-api-canry does not exist/],
-      ["unknown Service", (d) => (d.services[1].stable.service = "qualisys-web-stabel"), /Service production\/qualisys-web-stabel does not exist/],
+      [
+        "unknown Deployment",
+        (d) => (d.services[0].canary.deployment = "qualisys-api-canry"),
+        /Deployment production\/qualisys-api-canry does not exist/,
+      ],
+      [
+        "unknown Service",
+        (d) => (d.services[1].stable.service = "qualisys-web-stabel"),
+        /Service production\/qualisys-web-stabel does not exist/,
+      ],
       ["unknown Ingress", (d) => (d.services[0].route.ingress = "nope"), /nope.*not found/],
       ["missing container", (d) => (d.services[0].container = "api"), /has no container "api" \(it has: qualisys-api\)/],
-      ["weights not rising to 100", (d) => (d.phases = [{ weight: 50 }, { weight: 10 }]), /phases\[1\]\.weight: weights must rise.*\n.*last phase must reach 100/],
+      [
+        "weights not rising to 100",
+        (d) => (d.phases = [{ weight: 50 }, { weight: 10 }]),
+        /phases\[1\]\.weight: weights must rise.*\n.*last phase must reach 100/,
+      ],
       ["over budget", (d) => (d.phases[0].observe = "20m"), /worst case .* over the 10m budget; costliest: canary 10%/],
     ];
     for (const [what, change, message] of cases) {
       const config = await variantConfig(h, change);
-      const r = await execa(process.execPath, [BIN, "deploy", "--tag", "1.1.0", "--config", config, "--kubeconfig", h.sim.kubeconfigPath], { reject: false, env: binEnv(h), extendEnv: false });
+      const r = await execa(process.execPath, [BIN, "deploy", "--tag", "1.1.0", "--config", config, "--kubeconfig", h.sim.kubeconfigPath], {
+        reject: false,
+        env: binEnv(h),
+        extendEnv: false,
+      });
       expect(r.exitCode, what).toBe(2);
       expect(String(r.stderr), what).toMatch(message);
     }
-    const noKube = await execa(process.execPath, [BIN, "deploy", "--tag", "1.1.0", "--config", h.configPath, "--kubeconfig", "/nonexistent/kubeconfig"], { reject: false, env: binEnv(h), extendEnv: false });
+    const noKube = await execa(
+      process.execPath,
+      [BIN, "deploy", "--tag", "1.1.0", "--config", h.configPath, "--kubeconfig", "/nonexistent/kubeconfig"],
+      { reject: false, env: binEnv(h), extendEnv: false },
+    );
     expect(noKube.exitCode).toBe(2);
     expect(String(noKube.stderr)).toMatch(/kubeconfig \/nonexistent\/kubeconfig does not exist/);
-    const noKubeAtAll = await execa(process.execPath, [BIN, "deploy", "--tag", "1.1.0", "--config", h.configPath], { reject: false, env: binEnv(h), extendEnv: false });
+    const noKubeAtAll = await execa(process.execPath, [BIN, "deploy", "--tag", "1.1.0", "--config", h.configPath], {
+      reject: false,
+      env: binEnv(h),
+      extendEnv: false,
+    });
     expect(noKubeAtAll.exitCode).toBe(2);
     expect(String(noKubeAtAll.stderr)).toMatch(/no kubeconfig/);
     // Not one write reached the simulated cluster.
@@ -75,7 +99,11 @@ describe("a release through the bin", () => {
     expect(st.services.map((s: any) => s.stable.image)).toEqual([image("qualisys-api", "1.1.0"), image("qualisys-web", "1.1.0")]);
     const history = await bin(h, ["history", "--json"]);
     expect(JSON.parse(history.stdout)[0]).toMatchObject({ tag: "1.1.0", outcome: "succeeded", triggeredBy: "cli-tester" });
-    const plan = await execa(process.execPath, [BIN, "plan", "--tag", "1.2.0", "--config", h.configPath], { reject: false, env: binEnv(h), extendEnv: false });
+    const plan = await execa(process.execPath, [BIN, "plan", "--tag", "1.2.0", "--config", h.configPath], {
+      reject: false,
+      env: binEnv(h),
+      extendEnv: false,
+    });
     expect(plan.exitCode).toBe(0);
     expect(String(plan.stdout)).toMatch(/canary 10% \(worst case/);
   }, 60_000);
@@ -85,7 +113,10 @@ describe("killed runs (I5)", () => {
   it("API connection lost mid-phase: the run fails naming the failed rollback; once the API is back, rollback repairs", async () => {
     h = await startHarness({ config: (d) => (d.phases[1].observe = "2s") });
     h.onStep("canary 50%", () => h!.sim.faults.add({ verb: "*", fault: { type: "reset" } }));
-    const err = (await deploy(h.env, { tag: "1.1.0" }).then(() => undefined, (e: unknown) => e)) as Error;
+    const err = (await deploy(h.env, { tag: "1.1.0" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toMatch(/release of 1.1.0 failed at canary 50%: .*Automatic rollback FAILED.*release-gate rollback/);
     h.sim.faults.clear();
@@ -126,10 +157,14 @@ describe("killed runs (I5)", () => {
     expect(status.lock.expired).toBe(false);
     expect(status.weights.map((w: any) => w.weight)).toEqual([50]);
     const text = await bin(h, ["status"]);
-    expect(text.stdout).toMatch(/in flight: release 1.1.0 .* stopped at "canary 50%".*Repair with `release-gate rollback`.*continue it with `release-gate deploy --tag 1.1.0 --resume`/);
+    expect(text.stdout).toMatch(
+      /in flight: release 1.1.0 .* stopped at "canary 50%".*Repair with `release-gate rollback`.*continue it with `release-gate deploy --tag 1.1.0 --resume`/,
+    );
     const early = await bin(h, ["rollback", "--reason", "runner died"]);
     expect(early.code, early.stderr).toBe(2);
-    expect(early.stderr).toMatch(/another run holds the release lock .*: cli-tester .*last renewed [\d.]+ s ago.*It is alive.*rollback --force/);
+    expect(early.stderr).toMatch(
+      /another run holds the release lock .*: cli-tester .*last renewed [\d.]+ s ago.*It is alive.*rollback --force/,
+    );
     expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
     await waitLockStale(h);
     const rb = await bin(h, ["rollback", "--reason", "runner died"]);
@@ -143,7 +178,10 @@ describe("killed runs (I5)", () => {
   it("SIGKILL during promotion: status shows stable being changed, rollback restores its previous template (I3)", async () => {
     // Pods of 1.6.0 take 30 simulated seconds to start, so stable's rolling update (4 pods, one at a time) is
     // surely under way when the run is killed.
-    h = await startHarness({ scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] }, config: (d) => (d.lock.ttl = "12s") });
+    h = await startHarness({
+      scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] },
+      config: (d) => (d.lock.ttl = "12s"),
+    });
     const run = spawnBin(h, ["deploy", "--tag", "1.6.0"]);
     await whenStderr(run, "promote · weight 100% · started");
     await new Promise((r) => setTimeout(r, 300));
@@ -156,7 +194,8 @@ describe("killed runs (I5)", () => {
     const rb = await bin(h, ["rollback"]);
     expect(rb.code, rb.stderr).toBe(0);
     await expectResting(h, OLD, "rolled-back");
-    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.6.0"), image(svc, OLD)]);
+    for (const svc of ["qualisys-api", "qualisys-web"])
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.6.0"), image(svc, OLD)]);
     expectInvariants(h);
   }, 60_000);
 
@@ -172,7 +211,9 @@ describe("killed runs (I5)", () => {
     await new Promise((r) => setTimeout(r, 3200));
     const refusedState = await bin(h, ["deploy", "--tag", "1.2.0"]);
     expect(refusedState.code).toBe(2);
-    expect(refusedState.stderr).toMatch(/interrupted release 1.1.0 .* stopped at "canary 10%".*release-gate rollback.*deploy --tag 1.1.0 --resume/);
+    expect(refusedState.stderr).toMatch(
+      /interrupted release 1.1.0 .* stopped at "canary 10%".*release-gate rollback.*deploy --tag 1.1.0 --resume/,
+    );
     expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
     // In process, with a ttl that no scheduling hiccup of a loaded test machine can outlast (renewals must
     // succeed within 2.5 renew intervals of ttl/6).

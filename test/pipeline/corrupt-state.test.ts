@@ -41,7 +41,9 @@ describe("a corrupt in-flight state", () => {
 
     const record = await rollback(h.env, { reason: "state was corrupt" });
     expect(record.outcome).toBe("rolled-back");
-    expect(record.steps.at(-1)?.detail).toMatch(/weight 0 verified, canary scaled to 0; the in-flight state was unreadable .*its previous template is not known/);
+    expect(record.steps.at(-1)?.detail).toMatch(
+      /weight 0 verified, canary scaled to 0; the in-flight state was unreadable .*its previous template is not known/,
+    );
     expect(h.log.some((l) => /^warn .*unreadable.*Rolling back from the live objects now/.test(l))).toBe(true);
     for (const svc of ["qualisys-api", "qualisys-web"]) expect(deployment(h.sim, `${svc}-canary`).spec.replicas).toBe(0);
     await expectResting(h, OLD, "rolled-back");
@@ -70,7 +72,9 @@ describe("a corrupt in-flight state", () => {
     const before = production();
     const refused = await deploy(h.env, { tag: "2.2.0" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(UsageError);
-    expect((refused as Error).message).toMatch(/refused: the in-flight state \(ConfigMap release-gate-state\) is unreadable.*nothing was changed/);
+    expect((refused as Error).message).toMatch(
+      /refused: the in-flight state \(ConfigMap release-gate-state\) is unreadable.*nothing was changed/,
+    );
     expect(production()).toBe(before);
 
     const record = await deploy(h.env, { tag: "2.2.0", repair: true });

@@ -55,7 +55,10 @@ describe("failure before promotion rolls back with stable untouched (I2)", () =>
   });
 
   it("canary never Ready: our own deadline fails it, not Kubernetes' 600 s", async () => {
-    h = await before({ scenario: { images: [{ tag: "stuck-*", pod: { kind: "neverReady" } }] }, config: (d) => (d.deadlines.canaryAvailable = "1500ms") });
+    h = await before({
+      scenario: { images: [{ tag: "stuck-*", pod: { kind: "neverReady" } }] },
+      config: (d) => (d.deadlines.canaryAvailable = "1500ms"),
+    });
     const err = await failedDeploy("stuck-1");
     expect(err.message).toMatch(/canary 10%/);
     await expectResting(h, OLD, "rolled-back");
@@ -76,7 +79,9 @@ describe("failure before promotion rolls back with stable untouched (I2)", () =>
 
   it("smoke failure at 50 %: public smoke or a probe fails, weight back to 0 verified, canary to 0", async () => {
     h = await before({ config: (d) => (d.phases[1].observe = "1s") });
-    h.onStep("canary 50%", () => h!.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.2.0", app: { failures: [{ status: 500 }] } }] })));
+    h.onStep("canary 50%", () =>
+      h!.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.2.0", app: { failures: [{ status: 500 }] } }] })),
+    );
     const err = await failedDeploy("1.2.0");
     expect(err.message).toMatch(/canary 50%: .*(smoke tests failed|observed)/);
     const rec = await expectResting(h, OLD, "rolled-back");
@@ -89,7 +94,9 @@ describe("failure before promotion rolls back with stable untouched (I2)", () =>
 
   it("smoke failure at 100 %: all traffic on the canary, rolled back to stable, stable untouched", async () => {
     h = await before({});
-    h.onStep("canary 100%", () => h!.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.3.0", app: { failures: [{ status: 503, paths: ["/login"] }] } }] })));
+    h.onStep("canary 100%", () =>
+      h!.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.3.0", app: { failures: [{ status: 503, paths: ["/login"] }] } }] })),
+    );
     const err = await failedDeploy("1.3.0");
     expect(err.message).toMatch(/canary 100%/);
     await expectResting(h, OLD, "rolled-back");
@@ -102,7 +109,10 @@ describe("failure before promotion rolls back with stable untouched (I2)", () =>
     // Fails 2 s (200 simulated s) after Ready: well inside the 6 s window even on a loaded machine, and long
     // after the phase's smoke tests; smoke probes are spaced out so that only the health watch can catch it.
     h = await before({ router: "gateway-api", config: (d) => ((d.phases[0].observe = "6s"), (d.smoke.probeInterval = "10s")) });
-    h.sim.updateScenario((s) => ({ ...s, images: [{ tag: "flaky-*", pod: { kind: "readyThenFail", readyAfterSeconds: 1, failAfterSeconds: 200, failMode: "notReady" } }] }));
+    h.sim.updateScenario((s) => ({
+      ...s,
+      images: [{ tag: "flaky-*", pod: { kind: "readyThenFail", readyAfterSeconds: 1, failAfterSeconds: 200, failMode: "notReady" } }],
+    }));
     const err = await failedDeploy("flaky-1");
     expect(err.message).toMatch(/canary 10%: canary health: /);
     await expectResting(h, OLD, "rolled-back");
@@ -114,12 +124,15 @@ describe("failure before promotion rolls back with stable untouched (I2)", () =>
 describe("failure after promotion started restores stable (I3)", () => {
   it("stable's new pods crash: its previous template is restored and rolled out before traffic returns to it", async () => {
     h = await before({ config: (d) => (d.deadlines.stableRollout = "2s") });
-    h.onStep("promote", () => h!.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.4.0", pod: { kind: "crashLoop", crashAfterSeconds: 1 } }] })));
+    h.onStep("promote", () =>
+      h!.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.4.0", pod: { kind: "crashLoop", crashAfterSeconds: 1 } }] })),
+    );
     const err = await failedDeploy("1.4.0");
     expect(err.message).toMatch(/failed at promote: stable rollout failed/);
     const rec = await expectResting(h, OLD, "rolled-back");
     expect(rec.steps.at(-1)?.detail).toMatch(/previous template restored/);
-    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.4.0"), image(svc, OLD)]);
+    for (const svc of ["qualisys-api", "qualisys-web"])
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.4.0"), image(svc, OLD)]);
     expectInvariants(h);
   });
 
@@ -127,12 +140,22 @@ describe("failure after promotion started restores stable (I3)", () => {
     h = await before({ scenario: { images: [{ tag: "1.7.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] } });
     const cancel = new AbortController();
     h.onStep("promote", () => setTimeout(() => cancel.abort(new Error("SIGTERM received (run cancelled)")), 300));
-    const err = (await deploy(h.env, { tag: "1.7.0", signal: cancel.signal }).then(() => undefined, (e: unknown) => e)) as Error;
+    const err = (await deploy(h.env, { tag: "1.7.0", signal: cancel.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toBeInstanceOf(FailedError);
     expect(err.message).toMatch(/failed at promote: .*cancelled: SIGTERM received/);
     const rec = await expectResting(h, OLD, "rolled-back");
-    expect(rec.steps.map((s) => [s.name, s.result])).toEqual([["canary 10%", "passed"], ["canary 50%", "passed"], ["canary 100%", "passed"], ["promote", "interrupted"], ["rollback", "passed"]]);
-    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.7.0"), image(svc, OLD)]);
+    expect(rec.steps.map((s) => [s.name, s.result])).toEqual([
+      ["canary 10%", "passed"],
+      ["canary 50%", "passed"],
+      ["canary 100%", "passed"],
+      ["promote", "interrupted"],
+      ["rollback", "passed"],
+    ]);
+    for (const svc of ["qualisys-api", "qualisys-web"])
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.7.0"), image(svc, OLD)]);
     expectInvariants(h);
   });
 

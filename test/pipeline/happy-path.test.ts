@@ -25,7 +25,8 @@ describe.each(["ingress-nginx", "gateway-api", "replicas"] as const)("happy path
     await expectResting(h, "1.1.0", "succeeded");
     expectInvariants(h);
     // Both services were released by the one run, stable touched once (at promotion).
-    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.1.0")]);
+    for (const svc of ["qualisys-api", "qualisys-web"])
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.1.0")]);
     expect(maxWeight(h.events, router)).toBeGreaterThanOrEqual(router === "replicas" ? 45 : 100);
     if (router !== "replicas") {
       expect(record.steps[0].smoke.some((s) => s.canary && s.ok)).toBe(true);
@@ -34,7 +35,9 @@ describe.each(["ingress-nginx", "gateway-api", "replicas"] as const)("happy path
     // Kubernetes Events on both stable Deployments say what happened.
     const events = h.sim.store.list("/v1/events", "production").items as any[];
     for (const svc of ["qualisys-api", "qualisys-web"]) {
-      expect(events.find((e) => e.involvedObject.name === `${svc}-stable` && e.reason === "ReleaseSucceeded")?.message).toMatch(/release-gate deploy 1.1.0 by tester: succeeded/);
+      expect(events.find((e) => e.involvedObject.name === `${svc}-stable` && e.reason === "ReleaseSucceeded")?.message).toMatch(
+        /release-gate deploy 1.1.0 by tester: succeeded/,
+      );
     }
     // The digest stable really runs, as the kubelet reports it.
     for (const s of record.services) expect(s.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
@@ -64,7 +67,10 @@ function weightSequence(h: Harness, service: string): number[] {
 
 /** Violations of "no route moves to the next weight before every route has reached the current one". */
 function phasesInLockstep(h: Harness): string[] {
-  const current = new Map<string, number>([["qualisys-api", 0], ["qualisys-web", 0]]);
+  const current = new Map<string, number>([
+    ["qualisys-api", 0],
+    ["qualisys-web", 0],
+  ]);
   const out: string[] = [];
   for (const r of h.events) {
     if (r.event.typeKey !== HTTPROUTES) continue;

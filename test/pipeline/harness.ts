@@ -87,7 +87,9 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "release-gate-pipeline-"));
   const sim = await startSim({ scenario: o.scenario ?? {} });
   const events: Recorded[] = [];
-  const unwatch = [DEPLOYMENTS, PODS, INGRESSES, HTTPROUTES].map((t) => sim.store.watch(t, NS, undefined, (event) => events.push({ at: Date.now(), event: structuredClone(event) })));
+  const unwatch = [DEPLOYMENTS, PODS, INGRESSES, HTTPROUTES].map((t) =>
+    sim.store.watch(t, NS, undefined, (event) => events.push({ at: Date.now(), event: structuredClone(event) })),
+  );
   const kubectl = await kubectlFor(sim.kubeconfigPath);
   const applied = await kubectl.run(["apply", "-k", "kubernetes/production"]);
   if (applied.exitCode !== 0) throw new Error(`kubectl apply -k kubernetes/production failed: ${applied.stderr}`);
@@ -99,7 +101,12 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   if (router === "replicas") {
     // The replicas router needs one Service over both tracks (no router splits traffic).
     const services = ["qualisys-api", "qualisys-web"].map((svc) =>
-      stringify({ apiVersion: "v1", kind: "Service", metadata: { name: svc, namespace: NS }, spec: { selector: { app: svc }, ports: [{ name: "http", port: 3000, targetPort: "http" }] } }),
+      stringify({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: svc, namespace: NS },
+        spec: { selector: { app: svc }, ports: [{ name: "http", port: 3000, targetPort: "http" }] },
+      }),
     );
     const r = await kubectl.run(["apply", "-f", "-"], { input: services.join("---\n") });
     if (r.exitCode !== 0) throw new Error(r.stderr);
@@ -123,7 +130,9 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const log: string[] = [];
   const hooks = new Map<string, () => void>();
   const env: PipelineEnv = {
-    kube: kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath }), { retry: { minTimeoutMs: 20, maxTimeoutMs: 200, maxRetryAfterMs: 300 } }),
+    kube: kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath }), {
+      retry: { minTimeoutMs: 20, maxTimeoutMs: 200, maxRetryAfterMs: 300 },
+    }),
     config,
     progress: recordingProgress(log, hooks),
     identity: `test-run-${Math.random().toString(36).slice(2, 8)}`,

@@ -19,7 +19,16 @@ interface World {
 
 function apply(world: World, r: Recorded): void {
   const o = r.event.object as any;
-  const map = r.event.typeKey === DEPLOYMENTS ? world.deployments : r.event.typeKey === PODS ? world.pods : r.event.typeKey === INGRESSES ? world.ingresses : r.event.typeKey === HTTPROUTES ? world.routes : undefined;
+  const map =
+    r.event.typeKey === DEPLOYMENTS
+      ? world.deployments
+      : r.event.typeKey === PODS
+        ? world.pods
+        : r.event.typeKey === INGRESSES
+          ? world.ingresses
+          : r.event.typeKey === HTTPROUTES
+            ? world.routes
+            : undefined;
   if (!map) return;
   if (r.event.type === "DELETED") map.delete(o.metadata.name);
   else map.set(o.metadata.name, o);
@@ -52,14 +61,23 @@ export function weightOf(world: World, service: string, router: string): number 
 
 export function readyPods(world: World, service: string, track: string): any[] {
   return [...world.pods.values()].filter(
-    (p) => p.metadata.labels?.app === service && p.metadata.labels?.track === track && !p.metadata.deletionTimestamp && p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"),
+    (p) =>
+      p.metadata.labels?.app === service &&
+      p.metadata.labels?.track === track &&
+      !p.metadata.deletionTimestamp &&
+      p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"),
   );
 }
 
 function replay(events: Recorded[], visit: (world: World, r: Recorded, before: World) => void): void {
   const world: World = { deployments: new Map(), pods: new Map(), ingresses: new Map(), routes: new Map() };
   for (const r of events) {
-    const before: World = { deployments: new Map(world.deployments), pods: new Map(world.pods), ingresses: new Map(world.ingresses), routes: new Map(world.routes) };
+    const before: World = {
+      deployments: new Map(world.deployments),
+      pods: new Map(world.pods),
+      ingresses: new Map(world.ingresses),
+      routes: new Map(world.routes),
+    };
     apply(world, r);
     visit(world, r, before);
   }
@@ -79,14 +97,17 @@ export function checkI1(events: Recorded[], router: string, stableReplicas = 4, 
       const w1 = weightOf(world, svc, router);
       if (router !== "replicas" && w1 > w0) {
         const ready = readyPods(world, svc, "canary").length;
-        if (ready < need(w1)) violations.push(`${svc}: weight ${w0} → ${w1} with only ${ready} Ready canary pods (need ${need(w1)}) at rv ${r.event.rv}`);
+        if (ready < need(w1))
+          violations.push(`${svc}: weight ${w0} → ${w1} with only ${ready} Ready canary pods (need ${need(w1)}) at rv ${r.event.rv}`);
       }
       const d0 = before.deployments.get(`${svc}-canary`);
       const d1 = world.deployments.get(`${svc}-canary`);
       // Scaling down is allowed once the weight left is one the smaller canary is sized for (50 → 10 %, then
       // 2 → 1 pods); scaling down below the current weight's size means traffic was not moved away first.
       if (router !== "replicas" && d0 && d1 && d1.spec.replicas < d0.spec.replicas && w1 > 0 && d1.spec.replicas < need(w1)) {
-        violations.push(`${svc}: canary scaled ${d0.spec.replicas} → ${d1.spec.replicas} while it still had weight ${w1} (sized for ${need(w1)} pods) at rv ${r.event.rv}`);
+        violations.push(
+          `${svc}: canary scaled ${d0.spec.replicas} → ${d1.spec.replicas} while it still had weight ${w1} (sized for ${need(w1)} pods) at rv ${r.event.rv}`,
+        );
       }
     }
   });
@@ -120,7 +141,9 @@ export function checkI3(events: Recorded[], router: string, services = SERVICES)
       const ready = readyPods(world, svc, "stable");
       const wrong = ready.filter((p) => p.spec.containers.find((c: any) => c.name === svc).image !== image);
       if (ready.length < stable.spec.replicas || wrong.length) {
-        violations.push(`${svc}: traffic returned to stable with ${ready.length}/${stable.spec.replicas} Ready pods, ${wrong.length} on another image than ${image}, at rv ${r.event.rv}`);
+        violations.push(
+          `${svc}: traffic returned to stable with ${ready.length}/${stable.spec.replicas} Ready pods, ${wrong.length} on another image than ${image}, at rv ${r.event.rv}`,
+        );
       }
     }
   });

@@ -23,7 +23,9 @@ describe("with the simulator", () => {
   let kube: Kube;
   beforeAll(async () => {
     sim = await startSim({});
-    kube = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath, env: {} }), { retry: { minTimeoutMs: 10, maxTimeoutMs: 50, maxRetryAfterMs: 100 } });
+    kube = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath, env: {} }), {
+      retry: { minTimeoutMs: 10, maxTimeoutMs: 50, maxRetryAfterMs: 100 },
+    });
     await kube.core.createNamespace({ body: { metadata: { name: "production" } } });
   });
   afterAll(() => sim.stop());
@@ -44,7 +46,9 @@ describe("with the simulator", () => {
   });
 
   it("gives up after its retries with the server's error, and never retries a 404", async () => {
-    const strict = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath, env: {} }), { retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 10 } });
+    const strict = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath, env: {} }), {
+      retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 10 },
+    });
     sim.faults.add({ verb: "get", resource: "namespaces", times: 5, fault: { type: "status", code: 500 } });
     await expect(strict.core.readNamespace({ name: "production" })).rejects.toMatchObject({ code: 500 });
     expect(sim.faults.active()[0].remaining).toBe(2); // 1 try + 2 retries
@@ -104,24 +108,52 @@ describe("with the simulator", () => {
       step: "canary 10%",
       passedWeight: 0,
       promotionStarted: false,
-      services: [{ name: "api", stableDeployment: "api-stable", canaryDeployment: "api-canary", container: "api", previousImage: "api:1.0.0", newImage: "api:1.1.0", previousTemplate: {}, stableReplicas: 4 }],
-      record: { id: "rec-1", command: "deploy", namespace: "production", tag: "1.1.0", triggeredBy: "tester", startedAt: at, outcome: "succeeded", services: [], steps: [] },
+      services: [
+        {
+          name: "api",
+          stableDeployment: "api-stable",
+          canaryDeployment: "api-canary",
+          container: "api",
+          previousImage: "api:1.0.0",
+          newImage: "api:1.1.0",
+          previousTemplate: {},
+          stableReplicas: 4,
+        },
+      ],
+      record: {
+        id: "rec-1",
+        command: "deploy",
+        namespace: "production",
+        tag: "1.1.0",
+        triggeredBy: "tester",
+        startedAt: at,
+        outcome: "succeeded",
+        services: [],
+        steps: [],
+      },
       updatedAt: at,
     };
     sim.faults.add({ verb: "create", resource: "configmaps", times: 1, fault: { type: "status", code: 503, afterApply: true } });
     await writeInFlight(kube, "production", state);
     expect(sim.faults.active()).toEqual([]);
-    const stored = JSON.parse((await kube.core.readNamespacedConfigMap({ name: "release-gate-state", namespace: "production" })).data!["inflight.json"]!);
+    const stored = JSON.parse(
+      (await kube.core.readNamespacedConfigMap({ name: "release-gate-state", namespace: "production" })).data!["inflight.json"]!,
+    );
     expect(stored).toMatchObject({ id: "rec-1", tag: "1.1.0" });
     // Another release's state is neither overwritten nor deleted.
     await expect(writeInFlight(kube, "production", { ...state, id: "rec-2" })).rejects.toBeInstanceOf(StateOwnedError);
     await expect(clearInFlight(kube, "production", "rec-2")).rejects.toBeInstanceOf(StateOwnedError);
     await clearInFlight(kube, "production", "rec-1");
-    await expect(kube.core.readNamespacedConfigMap({ name: "release-gate-state", namespace: "production" })).rejects.toMatchObject({ code: 404 });
+    await expect(kube.core.readNamespacedConfigMap({ name: "release-gate-state", namespace: "production" })).rejects.toMatchObject({
+      code: 404,
+    });
   });
 
   it("renewals that keep failing, or hang, abort the lock's signal before the Lease may expire", async () => {
-    for (const fault of [{ type: "status", code: 503 }, { type: "latency", ms: 2500 }] as const) {
+    for (const fault of [
+      { type: "status", code: 503 },
+      { type: "latency", ms: 2500 },
+    ] as const) {
       const lock = await ReleaseLock.acquire(kube, "production", { identity: `run-${fault.type}`, ttlMs: 2000 });
       const signal = lock.startRenewing();
       expect(signal).toBe(lock.signal);
@@ -132,9 +164,13 @@ describe("with the simulator", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       sim.faults.add({ verb: "update", resource: "leases", fault });
-      const reason = await new Promise<unknown>((resolve) => signal.addEventListener("abort", () => resolve(signal.reason), { once: true }));
+      const reason = await new Promise<unknown>((resolve) =>
+        signal.addEventListener("abort", () => resolve(signal.reason), { once: true }),
+      );
       expect(reason, fault.type).toBeInstanceOf(LockLostError);
-      expect((reason as LockLostError).message).toMatch(/^could not renew the release lock for [\d.]+ s \(last renewed .*\): another run could take it over, so this run stops moving traffic$/);
+      expect((reason as LockLostError).message).toMatch(
+        /^could not renew the release lock for [\d.]+ s \(last renewed .*\): another run could take it over, so this run stops moving traffic$/,
+      );
       expect((reason as LockLostError).holder).toBeUndefined();
       sim.faults.clear();
       await lock.release();

@@ -49,7 +49,9 @@ describe("lock loss", () => {
       /release of 1\.1\.0 failed at canary 50%: cancelled: could not renew the release lock for .* another run could take it over, so this run stops moving traffic\. Rolled back automatically .*Production now: all traffic on stable running/,
     );
     // The window (20 s) was cut short by the lock loss, not waited out.
-    expect(harness.log).toContainEqual(expect.stringMatching(/^warn rolling back: canary 50%: cancelled: could not renew the release lock/));
+    expect(harness.log).toContainEqual(
+      expect.stringMatching(/^warn rolling back: canary 50%: cancelled: could not renew the release lock/),
+    );
     // The lock could not be given back either (its updates fail): it is still ours until it expires.
     expect(harness.log).toContainEqual(expect.stringMatching(/^warn could not release the lock \(it expires by itself\)/));
     harness.sim.faults.clear();

@@ -24,7 +24,10 @@ describe.each(["ingress-nginx", "gateway-api"] as const)("operator lowers the ca
     expect(checkI1(h.events, router)).toEqual([]);
     for (const svc of ["qualisys-api", "qualisys-web"]) expect(deployment(h.sim, `${svc}-canary`).spec.replicas, svc).toBe(1);
     const weights = await Promise.all(buildRouters(h.env.kube, h.env.config).map((r) => r.getWeight()));
-    expect(weights.every((w) => w === 10), `weights ${weights}`).toBe(true);
+    expect(
+      weights.every((w) => w === 10),
+      `weights ${weights}`,
+    ).toBe(true);
     // Back up again: capacity first, then traffic; and rollback still ends at rest.
     await canary(h.env, { tag: "2.1.0", weight: 50 });
     await rollback(h.env, { reason: "done" });

@@ -26,7 +26,9 @@ describe("plan", () => {
     // weightVerified 10 s + scaleDown 10 s; once promotion started, + stableRollout 90 s.
     expect(plan.rollbackBeforePromotionMs).toBe(20_000);
     expect(plan.rollbackWorstCaseMs).toBe(110_000);
-    expect(planToText(plan, "x")).toMatch(/canary scaled to 0 \(worst case 20s\); after promotion started, stable's previous template is restored and rolled out first \(worst case 1m 50s\)/);
+    expect(planToText(plan, "x")).toMatch(
+      /canary scaled to 0 \(worst case 20s\); after promotion started, stable's previous template is restored and rolled out first \(worst case 1m 50s\)/,
+    );
   });
 
   it("refuses a plan over budget, naming the costliest steps", () => {
@@ -40,7 +42,9 @@ describe("plan", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toMatch(/over the 10m budget; costliest: canary 50% \(6m 20s\), canary 10% \(3m 35s\), promote \(2m 5s\)/);
+    expect((err as Error).message).toMatch(
+      /over the 10m budget; costliest: canary 50% \(6m 20s\), canary 10% \(3m 35s\), promote \(2m 5s\)/,
+    );
   });
 
   it("--skip-canary plans promotion only", () => {

@@ -14,10 +14,40 @@ const record: ReleaseRecord = {
   durationMs: 95_000,
   outcome: "rolled-back",
   rollbackReason: "canary 50%: smoke tests failed | login 503",
-  services: [{ name: "qualisys-api", previousImage: "r/api:1.1.0", newImage: "r/api:1.2.0", finalImage: "r/api:1.1.0", digest: "sha256:" + "b".repeat(64) }],
+  services: [
+    {
+      name: "qualisys-api",
+      previousImage: "r/api:1.1.0",
+      newImage: "r/api:1.2.0",
+      finalImage: "r/api:1.1.0",
+      digest: "sha256:" + "b".repeat(64),
+    },
+  ],
   steps: [
-    { name: "canary 10%", weight: 10, startedAt: "x", durationMs: 40_000, result: "passed", smoke: [{ url: "https://api.qualisys.io", canary: true, ok: true, checks: [] }], observedSplit: [{ service: "qualisys-api", expected: 10, observed: 11.5, samples: 200 }] },
-    { name: "canary 50%", weight: 50, startedAt: "y", durationMs: 5_000, result: "failed", smoke: [{ url: "https://api.qualisys.io", canary: false, ok: false, checks: [{ name: "login", ok: false, status: 503, latencyMs: 3, reason: "expected 200, got 503" }] }] },
+    {
+      name: "canary 10%",
+      weight: 10,
+      startedAt: "x",
+      durationMs: 40_000,
+      result: "passed",
+      smoke: [{ url: "https://api.qualisys.io", canary: true, ok: true, checks: [] }],
+      observedSplit: [{ service: "qualisys-api", expected: 10, observed: 11.5, samples: 200 }],
+    },
+    {
+      name: "canary 50%",
+      weight: 50,
+      startedAt: "y",
+      durationMs: 5_000,
+      result: "failed",
+      smoke: [
+        {
+          url: "https://api.qualisys.io",
+          canary: false,
+          ok: false,
+          checks: [{ name: "login", ok: false, status: 503, latencyMs: 3, reason: "expected 200, got 503" }],
+        },
+      ],
+    },
   ],
   finalState: "qualisys-api: stable r/api:1.1.0 (4 available), canary 0 replicas; canary weight 0",
 };
@@ -38,9 +68,10 @@ describe("the release record as Markdown", () => {
 
   it("lists history newest first, or says there is none", () => {
     expect(historyToMarkdown([])).toBe("No releases recorded yet.\n");
-    expect(historyToMarkdown([record, { ...record, id: "r0", tag: "1.1.0", outcome: "succeeded", rollbackReason: undefined }]).split("\n").slice(2, 4)).toEqual([
-      expect.stringMatching(/`1.2.0` \| ↩️ rolled back \| alice/),
-      expect.stringMatching(/`1.1.0` \| ✅ succeeded/),
-    ]);
+    expect(
+      historyToMarkdown([record, { ...record, id: "r0", tag: "1.1.0", outcome: "succeeded", rollbackReason: undefined }])
+        .split("\n")
+        .slice(2, 4),
+    ).toEqual([expect.stringMatching(/`1.2.0` \| ↩️ rolled back \| alice/), expect.stringMatching(/`1.1.0` \| ✅ succeeded/)]);
   });
 });

@@ -35,8 +35,14 @@ describe("per-request timeout", () => {
     sim!.faults.add({ verb: "patch", resource: "configmaps", times: 1, fault: { type: "latency", ms: 3_000 } });
     const before = sim!.faults.requests().byVerb.patch ?? 0;
     const err = await kube.core
-      .patchNamespacedConfigMap({ name: "cm", namespace: NS, body: { data: { a: "2" } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch))
-      .then(() => undefined, (e: unknown) => e);
+      .patchNamespacedConfigMap(
+        { name: "cm", namespace: NS, body: { data: { a: "2" } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(isTransientNetworkError(err, { idempotent: true })).toBe(true);
     expect(isTransientNetworkError(err)).toBe(false);
     expect((sim!.faults.requests().byVerb.patch ?? 0) - before).toBe(1);
@@ -46,7 +52,12 @@ describe("per-request timeout", () => {
     const { kc, kube } = await setup(300);
     const events: string[] = [];
     let ended: unknown = "open";
-    const req = await new k8s.Watch(kc).watch(`/api/v1/namespaces/${NS}/configmaps`, {}, (type, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name}`), (e) => (ended = e ?? "ended"));
+    const req = await new k8s.Watch(kc).watch(
+      `/api/v1/namespaces/${NS}/configmaps`,
+      {},
+      (type, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name}`),
+      (e) => (ended = e ?? "ended"),
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     await kube.core.createNamespacedConfigMap({ namespace: NS, body: configMap("later") });
     for (let i = 0; i < 100 && !events.includes("ADDED later"); i++) await new Promise((r) => setTimeout(r, 20));

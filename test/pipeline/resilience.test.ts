@@ -82,7 +82,14 @@ describe("--skip-canary", () => {
     const rec = await expectResting(h, "1.1.1", "succeeded");
     expect(rec.skipCanary?.reason).toBe("hotfix for INC-42");
     expect(maxWeight(h.events, "ingress-nginx")).toBe(0);
-    expect(h.events.some((e) => (e.event.object as any).metadata.name?.endsWith("-canary") && (e.event.object as any).spec?.replicas > 0 && e.event.typeKey === "apps/v1/deployments")).toBe(false);
+    expect(
+      h.events.some(
+        (e) =>
+          (e.event.object as any).metadata.name?.endsWith("-canary") &&
+          (e.event.object as any).spec?.replicas > 0 &&
+          e.event.typeKey === "apps/v1/deployments",
+      ),
+    ).toBe(false);
   });
 });
 
@@ -91,7 +98,12 @@ describe("production changed by hand", () => {
     h = await startHarness({});
     const scaled = await h.kubectl.run(["scale", "deployment/qualisys-web-canary", "--replicas=1", "-n", "production"]);
     expect(scaled.exitCode).toBe(0);
-    const specs = () => JSON.stringify([DEPLOYMENTS, INGRESSES].map((t) => h!.sim.store.list(t, "production").items.map((o) => [o.metadata.name, o.spec, o.metadata.annotations])));
+    const specs = () =>
+      JSON.stringify(
+        [DEPLOYMENTS, INGRESSES].map((t) =>
+          h!.sim.store.list(t, "production").items.map((o) => [o.metadata.name, o.spec, o.metadata.annotations]),
+        ),
+      );
     const before = specs();
     const refused = await deploy(h.env, { tag: "1.1.0" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(UsageError);
@@ -138,7 +150,10 @@ describe("operator single steps", () => {
 
   it("a canary step that fails rolls back by itself and leaves nothing in flight", async () => {
     h = await startHarness({ scenario: { images: [{ tag: "bad-*", pod: { kind: "crashLoop" } }] } });
-    const err = await canary(h.env, { tag: "bad-2", weight: 10 }).then(() => undefined, (e: unknown) => e as Error);
+    const err = await canary(h.env, { tag: "bad-2", weight: 10 }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toMatch(/release of bad-2 failed at canary 10%: .*Rolled back automatically/);
     const rec = await expectResting(h, OLD, "rolled-back");
     expect(rec.command).toBe("canary");

@@ -26,7 +26,9 @@ const AT_50_OBSERVING = "canary 50% · weight 50% · waiting for observation win
 
 /** Every Deployment's and route's spec and annotations: what a refusal must leave exactly as it was. */
 function specs(h: Harness): string {
-  return JSON.stringify([DEPLOYMENTS, INGRESSES].map((t) => h.sim.store.list(t, NS).items.map((o) => [o.metadata.name, o.spec, o.metadata.annotations])));
+  return JSON.stringify(
+    [DEPLOYMENTS, INGRESSES].map((t) => h.sim.store.list(t, NS).items.map((o) => [o.metadata.name, o.spec, o.metadata.annotations])),
+  );
 }
 
 describe("deploy --resume after a SIGKILL", () => {
@@ -41,7 +43,9 @@ describe("deploy --resume after a SIGKILL", () => {
 
     const otherTag = await bin(h, ["deploy", "--tag", "1.2.0", "--resume"]);
     expect(otherTag.code).toBe(2);
-    expect(otherTag.stderr).toMatch(/--resume continues the interrupted release of 1\.1\.0, not 1\.2\.0.*deploy --tag 1\.1\.0 --resume.*nothing was changed/);
+    expect(otherTag.stderr).toMatch(
+      /--resume continues the interrupted release of 1\.1\.0, not 1\.2\.0.*deploy --tag 1\.1\.0 --resume.*nothing was changed/,
+    );
     const both = await bin(h, ["deploy", "--tag", "1.1.0", "--resume", "--repair"]);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--resume and --repair exclude each other/);
@@ -69,13 +73,17 @@ describe("deploy --resume after a SIGKILL", () => {
     // The interrupted step was redone whole: a fresh observation window, not the rest of the old one.
     expect(rec.steps[3].detail).toMatch(/^observed 2s/);
     expect(rec.steps[2].detail).toMatch(/resumed release .* of run .*cli-tester.* from "canary 50%"/);
-    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.1.0")]);
+    for (const svc of ["qualisys-api", "qualisys-web"])
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.1.0")]);
     expectInvariants(h);
   }, 90_000);
 
   it("during promotion: resume continues the promotion (stable's rollout, weight 0, smoke, canary to 0) (I3)", async () => {
     // Pods of 1.6.0 take 30 simulated seconds to start: stable's rolling update is under way at the kill.
-    h = await startHarness({ scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] }, config: (d) => (d.lock.ttl = "12s") });
+    h = await startHarness({
+      scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] },
+      config: (d) => (d.lock.ttl = "12s"),
+    });
     await killDeployAt(h, "1.6.0", "promote · weight 100% · started", 300);
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
     expect(status.inFlight).toMatchObject({ step: "promote", promotionStarted: true, passedWeight: 100 });
@@ -86,7 +94,8 @@ describe("deploy --resume after a SIGKILL", () => {
     const rec = (await expectResting(h, "1.6.0", "succeeded")) as ResumedRecord;
     expect(rec.resumed?.fromStep).toBe("promote");
     expect(rec.steps.map((s) => s.name)).toEqual(["canary 10%", "canary 50%", "canary 100%", "promote", "resume", "promote"]);
-    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.6.0")]);
+    for (const svc of ["qualisys-api", "qualisys-web"])
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.6.0")]);
     expectInvariants(h);
   }, 90_000);
 });
@@ -97,14 +106,24 @@ describe("deploy --resume refuses", () => {
     await killDeployAt(h, "1.1.0", AT_50_OBSERVING);
     await waitLockStale(h);
     const byRelease = h.events.length; // What follows breaks I1 on purpose (a canary with weight scaled to 0 by hand).
-    const annotated = await h.kubectl.run(["annotate", "ingress", "production-ingress-canary", "-n", NS, "nginx.ingress.kubernetes.io/canary-weight=30", "--overwrite"]);
+    const annotated = await h.kubectl.run([
+      "annotate",
+      "ingress",
+      "production-ingress-canary",
+      "-n",
+      NS,
+      "nginx.ingress.kubernetes.io/canary-weight=30",
+      "--overwrite",
+    ]);
     expect(annotated.exitCode, annotated.stderr).toBe(0);
     const scaled = await h.kubectl.run(["scale", "deployment/qualisys-web-canary", "--replicas=0", "-n", NS]);
     expect(scaled.exitCode, scaled.stderr).toBe(0);
     const before = specs(h);
     const refused = await bin(h, ["deploy", "--tag", "1.1.0", "--resume"]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/cannot resume release 1\.1\.0: production differs from what its run recorded at "canary 50%": .*canary weight is 30, the record allows 10 or 50; .*qualisys-web-canary has 0 replicas, too few for weight 30 \(needs 2\).*release-gate rollback.*nothing was changed/);
+    expect(refused.stderr).toMatch(
+      /cannot resume release 1\.1\.0: production differs from what its run recorded at "canary 50%": .*canary weight is 30, the record allows 10 or 50; .*qualisys-web-canary has 0 replicas, too few for weight 30 \(needs 2\).*release-gate rollback.*nothing was changed/,
+    );
     expect(specs(h)).toBe(before);
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
     expect(status.inFlight).toMatchObject({ tag: "1.1.0", step: "canary 50%" });
@@ -128,7 +147,9 @@ describe("deploy --resume refuses", () => {
     const before = specs(h);
     const held = await deploy(h.env, { tag: "2.0.0", resume: true }).catch((e: unknown) => e);
     expect(held).toBeInstanceOf(UsageError);
-    expect((held as Error).message).toMatch(/cannot resume release 2\.0\.0 stopped at "canary 10% \(held for the operator\)": it is a canary held by the operator.*release-gate rollback/);
+    expect((held as Error).message).toMatch(
+      /cannot resume release 2\.0\.0 stopped at "canary 10% \(held for the operator\)": it is a canary held by the operator.*release-gate rollback/,
+    );
     expect(specs(h)).toBe(before);
   });
 });

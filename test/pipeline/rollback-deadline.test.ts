@@ -30,7 +30,9 @@ describe("rollback deadline", () => {
     );
     expect(err).toBeInstanceOf(FailedError);
     expect(err!.message).toMatch(/rollback did not finish within its deadline of 6s \(deadlines\.weightVerified \+ deadlines\.scaleDown\)/);
-    expect(err!.message).toMatch(/it was setting the canary weight to 0, so the canary may still receive user traffic \(last known: canary weight between 50 and 50 %, stable untouched/);
+    expect(err!.message).toMatch(
+      /it was setting the canary weight to 0, so the canary may still receive user traffic \(last known: canary weight between 50 and 50 %, stable untouched/,
+    );
     expect(err!.message).toMatch(/Run `release-gate rollback` again once the Kubernetes API answers/);
     expect((await readHistory(h.env.kube, NS))[0]?.outcome).toBe("rollback-failed");
     expect(await readInFlight(h.env.kube, NS)).toBeDefined();

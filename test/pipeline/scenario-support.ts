@@ -26,7 +26,10 @@ export async function expectResting(
     expect(deployment(h.sim, `${svc}-canary`).spec.replicas, `${svc} canary replicas`).toBe(0);
   }
   const weights = await Promise.all(buildRouters(h.env.kube, h.env.config).map((r) => r.getWeight()));
-  expect(weights.every((w) => w === 0), `weights ${weights}`).toBe(true);
+  expect(
+    weights.every((w) => w === 0),
+    `weights ${weights}`,
+  ).toBe(true);
   if (opts.lockFree ?? true) {
     const lock = await readLock(h.env.kube, NS);
     expect(lock, `lock ${JSON.stringify(lock)}`).toBeUndefined();

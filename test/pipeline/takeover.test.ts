@@ -25,7 +25,16 @@ function otherRun(h: Harness, identity: string): { env: PipelineEnv; log: Array<
   const log: Array<{ line: string; events: number }> = [];
   const push = (line: string) => log.push({ line, events: h.events.length });
   return {
-    env: { ...h.env, identity, progress: { step: (l) => push(`step ${l}`), waiting: (w) => push(`waiting ${w}`), info: (m) => push(`info ${m}`), warn: (m) => push(`warn ${m}`) } },
+    env: {
+      ...h.env,
+      identity,
+      progress: {
+        step: (l) => push(`step ${l}`),
+        waiting: (w) => push(`waiting ${w}`),
+        info: (m) => push(`info ${m}`),
+        warn: (m) => push(`warn ${m}`),
+      },
+    },
     log,
   };
 }
@@ -119,7 +128,14 @@ describe("preflight reads production under the lock", () => {
     const run = deploy(harness.env, { tag: "1.1.0" });
     while (leaseReads() === before) await new Promise((r) => setTimeout(r, 20));
     // Meanwhile stable changes (another run's promotion, or a hand change): the release must record this one.
-    const set = await harness.kubectl.run(["set", "image", "deployment/qualisys-api-stable", `qualisys-api=${image("qualisys-api", "1.0.1")}`, "-n", NS]);
+    const set = await harness.kubectl.run([
+      "set",
+      "image",
+      "deployment/qualisys-api-stable",
+      `qualisys-api=${image("qualisys-api", "1.0.1")}`,
+      "-n",
+      NS,
+    ]);
     expect(set.exitCode, set.stderr).toBe(0);
     const rec = await run;
     expect(rec.services[0]).toMatchObject({ previousImage: image("qualisys-api", "1.0.1"), newImage: image("qualisys-api", "1.1.0") });

@@ -104,7 +104,10 @@ function steps(wf: Workflow): Array<{ job: string; step: Step }> {
 
 /** Everything a workflow `uses:`: step actions and reusable workflows. */
 function usesRefs(wf: Workflow): string[] {
-  return [...Object.values(wf.jobs ?? {}).flatMap((j) => (j.uses ? [j.uses] : [])), ...steps(wf).flatMap(({ step }) => (step.uses ? [step.uses] : []))];
+  return [
+    ...Object.values(wf.jobs ?? {}).flatMap((j) => (j.uses ? [j.uses] : [])),
+    ...steps(wf).flatMap(({ step }) => (step.uses ? [step.uses] : [])),
+  ];
 }
 
 /** Code GitHub evaluates after substituting `${{ }}`: `run:` scripts and actions/github-script's `script`. */
@@ -113,7 +116,8 @@ function scripts(wf: Workflow): Array<{ where: string; code: string }> {
     const where = `${job} / ${step.name ?? step.uses ?? step.run?.split("\n")[0]}`;
     const out: Array<{ where: string; code: string }> = [];
     if (typeof step.run === "string") out.push({ where, code: step.run });
-    if (step.uses?.startsWith("actions/github-script@") && typeof step.with?.script === "string") out.push({ where, code: step.with.script });
+    if (step.uses?.startsWith("actions/github-script@") && typeof step.with?.script === "string")
+      out.push({ where, code: step.with.script });
     return out;
   });
 }
@@ -185,7 +189,13 @@ describe("the structural checks are live", () => {
     expect(templatedUntrusted(code)).toHaveLength(1);
   });
 
-  it.each(["echo ${{ github.event_name }}", "echo ${{ github.sha }}", 'echo "$TAG"', "echo ${{ env.EDGE_PORT }}", "echo ${{ runner.temp }}"])("allows %s", (code) => {
+  it.each([
+    "echo ${{ github.event_name }}",
+    "echo ${{ github.sha }}",
+    'echo "$TAG"',
+    "echo ${{ env.EDGE_PORT }}",
+    "echo ${{ runner.temp }}",
+  ])("allows %s", (code) => {
     expect(templatedUntrusted(code)).toEqual([]);
   });
 
@@ -241,7 +251,9 @@ async function shellcheck(code: string): Promise<string[]> {
 }
 
 describe("shellcheck", () => {
-  const all = workflowFiles.flatMap((file) => scripts(parseWorkflow(workflowText(file))).map(({ where, code }) => ({ where: `${file}: ${where}`, code })));
+  const all = workflowFiles.flatMap((file) =>
+    scripts(parseWorkflow(workflowText(file))).map(({ where, code }) => ({ where: `${file}: ${where}`, code })),
+  );
 
   it.each(all.map((s) => [s.where, s.code]))("finds nothing in %s", async (_where, code) => {
     expect(await shellcheck(code)).toEqual([]);
@@ -292,12 +304,16 @@ describe("ci.yml", () => {
   it("runs the Dagger layer for real: functions, toolbox, smoke through --target both ways, the wrapper", () => {
     const code = (ci.jobs.dagger.steps ?? []).map((s) => s.run ?? "").join("\n");
     expect(code).toMatch(/dagger --progress=plain functions/);
-    expect(code).toMatch(/call toolbox[\s\S]*with-exec --args=kubectl[\s\S]*with-exec --args=aws[\s\S]*with-exec --args=release-gate,--help/);
+    expect(code).toMatch(
+      /call toolbox[\s\S]*with-exec --args=kubectl[\s\S]*with-exec --args=aws[\s\S]*with-exec --args=release-gate,--help/,
+    );
     expect(code).toMatch(/npm run sim -- --edge-port/);
     expect(code.match(/--target="tcp:\/\/localhost:\$\{EDGE_PORT\}"/g)?.length).toBeGreaterThanOrEqual(2);
     const wrapper = ci.jobs.dagger.steps?.find((s) => s.run?.includes("scripts/smoke-tests.sh"));
     expect(wrapper?.env).toEqual({ RELEASE_GATE_RUNNER: "dagger" });
     // Install-only: no call/args/check/shell input the action would paste into bash.
-    expect(Object.keys(ci.jobs.dagger.steps?.find((s) => s.uses?.startsWith("dagger/dagger-for-github@"))?.with ?? {})).toEqual(["version"]);
+    expect(Object.keys(ci.jobs.dagger.steps?.find((s) => s.uses?.startsWith("dagger/dagger-for-github@"))?.with ?? {})).toEqual([
+      "version",
+    ]);
   });
 });

@@ -52,7 +52,10 @@ async function apiError(p: Promise<unknown>): Promise<{ code: number; body: { re
 
 describe("CoreV1Api", () => {
   it("creates, reads, lists by label and deletes ConfigMaps", async () => {
-    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "a", labels: { role: "record" } }, data: { k: "1" } } });
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: "a", labels: { role: "record" } }, data: { k: "1" } },
+    });
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "b" }, data: { k: "2" } } });
     expect((await core.readNamespacedConfigMap({ name: "a", namespace: ns })).data).toEqual({ k: "1" });
     const listed = await core.listNamespacedConfigMap({ namespace: ns, labelSelector: "role=record" });
@@ -87,18 +90,32 @@ describe("AppsV1Api", () => {
     const stale = await apiError(apps.replaceNamespacedDeployment({ name: "web", namespace: ns, body: read }));
     expect(stale.code).toBe(409);
     expect(stale.body.reason).toBe("Conflict");
-    expect(stale.body.message).toBe('Operation cannot be fulfilled on deployments.apps "web": the object has been modified; please apply your changes to the latest version and try again');
+    expect(stale.body.message).toBe(
+      'Operation cannot be fulfilled on deployments.apps "web": the object has been modified; please apply your changes to the latest version and try again',
+    );
   });
 
   it("patches with each PatchStrategy", async () => {
-    await apps.patchNamespacedDeployment({ name: "web", namespace: ns, body: [{ op: "replace", path: "/spec/replicas", value: 3 }] }, withType(k8s.PatchStrategy.JsonPatch));
-    await apps.patchNamespacedDeployment({ name: "web", namespace: ns, body: { metadata: { labels: { track: "stable" } } } }, withType(k8s.PatchStrategy.MergePatch));
+    await apps.patchNamespacedDeployment(
+      { name: "web", namespace: ns, body: [{ op: "replace", path: "/spec/replicas", value: 3 }] },
+      withType(k8s.PatchStrategy.JsonPatch),
+    );
+    await apps.patchNamespacedDeployment(
+      { name: "web", namespace: ns, body: { metadata: { labels: { track: "stable" } } } },
+      withType(k8s.PatchStrategy.MergePatch),
+    );
     await apps.patchNamespacedDeployment(
       { name: "web", namespace: ns, body: { spec: { template: { spec: { containers: [{ name: "proxy", image: "envoy:1" }] } } } } },
       withType(k8s.PatchStrategy.StrategicMergePatch),
     );
     const applied = await apps.patchNamespacedDeployment(
-      { name: "web", namespace: ns, fieldManager: "release-gate", force: true, body: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", annotations: { "release-gate/phase": "canary" } } } },
+      {
+        name: "web",
+        namespace: ns,
+        fieldManager: "release-gate",
+        force: true,
+        body: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", annotations: { "release-gate/phase": "canary" } } },
+      },
       withType(k8s.PatchStrategy.ServerSideApply),
     );
     expect(applied.spec?.replicas).toBe(3);
@@ -112,7 +129,12 @@ describe("AppsV1Api", () => {
   it("server-side apply conflicts name the owning manager and field in details.causes", async () => {
     const e = await apiError(
       apps.patchNamespacedDeployment(
-        { name: "web", namespace: ns, fieldManager: "other-tool", body: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", annotations: { "release-gate/phase": "done" } } } },
+        {
+          name: "web",
+          namespace: ns,
+          fieldManager: "other-tool",
+          body: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", annotations: { "release-gate/phase": "done" } } },
+        },
         withType(k8s.PatchStrategy.ServerSideApply),
       ),
     );
@@ -143,7 +165,10 @@ describe("AppsV1Api", () => {
     expect(s.spec?.replicas).toBe(1);
     expect(s.metadata?.generation).toBe(generation);
 
-    const m = await apps.patchNamespacedDeployment({ name: "web", namespace: ns, body: { status: { readyReplicas: 7 }, spec: { replicas: 2 } } }, withType(k8s.PatchStrategy.MergePatch));
+    const m = await apps.patchNamespacedDeployment(
+      { name: "web", namespace: ns, body: { status: { readyReplicas: 7 }, spec: { replicas: 2 } } },
+      withType(k8s.PatchStrategy.MergePatch),
+    );
     expect(m.status?.readyReplicas).toBe(1);
     expect(m.spec?.replicas).toBe(2);
   });
@@ -154,20 +179,43 @@ describe("CustomObjectsApi (HTTPRoute)", () => {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
     metadata: { name: "web" },
-    spec: { parentRefs: [{ name: "public" }], rules: [{ backendRefs: [{ name: "web", port: 80, weight: 100 }, { name: "web-canary", port: 80, weight: 0 }] }] },
+    spec: {
+      parentRefs: [{ name: "public" }],
+      rules: [
+        {
+          backendRefs: [
+            { name: "web", port: 80, weight: 100 },
+            { name: "web-canary", port: 80, weight: 0 },
+          ],
+        },
+      ],
+    },
   };
   const ref = { group: "gateway.networking.k8s.io", version: "v1", namespace: ns, plural: "httproutes", name: "web" };
 
   it("creates, reads and re-weights a route with a merge patch", async () => {
     await custom.createNamespacedCustomObject({ group: ref.group, version: ref.version, namespace: ns, plural: ref.plural, body: route });
-    const patch = { spec: { rules: [{ backendRefs: [{ name: "web", port: 80, weight: 90 }, { name: "web-canary", port: 80, weight: 10 }] }] } };
+    const patch = {
+      spec: {
+        rules: [
+          {
+            backendRefs: [
+              { name: "web", port: 80, weight: 90 },
+              { name: "web-canary", port: 80, weight: 10 },
+            ],
+          },
+        ],
+      },
+    };
     await custom.patchNamespacedCustomObject({ ...ref, body: patch }, withType(k8s.PatchStrategy.MergePatch));
     const got = (await custom.getNamespacedCustomObject(ref)) as typeof route;
     expect(got.spec.rules[0]!.backendRefs.map((b) => b.weight)).toEqual([90, 10]);
   });
 
   it("refuses strategic merge patch for a custom resource with 415, as the real server does", async () => {
-    const e = await apiError(custom.patchNamespacedCustomObject({ ...ref, body: { spec: {} } }, withType(k8s.PatchStrategy.StrategicMergePatch)));
+    const e = await apiError(
+      custom.patchNamespacedCustomObject({ ...ref, body: { spec: {} } }, withType(k8s.PatchStrategy.StrategicMergePatch)),
+    );
     expect(e.code).toBe(415);
     expect(e.body.reason).toBe("UnsupportedMediaType");
   });
@@ -199,7 +247,10 @@ describe("Watch", () => {
     const w = startWatch(path, { resourceVersion: list.metadata!.resourceVersion!, labelSelector: "app=watched" }, seen);
     const controller = await w.controller;
     await apps.createNamespacedDeployment({ namespace: ns, body: deployment("watched") });
-    await apps.patchNamespacedDeployment({ name: "watched", namespace: ns, body: { spec: { replicas: 4 } } }, withType(k8s.PatchStrategy.MergePatch));
+    await apps.patchNamespacedDeployment(
+      { name: "watched", namespace: ns, body: { spec: { replicas: 4 } } },
+      withType(k8s.PatchStrategy.MergePatch),
+    );
     await until(() => seen.length >= 2);
     controller.abort();
     await w.done;

@@ -71,9 +71,15 @@ describe("connections and watches", () => {
     const list = await core.listNamespacedConfigMap({ namespace: "default" });
     const seen: Array<{ type: string; name: string; rv: string }> = [];
     const onEvent = (type: string, o: k8s.V1ConfigMap) => seen.push({ type, name: o.metadata!.name!, rv: o.metadata!.resourceVersion! });
-    for (const n of ["w1", "w2", "w3"]) await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: n, labels: { w: "1" } } } });
+    for (const n of ["w1", "w2", "w3"])
+      await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: n, labels: { w: "1" } } } });
     const ended = await new Promise<unknown>((resolve) => {
-      void new k8s.Watch(kc).watch("/api/v1/namespaces/default/configmaps", { resourceVersion: list.metadata!.resourceVersion!, labelSelector: "w=1" }, onEvent, resolve);
+      void new k8s.Watch(kc).watch(
+        "/api/v1/namespaces/default/configmaps",
+        { resourceVersion: list.metadata!.resourceVersion!, labelSelector: "w=1" },
+        onEvent,
+        resolve,
+      );
     });
     expect(ended ?? null).toBeNull();
     expect(seen.map((s) => s.name)).toEqual(["w1", "w2"]);
@@ -117,7 +123,12 @@ describe("faultRuleSchema (scenario files)", () => {
 - path: "^/apis/apps/v1/namespaces/production/deployments"
   fault: {type: latency, ms: 200}
 `).map((r: unknown) => faultRuleSchema.parse(r));
-    expect(rules[0]).toEqual({ resource: "httproutes", verb: "patch", times: 2, fault: { type: "status", code: 503, retryAfterSeconds: 1, afterApply: false } });
+    expect(rules[0]).toEqual({
+      resource: "httproutes",
+      verb: "patch",
+      times: 2,
+      fault: { type: "status", code: 503, retryAfterSeconds: 1, afterApply: false },
+    });
     expect(rules[1].verb).toBe("*");
   });
 

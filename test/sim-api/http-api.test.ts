@@ -27,7 +27,10 @@ const deployment = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: { name, labels: { app: name } },
-  spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "i:1" }] } } },
+  spec: {
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "i:1" }] } },
+  },
   ...extra,
 });
 
@@ -57,7 +60,11 @@ describe("Status bodies", () => {
     expect((await call("POST", DEPLOYMENTS, deployment("dup"))).status).toBe(201);
     const r = await call("POST", DEPLOYMENTS, deployment("dup"));
     expect(r.status).toBe(409);
-    expect(r.json).toMatchObject({ reason: "AlreadyExists", message: 'deployments.apps "dup" already exists', details: { name: "dup", group: "apps", kind: "deployments" } });
+    expect(r.json).toMatchObject({
+      reason: "AlreadyExists",
+      message: 'deployments.apps "dup" already exists',
+      details: { name: "dup", group: "apps", kind: "deployments" },
+    });
   });
 
   it("422 Invalid carries one cause per field error", async () => {
@@ -75,7 +82,9 @@ describe("Status bodies", () => {
       ["spec.selector", "FieldValueRequired"],
       ["spec.template.spec.containers[0].image", "FieldValueRequired"],
     ]);
-    expect(r.json.message).toMatch(/^Deployment\.apps "Bad_Name" is invalid: \[metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+    expect(r.json.message).toMatch(
+      /^Deployment\.apps "Bad_Name" is invalid: \[metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+    );
   });
 
   it("415 for an unsupported patch type, listing the accepted ones", async () => {
@@ -99,7 +108,12 @@ describe("Status bodies", () => {
   });
 
   it("server-side apply without a fieldManager is a 400", async () => {
-    const r = await call("PATCH", `${DEPLOYMENTS}/dup`, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "dup" } }, "application/apply-patch+yaml");
+    const r = await call(
+      "PATCH",
+      `${DEPLOYMENTS}/dup`,
+      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "dup" } },
+      "application/apply-patch+yaml",
+    );
     expect(r.status).toBe(400);
   });
 });
@@ -116,7 +130,12 @@ describe("writes", () => {
     const d = await call("DELETE", `${DEPLOYMENTS}/dup`);
     expect(d.status).toBe(200);
     expect(d.json).toMatchObject({ kind: "Status", status: "Success", details: { name: "dup", group: "apps", kind: "deployments" } });
-    await call("POST", "/api/v1/namespaces/default/pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i" }] } });
+    await call("POST", "/api/v1/namespaces/default/pods", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: { containers: [{ name: "c", image: "i" }] },
+    });
     const p = await call("DELETE", "/api/v1/namespaces/default/pods/p");
     expect(p.json.kind).toBe("Pod");
   });
@@ -139,20 +158,36 @@ describe("writes", () => {
 
   it("a deletion held by a finalizer answers 202 Accepted only with orphanDependents=false", async () => {
     await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "held2", finalizers: ["example.com/hold"] } });
-    const d = await call("DELETE", "/api/v1/namespaces/default/configmaps/held2", { kind: "DeleteOptions", apiVersion: "v1", orphanDependents: false });
+    const d = await call("DELETE", "/api/v1/namespaces/default/configmaps/held2", {
+      kind: "DeleteOptions",
+      apiVersion: "v1",
+      orphanDependents: false,
+    });
     expect(d.status).toBe(202);
     expect(d.json.metadata.deletionTimestamp).toBeTruthy();
     expect((await call("DELETE", "/api/v1/namespaces/default/configmaps/held2?orphanDependents=false")).status).toBe(202);
-    expect((await call("DELETE", "/api/v1/namespaces/default/configmaps/held2", { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Foreground" })).status).toBe(200);
+    expect(
+      (
+        await call("DELETE", "/api/v1/namespaces/default/configmaps/held2", {
+          kind: "DeleteOptions",
+          apiVersion: "v1",
+          propagationPolicy: "Foreground",
+        })
+      ).status,
+    ).toBe(200);
     await call("PATCH", "/api/v1/namespaces/default/configmaps/held2", { metadata: { finalizers: null } }, "application/merge-patch+json");
     expect((await call("GET", "/api/v1/namespaces/default/configmaps/held2")).status).toBe(404);
   });
 
   it("list pagination with limit/continue, and deletecollection by label", async () => {
-    for (const n of ["p1", "p2", "p3"]) await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: n, labels: { batch: "x" } } });
+    for (const n of ["p1", "p2", "p3"])
+      await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: n, labels: { batch: "x" } } });
     const page1 = await call("GET", "/api/v1/namespaces/default/configmaps?labelSelector=batch%3Dx&limit=2");
     expect(page1.json.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(["p1", "p2"]);
-    const page2 = await call("GET", `/api/v1/namespaces/default/configmaps?labelSelector=batch%3Dx&limit=2&continue=${page1.json.metadata.continue}`);
+    const page2 = await call(
+      "GET",
+      `/api/v1/namespaces/default/configmaps?labelSelector=batch%3Dx&limit=2&continue=${page1.json.metadata.continue}`,
+    );
     expect(page2.json.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(["p3"]);
     expect(page2.json.metadata.continue).toBeUndefined();
     expect((await call("DELETE", "/api/v1/namespaces/default/configmaps?labelSelector=batch%3Dx")).status).toBe(200);
@@ -164,7 +199,9 @@ describe("discovery", () => {
   it("legacy /apis lists groups; a group/version lists resources with verbs, shortNames and subresources", async () => {
     const groups = (await call("GET", "/apis")).json;
     expect(groups.kind).toBe("APIGroupList");
-    expect(groups.groups.map((g: { name: string }) => g.name)).toEqual(expect.arrayContaining(["apps", "networking.k8s.io", "coordination.k8s.io", "gateway.networking.k8s.io"]));
+    expect(groups.groups.map((g: { name: string }) => g.name)).toEqual(
+      expect.arrayContaining(["apps", "networking.k8s.io", "coordination.k8s.io", "gateway.networking.k8s.io"]),
+    );
     const appsV1 = (await call("GET", "/apis/apps/v1")).json;
     const byName = Object.fromEntries(appsV1.resources.map((r: { name: string }) => [r.name, r]));
     expect(byName.deployments).toMatchObject({ kind: "Deployment", namespaced: true, shortNames: ["deploy"] });
@@ -174,7 +211,13 @@ describe("discovery", () => {
   });
 
   it("aggregated discovery when asked for apidiscovery.k8s.io/v2", async () => {
-    const r = await call("GET", "/apis", undefined, "application/json", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json");
+    const r = await call(
+      "GET",
+      "/apis",
+      undefined,
+      "application/json",
+      "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+    );
     expect(r.headers.get("content-type")).toBe("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
     expect(r.json.kind).toBe("APIGroupDiscoveryList");
     const appsGroup = r.json.items.find((g: { metadata: { name: string } }) => g.metadata.name === "apps");
@@ -191,7 +234,10 @@ describe("discovery", () => {
 });
 
 describe("watch over HTTP", () => {
-  type WatchEvent = { type: string; object: { metadata: { name?: string; annotations?: Record<string, string> }; message?: string; [k: string]: unknown } };
+  type WatchEvent = {
+    type: string;
+    object: { metadata: { name?: string; annotations?: Record<string, string> }; message?: string; [k: string]: unknown };
+  };
   async function readEvents(path: string, count: number): Promise<WatchEvent[]> {
     const controller = new AbortController();
     const res = await fetch(api.url + path, { signal: controller.signal });
@@ -221,7 +267,10 @@ describe("watch over HTTP", () => {
 
   it("sendInitialEvents ends its initial state with the k8s.io/initial-events-end bookmark", async () => {
     await call("POST", DEPLOYMENTS, deployment("w1"));
-    const events = await readEvents(`${DEPLOYMENTS}?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&labelSelector=app%3Dw1`, 2);
+    const events = await readEvents(
+      `${DEPLOYMENTS}?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&labelSelector=app%3Dw1`,
+      2,
+    );
     expect(events[0]).toMatchObject({ type: "ADDED", object: { metadata: { name: "w1" } } });
     expect(events[1]!.type).toBe("BOOKMARK");
     expect(events[1]!.object.metadata.annotations).toEqual({ "k8s.io/initial-events-end": "true" });
@@ -229,7 +278,10 @@ describe("watch over HTTP", () => {
 
   it("allowWatchBookmarks: BOOKMARK events carry only kind, apiVersion and the current resourceVersion", async () => {
     const events = await readEvents(`${DEPLOYMENTS}?watch=1&allowWatchBookmarks=true&labelSelector=app%3Dnone`, 1);
-    expect(events[0]).toEqual({ type: "BOOKMARK", object: { kind: "Deployment", apiVersion: "apps/v1", metadata: { resourceVersion: expect.stringMatching(/^\d+$/) } } });
+    expect(events[0]).toEqual({
+      type: "BOOKMARK",
+      object: { kind: "Deployment", apiVersion: "apps/v1", metadata: { resourceVersion: expect.stringMatching(/^\d+$/) } },
+    });
   });
 
   it("timeoutSeconds ends the stream from the server side", async () => {
@@ -240,7 +292,10 @@ describe("watch over HTTP", () => {
 
   it("an object leaving a label selection is DELETED for that watch", async () => {
     const list = await call("GET", `${DEPLOYMENTS}?labelSelector=track%3Dcanary`);
-    const pending = readEvents(`${DEPLOYMENTS}?watch=1&resourceVersion=${list.json.metadata.resourceVersion}&labelSelector=track%3Dcanary`, 2);
+    const pending = readEvents(
+      `${DEPLOYMENTS}?watch=1&resourceVersion=${list.json.metadata.resourceVersion}&labelSelector=track%3Dcanary`,
+      2,
+    );
     await call("PATCH", `${DEPLOYMENTS}/w1`, { metadata: { labels: { track: "canary" } } }, "application/merge-patch+json");
     await call("PATCH", `${DEPLOYMENTS}/w1`, { metadata: { labels: { track: "stable" } } }, "application/merge-patch+json");
     const events = await pending;

@@ -109,12 +109,22 @@ describe("kubectl apply (client-side)", () => {
   });
 
   it("three-way merge: a changed manifest updates, a field dropped from it is removed, and fields set by others survive", async () => {
-    expect((await applyStdin(deployment({ name: "api", image: "api:1", env: { A: "1", B: "2" } }))).stdout).toBe("deployment.apps/api created");
+    expect((await applyStdin(deployment({ name: "api", image: "api:1", env: { A: "1", B: "2" } }))).stdout).toBe(
+      "deployment.apps/api created",
+    );
     // Someone else adds an annotation and a second container: not in the manifest, so apply must keep them.
     expect((await kubectl("annotate", "deployment", "api", "owner=sre")).stdout).toBe("deployment.apps/api annotated");
     expect(
-      (await kubectl("patch", "deployment", "api", "--type=strategic", "-p", JSON.stringify({ spec: { template: { spec: { containers: [{ name: "sidecar", image: "proxy:1" }] } } } })))
-        .stdout,
+      (
+        await kubectl(
+          "patch",
+          "deployment",
+          "api",
+          "--type=strategic",
+          "-p",
+          JSON.stringify({ spec: { template: { spec: { containers: [{ name: "sidecar", image: "proxy:1" }] } } } }),
+        )
+      ).stdout,
     ).toBe("deployment.apps/api patched");
 
     const r = await applyStdin(deployment({ name: "api", image: "api:2", env: { A: "1" } }));
@@ -168,7 +178,9 @@ describe("kubectl apply --server-side", () => {
     const live = JSON.parse((await kubectl("get", "deployment", "ssa", "-o", "json", "--show-managed-fields")).stdout);
     expect(live.spec.replicas).toBe(5);
     const owners = (path: string) =>
-      live.metadata.managedFields.filter((m: { fieldsV1: Record<string, Record<string, unknown>> }) => path in (m.fieldsV1["f:spec"] ?? {})).map((m: { manager: string }) => m.manager);
+      live.metadata.managedFields
+        .filter((m: { fieldsV1: Record<string, Record<string, unknown>> }) => path in (m.fieldsV1["f:spec"] ?? {}))
+        .map((m: { manager: string }) => m.manager);
     expect(owners("f:replicas")).toEqual(["autoscaler-bot"]);
     // The original applier keeps everything else, e.g. the template.
     expect(owners("f:template")).toContain("kubectl");
@@ -181,8 +193,18 @@ describe("kubectl apply --server-side", () => {
   });
 
   it("a field dropped from the applier's manifest is removed when no one else owns it", async () => {
-    const withLabel = JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa-cm", labels: { a: "1", b: "2" } }, data: { k: "v", old: "x" } });
-    const without = JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa-cm", labels: { a: "1" } }, data: { k: "v" } });
+    const withLabel = JSON.stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "ssa-cm", labels: { a: "1", b: "2" } },
+      data: { k: "v", old: "x" },
+    });
+    const without = JSON.stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "ssa-cm", labels: { a: "1" } },
+      data: { k: "v" },
+    });
     expect((await applyStdin(withLabel, "--server-side")).exitCode).toBe(0);
     expect((await applyStdin(without, "--server-side")).exitCode).toBe(0);
     const live = JSON.parse((await kubectl("get", "configmap", "ssa-cm", "-o", "json")).stdout);

@@ -34,7 +34,18 @@ function deployment(name: string, labels: Record<string, string>): string {
       selector: { matchLabels: { app: labels.app } },
       template: {
         metadata: { labels: { app: labels.app } },
-        spec: { containers: [{ name: "main", image: `${name}:1`, env: [{ name: "MODE", value: "a" }, { name: "LEVEL", value: "1" }] }] },
+        spec: {
+          containers: [
+            {
+              name: "main",
+              image: `${name}:1`,
+              env: [
+                { name: "MODE", value: "a" },
+                { name: "LEVEL", value: "1" },
+              ],
+            },
+          ],
+        },
       },
     },
   });
@@ -61,7 +72,8 @@ describe("kubectl get", () => {
   });
 
   it("label selectors: equality, set-based in/notin, existence and its negation", async () => {
-    const names = async (selector: string) => (await kubectl("get", "deployments", "-l", selector, "-o", "name")).stdout.split("\n").filter(Boolean);
+    const names = async (selector: string) =>
+      (await kubectl("get", "deployments", "-l", selector, "-o", "name")).stdout.split("\n").filter(Boolean);
     expect(await names("tier=frontend")).toEqual(["deployment.apps/web", "deployment.apps/web-canary"]);
     expect(await names("tier!=frontend")).toEqual(["deployment.apps/worker"]);
     expect(await names("app in (web,worker)")).toEqual(["deployment.apps/web", "deployment.apps/worker"]);
@@ -71,7 +83,9 @@ describe("kubectl get", () => {
   });
 
   it("field selector on metadata.name, and an unsupported field label is refused", async () => {
-    expect((await kubectl("get", "deployments", "--field-selector", "metadata.name=worker", "-o", "name")).stdout).toBe("deployment.apps/worker");
+    expect((await kubectl("get", "deployments", "--field-selector", "metadata.name=worker", "-o", "name")).stdout).toBe(
+      "deployment.apps/worker",
+    );
     const bad = await kubectl("get", "deployments", "--field-selector", "spec.replicas=1");
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain("field label not supported: spec.replicas");
@@ -151,10 +165,32 @@ describe("kubectl changes", () => {
   });
 
   it("patch --type=strategic merges the env list by name; --type=merge replaces lists whole (RFC 7386)", async () => {
-    const strategic = { spec: { template: { spec: { containers: [{ name: "main", env: [{ name: "LEVEL", value: "2" }, { name: "NEW", value: "x" }] }] } } } };
-    expect((await kubectl("patch", "deployment", "worker", "--type=strategic", "-p", JSON.stringify(strategic))).stdout).toBe("deployment.apps/worker patched");
+    const strategic = {
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: "main",
+                env: [
+                  { name: "LEVEL", value: "2" },
+                  { name: "NEW", value: "x" },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    };
+    expect((await kubectl("patch", "deployment", "worker", "--type=strategic", "-p", JSON.stringify(strategic))).stdout).toBe(
+      "deployment.apps/worker patched",
+    );
     let c = (await getJson("deployment", "worker")).spec.template.spec.containers[0];
-    expect(c.env).toEqual([{ name: "MODE", value: "a" }, { name: "LEVEL", value: "2" }, { name: "NEW", value: "x" }]);
+    expect(c.env).toEqual([
+      { name: "MODE", value: "a" },
+      { name: "LEVEL", value: "2" },
+      { name: "NEW", value: "x" },
+    ]);
     expect(c.image).toBe("worker:1");
 
     const del = { spec: { template: { spec: { containers: [{ name: "main", env: [{ name: "MODE", $patch: "delete" }] }] } } } };
@@ -163,19 +199,36 @@ describe("kubectl changes", () => {
     expect(c.env.map((e: { name: string }) => e.name)).toEqual(["LEVEL", "NEW"]);
 
     const merge = { spec: { template: { spec: { containers: [{ name: "main", image: "worker:9" }] } } } };
-    expect((await kubectl("patch", "deployment", "worker", "--type=merge", "-p", JSON.stringify(merge))).stdout).toBe("deployment.apps/worker patched");
+    expect((await kubectl("patch", "deployment", "worker", "--type=merge", "-p", JSON.stringify(merge))).stdout).toBe(
+      "deployment.apps/worker patched",
+    );
     c = (await getJson("deployment", "worker")).spec.template.spec.containers[0];
     expect(c.image).toBe("worker:9");
     expect(c.env).toBeUndefined();
   });
 
   it("patch --type=json applies RFC 6902 operations; a failing test op is refused and changes nothing", async () => {
-    const ops = [{ op: "replace", path: "/spec/replicas", value: 3 }, { op: "add", path: "/metadata/labels/track", value: "stable" }];
-    expect((await kubectl("patch", "deployment", "worker", "--type=json", "-p", JSON.stringify(ops))).stdout).toBe("deployment.apps/worker patched");
+    const ops = [
+      { op: "replace", path: "/spec/replicas", value: 3 },
+      { op: "add", path: "/metadata/labels/track", value: "stable" },
+    ];
+    expect((await kubectl("patch", "deployment", "worker", "--type=json", "-p", JSON.stringify(ops))).stdout).toBe(
+      "deployment.apps/worker patched",
+    );
     const d = await getJson("deployment", "worker");
     expect(d.spec.replicas).toBe(3);
     expect(d.metadata.labels.track).toBe("stable");
-    const failing = await kubectl("patch", "deployment", "worker", "--type=json", "-p", JSON.stringify([{ op: "test", path: "/spec/replicas", value: 7 }, { op: "replace", path: "/spec/replicas", value: 8 }]));
+    const failing = await kubectl(
+      "patch",
+      "deployment",
+      "worker",
+      "--type=json",
+      "-p",
+      JSON.stringify([
+        { op: "test", path: "/spec/replicas", value: 7 },
+        { op: "replace", path: "/spec/replicas", value: 8 },
+      ]),
+    );
     expect(failing.exitCode).toBe(1);
     expect((await getJson("deployment", "worker")).spec.replicas).toBe(3);
   });
@@ -189,7 +242,9 @@ describe("kubectl changes", () => {
     expect((await kubectl("annotate", "deployment", "web", "release-gate/phase=canary-10")).stdout).toBe("deployment.apps/web annotated");
     const again = await kubectl("annotate", "deployment", "web", "release-gate/phase=canary-50");
     expect(again.exitCode).toBe(1);
-    expect(again.stderr).toContain("--overwrite is false but found the following declared annotation(s): 'release-gate/phase' already has a value (canary-10)");
+    expect(again.stderr).toContain(
+      "--overwrite is false but found the following declared annotation(s): 'release-gate/phase' already has a value (canary-10)",
+    );
     await kubectl("annotate", "deployment", "web", "--overwrite", "release-gate/phase=canary-50");
     expect((await getJson("deployment", "web")).metadata.annotations["release-gate/phase"]).toBe("canary-50");
     await kubectl("annotate", "deployment", "web", "release-gate/phase-");
@@ -223,7 +278,9 @@ describe("kubectl changes", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('The Deployment "bad" is invalid:');
     expect(r.stderr).toContain("spec.replicas: Invalid value: -1: must be greater than or equal to 0");
-    expect(r.stderr).toContain("spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"other\"}: `selector` does not match template `labels`");
+    expect(r.stderr).toContain(
+      'spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`',
+    );
   });
 
   it("delete removes the object and, in the background, its dependents", async () => {
@@ -231,22 +288,47 @@ describe("kubectl changes", () => {
     const rs = {
       apiVersion: "apps/v1",
       kind: "ReplicaSet",
-      metadata: { name: "web-canary-abc", labels: { app: "web-canary" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web-canary", uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true }] },
-      spec: { replicas: 1, selector: { matchLabels: { app: "web-canary" } }, template: { metadata: { labels: { app: "web-canary" } }, spec: { containers: [{ name: "main", image: "x:1" }] } } },
+      metadata: {
+        name: "web-canary-abc",
+        labels: { app: "web-canary" },
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            name: "web-canary",
+            uid: owner.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web-canary" } },
+        template: { metadata: { labels: { app: "web-canary" } }, spec: { containers: [{ name: "main", image: "x:1" }] } },
+      },
     };
     expect((await api.kubectl.run(["create", "-f", "-"], { input: JSON.stringify(rs) })).exitCode).toBe(0);
     const r = await kubectl("delete", "deployment", "web-canary");
     expect(r.exitCode).toBe(0);
     // kubectl ≥ 1.33 names the namespace; older kubectl does not.
     expect(r.stdout).toMatch(/^deployment\.apps "web-canary" deleted( from default namespace)?$/);
-    expect((await kubectl("get", "deployment", "web-canary")).stderr.trim()).toBe('Error from server (NotFound): deployments.apps "web-canary" not found');
-    expect((await kubectl("get", "replicaset", "web-canary-abc")).stderr.trim()).toBe('Error from server (NotFound): replicasets.apps "web-canary-abc" not found');
+    expect((await kubectl("get", "deployment", "web-canary")).stderr.trim()).toBe(
+      'Error from server (NotFound): deployments.apps "web-canary" not found',
+    );
+    expect((await kubectl("get", "replicaset", "web-canary-abc")).stderr.trim()).toBe(
+      'Error from server (NotFound): replicasets.apps "web-canary-abc" not found',
+    );
   });
 
   it("kubectl create namespace/configmap/secret (typed clients sending protobuf bodies)", async () => {
     expect((await kubectl("create", "namespace", "tools")).stdout).toBe("namespace/tools created");
-    expect((await kubectl("-n", "tools", "create", "configmap", "settings", "--from-literal=mode=fast", "--from-literal=level=2")).stdout).toBe("configmap/settings created");
-    expect((await kubectl("-n", "tools", "create", "secret", "generic", "token", "--from-literal=value=s3cret")).stdout).toBe("secret/token created");
+    expect(
+      (await kubectl("-n", "tools", "create", "configmap", "settings", "--from-literal=mode=fast", "--from-literal=level=2")).stdout,
+    ).toBe("configmap/settings created");
+    expect((await kubectl("-n", "tools", "create", "secret", "generic", "token", "--from-literal=value=s3cret")).stdout).toBe(
+      "secret/token created",
+    );
     const cm = await getJson("-n", "tools", "configmap", "settings");
     expect(cm.data).toEqual({ mode: "fast", level: "2" });
     // ConfigMaps have no metadata.generation on a real server; Deployments do.
@@ -259,7 +341,9 @@ describe("kubectl changes", () => {
   });
 
   it("namespaced objects need their namespace to exist", async () => {
-    const r = await api.kubectl.run(["create", "-n", "ghost", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" } }) });
+    const r = await api.kubectl.run(["create", "-n", "ghost", "-f", "-"], {
+      input: JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" } }),
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stderr.trim()).toBe('Error from server (NotFound): error when creating "STDIN": namespaces "ghost" not found');
   });

@@ -55,7 +55,12 @@ export function startHarness(input: ScenarioInput = {}, msPerSecond = 2): Harnes
   return h;
 }
 
-export function deployment(name: string, image: string, extra: Partial<Deployment["spec"]> = {}, annotations?: Record<string, string>): Deployment {
+export function deployment(
+  name: string,
+  image: string,
+  extra: Partial<Deployment["spec"]> = {},
+  annotations?: Record<string, string>,
+): Deployment {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",

@@ -11,7 +11,11 @@ function rs(name: string, image: string, replicas = 1): ReplicaSet {
     apiVersion: "apps/v1",
     kind: "ReplicaSet",
     metadata: { name, namespace: "default" },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image }] } },
+    },
   };
 }
 
@@ -29,15 +33,33 @@ async function start(scenario: ScenarioInput, image: string, replicas = 1): Prom
 describe("kubelet", () => {
   it("runs a healthy pod to Ready with the status a real kubelet reports", async () => {
     await start({}, "ghcr.io/acme/app:1.2.3");
-    const p = await h.until(onePod("app", (p) => cond(p, "Ready") === "True"), "Ready");
+    const p = await h.until(
+      onePod("app", (p) => cond(p, "Ready") === "True"),
+      "Ready",
+    );
     expect(p.spec.nodeName).toBe("sim-node-1");
-    expect(p.status).toMatchObject({ phase: "Running", podIP: expect.stringMatching(/^10\.244\.\d+\.\d+$/), hostIP: expect.any(String), startTime: expect.any(String) });
+    expect(p.status).toMatchObject({
+      phase: "Running",
+      podIP: expect.stringMatching(/^10\.244\.\d+\.\d+$/),
+      hostIP: expect.any(String),
+      startTime: expect.any(String),
+    });
     expect(p.status!.conditions!.map((c) => [c.type, c.status])).toEqual([
-      ["PodReadyToStartContainers", "True"], ["Initialized", "True"], ["Ready", "True"], ["ContainersReady", "True"], ["PodScheduled", "True"],
+      ["PodReadyToStartContainers", "True"],
+      ["Initialized", "True"],
+      ["Ready", "True"],
+      ["ContainersReady", "True"],
+      ["PodScheduled", "True"],
     ]);
     expect(cs(p)).toMatchObject({
-      name: "app", image: "ghcr.io/acme/app:1.2.3", imageID: expect.stringMatching(/^ghcr\.io\/acme\/app@sha256:[0-9a-f]{64}$/),
-      containerID: expect.stringMatching(/^containerd:\/\/[0-9a-f]{64}$/), ready: true, started: true, restartCount: 0, state: { running: { startedAt: expect.any(String) } },
+      name: "app",
+      image: "ghcr.io/acme/app:1.2.3",
+      imageID: expect.stringMatching(/^ghcr\.io\/acme\/app@sha256:[0-9a-f]{64}$/),
+      containerID: expect.stringMatching(/^containerd:\/\/[0-9a-f]{64}$/),
+      ready: true,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt: expect.any(String) } },
     });
     expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "ReplicaSet", name: "app", controller: true })]);
   });
@@ -51,13 +73,20 @@ describe("kubelet", () => {
       if (w?.reason === "CrashLoopBackOff") seen.push(`${cs(e.object as Pod)!.restartCount} ${w.message!.split(" ")[1]}`);
       if (cond(e.object as Pod, "Ready") === "True") everReady = true;
     });
-    const p = await h.until(onePod("app", (p) => (cs(p)?.restartCount ?? 0) >= 3 && !!cs(p)?.state.waiting), "three restarts");
+    const p = await h.until(
+      onePod("app", (p) => (cs(p)?.restartCount ?? 0) >= 3 && !!cs(p)?.state.waiting),
+      "three restarts",
+    );
     stop();
     expect(seen.slice(0, 4)).toEqual(["0 10s", "1 20s", "2 40s", "3 1m20s"]);
     expect(everReady).toBe(false);
     expect(p.status!.phase).toBe("Running");
     expect(cs(p)!.lastState.terminated).toMatchObject({ exitCode: 1, reason: "Error" });
-    expect(p.status!.conditions!.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "ContainersNotReady", message: "containers with unready status: [app]" });
+    expect(p.status!.conditions!.find((c) => c.type === "Ready")).toMatchObject({
+      status: "False",
+      reason: "ContainersNotReady",
+      message: "containers with unready status: [app]",
+    });
   });
 
   it("reports ErrImagePull then ImagePullBackOff and stays Pending", async () => {
@@ -67,7 +96,10 @@ describe("kubelet", () => {
       const r = cs(e.object as Pod)?.state.waiting?.reason;
       if (r && r !== reasons[reasons.length - 1]) reasons.push(r);
     });
-    const p = await h.until(onePod("app", (p) => cs(p)?.state.waiting?.reason === "ImagePullBackOff"), "ImagePullBackOff");
+    const p = await h.until(
+      onePod("app", (p) => cs(p)?.state.waiting?.reason === "ImagePullBackOff"),
+      "ImagePullBackOff",
+    );
     await h.until(() => reasons.length >= 4, "a second pull attempt");
     stop();
     expect(reasons.slice(0, 4)).toEqual(["ErrImagePull", "ImagePullBackOff", "ErrImagePull", "ImagePullBackOff"]);
@@ -77,16 +109,29 @@ describe("kubelet", () => {
 
   it("keeps a neverReady pod running but not Ready", async () => {
     await start({ defaults: { pod: { kind: "neverReady" } } }, "app:1");
-    const p = await h.until(onePod("app", (p) => !!cs(p)?.state.running), "running");
+    const p = await h.until(
+      onePod("app", (p) => !!cs(p)?.state.running),
+      "running",
+    );
     expect(cs(p)!.ready).toBe(false);
     expect(cond(p, "Ready")).toBe("False");
   });
 
   it.each(["notReady", "crash"] as const)("readyThenFail (%s): Ready, then not", async (failMode) => {
     await start({ defaults: { pod: { kind: "readyThenFail", failAfterSeconds: 5, failMode } } }, "app:1");
-    await h.until(onePod("app", (p) => cond(p, "Ready") === "True"), "Ready");
-    const p = await h.until(onePod("app", (p) => cond(p, "Ready") === "False" && !!p.status?.conditions?.some((c) => c.type === "Ready")), "not Ready again");
-    if (failMode === "crash") await h.until(onePod("app", (p) => cs(p)?.state.waiting?.reason === "CrashLoopBackOff"), "crash");
+    await h.until(
+      onePod("app", (p) => cond(p, "Ready") === "True"),
+      "Ready",
+    );
+    const p = await h.until(
+      onePod("app", (p) => cond(p, "Ready") === "False" && !!p.status?.conditions?.some((c) => c.type === "Ready")),
+      "not Ready again",
+    );
+    if (failMode === "crash")
+      await h.until(
+        onePod("app", (p) => cs(p)?.state.waiting?.reason === "CrashLoopBackOff"),
+        "crash",
+      );
     else expect(cs(p)!.state.running).toBeDefined();
   });
 

@@ -20,18 +20,32 @@ const pod = (name: string, ip: string, ports?: Array<{ name: string; containerPo
 function cluster() {
   const s = new Store(defaultResourceTypes());
   s.create(PODS, pod("a-http", "10.244.0.1", [{ name: "http", containerPort: 8080 }]));
-  s.create(PODS, pod("b-http-alt", "10.244.0.2", [{ name: "http", containerPort: 9090 }, { name: "metrics", containerPort: 9100 }]));
+  s.create(
+    PODS,
+    pod("b-http-alt", "10.244.0.2", [
+      { name: "http", containerPort: 9090 },
+      { name: "metrics", containerPort: 9100 },
+    ]),
+  );
   s.create(PODS, pod("c-none", "10.244.0.3"));
   s.create(PODS, pod("d-udp", "10.244.0.4", [{ name: "http", containerPort: 8080, protocol: "UDP" }]));
   s.create(SERVICES, {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name: "web", namespace: "default" },
-    spec: { selector: { app: "web" }, ports: [{ name: "web", port: 80, targetPort: "http", protocol: "TCP" }, { name: "metrics", port: 9100, targetPort: "metrics", protocol: "TCP" }, { name: "raw", port: 81, targetPort: 81, protocol: "TCP" }] },
+    spec: {
+      selector: { app: "web" },
+      ports: [
+        { name: "web", port: 80, targetPort: "http", protocol: "TCP" },
+        { name: "metrics", port: 9100, targetPort: "metrics", protocol: "TCP" },
+        { name: "raw", port: 81, targetPort: 81, protocol: "TCP" },
+      ],
+    },
   });
   return new Backends(s);
 }
-const names = (b: Backends, port?: number | string) => b.readyPods({ namespace: "default", name: "web", ...(port !== undefined ? { port } : {}) }).map((p) => p.metadata.name);
+const names = (b: Backends, port?: number | string) =>
+  b.readyPods({ namespace: "default", name: "web", ...(port !== undefined ? { port } : {}) }).map((p) => p.metadata.name);
 
 describe("Backends", () => {
   it("a named targetPort keeps only the pods declaring that name with the Service port's protocol", () => {

@@ -39,12 +39,18 @@ describe("simulated pods answer as the demo app", () => {
     expect(bad.body).toBe("boom");
     expect(bad.headers["x-app-version"]).toBe("2.0.0-bad");
     expect((await h.get("/login")).status).toBe(200); // outside the failing paths
-    h.setScenario({ edge: { defaultHost: "app.qualisys.io" }, images: [{ tag: "2.*", app: { failures: [{ status: 503, afterSeconds: 1e6 }] } }] });
+    h.setScenario({
+      edge: { defaultHost: "app.qualisys.io" },
+      images: [{ tag: "2.*", app: { failures: [{ status: 503, afterSeconds: 1e6 }] } }],
+    });
     expect((await h.get("/api/health")).status).toBe(200); // not running long enough yet
   });
 
   it("fails only the configured fraction of requests", async () => {
-    h = await startEdgeHarness({ edge: { defaultHost: "app.qualisys.io" }, images: [{ tag: "*", app: { failures: [{ status: 500, fraction: 0.5 }] } }] });
+    h = await startEdgeHarness({
+      edge: { defaultHost: "app.qualisys.io" },
+      images: [{ tag: "*", app: { failures: [{ status: 500, fraction: 0.5 }] } }],
+    });
     await h.app("web", "web:3.0.0", 1);
     h.store.create(INGRESSES, ingress("web", "app.qualisys.io", "web"));
     let errors = 0;

@@ -24,8 +24,21 @@ function route(stableWeight: number, canaryWeight: number, headerRule = true): K
       parentRefs: [{ name: "public" }],
       hostnames: [HOST],
       rules: [
-        { matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "web", port: 80, weight: stableWeight }, { name: "web-canary", port: 80, weight: canaryWeight }] },
-        ...(headerRule ? [{ matches: [{ path: { type: "PathPrefix", value: "/" }, headers: [{ name: "X-Canary", value: "always" }] }], backendRefs: [{ name: "web-canary", port: 80 }] }] : []),
+        {
+          matches: [{ path: { type: "PathPrefix", value: "/" } }],
+          backendRefs: [
+            { name: "web", port: 80, weight: stableWeight },
+            { name: "web-canary", port: 80, weight: canaryWeight },
+          ],
+        },
+        ...(headerRule
+          ? [
+              {
+                matches: [{ path: { type: "PathPrefix", value: "/" }, headers: [{ name: "X-Canary", value: "always" }] }],
+                backendRefs: [{ name: "web-canary", port: 80 }],
+              },
+            ]
+          : []),
       ],
     },
   };
@@ -62,7 +75,15 @@ describe("edge as a Gateway API implementation", () => {
   it("answers 500 when every weight is 0 and 503 when the chosen Service has no Ready pod", async () => {
     await setup(0, 0, { images: [{ tag: "2.*", pod: { kind: "neverReady" } }] }, false);
     expect((await h.get("/api/health")).status).toBe(500);
-    h.store.mutate(HTTPROUTES, "default", "web", (o) => void ((o as unknown as { spec: { rules: Array<{ backendRefs: Array<{ weight: number }> }> } }).spec.rules[0]!.backendRefs[1]!.weight = 1));
+    h.store.mutate(
+      HTTPROUTES,
+      "default",
+      "web",
+      (o) =>
+        void ((
+          o as unknown as { spec: { rules: Array<{ backendRefs: Array<{ weight: number }> }> } }
+        ).spec.rules[0]!.backendRefs[1]!.weight = 1),
+    );
     expect((await h.get("/api/health")).status).toBe(503);
   });
 

@@ -19,7 +19,10 @@ export interface EdgeHarness extends Harness {
 
 export async function startEdgeHarness(scenario: ScenarioInput = {}): Promise<EdgeHarness> {
   const h = startHarness(scenario) as EdgeHarness;
-  h.edge = await startEdge(h.store, h.clock, { scenario: () => h.scenario, runningSince: (uid) => h.controllers.kubelet.runningSince(uid) });
+  h.edge = await startEdge(h.store, h.clock, {
+    scenario: () => h.scenario,
+    runningSince: (uid) => h.controllers.kubelet.runningSince(uid),
+  });
   h.agent = new Agent({ connections: 16, pipelining: 1 });
   h.close = async () => {
     await h.agent.close();
@@ -29,7 +32,10 @@ export async function startEdgeHarness(scenario: ScenarioInput = {}): Promise<Ed
   h.app = async (name, image, replicas = 2) => {
     h.store.create(DEPLOYMENTS, deployment(name, image, { replicas }));
     h.store.create(SERVICES, service(name));
-    await h.until(() => (h.store.get(DEPLOYMENTS, "default", name) as Deployment).status?.availableReplicas === replicas, `${name} available`);
+    await h.until(
+      () => (h.store.get(DEPLOYMENTS, "default", name) as Deployment).status?.availableReplicas === replicas,
+      `${name} available`,
+    );
   };
   h.get = async (path, headers = {}) => {
     const r = await request(h.edge.url + path, { dispatcher: h.agent, headers });
@@ -56,15 +62,32 @@ export async function startEdgeHarness(scenario: ScenarioInput = {}): Promise<Ed
 }
 
 export function service(name: string): KObject {
-  return { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } };
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: "default" },
+    spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+  };
 }
 
-export function ingress(name: string, host: string | undefined, svc: string, annotations: Record<string, string> = {}, path = "/", pathType = "Prefix"): KObject {
+export function ingress(
+  name: string,
+  host: string | undefined,
+  svc: string,
+  annotations: Record<string, string> = {},
+  path = "/",
+  pathType = "Prefix",
+): KObject {
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "Ingress",
     metadata: { name, namespace: "default", annotations },
-    spec: { ingressClassName: "nginx", rules: [{ ...(host ? { host } : {}), http: { paths: [{ path, pathType, backend: { service: { name: svc, port: { number: 80 } } } }] } }] },
+    spec: {
+      ingressClassName: "nginx",
+      rules: [
+        { ...(host ? { host } : {}), http: { paths: [{ path, pathType, backend: { service: { name: svc, port: { number: 80 } } } }] } },
+      ],
+    },
   };
 }
 

@@ -13,14 +13,30 @@ import { Store, type KObject } from "../sim/store.ts";
 
 let tick = 0;
 const store = () => new Store(defaultResourceTypes(), { now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)) });
-const gw = (s: Store) => s.create(GATEWAYS, { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "gw", namespace: "default" }, spec: { gatewayClassName: "sim", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] } });
+const gw = (s: Store) =>
+  s.create(GATEWAYS, {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "Gateway",
+    metadata: { name: "gw", namespace: "default" },
+    spec: { gatewayClassName: "sim", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+  });
 const httpRoute = (name: string, hostnames: string[] | undefined, rules: Array<{ matches?: unknown[]; backend: string }>): KObject => ({
   apiVersion: "gateway.networking.k8s.io/v1",
   kind: "HTTPRoute",
   metadata: { name, namespace: "default" },
-  spec: { parentRefs: [{ name: "gw" }], ...(hostnames ? { hostnames } : {}), rules: rules.map((r) => ({ ...(r.matches ? { matches: r.matches } : {}), backendRefs: [{ name: r.backend, port: 80 }] })) },
+  spec: {
+    parentRefs: [{ name: "gw" }],
+    ...(hostnames ? { hostnames } : {}),
+    rules: rules.map((r) => ({ ...(r.matches ? { matches: r.matches } : {}), backendRefs: [{ name: r.backend, port: 80 }] })),
+  },
 });
-const req = (path: string, headers: Record<string, string> = {}, host = "app.example.com", method = "GET") => ({ host, path, method, headers, query: new URLSearchParams(path.split("?")[1] ?? "") });
+const req = (path: string, headers: Record<string, string> = {}, host = "app.example.com", method = "GET") => ({
+  host,
+  path,
+  method,
+  headers,
+  query: new URLSearchParams(path.split("?")[1] ?? ""),
+});
 const backendOf = (s: Store, r: ReturnType<typeof req>) => {
   const d = routeHttpRoute(liveRoutes(s), r, () => 0);
   return d && "service" in d ? d.service.name : d;
@@ -30,16 +46,34 @@ describe("HTTPRoute precedence", () => {
   it("Exact path, then the longest prefix, then method, then most headers, then most query params", () => {
     const s = store();
     gw(s);
-    s.create(HTTPROUTES, httpRoute("r", ["app.example.com"], [
-      { backend: "catch-all" },
-      { matches: [{ path: { type: "PathPrefix", value: "/api" } }], backend: "api" },
-      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" } }], backend: "api-v1" },
-      { matches: [{ path: { type: "Exact", value: "/api" } }], backend: "exact" },
-      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, method: "POST" }], backend: "post" },
-      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, headers: [{ name: "x-a", value: "1" }] }], backend: "one-header" },
-      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, headers: [{ name: "x-a", value: "1" }, { name: "x-b", value: "2" }] }], backend: "two-headers" },
-      { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, queryParams: [{ name: "q", value: "1" }] }], backend: "query" },
-    ]));
+    s.create(
+      HTTPROUTES,
+      httpRoute(
+        "r",
+        ["app.example.com"],
+        [
+          { backend: "catch-all" },
+          { matches: [{ path: { type: "PathPrefix", value: "/api" } }], backend: "api" },
+          { matches: [{ path: { type: "PathPrefix", value: "/api/v1" } }], backend: "api-v1" },
+          { matches: [{ path: { type: "Exact", value: "/api" } }], backend: "exact" },
+          { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, method: "POST" }], backend: "post" },
+          { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, headers: [{ name: "x-a", value: "1" }] }], backend: "one-header" },
+          {
+            matches: [
+              {
+                path: { type: "PathPrefix", value: "/api/v1" },
+                headers: [
+                  { name: "x-a", value: "1" },
+                  { name: "x-b", value: "2" },
+                ],
+              },
+            ],
+            backend: "two-headers",
+          },
+          { matches: [{ path: { type: "PathPrefix", value: "/api/v1" }, queryParams: [{ name: "q", value: "1" }] }], backend: "query" },
+        ],
+      ),
+    );
     expect(backendOf(s, req("/other"))).toBe("catch-all");
     expect(backendOf(s, req("/api"))).toBe("exact");
     expect(backendOf(s, req("/api/x"))).toBe("api");
@@ -71,7 +105,12 @@ describe("HTTPRoute precedence", () => {
       spec: {
         parentRefs: [{ name: "gw" }],
         rules: [
-          { backendRefs: [{ name: "stable", weight: 1 }, { name: "canary", weight: 3 }] },
+          {
+            backendRefs: [
+              { name: "stable", weight: 1 },
+              { name: "canary", weight: 3 },
+            ],
+          },
           { matches: [{ headers: [{ name: "X-Canary", value: "always" }] }], backendRefs: [{ name: "canary" }] },
         ],
       },
@@ -82,13 +121,25 @@ describe("HTTPRoute precedence", () => {
   });
 });
 
-const ingress = (name: string, host: string | undefined, path: string, svc: string, ann: Record<string, string> = {}, pathType = "Prefix"): KObject => ({
+const ingress = (
+  name: string,
+  host: string | undefined,
+  path: string,
+  svc: string,
+  ann: Record<string, string> = {},
+  pathType = "Prefix",
+): KObject => ({
   apiVersion: "networking.k8s.io/v1",
   kind: "Ingress",
   metadata: { name, namespace: "default", annotations: ann },
-  spec: { rules: [{ ...(host ? { host } : {}), http: { paths: [{ path, pathType, backend: { service: { name: svc, port: { number: 80 } } } }] } }] },
+  spec: {
+    rules: [
+      { ...(host ? { host } : {}), http: { paths: [{ path, pathType, backend: { service: { name: svc, port: { number: 80 } } } }] } },
+    ],
+  },
 });
-const nginx = (s: Store, path: string, host = "app.example.com", headers: Record<string, string> = {}) => routeIngress(liveRoutes(s), { host, path, headers }, () => 0)?.service.name;
+const nginx = (s: Store, path: string, host = "app.example.com", headers: Record<string, string> = {}) =>
+  routeIngress(liveRoutes(s), { host, path, headers }, () => 0)?.service.name;
 
 describe("ingress-nginx location choice", () => {
   it("exact host over wildcard (one label) over no host; longest path; Exact over Prefix", () => {
@@ -109,9 +160,21 @@ describe("ingress-nginx location choice", () => {
   it("a canary joins only its main Ingress's host and path", () => {
     const s = store();
     s.create(INGRESSES, ingress("main", "app.example.com", "/", "stable"));
-    s.create(INGRESSES, ingress("canary-api", "app.example.com", "/api", "canary", { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "100" }));
+    s.create(
+      INGRESSES,
+      ingress("canary-api", "app.example.com", "/api", "canary", {
+        "nginx.ingress.kubernetes.io/canary": "true",
+        "nginx.ingress.kubernetes.io/canary-weight": "100",
+      }),
+    );
     expect(nginx(s, "/api/x")).toBe("stable"); // no main Ingress for /api: the canary is not a location
-    s.create(INGRESSES, ingress("canary-root", "app.example.com", "/", "canary", { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "100" }));
+    s.create(
+      INGRESSES,
+      ingress("canary-root", "app.example.com", "/", "canary", {
+        "nginx.ingress.kubernetes.io/canary": "true",
+        "nginx.ingress.kubernetes.io/canary-weight": "100",
+      }),
+    );
     expect(nginx(s, "/api/x")).toBe("canary");
   });
 
@@ -128,8 +191,14 @@ describe("ingress-nginx location choice", () => {
 // ("If a BackendRef is invalid, 500 status codes MUST be returned for requests ... routed to an invalid backend").
 describe("HTTPRoute attachment and cross-namespace references", () => {
   const gateway = (s: Store, listeners: unknown[]) =>
-    s.create(GATEWAYS, { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "gw", namespace: "infra" }, spec: { gatewayClassName: "sim", listeners } });
-  const namespace = (s: Store, name: string, labels: Record<string, string> = {}) => s.create("/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+    s.create(GATEWAYS, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "infra" },
+      spec: { gatewayClassName: "sim", listeners },
+    });
+  const namespace = (s: Store, name: string, labels: Record<string, string> = {}) =>
+    s.create("/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
   const appRoute = (parentRef: Record<string, unknown>, backend: Record<string, unknown> = { name: "web", port: 80 }): KObject => ({
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
@@ -152,10 +221,24 @@ describe("HTTPRoute attachment and cross-namespace references", () => {
     const all = setup([{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "All" } } }]);
     all.create(HTTPROUTES, appRoute({}));
     expect(decide(all)).toMatchObject({ service: { namespace: "apps", name: "web" } });
-    const selected = setup([{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { team: "web" } } } } }]);
+    const selected = setup([
+      {
+        name: "http",
+        port: 80,
+        protocol: "HTTP",
+        allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { team: "web" } } } },
+      },
+    ]);
     selected.create(HTTPROUTES, appRoute({}));
     expect(decide(selected)).toMatchObject({ service: { name: "web" } });
-    const other = setup([{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { team: "api" } } } } }]);
+    const other = setup([
+      {
+        name: "http",
+        port: 80,
+        protocol: "HTTP",
+        allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { team: "api" } } } },
+      },
+    ]);
     other.create(HTTPROUTES, appRoute({}));
     expect(decide(other)).toBeUndefined();
   });
@@ -168,8 +251,18 @@ describe("HTTPRoute attachment and cross-namespace references", () => {
     const tls = setup([{ name: "tls", port: 443, protocol: "TLS", allowedRoutes: from }]);
     tls.create(HTTPROUTES, appRoute({}));
     expect(decide(tls)).toBeUndefined();
-    const two = () => setup([{ name: "closed", port: 80, protocol: "HTTP" }, { name: "open", port: 8080, protocol: "HTTP", allowedRoutes: from }]);
-    for (const [ref, attached] of [[{ sectionName: "open" }, true], [{ sectionName: "closed" }, false], [{ port: 8080 }, true], [{ port: 80 }, false], [{}, true]] as const) {
+    const two = () =>
+      setup([
+        { name: "closed", port: 80, protocol: "HTTP" },
+        { name: "open", port: 8080, protocol: "HTTP", allowedRoutes: from },
+      ]);
+    for (const [ref, attached] of [
+      [{ sectionName: "open" }, true],
+      [{ sectionName: "closed" }, false],
+      [{ port: 8080 }, true],
+      [{ port: 80 }, false],
+      [{}, true],
+    ] as const) {
       const s = two();
       s.create(HTTPROUTES, appRoute(ref));
       expect(decide(s) !== undefined, JSON.stringify(ref)).toBe(attached);
@@ -182,11 +275,28 @@ describe("HTTPRoute attachment and cross-namespace references", () => {
     s.create(HTTPROUTES, appRoute({}, { name: "api", namespace: "backend", port: 80 }));
     expect(decide(s)).toMatchObject({ status: 500 });
     const grant = (name: string, from: Record<string, string>, to: Record<string, string>) =>
-      s.create(REFERENCEGRANTS, { apiVersion: "gateway.networking.k8s.io/v1beta1", kind: "ReferenceGrant", metadata: { name, namespace: "backend" }, spec: { from: [from], to: [to] } });
-    grant("wrong-namespace", { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "elsewhere" }, { group: "", kind: "Service" });
-    grant("wrong-name", { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "apps" }, { group: "", kind: "Service", name: "other" });
+      s.create(REFERENCEGRANTS, {
+        apiVersion: "gateway.networking.k8s.io/v1beta1",
+        kind: "ReferenceGrant",
+        metadata: { name, namespace: "backend" },
+        spec: { from: [from], to: [to] },
+      });
+    grant(
+      "wrong-namespace",
+      { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "elsewhere" },
+      { group: "", kind: "Service" },
+    );
+    grant(
+      "wrong-name",
+      { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "apps" },
+      { group: "", kind: "Service", name: "other" },
+    );
     expect(decide(s)).toMatchObject({ status: 500 });
-    grant("apps-to-api", { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "apps" }, { group: "", kind: "Service", name: "api" });
+    grant(
+      "apps-to-api",
+      { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "apps" },
+      { group: "", kind: "Service", name: "api" },
+    );
     expect(decide(s)).toMatchObject({ service: { namespace: "backend", name: "api" } });
   });
 });

@@ -58,7 +58,9 @@ spec:
 describe("kubectl get pods", () => {
   it("RESTARTS shows the count and how long ago the last restart was; -o wide adds NOMINATED NODE and READINESS GATES", async () => {
     await apply(deployment("crashy", "registry.local/web:1.0.0-crash", "app: crashy"));
-    const json = async () => JSON.parse((await k.run(["get", "pods", "-l", "app=crashy", "-o", "json"])).stdout).items[0]?.status?.containerStatuses?.[0]?.restartCount as number | undefined;
+    const json = async () =>
+      JSON.parse((await k.run(["get", "pods", "-l", "app=crashy", "-o", "json"])).stdout).items[0]?.status?.containerStatuses?.[0]
+        ?.restartCount as number | undefined;
     // A stable restart count around one table read, so the table's count can be compared with the API's.
     const [count, row] = await until("a crash-looping pod with a stable restart count", async () => {
       const before = await json();
@@ -74,7 +76,17 @@ describe("kubectl get pods", () => {
     expect(cells[3]).toMatch(new RegExp(`^${count} \\(\\d+(?:[smhdy]\\d*)+ ago\\)$`));
 
     const wide = (await k.run(["get", "pods", "-l", "app=crashy", "-o", "wide"])).stdout.split("\n");
-    expect(wide[0]!.split(/\s{2,}/)).toEqual(["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
+    expect(wide[0]!.split(/\s{2,}/)).toEqual([
+      "NAME",
+      "READY",
+      "STATUS",
+      "RESTARTS",
+      "AGE",
+      "IP",
+      "NODE",
+      "NOMINATED NODE",
+      "READINESS GATES",
+    ]);
     const wideCells = wide[1]!.split(/\s{2,}/);
     expect(wideCells[5]).toMatch(/^10\.244\.\d+\.\d+$/);
     expect(wideCells.slice(6)).toEqual(["sim-node-1", "<none>", "<none>"]);
@@ -90,7 +102,9 @@ describe("kubectl get pods", () => {
 
 describe("a Service with a named targetPort", () => {
   it("Endpoints list the container port the name resolves to, and only pods that declare it; the edge routes to those", async () => {
-    await apply(deployment("named", "registry.local/web:1.0.0", "app: web, variant: named", ", ports: [{ name: http, containerPort: 8080 }]"));
+    await apply(
+      deployment("named", "registry.local/web:1.0.0", "app: web, variant: named", ", ports: [{ name: http, containerPort: 8080 }]"),
+    );
     await apply(deployment("unnamed", "registry.local/web:1.0.0", "app: web, variant: unnamed"));
     await apply(`apiVersion: v1
 kind: Service
@@ -107,10 +121,14 @@ spec:
 `);
     for (const d of ["named", "unnamed"]) expect((await k.run(["rollout", "status", `deployment/${d}`, "--timeout=60s"])).exitCode).toBe(0);
     const jsonpath = async (path: string) => (await k.run(["get", "endpoints", "web", "-o", `jsonpath=${path}`])).stdout;
-    await until("the Endpoints to list the Ready pod", async () => ((await jsonpath("{.subsets[*].addresses[*].targetRef.name}")) ? true : undefined));
+    await until("the Endpoints to list the Ready pod", async () =>
+      (await jsonpath("{.subsets[*].addresses[*].targetRef.name}")) ? true : undefined,
+    );
     expect(await jsonpath("{.subsets[*].ports[*].port}")).toBe("8080");
     expect(await jsonpath("{.subsets[*].ports[*].name}")).toBe("web");
-    const names = (await jsonpath("{.subsets[*].addresses[*].targetRef.name} {.subsets[*].notReadyAddresses[*].targetRef.name}")).trim().split(/\s+/);
+    const names = (await jsonpath("{.subsets[*].addresses[*].targetRef.name} {.subsets[*].notReadyAddresses[*].targetRef.name}"))
+      .trim()
+      .split(/\s+/);
     expect(names).toHaveLength(1);
     expect(names[0]).toMatch(/^named-/);
 

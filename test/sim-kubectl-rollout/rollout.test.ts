@@ -28,7 +28,11 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-function manifest(name: string, image: string, opts: { replicas?: number; maxSurge?: number | string; maxUnavailable?: number | string; deadline?: number; cause?: string } = {}): string {
+function manifest(
+  name: string,
+  image: string,
+  opts: { replicas?: number; maxSurge?: number | string; maxUnavailable?: number | string; deadline?: number; cause?: string } = {},
+): string {
   return `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -71,11 +75,25 @@ describe("kubectl against the simulator", () => {
     const r = await kubectl("rollout", "status", "deployment/crashy", "--timeout=60s");
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toBe('error: deployment "crashy" exceeded its progress deadline');
-    const reason = await kubectl("get", "deployment/crashy", "-o", "jsonpath={.status.conditions[?(@.type==\"Progressing\")].reason}");
+    const reason = await kubectl("get", "deployment/crashy", "-o", 'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}');
     expect(reason.stdout).toBe("ProgressDeadlineExceeded");
-    const pods = await kubectl("get", "pods", "-l", "app=crashy", "-o", "jsonpath={range .items[*]}{.status.phase} {.status.containerStatuses[0].ready} {.status.containerStatuses[0].state.waiting.reason}{\"\\n\"}{end}");
+    const pods = await kubectl(
+      "get",
+      "pods",
+      "-l",
+      "app=crashy",
+      "-o",
+      'jsonpath={range .items[*]}{.status.phase} {.status.containerStatuses[0].ready} {.status.containerStatuses[0].state.waiting.reason}{"\\n"}{end}',
+    );
     for (const line of pods.stdout.trim().split("\n")) expect(line.trim()).toMatch(/^Running false( CrashLoopBackOff)?$/);
-    const backoff = await kubectl("wait", "pods", "-l", "app=crashy", "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=CrashLoopBackOff", "--timeout=30s");
+    const backoff = await kubectl(
+      "wait",
+      "pods",
+      "-l",
+      "app=crashy",
+      "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=CrashLoopBackOff",
+      "--timeout=30s",
+    );
     expect(backoff.exitCode).toBe(0);
     const w = await kubectl("wait", "--for=condition=Available", "deployment/crashy", "--timeout=1s");
     expect(w.exitCode).toBe(1);
@@ -84,7 +102,14 @@ describe("kubectl against the simulator", () => {
 
   it("reports ErrImagePull / ImagePullBackOff for an image that cannot be pulled", async () => {
     await apply(manifest("nopull", "registry.local/web:3.0.0-nopull", { replicas: 1 }));
-    const w = await kubectl("wait", "pods", "-l", "app=nopull", "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ImagePullBackOff", "--timeout=30s");
+    const w = await kubectl(
+      "wait",
+      "pods",
+      "-l",
+      "app=nopull",
+      "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ImagePullBackOff",
+      "--timeout=30s",
+    );
     expect(w.exitCode).toBe(0);
     const phase = await kubectl("get", "pods", "-l", "app=nopull", "-o", "jsonpath={.items[0].status.phase}");
     expect(phase.stdout).toBe("Pending");
@@ -95,15 +120,25 @@ describe("kubectl against the simulator", () => {
     expect((await kubectl("rollout", "status", "deployment/rolling", "--timeout=60s")).exitCode).toBe(0);
 
     // Sample every ReplicaSet change while kubectl drives the update.
-    const latest = new Map<string, ReplicaSet>((sim.store.list(REPLICASETS, "default").items as ReplicaSet[]).filter((rs) => rs.metadata.name.startsWith("rolling-")).map((rs) => [rs.metadata.name, rs]));
+    const latest = new Map<string, ReplicaSet>(
+      (sim.store.list(REPLICASETS, "default").items as ReplicaSet[])
+        .filter((rs) => rs.metadata.name.startsWith("rolling-"))
+        .map((rs) => [rs.metadata.name, rs]),
+    );
     let maxPods = 0;
     let minAvailable = Infinity;
     const stopWatch = sim.store.watch(REPLICASETS, "default", undefined, (e) => {
       if (!e.object.metadata.name.startsWith("rolling-")) return;
       latest.set(e.object.metadata.name, e.object as ReplicaSet);
       const all = [...latest.values()];
-      maxPods = Math.max(maxPods, all.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0));
-      minAvailable = Math.min(minAvailable, all.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0));
+      maxPods = Math.max(
+        maxPods,
+        all.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0),
+      );
+      minAvailable = Math.min(
+        minAvailable,
+        all.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0),
+      );
     });
     expect((await kubectl("set", "image", "deployment/rolling", "app=registry.local/api:1.1.0")).exitCode).toBe(0);
     // After the template change, as on a real cluster: annotating first would rename the current revision's cause.
@@ -117,10 +152,17 @@ describe("kubectl against the simulator", () => {
 
     const history = await kubectl("rollout", "history", "deployment/rolling");
     expect(history.exitCode).toBe(0);
-    const rows = history.stdout.trim().split("\n").slice(2).map((l) => l.trim().split(/\s{2,}/));
-    expect(rows).toEqual([["1", "release 1.0.0"], ["2", "release 1.1.0"]]);
+    const rows = history.stdout
+      .trim()
+      .split("\n")
+      .slice(2)
+      .map((l) => l.trim().split(/\s{2,}/));
+    expect(rows).toEqual([
+      ["1", "release 1.0.0"],
+      ["2", "release 1.1.0"],
+    ]);
     const rev1 = await kubectl("rollout", "history", "deployment/rolling", "--revision=1");
-    expect(rev1.stdout).toContain('deployment.apps/rolling with revision #1');
+    expect(rev1.stdout).toContain("deployment.apps/rolling with revision #1");
     expect(rev1.stdout).toMatch(/Image:\s+registry\.local\/api:1\.0\.0/);
   });
 
@@ -136,11 +178,29 @@ describe("kubectl against the simulator", () => {
     expect(undo.stdout).toBe("deployment.apps/undo rolled back");
     const status = await kubectl("rollout", "status", "deployment/undo", "--timeout=60s");
     expect(status.exitCode).toBe(0);
-    expect((await kubectl("get", "deployment/undo", "-o", "jsonpath={.spec.template.spec.containers[0].image}")).stdout).toBe("registry.local/web:1.0.0");
-    const rs = await kubectl("get", "rs", "-l", "app=undo", "-o", "jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations.deployment\\.kubernetes\\.io/revision} {.spec.replicas}{\"\\n\"}{end}");
+    expect((await kubectl("get", "deployment/undo", "-o", "jsonpath={.spec.template.spec.containers[0].image}")).stdout).toBe(
+      "registry.local/web:1.0.0",
+    );
+    const rs = await kubectl(
+      "get",
+      "rs",
+      "-l",
+      "app=undo",
+      "-o",
+      'jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations.deployment\\.kubernetes\\.io/revision} {.spec.replicas}{"\\n"}{end}',
+    );
     expect(rs.stdout).toContain(`${rsV1} 3 2`); // the v1 ReplicaSet, now revision 3, scaled back up
     const history = await kubectl("rollout", "history", "deployment/undo");
-    expect(history.stdout.trim().split("\n").slice(2).map((l) => l.trim().split(/\s{2,}/))).toEqual([["2", "v2"], ["3", "v1"]]);
+    expect(
+      history.stdout
+        .trim()
+        .split("\n")
+        .slice(2)
+        .map((l) => l.trim().split(/\s{2,}/)),
+    ).toEqual([
+      ["2", "v2"],
+      ["3", "v1"],
+    ]);
     const again = await kubectl("rollout", "undo", "deployment/undo", "--to-revision=3");
     expect(again.stdout).toBe("deployment.apps/undo skipped rollback (current template already matches revision 3)");
   });

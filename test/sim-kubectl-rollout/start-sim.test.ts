@@ -12,7 +12,13 @@ it("starts from a scenario file with its objects, serves kubectl and the edge, a
     const status = await k.run(["-n", "production", "rollout", "status", "deployment/qualisys-web", "--timeout=60s"]);
     expect(status.exitCode).toBe(0);
     const ns = await k.run(["get", "namespaces", "-o", "name"]);
-    expect(ns.stdout.split("\n").sort()).toEqual(["namespace/default", "namespace/kube-node-lease", "namespace/kube-public", "namespace/kube-system", "namespace/production"]);
+    expect(ns.stdout.split("\n").sort()).toEqual([
+      "namespace/default",
+      "namespace/kube-node-lease",
+      "namespace/kube-public",
+      "namespace/kube-system",
+      "namespace/production",
+    ]);
     const r = await request(sim.edgeUrl + "/api/health"); // no Host: the scenario's defaultHost
     expect(r.statusCode).toBe(200);
     expect(r.headers["x-app-version"]).toBe("1.0.0");

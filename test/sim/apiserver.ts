@@ -14,7 +14,16 @@ import { ApiError, internalError, notAcceptable, serviceUnavailable, tooManyRequ
 import { route, type ResourceRequest } from "./api/routing.ts";
 import { ResourceHandlers, type RequestContext } from "./api/handlers.ts";
 import { serveWatch } from "./api/watch.ts";
-import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION, wantsAggregated } from "./api/discovery.ts";
+import {
+  AGGREGATED_DISCOVERY_CONTENT_TYPE,
+  aggregatedDiscovery,
+  apiGroupDoc,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  SERVER_VERSION,
+  wantsAggregated,
+} from "./api/discovery.ts";
 import { openApiV3GroupVersion, openApiV3Root } from "./api/openapi.ts";
 import { tableOf, wantsTable } from "./api/table.ts";
 import { applyDefaults } from "./api/defaults.ts";
@@ -51,9 +60,20 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function sendJson(res: ServerResponse, code: number, body: unknown, contentType = "application/json", headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  contentType = "application/json",
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-cache, private", ...headers });
+  res.writeHead(code, {
+    "Content-Type": contentType,
+    "Content-Length": Buffer.byteLength(text),
+    "Cache-Control": "no-cache, private",
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -100,8 +120,11 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
       return void res.end("ok");
     }
     if (path === "/api" || path === "/apis") {
-      if (wantsAggregated(accept)) return sendJson(res, 200, aggregatedDiscovery(types(), path === "/api"), AGGREGATED_DISCOVERY_CONTENT_TYPE, { Vary: "Accept" });
-      return sendJson(res, 200, path === "/api" ? apiVersions(serverAddress) : apiGroupList(types()), "application/json", { Vary: "Accept" });
+      if (wantsAggregated(accept))
+        return sendJson(res, 200, aggregatedDiscovery(types(), path === "/api"), AGGREGATED_DISCOVERY_CONTENT_TYPE, { Vary: "Accept" });
+      return sendJson(res, 200, path === "/api" ? apiVersions(serverAddress) : apiGroupList(types()), "application/json", {
+        Vary: "Accept",
+      });
     }
     if (segs[0] === "api" && segs.length === 2) {
       const doc = apiResourceList(types(), "", segs[1]!);
@@ -118,13 +141,24 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
     if (path === "/openapi/v3" || path === "/openapi/v3/") return sendJson(res, 200, openApiV3Root(types()));
     if (segs[0] === "openapi" && segs[1] === "v3") {
       const gv = segs.slice(2);
-      const doc = gv[0] === "api" ? openApiV3GroupVersion(types(), "", gv[1] ?? "") : gv[0] === "apis" ? openApiV3GroupVersion(types(), gv[1] ?? "", gv[2] ?? "") : undefined;
+      const doc =
+        gv[0] === "api"
+          ? openApiV3GroupVersion(types(), "", gv[1] ?? "")
+          : gv[0] === "apis"
+            ? openApiV3GroupVersion(types(), gv[1] ?? "", gv[2] ?? "")
+            : undefined;
       if (doc) return sendJson(res, 200, doc);
     }
     throw unknownResource();
   };
 
-  const serveResource = async (r: ResourceRequest, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, actions: FaultAction[]) => {
+  const serveResource = async (
+    r: ResourceRequest,
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+    actions: FaultAction[],
+  ) => {
     const ctx: RequestContext = { query, userAgent: req.headers["user-agent"] ?? "" };
     const accept = req.headers.accept ?? "";
     let contentType = req.headers["content-type"] ?? "application/json";
@@ -142,7 +176,12 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
           dropAfterEvents: drop?.type === "dropWatch" ? drop.afterEvents : undefined,
           bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 1000,
           defaultTimeoutSeconds: opts.watchTimeoutSeconds ?? 1800,
-          ...(wantsTable(accept) ? { render: (o: KObject, first: boolean) => tableOf(r.type, o, store.timestamp(), query.get("includeObject") ?? "Metadata", first) } : {}),
+          ...(wantsTable(accept)
+            ? {
+                render: (o: KObject, first: boolean) =>
+                  tableOf(r.type, o, store.timestamp(), query.get("includeObject") ?? "Metadata", first),
+              }
+            : {}),
         });
       }
       case "get":
@@ -168,7 +207,12 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
         break;
     }
     if (wantsTable(accept) && (r.verb === "get" || r.verb === "list") && r.subresource === undefined) {
-      return sendJson(res, result.code, tableOf(r.type, result.body, store.timestamp(), query.get("includeObject") ?? "Metadata"), "application/json;as=Table;v=v1;g=meta.k8s.io");
+      return sendJson(
+        res,
+        result.code,
+        tableOf(r.type, result.body, store.timestamp(), query.get("includeObject") ?? "Metadata"),
+        "application/json;as=Table;v=v1;g=meta.k8s.io",
+      );
     }
     if (accept && !acceptsJson(accept)) throw notAcceptable(["application/json"]);
     sendJson(res, result.code, result.body);
@@ -201,11 +245,19 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
         if (status?.type === "status" && status.afterApply && !routeError && routed!.kind === "resource" && routed!.req.verb !== "watch") {
           // Commit the request (its answer goes nowhere), then answer the error: the client cannot tell it was applied.
           await serveResource(routed!.req, req, new ServerResponse(req), url.searchParams, actions).catch(() => undefined);
-          throw status.code === 429 ? tooManyRequests(status.retryAfterSeconds) : status.code === 503 ? serviceUnavailable() : internalError("injected fault");
+          throw status.code === 429
+            ? tooManyRequests(status.retryAfterSeconds)
+            : status.code === 503
+              ? serviceUnavailable()
+              : internalError("injected fault");
         }
         if (status?.type === "status") {
           await readBody(req).catch(() => undefined);
-          throw status.code === 429 ? tooManyRequests(status.retryAfterSeconds) : status.code === 503 ? serviceUnavailable() : internalError("injected fault");
+          throw status.code === 429
+            ? tooManyRequests(status.retryAfterSeconds)
+            : status.code === 503
+              ? serviceUnavailable()
+              : internalError("injected fault");
         }
         if (routeError) throw routeError;
         if (routed!.kind === "resource") await serveResource(routed!.req, req, res, url.searchParams, actions);

@@ -43,10 +43,13 @@ export class Clock {
   /** Run `fn` after `seconds` simulated seconds. Returns a cancel function. All timers die with stop(). */
   after(seconds: number, fn: () => void): () => void {
     if (this.stopped) return () => {};
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, Math.max(0, this.realMs(seconds)));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        fn();
+      },
+      Math.max(0, this.realMs(seconds)),
+    );
     this.timers.add(t);
     return () => {
       clearTimeout(t);

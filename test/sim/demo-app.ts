@@ -30,7 +30,11 @@ export interface AppInstance {
   runningForSeconds?: number;
 }
 
-const json = (status: number, body: unknown): Omit<AppResponse, "headers" | "delayMs"> & { type: string } => ({ status, body: JSON.stringify(body), type: "application/json" });
+const json = (status: number, body: unknown): Omit<AppResponse, "headers" | "delayMs"> & { type: string } => ({
+  status,
+  body: JSON.stringify(body),
+  type: "application/json",
+});
 
 function normalAnswer(req: AppRequest, inst: AppInstance): { status: number; body: string; type: string; extra?: Record<string, string> } {
   switch (req.path) {
@@ -48,11 +52,16 @@ function normalAnswer(req: AppRequest, inst: AppInstance): { status: number; bod
       };
     case "/api/v1/user/me": {
       const auth = String(req.headers["authorization"] ?? "");
-      if (!/^Bearer \S+/.test(auth)) return { ...json(401, { error: "unauthorized" }), extra: { "WWW-Authenticate": 'Bearer realm="qualisys"' } };
+      if (!/^Bearer \S+/.test(auth))
+        return { ...json(401, { error: "unauthorized" }), extra: { "WWW-Authenticate": 'Bearer realm="qualisys"' } };
       return json(200, { id: "usr_1001", email: "smoke-test@qualisys.io", name: "Smoke Test" });
     }
     case "/":
-      return { status: 200, type: "text/html; charset=utf-8", body: `<!doctype html>\n<html><head><title>QualiSys</title></head><body><a href="/login">Sign In</a><footer>v${inst.version}</footer></body></html>\n` };
+      return {
+        status: 200,
+        type: "text/html; charset=utf-8",
+        body: `<!doctype html>\n<html><head><title>QualiSys</title></head><body><a href="/login">Sign In</a><footer>v${inst.version}</footer></body></html>\n`,
+      };
     default:
       return json(404, { error: "not found", path: req.path });
   }

@@ -35,7 +35,12 @@ export type EdgeRoute =
   | { controller: "ingress-nginx" | "gateway-api"; status: number; detail: string }
   | undefined;
 
-export function routeRequest(store: Store, routes: RouteSource, scenario: Scenario, req: { host: string; method: string; path: string; query: URLSearchParams; headers: IncomingMessage["headers"] }): EdgeRoute {
+export function routeRequest(
+  store: Store,
+  routes: RouteSource,
+  scenario: Scenario,
+  req: { host: string; method: string; path: string; query: URLSearchParams; headers: IncomingMessage["headers"] },
+): EdgeRoute {
   const mode = scenario.edge.controller;
   const viaIngress = () => {
     const d = routeIngress(routes, req);
@@ -46,7 +51,8 @@ export function routeRequest(store: Store, routes: RouteSource, scenario: Scenar
     if (!d) return undefined;
     if ("status" in d) return { controller: "gateway-api", status: d.status, detail: `httproute ${d.route}` };
     // An invalid backendRef (no such Service) answers 500, as the Gateway API spec requires.
-    if (!store.get(SERVICES, d.service.namespace, d.service.name)) return { controller: "gateway-api", status: 500, detail: `httproute ${d.route}: service ${d.service.name} not found` };
+    if (!store.get(SERVICES, d.service.namespace, d.service.name))
+      return { controller: "gateway-api", status: 500, detail: `httproute ${d.route}: service ${d.service.name} not found` };
     return { controller: "gateway-api", service: d.service, detail: `httproute ${d.route} -> ${d.backend}` };
   };
   if (mode === "ingress-nginx") return viaIngress();
@@ -58,30 +64,55 @@ export async function startEdge(store: Store, clock: Clock, opts: EdgeOptions): 
   const backends = new Backends(store);
   const routes = new RouteView(store, clock, () => opts.scenario().edge.propagationSeconds);
   routes.start();
-  const server = createServer((req, res) => handle(req, res).catch((err) => {
-    if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
-    res.end(`edge error: ${(err as Error).message}\n`);
-  }));
+  const server = createServer((req, res) =>
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
+      res.end(`edge error: ${(err as Error).message}\n`);
+    }),
+  );
   server.keepAliveTimeout = 5_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const scenario = opts.scenario();
     const url = new URL(req.url ?? "/", "http://edge");
     const host = requestHost(req.headers.host, scenario.edge.defaultHost);
-    const route = routeRequest(store, routes, scenario, { host, method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers });
+    const route = routeRequest(store, routes, scenario, {
+      host,
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+    });
     req.resume();
-    if (!route) return send(res, 404, { "Content-Type": "text/html" }, "<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>\n");
-    if ("status" in route) return send(res, route.status, { "Content-Type": "text/plain", "X-Sim-Route": route.detail }, `${route.status} ${route.detail}\n`);
+    if (!route)
+      return send(
+        res,
+        404,
+        { "Content-Type": "text/html" },
+        "<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>\n",
+      );
+    if ("status" in route)
+      return send(res, route.status, { "Content-Type": "text/plain", "X-Sim-Route": route.detail }, `${route.status} ${route.detail}\n`);
     const pod: Pod | undefined = backends.pick(route.service);
     if (!pod) {
-      return send(res, 503, { "Content-Type": "text/html", "X-Sim-Route": route.detail }, "<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n");
+      return send(
+        res,
+        503,
+        { "Content-Type": "text/html", "X-Sim-Route": route.detail },
+        "<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n",
+      );
     }
     const image = pod.spec.containers[0]?.image ?? "";
     const behaviour = behaviourForImage(scenario, image);
     const since = opts.runningSince(pod.metadata.uid!);
     const answer = demoAppResponse(
       { method: req.method ?? "GET", path: url.pathname, headers: req.headers },
-      { podName: pod.metadata.name, version: behaviour.version, app: behaviour.app, runningForSeconds: since === undefined ? undefined : (clock.nowMs() - since) / 1000 },
+      {
+        podName: pod.metadata.name,
+        version: behaviour.version,
+        app: behaviour.app,
+        runningForSeconds: since === undefined ? undefined : (clock.nowMs() - since) / 1000,
+      },
     );
     if (answer.delayMs > 0) await new Promise((r) => setTimeout(r, answer.delayMs));
     send(res, answer.status, { ...answer.headers, "X-Sim-Route": route.detail }, req.method === "HEAD" ? "" : answer.body);

@@ -78,7 +78,11 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   try {
     const api = await startApiServer(store, { port: opts.port, faults, log });
     cleanups.push(() => api.close());
-    const edge = await startEdge(store, clock, { port: opts.edgePort, scenario: () => scenario, runningSince: (uid) => controllers.kubelet.runningSince(uid) });
+    const edge = await startEdge(store, clock, {
+      port: opts.edgePort,
+      scenario: () => scenario,
+      runningSince: (uid) => controllers.kubelet.runningSince(uid),
+    });
     cleanups.push(() => edge.close());
     let kubeconfigPath = opts.kubeconfigPath;
     if (!kubeconfigPath) {
@@ -91,7 +95,9 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     const setScenario = (s: Scenario | ScenarioInput | string): Scenario => {
       const next = resolveScenario(s);
       if (next.timeScale.msPerSecond !== scenario.timeScale.msPerSecond) {
-        throw new Error(`the time scale is fixed at start (${scenario.timeScale.msPerSecond} ms per second); got ${next.timeScale.msPerSecond}`);
+        throw new Error(
+          `the time scale is fixed at start (${scenario.timeScale.msPerSecond} ms per second); got ${next.timeScale.msPerSecond}`,
+        );
       }
       // Fault rules are replaced only when the scenario's own rules change, so rules a test added through
       // sim.faults survive an unrelated scenario change (e.g. making a version fail).
@@ -139,12 +145,23 @@ function seed(store: Store, scenario: Scenario): void {
   create({
     apiVersion: "v1",
     kind: "Node",
-    metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux", "node-role.kubernetes.io/control-plane": "" } },
+    metadata: {
+      name: NODE_NAME,
+      labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux", "node-role.kubernetes.io/control-plane": "" },
+    },
     spec: {},
     status: {
       conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" }],
-      addresses: [{ type: "InternalIP", address: NODE_IP }, { type: "Hostname", address: NODE_NAME }],
-      nodeInfo: { kubeletVersion: "v1.35.0", containerRuntimeVersion: "containerd://2.1.0", operatingSystem: "linux", architecture: "amd64" },
+      addresses: [
+        { type: "InternalIP", address: NODE_IP },
+        { type: "Hostname", address: NODE_NAME },
+      ],
+      nodeInfo: {
+        kubeletVersion: "v1.35.0",
+        containerRuntimeVersion: "containerd://2.1.0",
+        operatingSystem: "linux",
+        architecture: "amd64",
+      },
     },
   });
   for (const o of scenario.objects) {

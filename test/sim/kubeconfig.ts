@@ -13,7 +13,12 @@ export function kubeconfigYaml(url: string, opts: { namespace?: string } = {}): 
     kind: "Config",
     clusters: [{ name: "release-gate-sim", cluster: { server: url, "insecure-skip-tls-verify": true } }],
     users: [{ name: "release-gate-sim", user: {} }],
-    contexts: [{ name: "release-gate-sim", context: { cluster: "release-gate-sim", user: "release-gate-sim", ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
+    contexts: [
+      {
+        name: "release-gate-sim",
+        context: { cluster: "release-gate-sim", user: "release-gate-sim", ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+      },
+    ],
     "current-context": "release-gate-sim",
     preferences: {},
   });

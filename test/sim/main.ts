@@ -29,7 +29,14 @@ const program = new Command()
   .option("--verbose", "log API requests and controller errors to stderr")
   .parse();
 
-const opts = program.opts<{ port?: number; edgePort?: number; kubeconfig?: string; scenario?: string; namespace?: string; verbose?: boolean }>();
+const opts = program.opts<{
+  port?: number;
+  edgePort?: number;
+  kubeconfig?: string;
+  scenario?: string;
+  namespace?: string;
+  verbose?: boolean;
+}>();
 
 try {
   const sim = await startSim({

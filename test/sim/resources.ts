@@ -12,12 +12,33 @@ type Sub = NonNullable<ResourceType["subresources"]>;
  * since 1.34's observed-generation tracking, Ingress, NetworkPolicy, PDB, HPA, custom resources) has it.
  */
 const NO_GENERATION = new Set([
-  "/Namespace", "/Node", "/Service", "/Endpoints", "/ConfigMap", "/Secret", "/ServiceAccount", "/Event", "/ResourceQuota",
-  "/LimitRange", "/PersistentVolumeClaim", "rbac.authorization.k8s.io/Role", "rbac.authorization.k8s.io/RoleBinding",
-  "rbac.authorization.k8s.io/ClusterRole", "rbac.authorization.k8s.io/ClusterRoleBinding", "coordination.k8s.io/Lease", "events.k8s.io/Event",
+  "/Namespace",
+  "/Node",
+  "/Service",
+  "/Endpoints",
+  "/ConfigMap",
+  "/Secret",
+  "/ServiceAccount",
+  "/Event",
+  "/ResourceQuota",
+  "/LimitRange",
+  "/PersistentVolumeClaim",
+  "rbac.authorization.k8s.io/Role",
+  "rbac.authorization.k8s.io/RoleBinding",
+  "rbac.authorization.k8s.io/ClusterRole",
+  "rbac.authorization.k8s.io/ClusterRoleBinding",
+  "coordination.k8s.io/Lease",
+  "events.k8s.io/Event",
 ]);
 
-function rt(group: string, version: string, kind: string, plural: string, namespaced: boolean, extra: { sub?: Sub; short?: string[]; cat?: string[] } = {}): ResourceType {
+function rt(
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  namespaced: boolean,
+  extra: { sub?: Sub; short?: string[]; cat?: string[] } = {},
+): ResourceType {
   const t: ResourceType = { group, version, kind, plural, singular: kind.toLowerCase(), namespaced };
   if (NO_GENERATION.has(`${group}/${kind}`)) t.tracksGeneration = false;
   if (extra.sub) t.subresources = extra.sub;

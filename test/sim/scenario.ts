@@ -88,7 +88,6 @@ export const imageRuleSchema = z
   .refine((r) => (r.image === undefined) !== (r.tag === undefined), { message: "set exactly one of image or tag" });
 export type ImageRule = z.output<typeof imageRuleSchema>;
 
-
 const manifestSchema = z.looseObject({
   apiVersion: z.string().min(1),
   kind: z.string().min(1),

@@ -35,7 +35,14 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+  ownerReferences?: Array<{
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }>;
   managedFields?: unknown[];
   generateName?: string;
   [k: string]: unknown;
@@ -147,7 +154,8 @@ export class Store {
     const meta = obj.metadata ?? ({} as ObjectMeta);
     obj.metadata = meta;
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomUUID().slice(0, 5);
-    if (!meta.name) throw new StoreError(422, "Invalid", `${t.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
+    if (!meta.name)
+      throw new StoreError(422, "Invalid", `${t.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
     if (t.namespaced && !meta.namespace) meta.namespace = "default";
     if (!t.namespaced) delete meta.namespace;
     const id = this.id(typeKey, meta.namespace, meta.name);
@@ -186,8 +194,10 @@ export class Store {
     obj.metadata.creationTimestamp = current.metadata.creationTimestamp;
     if (t.tracksGeneration === false) delete obj.metadata.generation;
     else obj.metadata.generation = (current.metadata.generation ?? 1) + (specOf(obj) !== specOf(current) ? 1 : 0);
-    if (JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }) ===
-        JSON.stringify({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } })) {
+    if (
+      JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }) ===
+      JSON.stringify({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } })
+    ) {
       return clone(current); // a no-op update does not bump resourceVersion or notify watchers
     }
     obj.metadata.resourceVersion = String(++this.rv);
@@ -244,7 +254,9 @@ export class Store {
 
   /** The store clock as an RFC 3339 timestamp with second precision (what metadata timestamps use). */
   timestamp(): string {
-    return this.now().toISOString().replace(/\.\d{3}Z$/, "Z");
+    return this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z");
   }
 
   private bucket(typeKey: string): Map<string, KObject> {

@@ -139,7 +139,11 @@ describe("each check fails for its own reason", () => {
     const report = await runSmokeSuite({ baseUrl: `http://127.0.0.1:${CLOSED_PORT}`, token: TOKEN, retries: 2, backoffMs: 5 });
     expect(report.ok).toBe(false);
     for (const c of report.checks) {
-      expect(c).toMatchObject({ ok: false, attempts: 3, reason: "connection failed (ECONNREFUSED) after 3 attempts: is the service up and the URL right?" });
+      expect(c).toMatchObject({
+        ok: false,
+        attempts: 3,
+        reason: "connection failed (ECONNREFUSED) after 3 attempts: is the service up and the URL right?",
+      });
     }
   });
 
@@ -180,7 +184,9 @@ describe("each check fails for its own reason", () => {
     const report = await runSmokeSuite({ baseUrl: a.url, suite, retries: 2, backoffMs: 5 });
     expect(a.seen.filter((s) => s.path === "/orders")).toHaveLength(1);
     expect(check(report, "order")).toMatchObject({ ok: false, attempts: 1 });
-    expect(check(report, "order").reason).toMatch(new RegExp(`^connection failed \\((UND_ERR_SOCKET|ECONNRESET|EPIPE)\\): ${method} not retried, the service may have received it$`));
+    expect(check(report, "order").reason).toMatch(
+      new RegExp(`^connection failed \\((UND_ERR_SOCKET|ECONNRESET|EPIPE)\\): ${method} not retried, the service may have received it$`),
+    );
   });
 
   it("a POST is retried when the connection was refused: nothing was sent", async () => {
@@ -211,7 +217,15 @@ describe("each check fails for its own reason", () => {
     try {
       const { port } = silent.address() as AddressInfo;
       const url = `https://127.0.0.1:${port}`;
-      const report = await runSmokeSuite({ baseUrl: url, token: TOKEN, skip: ["tls"], timeoutMs: 10_000, connectTimeoutMs: 500, retries: 1, backoffMs: 5 });
+      const report = await runSmokeSuite({
+        baseUrl: url,
+        token: TOKEN,
+        skip: ["tls"],
+        timeoutMs: 10_000,
+        connectTimeoutMs: 500,
+        retries: 1,
+        backoffMs: 5,
+      });
       // Every check connects on its own: one hung connect does not hold the others in line behind it.
       expect(maxOpen).toBeGreaterThanOrEqual(4);
       expect(report.checks).toHaveLength(4);
@@ -223,8 +237,18 @@ describe("each check fails for its own reason", () => {
         });
       }
       // By default the connect timeout is half the per-check timeout, so it fires first.
-      const byDefault = await runSmokeSuite({ baseUrl: url, token: TOKEN, skip: ["tls", "ready", "login", "user-me"], timeoutMs: 4000, retries: 0 });
-      expect(byDefault.checks[0]).toMatchObject({ ok: false, attempts: 1, reason: "connect timed out (no connection within 2000 ms): is the service up and the URL right?" });
+      const byDefault = await runSmokeSuite({
+        baseUrl: url,
+        token: TOKEN,
+        skip: ["tls", "ready", "login", "user-me"],
+        timeoutMs: 4000,
+        retries: 0,
+      });
+      expect(byDefault.checks[0]).toMatchObject({
+        ok: false,
+        attempts: 1,
+        reason: "connect timed out (no connection within 2000 ms): is the service up and the URL right?",
+      });
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
@@ -237,7 +261,9 @@ describe("each check fails for its own reason", () => {
     expect(check(report, "tls").reason).toBe(
       "certificate not trusted: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT); expected a chain to a trusted CA",
     );
-    expect(check(report, "health").reason).toBe("TLS handshake refused the certificate: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)");
+    expect(check(report, "health").reason).toBe(
+      "TLS handshake refused the certificate: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)",
+    );
     expect(report.ok).toBe(false);
   });
 
@@ -263,7 +289,10 @@ describe("each check fails for its own reason", () => {
     // lower bound matters here and a loaded machine cannot fail them.
     const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, timeoutMs: 60_000, deadlineMs: 3000 });
     expect(check(report, "health").reason).toBe("no verdict before the overall deadline of 3000 ms (after 1 attempt)");
-    expect(check(report, "login")).toMatchObject({ ok: false, reason: "no verdict before the overall deadline of 3000 ms (after 1 attempt)" });
+    expect(check(report, "login")).toMatchObject({
+      ok: false,
+      reason: "no verdict before the overall deadline of 3000 ms (after 1 attempt)",
+    });
     expect(check(report, "ready").ok).toBe(true);
     expect(report.durationMs).toBeGreaterThanOrEqual(2900);
   });
@@ -287,10 +316,12 @@ describe("concurrency", () => {
     // Each route holds its answer until all four requests have arrived. Run one after another, the first would
     // wait for the others forever and time out; run concurrently, all four meet and pass.
     const waiting: Array<() => void> = [];
-    const barrier = (route: Route): Route => (req, res) => {
-      waiting.push(() => void route(req, res));
-      if (waiting.length === 4) waiting.splice(0).forEach((go) => go());
-    };
+    const barrier =
+      (route: Route): Route =>
+      (req, res) => {
+        waiting.push(() => void route(req, res));
+        if (waiting.length === 4) waiting.splice(0).forEach((go) => go());
+      };
     const routes = healthyRoutes(TOKEN);
     const a = await app(Object.fromEntries(Object.entries(routes).map(([p, r]) => [p, barrier(r)])));
     const report = await runSmokeSuite({ baseUrl: a.url, token: TOKEN, timeoutMs: 5000 });
@@ -350,7 +381,10 @@ describe("a long token echoed into a field the reason quotes, cut short for the 
       json(200, { checks: { [token]: `not ok ${token}` } })(req, res);
     };
     const suite = parseSuite(
-      { name: "echo", checks: [{ name: "echo", path: "/echo", auth: "bearer", expect: { json: [{ path: "checks", everyEntryEquals: "ok" }] } }] },
+      {
+        name: "echo",
+        checks: [{ name: "echo", path: "/echo", auth: "bearer", expect: { json: [{ path: "checks", everyEntryEquals: "ok" }] } }],
+      },
       "test",
     );
     const a = await app({ "/echo": echo });
@@ -402,11 +436,18 @@ describe("bad input is refused before any request", () => {
       "the extra CA certificates cannot be used (no PEM certificate found): give PEM certificates",
     );
     const garbled = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
-    await expect(runSmokeSuite({ baseUrl: "https://127.0.0.1:1", token: TOKEN, ca: garbled })).rejects.toThrow(/^the extra CA certificates cannot be used/);
+    await expect(runSmokeSuite({ baseUrl: "https://127.0.0.1:1", token: TOKEN, ca: garbled })).rejects.toThrow(
+      /^the extra CA certificates cannot be used/,
+    );
   });
 
   it("the default suite is the QualiSys one", () => {
-    expect(qualisysSuite.checks.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /api/health", "GET /api/ready", "GET /login", "GET /api/v1/user/me"]);
+    expect(qualisysSuite.checks.map((c) => `${c.method} ${c.path}`)).toEqual([
+      "GET /api/health",
+      "GET /api/ready",
+      "GET /login",
+      "GET /api/v1/user/me",
+    ]);
     expect(qualisysSuite.tls).toEqual({ enabled: true, minDaysValid: 14 });
   });
 });

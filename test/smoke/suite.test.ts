@@ -43,7 +43,14 @@ describe("loadSuite", () => {
   it("reads YAML and fills defaults (GET, status 200, no auth)", async () => {
     const suite = await loadSuite(await file("billing.yaml", billingYaml));
     expect(suite.name).toBe("billing");
-    expect(suite.checks[0]).toEqual({ name: "ping", path: "/ping", method: "GET", headers: {}, auth: "none", expect: { status: 200, bodyContains: "pong", json: [] } });
+    expect(suite.checks[0]).toEqual({
+      name: "ping",
+      path: "/ping",
+      method: "GET",
+      headers: {},
+      auth: "none",
+      expect: { status: 200, bodyContains: "pong", json: [] },
+    });
     expect(suite.tls).toEqual({ enabled: false, minDaysValid: 14 });
   });
 
@@ -62,9 +69,17 @@ describe("loadSuite", () => {
   });
 
   it.each([
-    ["a check with two kinds of JSON expectation", "name: x\nchecks:\n  - name: a\n    path: /a\n    expect: { json: [{ path: id, notNull: true, equals: 1 }] }", /at checks\.0\.expect\.json\.0: give exactly one of equals, notNull or everyEntryEquals/],
+    [
+      "a check with two kinds of JSON expectation",
+      "name: x\nchecks:\n  - name: a\n    path: /a\n    expect: { json: [{ path: id, notNull: true, equals: 1 }] }",
+      /at checks\.0\.expect\.json\.0: give exactly one of equals, notNull or everyEntryEquals/,
+    ],
     ["a path without a leading slash", "name: x\nchecks:\n  - name: a\n    path: api", /at checks\.0\.path: a path starting with \//],
-    ["an unknown field (a typo must not pass silently)", "name: x\nchecks:\n  - name: a\n    path: /a\n    expct: {}", /at checks\.0: Unrecognized key: "expct"/],
+    [
+      "an unknown field (a typo must not pass silently)",
+      "name: x\nchecks:\n  - name: a\n    path: /a\n    expct: {}",
+      /at checks\.0: Unrecognized key: "expct"/,
+    ],
     ["duplicate names", "name: x\nchecks:\n  - { name: a, path: /a }\n  - { name: a, path: /b }", /check names must be unique/],
     ["the reserved name tls", "name: x\nchecks:\n  - { name: tls, path: /a }", /"tls" is reserved/],
     ["no checks", "name: x\nchecks: []", /at checks: /],
@@ -79,7 +94,10 @@ describe("a service's own suite", () => {
     apps.push(a);
     const report = await runSmokeSuite({ baseUrl: a.url, suite: await loadSuite(await file("billing.yaml", billingYaml)) });
     expect(report).toMatchObject({ ok: true, suite: "billing" });
-    expect(report.checks.map((c) => [c.name, c.status])).toEqual([["ping", 200], ["version", 203]]);
+    expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+      ["ping", 200],
+      ["version", 203],
+    ]);
     expect(a.seen.find((s) => s.path === "/version")?.headers.accept).toBe("application/json");
   });
 });

@@ -27,7 +27,12 @@ async function shellcheck(text: string) {
 }
 
 async function wrapper(args: string[], env: Record<string, string>, script = SCRIPT) {
-  const r = await execa("bash", [script, ...args], { reject: false, env: { PATH: process.env.PATH, ...env }, extendEnv: false, timeout: 20_000 });
+  const r = await execa("bash", [script, ...args], {
+    reject: false,
+    env: { PATH: process.env.PATH, ...env },
+    extendEnv: false,
+    timeout: 20_000,
+  });
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -125,7 +130,15 @@ describe("through Dagger (a stand-in dagger CLI records what it is asked)", () =
     expect(r.code).toBe(1);
     const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
     expect((await readFile(record, "utf8")).trim().split("\n")).toEqual([
-      "call", "-m", root, "smoke", "--url", "https://app.qualisys.io", "--token", "env://SMOKE_TEST_TOKEN", "--canary",
+      "call",
+      "-m",
+      root,
+      "smoke",
+      "--url",
+      "https://app.qualisys.io",
+      "--token",
+      "env://SMOKE_TEST_TOKEN",
+      "--canary",
     ]);
   });
 
@@ -137,7 +150,14 @@ describe("through Dagger (a stand-in dagger CLI records what it is asked)", () =
     await copyFile(SCRIPT, script);
     const r = await wrapper(["https://app.qualisys.io"], { PATH: `${bin}:${process.env.PATH}`, FAKE_DAGGER_EXIT: "0" }, script);
     expect(r.code).toBe(0);
-    expect((await readFile(record, "utf8")).split("\n").slice(0, 6)).toEqual(["call", "-m", dir, "smoke", "--url", "https://app.qualisys.io"]);
+    expect((await readFile(record, "utf8")).split("\n").slice(0, 6)).toEqual([
+      "call",
+      "-m",
+      dir,
+      "smoke",
+      "--url",
+      "https://app.qualisys.io",
+    ]);
     // Neither Node install nor dagger: a clear exit 2.
     const none = await wrapper(["https://app.qualisys.io"], { PATH: "/usr/bin:/bin" }, script);
     expect(none.code).toBe(2);

@@ -32,12 +32,20 @@ const releaseYaml = (route: Record<string, unknown>) =>
   });
 
 async function readRoute(kube: TrafficSim["kube"]): Promise<HTTPRoute> {
-  return (await kube.custom.getNamespacedCustomObject({ group: GATEWAY_GROUP, version: GATEWAY_VERSION, namespace: NS, plural: HTTPROUTES, name: "qualisys-api" })) as HTTPRoute;
+  return (await kube.custom.getNamespacedCustomObject({
+    group: GATEWAY_GROUP,
+    version: GATEWAY_VERSION,
+    namespace: NS,
+    plural: HTTPROUTES,
+    name: "qualisys-api",
+  })) as HTTPRoute;
 }
 
 /** Canary weight of each rule that is not a header rule, in order. */
 const canaryWeights = (route: HTTPRoute) =>
-  (route.spec.rules ?? []).filter((r) => !r.matches?.some((m) => m.headers?.length)).map((r) => r.backendRefs?.find((b) => b.name === "qualisys-api-canary")?.weight ?? null);
+  (route.spec.rules ?? [])
+    .filter((r) => !r.matches?.some((m) => m.headers?.length))
+    .map((r) => r.backendRefs?.find((b) => b.name === "qualisys-api-canary")?.weight ?? null);
 
 describe("gateway-api ruleIndex from release.yaml", () => {
   it.each([
@@ -50,7 +58,14 @@ describe("gateway-api ruleIndex from release.yaml", () => {
       { matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "qualisys-api-stable", port: 3000 }] },
       { matches: [{ path: { type: "PathPrefix", value: "/v2" } }], backendRefs: [{ name: "qualisys-api-stable", port: 3000 }] },
     ];
-    await t.kube.custom.replaceNamespacedCustomObject({ group: GATEWAY_GROUP, version: GATEWAY_VERSION, namespace: NS, plural: HTTPROUTES, name: "qualisys-api", body: live });
+    await t.kube.custom.replaceNamespacedCustomObject({
+      group: GATEWAY_GROUP,
+      version: GATEWAY_VERSION,
+      namespace: NS,
+      plural: HTTPROUTES,
+      name: "qualisys-api",
+      body: live,
+    });
     const [router] = buildRouters(t.kube, parseReleaseConfig(releaseYaml(route)));
     await router!.prepare();
     await router!.setWeight(30);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type HTTPRoute, canaryShares, withCanaryRules, withWeight, withoutHeaderRules, weightedRuleIndexes } from "../../.dagger/src/traffic/gateway-api.ts";
+import {
+  type HTTPRoute,
+  canaryShares,
+  withCanaryRules,
+  withWeight,
+  withoutHeaderRules,
+  weightedRuleIndexes,
+} from "../../.dagger/src/traffic/gateway-api.ts";
 import { FailedError } from "../../.dagger/src/errors.ts";
 
 const header = { name: "X-Canary", value: "always" };
@@ -50,7 +57,9 @@ describe("HTTPRoute rule building", () => {
     const r = route();
     r.spec.rules = [{ backendRefs: [{ name: "qualisys-api", port: 80 }] }];
     const out = withCanaryRules(r, [api], header);
-    expect(out.spec.rules![0]!.matches).toEqual([{ path: { type: "PathPrefix", value: "/" }, headers: [{ type: "Exact", name: "X-Canary", value: "always" }] }]);
+    expect(out.spec.rules![0]!.matches).toEqual([
+      { path: { type: "PathPrefix", value: "/" }, headers: [{ type: "Exact", name: "X-Canary", value: "always" }] },
+    ]);
   });
 
   it("sets stable 100−W and canary W on the weighted rule only", () => {
@@ -78,7 +87,10 @@ describe("HTTPRoute rule building", () => {
 
   it("computes shares proportionally, as Gateway API does (default weight 1)", () => {
     const r = route();
-    r.spec.rules![1]!.backendRefs = [{ name: "qualisys-api", port: 80, weight: 3 }, { name: "qualisys-api-canary", port: 80 }];
+    r.spec.rules![1]!.backendRefs = [
+      { name: "qualisys-api", port: 80, weight: 3 },
+      { name: "qualisys-api-canary", port: 80 },
+    ];
     expect(canaryShares(r, [api], header)[0]!.share).toBe(25);
   });
 

@@ -42,7 +42,10 @@ function stableIngress(): k8s.V1Ingress {
         { hosts: ["admin.qualisys.io"], secretName: "admin-tls" },
       ],
       rules: [
-        { host: "api.qualisys.io", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api", port: { number: 80 } } } }] } },
+        {
+          host: "api.qualisys.io",
+          http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api", port: { number: 80 } } } }] },
+        },
         {
           host: "app.qualisys.io",
           http: {
@@ -52,7 +55,10 @@ function stableIngress(): k8s.V1Ingress {
             ],
           },
         },
-        { host: "admin.qualisys.io", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "admin", port: { number: 80 } } } }] } },
+        {
+          host: "admin.qualisys.io",
+          http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "admin", port: { number: 80 } } } }] },
+        },
       ],
     },
   };
@@ -65,8 +71,14 @@ describe("deriveCanaryIngress", () => {
     expect(c.metadata?.namespace).toBe("production");
     expect(c.spec?.ingressClassName).toBe("nginx");
     expect(c.spec?.rules).toEqual([
-      { host: "api.qualisys.io", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api-canary", port: { number: 80 } } } }] } },
-      { host: "app.qualisys.io", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-web-canary", port: { name: "http" } } } }] } },
+      {
+        host: "api.qualisys.io",
+        http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api-canary", port: { number: 80 } } } }] },
+      },
+      {
+        host: "app.qualisys.io",
+        http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-web-canary", port: { name: "http" } } } }] },
+      },
     ]);
     // Paths and hosts not part of the release are left out (no canary for cdn-proxy or admin), and so is their TLS.
     expect(c.spec?.tls?.map((t) => t.secretName)).toEqual(["api-tls", "app-tls"]);
@@ -95,7 +107,10 @@ describe("deriveCanaryIngress", () => {
 
   it("does not carry what makes cert-manager, external-dns or GitOps tools act on the canary too", () => {
     const s = stableIngress();
-    Object.assign(s.metadata!.annotations!, { "external-dns.alpha.kubernetes.io/hostname": "api.qualisys.io", "argocd.argoproj.io/tracking-id": "prod:networking.k8s.io/Ingress:production/production-ingress" });
+    Object.assign(s.metadata!.annotations!, {
+      "external-dns.alpha.kubernetes.io/hostname": "api.qualisys.io",
+      "argocd.argoproj.io/tracking-id": "prod:networking.k8s.io/Ingress:production/production-ingress",
+    });
     Object.assign(s.metadata!.labels!, { "app.kubernetes.io/instance": "production" });
     const m = deriveCanaryIngress(s, swaps, header).metadata!;
     expect(Object.keys(m.annotations!).filter((k) => /cert-manager|external-dns|argocd/.test(k))).toEqual([]);
@@ -124,7 +139,9 @@ describe("deriveCanaryIngress", () => {
   });
 
   it("refuses an Ingress that routes to none of the stable Services", () => {
-    expect(() => deriveCanaryIngress(stableIngress(), [{ stableService: "nope", canaryService: "nope-canary" }], header)).toThrow(UsageError);
+    expect(() => deriveCanaryIngress(stableIngress(), [{ stableService: "nope", canaryService: "nope-canary" }], header)).toThrow(
+      UsageError,
+    );
   });
 });
 
@@ -137,8 +154,12 @@ describe("weightFromAnnotations", () => {
   });
 
   it("honours canary-weight-total only above 100, as balancer.lua does", () => {
-    expect(weightFromAnnotations({ [CANARY]: "true", [CANARY_WEIGHT]: "500", "nginx.ingress.kubernetes.io/canary-weight-total": "1000" }, "x")).toBe(50);
-    expect(weightFromAnnotations({ [CANARY]: "true", [CANARY_WEIGHT]: "5", "nginx.ingress.kubernetes.io/canary-weight-total": "10" }, "x")).toBe(5);
+    expect(
+      weightFromAnnotations({ [CANARY]: "true", [CANARY_WEIGHT]: "500", "nginx.ingress.kubernetes.io/canary-weight-total": "1000" }, "x"),
+    ).toBe(50);
+    expect(
+      weightFromAnnotations({ [CANARY]: "true", [CANARY_WEIGHT]: "5", "nginx.ingress.kubernetes.io/canary-weight-total": "10" }, "x"),
+    ).toBe(5);
   });
 
   it("refuses an unreadable weight instead of guessing", () => {

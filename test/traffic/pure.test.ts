@@ -58,7 +58,11 @@ describe("router inputs", () => {
   });
 
   it("builds one ingress-nginx router per Ingress, so both QualiSys services share one canary Ingress", () => {
-    const routers = createRouters(kube, { kind: "ingress-nginx", namespace: "production", services: [svc("qualisys-api", "production-ingress"), svc("qualisys-web", "production-ingress")] });
+    const routers = createRouters(kube, {
+      kind: "ingress-nginx",
+      namespace: "production",
+      services: [svc("qualisys-api", "production-ingress"), svc("qualisys-web", "production-ingress")],
+    });
     expect(routers).toHaveLength(1);
     expect(routers[0]!.kind).toBe("ingress-nginx");
     expect(routers[0]!.canaryHeader()).toEqual({ name: "X-Canary", value: "always" });
@@ -75,9 +79,23 @@ describe("router inputs", () => {
     ["no services", { kind: "replicas", namespace: "p", services: [] }],
     ["missing Ingress name", { kind: "ingress-nginx", namespace: "p", services: [svc("a")] }],
     ["missing HTTPRoute name", { kind: "gateway-api", namespace: "p", services: [svc("a")] }],
-    ["same stable and canary Service", { kind: "gateway-api", namespace: "p", services: [{ ...svc("a"), httpRoute: "r", canaryService: "a" }] }],
-    ["header name with a space", { kind: "gateway-api", namespace: "p", canaryHeader: { name: "X Canary", value: "1" }, services: [{ ...svc("a"), httpRoute: "r" }] }],
-    ["header value with a newline", { kind: "gateway-api", namespace: "p", canaryHeader: { name: "X-Canary", value: "a\r\nb" }, services: [{ ...svc("a"), httpRoute: "r" }] }],
+    [
+      "same stable and canary Service",
+      { kind: "gateway-api", namespace: "p", services: [{ ...svc("a"), httpRoute: "r", canaryService: "a" }] },
+    ],
+    [
+      "header name with a space",
+      { kind: "gateway-api", namespace: "p", canaryHeader: { name: "X Canary", value: "1" }, services: [{ ...svc("a"), httpRoute: "r" }] },
+    ],
+    [
+      "header value with a newline",
+      {
+        kind: "gateway-api",
+        namespace: "p",
+        canaryHeader: { name: "X-Canary", value: "a\r\nb" },
+        services: [{ ...svc("a"), httpRoute: "r" }],
+      },
+    ],
     ["duplicate service", { kind: "replicas", namespace: "p", services: [svc("a"), svc("a")] }],
   ])("refuses %s with a UsageError", (_what, inputs) => {
     expect(() => validateRouterInputs(inputs)).toThrow(UsageError);

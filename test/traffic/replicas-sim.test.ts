@@ -10,14 +10,21 @@ import { UsageError } from "../../.dagger/src/errors.ts";
 import { CANARY_VERSION, DEPLOYMENTS, NS, STABLE_VERSION, startTrafficSim, type TrafficSim } from "./sim-fixture.ts";
 
 const HOSTNAME = "replicas.qualisys.io";
-const api = { name: "qualisys-api", stableDeployment: "qualisys-api-stable", canaryDeployment: "qualisys-api-canary", stableService: "qualisys-api", canaryService: "qualisys-api-canary" };
+const api = {
+  name: "qualisys-api",
+  stableDeployment: "qualisys-api-stable",
+  canaryDeployment: "qualisys-api-canary",
+  stableService: "qualisys-api",
+  canaryService: "qualisys-api-canary",
+};
 
 describe("replicas router on the simulator", () => {
   let t: TrafficSim;
   let router: TrafficRouter;
   const stableSpec = () => JSON.stringify(t.sim.store.get(DEPLOYMENTS, NS, "qualisys-api-stable")!.spec);
   let stableBefore = "";
-  const settle = async (replicas: number) => waitAvailable({ kube: t.kube, namespace: NS, deployment: "qualisys-api-canary", replicas, timeoutMs: 20_000 });
+  const settle = async (replicas: number) =>
+    waitAvailable({ kube: t.kube, namespace: NS, deployment: "qualisys-api-canary", replicas, timeoutMs: 20_000 });
 
   beforeAll(async () => {
     t = await startTrafficSim("ingress-nginx", {
@@ -26,7 +33,17 @@ describe("replicas router on the simulator", () => {
           apiVersion: "networking.k8s.io/v1",
           kind: "Ingress",
           metadata: { name: "all-pods", namespace: NS },
-          spec: { ingressClassName: "nginx", rules: [{ host: HOSTNAME, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api", port: { number: 3000 } } } }] } }] },
+          spec: {
+            ingressClassName: "nginx",
+            rules: [
+              {
+                host: HOSTNAME,
+                http: {
+                  paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api", port: { number: 3000 } } } }],
+                },
+              },
+            ],
+          },
         },
       ],
     });
@@ -37,7 +54,11 @@ describe("replicas router on the simulator", () => {
 
   it("preflight refuses a Service that does not select the canary's pods, and a missing Deployment, writing nothing", async () => {
     const before = t.writes();
-    const stableOnly = createRouters(t.kube, { kind: "replicas", namespace: NS, services: [{ ...api, stableService: "qualisys-api-stable" }] })[0]!;
+    const stableOnly = createRouters(t.kube, {
+      kind: "replicas",
+      namespace: NS,
+      services: [{ ...api, stableService: "qualisys-api-stable" }],
+    })[0]!;
     await expect(stableOnly.preflight()).rejects.toThrow(/does not select the pods of Deployment qualisys-api-canary.*nothing was changed/);
     const missing = createRouters(t.kube, { kind: "replicas", namespace: NS, services: [{ ...api, canaryDeployment: "nope" }] })[0]!;
     await expect(missing.preflight()).rejects.toBeInstanceOf(UsageError);
@@ -55,7 +76,16 @@ describe("replicas router on the simulator", () => {
     await settle(3);
     expect(await router.getWeight()).toBe(50);
     expect(await verifyWeight(router, 50, { timeoutMs: 2_000 })).toBe(50);
-    const s = await observeSplit({ url: t.sim.edgeUrl + "/", headers: { host: HOSTNAME }, versionHeader: "X-App-Version", stableVersion: STABLE_VERSION, canaryVersion: CANARY_VERSION, expectedWeight: 50, samples: 300, verdict: { sigmas: 4.5 } });
+    const s = await observeSplit({
+      url: t.sim.edgeUrl + "/",
+      headers: { host: HOSTNAME },
+      versionHeader: "X-App-Version",
+      stableVersion: STABLE_VERSION,
+      canaryVersion: CANARY_VERSION,
+      expectedWeight: 50,
+      samples: 300,
+      verdict: { sigmas: 4.5 },
+    });
     expect(s.verdict, s.summary).toBe("match");
   });
 
@@ -78,7 +108,15 @@ describe("replicas router on the simulator", () => {
     await router.reset();
     await settle(0);
     expect(await router.getWeight()).toBe(0);
-    const s = await observeSplit({ url: t.sim.edgeUrl + "/", headers: { host: HOSTNAME }, versionHeader: "X-App-Version", stableVersion: STABLE_VERSION, canaryVersion: CANARY_VERSION, expectedWeight: 0, samples: 100 });
+    const s = await observeSplit({
+      url: t.sim.edgeUrl + "/",
+      headers: { host: HOSTNAME },
+      versionHeader: "X-App-Version",
+      stableVersion: STABLE_VERSION,
+      canaryVersion: CANARY_VERSION,
+      expectedWeight: 0,
+      samples: 100,
+    });
     expect(s.canary).toBe(0);
     expect(stableSpec()).toBe(stableBefore);
   });

@@ -7,7 +7,18 @@ import { request } from "undici";
 import { createRouters, verifyWeight, type TrafficRouter } from "../../.dagger/src/traffic/index.ts";
 import { observeSplit } from "../../.dagger/src/traffic/observed-split.ts";
 import { FailedError, UsageError } from "../../.dagger/src/errors.ts";
-import { CANARY_VERSION, HOST, HTTPROUTES, INGRESSES, NS, SERVICES, STABLE_VERSION, serviceRoutes, startTrafficSim, type TrafficSim } from "./sim-fixture.ts";
+import {
+  CANARY_VERSION,
+  HOST,
+  HTTPROUTES,
+  INGRESSES,
+  NS,
+  SERVICES,
+  STABLE_VERSION,
+  serviceRoutes,
+  startTrafficSim,
+  type TrafficSim,
+} from "./sim-fixture.ts";
 
 async function versionOf(t: TrafficSim, host: string, headers: Record<string, string> = {}): Promise<string> {
   const r = await request(t.sim.edgeUrl + "/", { headers: { host, ...headers } });
@@ -16,9 +27,18 @@ async function versionOf(t: TrafficSim, host: string, headers: Record<string, st
 }
 
 const split = (t: TrafficSim, host: string, expectedWeight: number) =>
-  observeSplit({ url: t.sim.edgeUrl + "/", headers: { host }, versionHeader: "X-App-Version", stableVersion: STABLE_VERSION, canaryVersion: CANARY_VERSION, expectedWeight, samples: 300, concurrency: 8,
+  observeSplit({
+    url: t.sim.edgeUrl + "/",
+    headers: { host },
+    versionHeader: "X-App-Version",
+    stableVersion: STABLE_VERSION,
+    canaryVersion: CANARY_VERSION,
+    expectedWeight,
+    samples: 300,
+    concurrency: 8,
     // 4.5σ: a correct edge fails this about once in 150,000 checks (the production default is 3σ).
-    verdict: { sigmas: 4.5 } });
+    verdict: { sigmas: 4.5 },
+  });
 
 for (const kind of ["ingress-nginx", "gateway-api"] as const) {
   describe(`${kind} router on the simulator`, () => {
@@ -49,12 +69,17 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
       const broken = [
         { ...inputs(), services: serviceRoutes().map((s) => ({ ...s, ingress: "no-such-ingress", httpRoute: "no-such-route" })) },
         { ...inputs(), services: serviceRoutes().map((s) => ({ ...s, canaryService: `${s.name}-missing` })) },
-        { ...inputs(), services: serviceRoutes().map((s) => ({ ...s, stableService: `${s.name}-canary`, canaryService: `${s.name}-stable` })) },
+        {
+          ...inputs(),
+          services: serviceRoutes().map((s) => ({ ...s, stableService: `${s.name}-canary`, canaryService: `${s.name}-stable` })),
+        },
       ];
       const expected = [/no-such-(ingress|route).* not found/, /Service production\/qualisys-api-missing not found/, /qualisys-api-canary/];
       for (const [i, input] of broken.entries()) {
         const before = { writes: t.writes(), snapshot: t.snapshot() };
-        const err = await createRouters(t.kube, input)[0]!.preflight().catch((e: unknown) => e);
+        const err = await createRouters(t.kube, input)[0]!
+          .preflight()
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(UsageError);
         expect((err as Error).message).toMatch(expected[i]!);
         expect((err as Error).message).toContain("nothing was changed");
@@ -69,10 +94,28 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
         await t.kube.networking.createIngressClass({ body: { metadata: { name: "nginx" }, spec: { controller: "k8s.io/ingress-nginx" } } });
         await t.kube.networking.createNamespacedIngress({
           namespace: NS,
-          body: { metadata: { name: "alb-ingress", namespace: NS }, spec: { ingressClassName: "alb", rules: [{ host: "alb.qualisys.io", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api-stable", port: { number: 3000 } } } }] } }] } },
+          body: {
+            metadata: { name: "alb-ingress", namespace: NS },
+            spec: {
+              ingressClassName: "alb",
+              rules: [
+                {
+                  host: "alb.qualisys.io",
+                  http: {
+                    paths: [
+                      { path: "/", pathType: "Prefix", backend: { service: { name: "qualisys-api-stable", port: { number: 3000 } } } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
         });
         const before = { writes: t.writes(), snapshot: t.snapshot() };
-        const alb = createRouters(t.kube, { ...inputs(), services: serviceRoutes(["qualisys-api"]).map((s) => ({ ...s, ingress: "alb-ingress" })) })[0]!;
+        const alb = createRouters(t.kube, {
+          ...inputs(),
+          services: serviceRoutes(["qualisys-api"]).map((s) => ({ ...s, ingress: "alb-ingress" })),
+        })[0]!;
         await expect(alb.preflight()).rejects.toThrow(/controller is ingress.k8s.aws\/alb, not ingress-nginx/);
         expect(t.writes()).toBe(before.writes);
         expect(t.snapshot()).toBe(before.snapshot);
@@ -86,9 +129,14 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
       for (const r of routers) expect(await r.getWeight()).toBe(0);
       if (kind === "ingress-nginx") {
         const canary = t.sim.store.get(INGRESSES, NS, "production-ingress-canary")!;
-        expect(canary.metadata.annotations).toMatchObject({ "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "0" });
+        expect(canary.metadata.annotations).toMatchObject({
+          "nginx.ingress.kubernetes.io/canary": "true",
+          "nginx.ingress.kubernetes.io/canary-weight": "0",
+        });
         expect(canary.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("release-gate");
-        const backends = (canary.spec as { rules: Array<{ host: string; http: { paths: Array<{ backend: { service: { name: string } } }> } }> }).rules.map((r) => [r.host, r.http.paths[0]!.backend.service.name]);
+        const backends = (
+          canary.spec as { rules: Array<{ host: string; http: { paths: Array<{ backend: { service: { name: string } } }> } }> }
+        ).rules.map((r) => [r.host, r.http.paths[0]!.backend.service.name]);
         expect(backends).toEqual([
           ["api.qualisys.io", "qualisys-api-canary"],
           ["app.qualisys.io", "qualisys-web-canary"],

@@ -41,7 +41,12 @@ const service = (name: string, selector: Record<string, string>): KObject => ({
 export function productionObjects(): KObject[] {
   const objects: KObject[] = [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } },
-    { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "production-gateway", namespace: NS }, spec: { gatewayClassName: "sim", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] } },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "production-gateway", namespace: NS },
+      spec: { gatewayClassName: "sim", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+    },
   ];
   for (const app of SVCS) {
     objects.push(
@@ -102,15 +107,19 @@ export async function startTrafficSim(controller: "ingress-nginx" | "gateway-api
       objects: [...productionObjects(), ...(scenario.objects ?? [])],
     },
   });
-  const kube = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath }), { retry: { minTimeoutMs: 20, maxTimeoutMs: 200, maxRetryAfterMs: 300 } });
+  const kube = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath }), {
+    retry: { minTimeoutMs: 20, maxTimeoutMs: 200, maxRetryAfterMs: 300 },
+  });
   const t: TrafficSim = {
     sim,
     kube,
     stop: () => sim.stop(),
     async scale(name, replicas) {
-      await kube.apps.patchNamespacedDeploymentScale(
-        { name, namespace: NS, body: [{ op: "replace", path: "/spec/replicas", value: replicas }] },
-      );
+      await kube.apps.patchNamespacedDeploymentScale({
+        name,
+        namespace: NS,
+        body: [{ op: "replace", path: "/spec/replicas", value: replicas }],
+      });
       await waitAvailable({ kube, namespace: NS, deployment: name, replicas, timeoutMs: 20_000 });
     },
     writes() {

@@ -31,7 +31,10 @@ export async function appendHistory(kube: Kube, namespace: string, record: Relea
           if (!isNotFound(err)) throw err;
           await kube.core.createNamespacedConfigMap({
             namespace,
-            body: { metadata: { name: HISTORY_CONFIGMAP, namespace, labels: { "app.kubernetes.io/managed-by": "release-gate" } }, data: { [KEY]: JSON.stringify([record]) } },
+            body: {
+              metadata: { name: HISTORY_CONFIGMAP, namespace, labels: { "app.kubernetes.io/managed-by": "release-gate" } },
+              data: { [KEY]: JSON.stringify([record]) },
+            },
           });
           return;
         }

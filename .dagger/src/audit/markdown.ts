@@ -22,7 +22,9 @@ export function recordToMarkdown(r: ReleaseRecord): string {
   if (r.finalState) lines.push(`- **Production now:** ${cell(r.finalState)}`);
   lines.push("", "| service | previous | new | digest | stable runs now |", "|---|---|---|---|---|");
   for (const s of r.services) {
-    lines.push(`| ${s.name} | \`${s.previousImage}\` | \`${s.newImage}\` | ${s.digest ? `\`${s.digest.slice(0, 19)}…\`` : "—"} | ${s.finalImage ? `\`${s.finalImage}\`` : "?"} |`);
+    lines.push(
+      `| ${s.name} | \`${s.previousImage}\` | \`${s.newImage}\` | ${s.digest ? `\`${s.digest.slice(0, 19)}…\`` : "—"} | ${s.finalImage ? `\`${s.finalImage}\`` : "?"} |`,
+    );
   }
   if (r.steps.length) {
     lines.push("", "| step | result | duration | smoke | detail |", "|---|---|---|---|---|");
@@ -30,10 +32,14 @@ export function recordToMarkdown(r: ReleaseRecord): string {
       const smoke = st.smoke.length ? st.smoke.map((s) => `${s.ok ? "✓" : "✗"} ${s.canary ? "canary " : ""}${s.url}`).join("<br>") : "—";
       const split = st.observedSplit?.map((o) => `${o.service}: ${o.observed.toFixed(1)}% observed of ${o.expected}%`).join("; ");
       const detail = [st.detail, split].filter(Boolean).join("; ");
-      lines.push(`| ${cell(st.name)} | ${st.result} | ${st.durationMs !== undefined ? formatDuration(st.durationMs) : "—"} | ${cell(smoke)} | ${cell(detail || "")} |`);
+      lines.push(
+        `| ${cell(st.name)} | ${st.result} | ${st.durationMs !== undefined ? formatDuration(st.durationMs) : "—"} | ${cell(smoke)} | ${cell(detail || "")} |`,
+      );
     }
   }
-  const failed = r.steps.flatMap((st) => st.smoke.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${st.name} · ${s.url} · ${c.name}: ${c.reason ?? "failed"}`)));
+  const failed = r.steps.flatMap((st) =>
+    st.smoke.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${st.name} · ${s.url} · ${c.name}: ${c.reason ?? "failed"}`)),
+  );
   if (failed.length) lines.push("", "**Failed smoke checks**", "", ...failed.map((f) => `- ${cell(f)}`));
   return lines.join("\n") + "\n";
 }
@@ -42,7 +48,9 @@ export function historyToMarkdown(records: ReleaseRecord[]): string {
   if (!records.length) return "No releases recorded yet.\n";
   const lines = ["| when | command | tag | outcome | by | took | reason |", "|---|---|---|---|---|---|---|"];
   for (const r of records) {
-    lines.push(`| ${r.startedAt} | ${r.command} | \`${r.tag}\` | ${ICON[r.outcome]} | ${cell(r.triggeredBy)} | ${r.durationMs !== undefined ? formatDuration(r.durationMs) : "—"} | ${cell(r.rollbackReason ?? r.skipCanary?.reason ?? "")} |`);
+    lines.push(
+      `| ${r.startedAt} | ${r.command} | \`${r.tag}\` | ${ICON[r.outcome]} | ${cell(r.triggeredBy)} | ${r.durationMs !== undefined ? formatDuration(r.durationMs) : "—"} | ${cell(r.rollbackReason ?? r.skipCanary?.reason ?? "")} |`,
+    );
   }
   return lines.join("\n") + "\n";
 }

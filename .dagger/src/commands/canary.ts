@@ -9,14 +9,27 @@ export function register(program: Command): void {
   addClusterOptions(
     program
       .command("canary")
-      .description("Size the canary for a weight, wait until Available, shift that weight, verify and smoke-test; rolls back on failure. The release stays in flight for `promote` or `rollback`.")
+      .description(
+        "Size the canary for a weight, wait until Available, shift that weight, verify and smoke-test; rolls back on failure. The release stays in flight for `promote` or `rollback`.",
+      )
       .requiredOption("--tag <tag>", "image tag or sha256: digest")
       .requiredOption("--weight <percent>", "canary weight, 1..100", intOption(1))
-      .option("--token-env <name>", "NAME of the environment variable holding the smoke-test bearer token", envNameOption, "SMOKE_TEST_TOKEN"),
+      .option(
+        "--token-env <name>",
+        "NAME of the environment variable holding the smoke-test bearer token",
+        envNameOption,
+        "SMOKE_TEST_TOKEN",
+      ),
   ).action(async (flags: ClusterFlags & { tag: string; weight: number; tokenEnv: string }) => {
     const token = readSecretEnv(flags.tokenEnv);
-    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(token ? { smokeToken: token } : {}) });
-    const record = await withCancellation((signal) => canary(env, { tag: flags.tag, weight: flags.weight, signal })).catch((err) => printAndRethrow(err, flags.json));
+    const env = await pipelineEnv({
+      config: flags.config,
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(token ? { smokeToken: token } : {}),
+    });
+    const record = await withCancellation((signal) => canary(env, { tag: flags.tag, weight: flags.weight, signal })).catch((err) =>
+      printAndRethrow(err, flags.json),
+    );
     await printRecord(record, flags.json);
   });
 }

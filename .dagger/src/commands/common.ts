@@ -78,7 +78,13 @@ export function collect<T>(parse: (value: string) => T): (value: string, previou
 
 /** commander parser for comma-separated lists, repeatable. */
 export function listOption(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }
 
 /** Reads a file named by an option; a UsageError names the option and the path when it cannot be read. */

@@ -21,18 +21,39 @@ export function register(program: Command): void {
   addClusterOptions(
     program
       .command("deploy")
-      .description("Release an image: canary phases from release.yaml with smoke tests and health watch, then promote; rolls back by itself on any failure. Exit 0 released, 1 rolled back/failed, 2 refused (nothing changed).")
+      .description(
+        "Release an image: canary phases from release.yaml with smoke tests and health watch, then promote; rolls back by itself on any failure. Exit 0 released, 1 rolled back/failed, 2 refused (nothing changed).",
+      )
       .requiredOption("--tag <tag>", "image tag (OCI tag grammar) or sha256: digest to release")
       .option("--skip-canary", "emergency hotfix: straight to promote with smoke tests (needs --reason)")
       .option("--reason <text>", "why the canary is skipped (recorded)")
       .option("--repair", "roll back an interrupted release first, then deploy")
-      .option("--resume", "continue the interrupted release of this same tag from the step it stopped in (after checking production still matches its record); excludes --repair")
-      .option("--token-env <name>", "NAME of the environment variable holding the smoke-test bearer token", envNameOption, "SMOKE_TEST_TOKEN"),
+      .option(
+        "--resume",
+        "continue the interrupted release of this same tag from the step it stopped in (after checking production still matches its record); excludes --repair",
+      )
+      .option(
+        "--token-env <name>",
+        "NAME of the environment variable holding the smoke-test bearer token",
+        envNameOption,
+        "SMOKE_TEST_TOKEN",
+      ),
   ).action(async (flags: DeployFlags) => {
     const token = readSecretEnv(flags.tokenEnv);
-    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(token ? { smokeToken: token } : {}) });
+    const env = await pipelineEnv({
+      config: flags.config,
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(token ? { smokeToken: token } : {}),
+    });
     const record = await withCancellation((signal) =>
-      deploy(env, { tag: flags.tag, skipCanary: flags.skipCanary ?? false, ...(flags.reason ? { reason: flags.reason } : {}), repair: flags.repair ?? false, resume: flags.resume ?? false, signal }),
+      deploy(env, {
+        tag: flags.tag,
+        skipCanary: flags.skipCanary ?? false,
+        ...(flags.reason ? { reason: flags.reason } : {}),
+        repair: flags.repair ?? false,
+        resume: flags.resume ?? false,
+        signal,
+      }),
     ).catch((err) => printAndRethrow(err, flags.json));
     await printRecord(record, flags.json);
   });

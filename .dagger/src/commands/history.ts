@@ -7,9 +7,15 @@ import { addClusterOptions, type ClusterFlags } from "../pipeline/command-suppor
 import { output } from "./common.ts";
 
 export function register(program: Command): void {
-  addClusterOptions(program.command("history").description("List the recorded releases (ConfigMap release-gate-history), newest first.")).action(async (flags: ClusterFlags) => {
+  addClusterOptions(
+    program.command("history").description("List the recorded releases (ConfigMap release-gate-history), newest first."),
+  ).action(async (flags: ClusterFlags) => {
     const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), quiet: true });
     const records = await readHistory(env.kube, env.config.namespace);
-    output(flags, () => historyToMarkdown(records), () => JSON.stringify(records, null, 2) + "\n");
+    output(
+      flags,
+      () => historyToMarkdown(records),
+      () => JSON.stringify(records, null, 2) + "\n",
+    );
   });
 }

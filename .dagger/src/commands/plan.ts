@@ -8,7 +8,9 @@ import { output } from "./common.ts";
 export function register(program: Command): void {
   program
     .command("plan")
-    .description("Print what `deploy --tag T` would do and its worst-case duration; exit 2 if that exceeds the budget. Reads only release.yaml: nothing is sent to the cluster.")
+    .description(
+      "Print what `deploy --tag T` would do and its worst-case duration; exit 2 if that exceeds the budget. Reads only release.yaml: nothing is sent to the cluster.",
+    )
     .requiredOption("--tag <tag>", "image tag or sha256: digest")
     .option("--skip-canary", "plan an emergency release without canary phases")
     .option("--config <file>", "release.yaml", DEFAULT_CONFIG_PATH)
@@ -17,7 +19,15 @@ export function register(program: Command): void {
       parseVersion(flags.tag);
       const { config, path } = await loadReleaseConfig(flags.config);
       const plan = planRelease(config, { skipCanary: flags.skipCanary ?? false });
-      output(flags, () => planToText(plan, `release-gate plan: ${flags.tag} to ${config.namespace} (${config.services.map((s) => s.name).join(", ")}) via ${config.router.kind}, from ${path}`), () => JSON.stringify({ tag: flags.tag, ...plan }, null, 2) + "\n");
+      output(
+        flags,
+        () =>
+          planToText(
+            plan,
+            `release-gate plan: ${flags.tag} to ${config.namespace} (${config.services.map((s) => s.name).join(", ")}) via ${config.router.kind}, from ${path}`,
+          ),
+        () => JSON.stringify({ tag: flags.tag, ...plan }, null, 2) + "\n",
+      );
       assertWithinBudget(plan);
     });
 }

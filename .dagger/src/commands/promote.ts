@@ -9,13 +9,26 @@ export function register(program: Command): void {
   addClusterOptions(
     program
       .command("promote")
-      .description("Update stable to the canary's image (only after the canary passed at weight 100), shift traffic back to stable, scale the canary to 0; restores stable on failure.")
+      .description(
+        "Update stable to the canary's image (only after the canary passed at weight 100), shift traffic back to stable, scale the canary to 0; restores stable on failure.",
+      )
       .requiredOption("--tag <tag>", "the tag whose canary is in flight")
-      .option("--token-env <name>", "NAME of the environment variable holding the smoke-test bearer token", envNameOption, "SMOKE_TEST_TOKEN"),
+      .option(
+        "--token-env <name>",
+        "NAME of the environment variable holding the smoke-test bearer token",
+        envNameOption,
+        "SMOKE_TEST_TOKEN",
+      ),
   ).action(async (flags: ClusterFlags & { tag: string; tokenEnv: string }) => {
     const token = readSecretEnv(flags.tokenEnv);
-    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(token ? { smokeToken: token } : {}) });
-    const record = await withCancellation((signal) => promote(env, { tag: flags.tag, signal })).catch((err) => printAndRethrow(err, flags.json));
+    const env = await pipelineEnv({
+      config: flags.config,
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(token ? { smokeToken: token } : {}),
+    });
+    const record = await withCancellation((signal) => promote(env, { tag: flags.tag, signal })).catch((err) =>
+      printAndRethrow(err, flags.json),
+    );
     await printRecord(record, flags.json);
   });
 }

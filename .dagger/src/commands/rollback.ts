@@ -13,11 +13,17 @@ export function register(program: Command): void {
           "Takes the lock over from a dead run (one that stopped renewing it); refuses a live one (exit 2) unless --force.",
       )
       .option("--reason <text>", "why (recorded)")
-      .option("--force", "emergency: take the lock even from a live run; that run stops at its next renewal WITHOUT rolling back, and this rollback repairs production"),
+      .option(
+        "--force",
+        "emergency: take the lock even from a live run; that run stops at its next renewal WITHOUT rolling back, and this rollback repairs production",
+      ),
   ).action(async (flags: ClusterFlags & { reason?: string; force?: boolean }) => {
     const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
     // Not cancellable on purpose: a rollback interrupted halfway is worse than one that finishes.
-    const record = await rollback(env, { ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.force ? { force: true } : {}) }).catch((err) => printAndRethrow(err, flags.json));
+    const record = await rollback(env, {
+      ...(flags.reason ? { reason: flags.reason } : {}),
+      ...(flags.force ? { force: true } : {}),
+    }).catch((err) => printAndRethrow(err, flags.json));
     await printRecord(record, flags.json);
   });
 }

@@ -68,10 +68,16 @@ export function register(program: Command): void {
         deadlineMs: flags.deadline,
         retries: flags.retries,
       });
-      output(flags, () => renderTable(report), () => toJSON(report));
+      output(
+        flags,
+        () => renderTable(report),
+        () => toJSON(report),
+      );
       if (!report.ok) {
         const failed = report.checks.filter((c) => !c.ok).map((c) => c.name);
-        throw new FailedError(`smoke failed: ${failed.length} of ${report.checks.length} checks failed (${failed.join(", ")}) against ${report.url}`);
+        throw new FailedError(
+          `smoke failed: ${failed.length} of ${report.checks.length} checks failed (${failed.join(", ")}) against ${report.url}`,
+        );
       }
     });
 }

@@ -6,11 +6,17 @@ import { addClusterOptions, type ClusterFlags } from "../pipeline/command-suppor
 import { output } from "./common.ts";
 
 export function register(program: Command): void {
-  addClusterOptions(program.command("status").description("Show what production runs now: images and replicas, canary weights, the release lock, any interrupted release.")).action(
-    async (flags: ClusterFlags) => {
-      const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), quiet: true });
-      const status = await readStatus(env);
-      output(flags, () => statusToText(status), () => JSON.stringify(status, null, 2) + "\n");
-    },
-  );
+  addClusterOptions(
+    program
+      .command("status")
+      .description("Show what production runs now: images and replicas, canary weights, the release lock, any interrupted release."),
+  ).action(async (flags: ClusterFlags) => {
+    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), quiet: true });
+    const status = await readStatus(env);
+    output(
+      flags,
+      () => statusToText(status),
+      () => JSON.stringify(status, null, 2) + "\n",
+    );
+  });
 }

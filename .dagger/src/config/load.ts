@@ -22,7 +22,9 @@ export async function loadReleaseConfig(path: string = DEFAULT_CONFIG_PATH): Pro
   try {
     text = await readFile(absolute, "utf8");
   } catch (err) {
-    throw new UsageError(`cannot read release config ${absolute}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; nothing was changed in the cluster`);
+    throw new UsageError(
+      `cannot read release config ${absolute}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; nothing was changed in the cluster`,
+    );
   }
   const config = parseReleaseConfig(text, absolute);
   // Suite paths become absolute once, here, so nothing later depends on the working directory.

@@ -40,7 +40,10 @@ const service = z
     /** The container whose image a release changes. */
     container: name,
     /** Image repository (registry/path). Default: the repository stable runs now. */
-    image: z.string().regex(/^[^\s:@]+(?::\d+)?(?:\/[^\s:@]+)*$/, "must be an image repository without tag or digest").optional(),
+    image: z
+      .string()
+      .regex(/^[^\s:@]+(?::\d+)?(?:\/[^\s:@]+)*$/, "must be an image repository without tag or digest")
+      .optional(),
     stable: z.object({ deployment: name, service: name }).strict(),
     canary: z.object({ deployment: name, service: name }).strict(),
     route: route.default({}),
@@ -69,7 +72,10 @@ export const releaseConfigSchema = z
     router: z
       .object({
         kind: z.enum(["gateway-api", "ingress-nginx", "replicas"]),
-        canaryHeader: z.object({ name: headerName, value: z.string().min(1) }).strict().default({ name: "X-Canary", value: "always" }),
+        canaryHeader: z
+          .object({ name: headerName, value: z.string().min(1) })
+          .strict()
+          .default({ name: "X-Canary", value: "always" }),
       })
       .strict(),
     services: z.array(service).min(1),
@@ -120,7 +126,10 @@ export const releaseConfigSchema = z
       })
       .strict()
       .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 15 }),
-    lock: z.object({ ttl: duration.default(900_000) }).strict().default({ ttl: 900_000 }),
+    lock: z
+      .object({ ttl: duration.default(900_000) })
+      .strict()
+      .default({ ttl: 900_000 }),
     /** Worst case a deploy may take, human approval excluded; plan and deploy refuse a config over it. */
     budget: duration.default(600_000),
     /** Release records kept in the history ConfigMap. */
@@ -135,20 +144,36 @@ export const releaseConfigSchema = z
       }
     });
     if (weights.at(-1) !== 100) {
-      ctx.addIssue({ code: "custom", path: ["phases", cfg.phases.length - 1, "weight"], message: `the last phase must reach 100 (it is ${weights.at(-1)})` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["phases", cfg.phases.length - 1, "weight"],
+        message: `the last phase must reach 100 (it is ${weights.at(-1)})`,
+      });
     }
     const seen = new Set<string>();
     cfg.services.forEach((s, i) => {
       if (seen.has(s.name)) ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `service "${s.name}" is listed twice` });
       seen.add(s.name);
       if (s.stable.deployment === s.canary.deployment) {
-        ctx.addIssue({ code: "custom", path: ["services", i, "canary", "deployment"], message: "the canary Deployment must differ from the stable one" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "canary", "deployment"],
+          message: "the canary Deployment must differ from the stable one",
+        });
       }
       if (cfg.router.kind === "ingress-nginx" && !s.route.ingress) {
-        ctx.addIssue({ code: "custom", path: ["services", i, "route", "ingress"], message: "router ingress-nginx needs the stable Ingress's name" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "route", "ingress"],
+          message: "router ingress-nginx needs the stable Ingress's name",
+        });
       }
       if (cfg.router.kind === "gateway-api" && !s.route.httpRoute) {
-        ctx.addIssue({ code: "custom", path: ["services", i, "route", "httpRoute"], message: "router gateway-api needs the HTTPRoute's name" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "route", "httpRoute"],
+          message: "router gateway-api needs the HTTPRoute's name",
+        });
       }
     });
   });

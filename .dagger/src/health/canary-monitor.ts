@@ -97,7 +97,8 @@ export class CanaryMonitor {
     const l = this.o.limits;
     const tickMs = Math.min(1_000, Math.max(20, Math.min(l.notReadyGraceMs, l.unavailableGraceMs, l.readyDeadlineMs) / 4));
     const timer = setInterval(() => this.evaluate(), tickMs);
-    const rewatch = (what: "pods" | "deployment") => (why: string, detail?: string) => this.o.onRewatch?.(what, detail ? `${why}: ${detail}` : why);
+    const rewatch = (what: "pods" | "deployment") => (why: string, detail?: string) =>
+      this.o.onRewatch?.(what, detail ? `${why}: ${detail}` : why);
 
     const loops = [
       listWatch<k8s.V1Pod>({
@@ -133,7 +134,8 @@ export class CanaryMonitor {
         },
         onEvent: (type, x) => {
           if (x.metadata?.name !== deployment) return;
-          if (type === "DELETED") this.fail({ namespace, deployment, reason: "DeploymentDeleted", message: `Deployment ${deployment} was deleted` });
+          if (type === "DELETED")
+            this.fail({ namespace, deployment, reason: "DeploymentDeleted", message: `Deployment ${deployment} was deleted` });
           else this.noteDeployment(x);
         },
         onRewatch: rewatch("deployment"),
@@ -144,7 +146,9 @@ export class CanaryMonitor {
       const lost = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (this.failure) return { kind: "failure", failure: this.failure };
       if (lost && !this.o.signal?.aborted) {
-        throw new FailedError(`lost the watch on the canary ${namespace}/${deployment} and could not re-establish it: ${describeApiError(lost.reason)}`);
+        throw new FailedError(
+          `lost the watch on the canary ${namespace}/${deployment} and could not re-establish it: ${describeApiError(lost.reason)}`,
+        );
       }
       return { kind: "stopped" };
     } finally {
@@ -166,7 +170,8 @@ export class CanaryMonitor {
     const t = now();
     const prev = this.pods.get(name);
     const ready = isPodReady(p);
-    const running = (p.status?.containerStatuses ?? []).length > 0 && (p.status?.containerStatuses ?? []).every((cs) => !!cs.state?.running);
+    const running =
+      (p.status?.containerStatuses ?? []).length > 0 && (p.status?.containerStatuses ?? []).every((cs) => !!cs.state?.running);
     const state: PodState = prev ?? { pod: p, firstSeen: t, everReady: initial && this.o.steadyState && running };
     state.pod = p;
     if (ready) {
@@ -204,7 +209,9 @@ export class CanaryMonitor {
     const { kube, namespace, deployment } = this.o;
     const list = await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selectorString(d.spec?.selector) });
     const rs = list.items.find(
-      (x) => x.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision && (x.metadata?.ownerReferences ?? []).some((o) => o.kind === "Deployment" && o.name === deployment),
+      (x) =>
+        x.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision &&
+        (x.metadata?.ownerReferences ?? []).some((o) => o.kind === "Deployment" && o.name === deployment),
     );
     const hash = rs?.metadata?.labels?.["pod-template-hash"];
     if (this.hashForRevision === revision) this.currentHash = hash;
@@ -238,10 +245,22 @@ export class CanaryMonitor {
     for (const s of judged) {
       const name = podName(s.pod);
       if (s.notReadySince !== undefined && t - s.notReadySince > limits.notReadyGraceMs) {
-        return this.fail({ namespace, deployment, pod: name, reason: "NotReady", message: `pod ${describePod(s.pod)} was Ready and has not been Ready for over ${limits.notReadyGraceMs} ms` });
+        return this.fail({
+          namespace,
+          deployment,
+          pod: name,
+          reason: "NotReady",
+          message: `pod ${describePod(s.pod)} was Ready and has not been Ready for over ${limits.notReadyGraceMs} ms`,
+        });
       }
       if (steadyState && !s.everReady && t - s.firstSeen > limits.readyDeadlineMs) {
-        return this.fail({ namespace, deployment, pod: name, reason: "NeverReady", message: `pod ${describePod(s.pod)} has not become Ready within ${limits.readyDeadlineMs} ms` });
+        return this.fail({
+          namespace,
+          deployment,
+          pod: name,
+          reason: "NeverReady",
+          message: `pod ${describePod(s.pod)} has not become Ready within ${limits.readyDeadlineMs} ms`,
+        });
       }
     }
     if (this.deploymentObj) {

@@ -4,4 +4,13 @@
  */
 export { watchCanaryHealth, type WatchCanaryHealthOptions } from "./watch.ts";
 export { waitAvailable, CanaryUnhealthyError, type WaitAvailableOptions } from "./wait-available.ts";
-export { type HealthFailure, type HealthLimits, type HealthReason, DEFAULT_LIMITS, FATAL_WAITING_REASONS, podFailure, deploymentFailure, rolloutComplete } from "./pod-health.ts";
+export {
+  type HealthFailure,
+  type HealthLimits,
+  type HealthReason,
+  DEFAULT_LIMITS,
+  FATAL_WAITING_REASONS,
+  podFailure,
+  deploymentFailure,
+  rolloutComplete,
+} from "./pod-health.ts";

@@ -36,7 +36,11 @@ export interface ListWatchOptions<T> {
   retries?: number;
 }
 
-type WatchEnd = { kind: "closed"; rv: string | undefined } | { kind: "gone" } | { kind: "aborted" } | { kind: "error"; error: Error; rv: string | undefined; progressed: boolean };
+type WatchEnd =
+  | { kind: "closed"; rv: string | undefined }
+  | { kind: "gone" }
+  | { kind: "aborted" }
+  | { kind: "error"; error: Error; rv: string | undefined; progressed: boolean };
 
 class WatchFailed extends Error {
   readonly end: Extract<WatchEnd, { kind: "error" }>;
@@ -70,15 +74,18 @@ async function run<T extends { metadata?: { resourceVersion?: string } }>(o: Lis
       rv = listed.metadata?.resourceVersion;
       relist = false;
     }
-    const end = await pRetry(async () => {
-      const started = performance.now();
-      const e = await watchOnce(o, rv);
-      if (e.kind === "error" && !e.progressed) throw new WatchFailed(e);
-      if (e.kind === "closed" && e.rv === rv && performance.now() - started < QUICK_CLOSE_MS) {
-        throw new WatchFailed({ kind: "error", error: new Error("watch closed at once"), rv, progressed: false });
-      }
-      return e;
-    }, { ...retry, shouldRetry: ({ error }) => error instanceof WatchFailed });
+    const end = await pRetry(
+      async () => {
+        const started = performance.now();
+        const e = await watchOnce(o, rv);
+        if (e.kind === "error" && !e.progressed) throw new WatchFailed(e);
+        if (e.kind === "closed" && e.rv === rv && performance.now() - started < QUICK_CLOSE_MS) {
+          throw new WatchFailed({ kind: "error", error: new Error("watch closed at once"), rv, progressed: false });
+        }
+        return e;
+      },
+      { ...retry, shouldRetry: ({ error }) => error instanceof WatchFailed },
+    );
     if (end.kind === "aborted") return;
     if (end.kind === "gone") {
       relist = true;
@@ -94,7 +101,10 @@ async function run<T extends { metadata?: { resourceVersion?: string } }>(o: Lis
  * One watch connection. Settles only after client-node has called `done`, i.e. after the stream is closed,
  * so no connection outlives the promise (aborting asks client-node to close it, then waits for that).
  */
-function watchOnce<T extends { metadata?: { resourceVersion?: string } }>(o: ListWatchOptions<T>, rv: string | undefined): Promise<WatchEnd> {
+function watchOnce<T extends { metadata?: { resourceVersion?: string } }>(
+  o: ListWatchOptions<T>,
+  rv: string | undefined,
+): Promise<WatchEnd> {
   return new Promise<WatchEnd>((resolve) => {
     let lastRv = rv;
     let progressed = false;
@@ -129,7 +139,11 @@ function watchOnce<T extends { metadata?: { resourceVersion?: string } }>(o: Lis
           if (decided) return;
           if (type === "ERROR") {
             // The server reports an expired resourceVersion as an ERROR event carrying a 410 Status.
-            stop(obj?.code === 410 ? { kind: "gone" } : { kind: "error", error: new Error(`watch error event: ${obj?.message ?? JSON.stringify(obj)}`), rv: lastRv, progressed });
+            stop(
+              obj?.code === 410
+                ? { kind: "gone" }
+                : { kind: "error", error: new Error(`watch error event: ${obj?.message ?? JSON.stringify(obj)}`), rv: lastRv, progressed },
+            );
             return;
           }
           const objRv = obj?.metadata?.resourceVersion;
@@ -151,7 +165,8 @@ function watchOnce<T extends { metadata?: { resourceVersion?: string } }>(o: Lis
           if (decided) c.abort();
         },
         // Thrown before any connection was made (no current cluster, credentials): done is never called.
-        (err: unknown) => resolveOnce(decided ?? { kind: "error", error: err instanceof Error ? err : new Error(String(err)), rv: lastRv, progressed }),
+        (err: unknown) =>
+          resolveOnce(decided ?? { kind: "error", error: err instanceof Error ? err : new Error(String(err)), rv: lastRv, progressed }),
       );
   });
 }

@@ -42,10 +42,19 @@ export interface HealthLimits {
   readyDeadlineMs: number;
 }
 
-export const DEFAULT_LIMITS: HealthLimits = { maxRestarts: 3, notReadyGraceMs: 15_000, unavailableGraceMs: 15_000, readyDeadlineMs: 120_000 };
+export const DEFAULT_LIMITS: HealthLimits = {
+  maxRestarts: 3,
+  notReadyGraceMs: 15_000,
+  unavailableGraceMs: 15_000,
+  readyDeadlineMs: 120_000,
+};
 
 export function resolveLimits(limits: Partial<HealthLimits> = {}): HealthLimits {
-  const out = { ...DEFAULT_LIMITS, unavailableGraceMs: limits.notReadyGraceMs ?? DEFAULT_LIMITS.unavailableGraceMs, ...stripUndefined(limits) };
+  const out = {
+    ...DEFAULT_LIMITS,
+    unavailableGraceMs: limits.notReadyGraceMs ?? DEFAULT_LIMITS.unavailableGraceMs,
+    ...stripUndefined(limits),
+  };
   for (const [k, v] of Object.entries(out)) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`health limit ${k} must be a number ≥ 0, got ${v}`);
   }
@@ -83,25 +92,44 @@ function allContainerStatuses(pod: k8s.V1Pod): k8s.V1ContainerStatus[] {
 }
 
 /** The first immediate failure of a pod (fatal waiting reason, too many restarts, phase Failed), if any. */
-export function podFailure(pod: k8s.V1Pod, limits: Pick<HealthLimits, "maxRestarts">, ns: string, deployment: string): HealthFailure | undefined {
+export function podFailure(
+  pod: k8s.V1Pod,
+  limits: Pick<HealthLimits, "maxRestarts">,
+  ns: string,
+  deployment: string,
+): HealthFailure | undefined {
   const name = podName(pod);
   const at = { namespace: ns, deployment, pod: name };
   for (const cs of allContainerStatuses(pod)) {
     const waiting = cs.state?.waiting;
     if (waiting?.reason && FATAL_WAITING_REASONS.has(waiting.reason)) {
       const detail = waiting.message ? `: ${waiting.message}` : "";
-      return { ...at, container: cs.name, reason: waiting.reason as HealthReason, message: `pod ${name} container ${cs.name} is in ${waiting.reason}${detail} (${cs.restartCount ?? 0} restarts)` };
+      return {
+        ...at,
+        container: cs.name,
+        reason: waiting.reason as HealthReason,
+        message: `pod ${name} container ${cs.name} is in ${waiting.reason}${detail} (${cs.restartCount ?? 0} restarts)`,
+      };
     }
   }
   for (const cs of allContainerStatuses(pod)) {
     if ((cs.restartCount ?? 0) > limits.maxRestarts) {
       const last = cs.lastState?.terminated;
       const why = last ? `; last exit ${last.exitCode}${last.reason ? ` (${last.reason})` : ""}` : "";
-      return { ...at, container: cs.name, reason: "RestartLimit", message: `pod ${name} container ${cs.name} restarted ${cs.restartCount} times, above the limit of ${limits.maxRestarts}${why}` };
+      return {
+        ...at,
+        container: cs.name,
+        reason: "RestartLimit",
+        message: `pod ${name} container ${cs.name} restarted ${cs.restartCount} times, above the limit of ${limits.maxRestarts}${why}`,
+      };
     }
   }
   if (pod.status?.phase === "Failed") {
-    return { ...at, reason: "PodFailed", message: `pod ${name} failed${pod.status.reason ? ` (${pod.status.reason})` : ""}${pod.status.message ? `: ${pod.status.message}` : ""}` };
+    return {
+      ...at,
+      reason: "PodFailed",
+      message: `pod ${name} failed${pod.status.reason ? ` (${pod.status.reason})` : ""}${pod.status.message ? `: ${pod.status.message}` : ""}`,
+    };
   }
   return undefined;
 }
@@ -135,11 +163,22 @@ export function deploymentFailure(d: k8s.V1Deployment, ns: string): HealthFailur
   if (!observedCurrent(d)) return undefined;
   const progressing = condition(d, "Progressing");
   if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") {
-    return { namespace: ns, deployment, reason: "ProgressDeadlineExceeded", message: `Deployment ${deployment}: Progressing=False ProgressDeadlineExceeded${progressing.message ? ` (${progressing.message})` : ""}` };
+    return {
+      namespace: ns,
+      deployment,
+      reason: "ProgressDeadlineExceeded",
+      message: `Deployment ${deployment}: Progressing=False ProgressDeadlineExceeded${progressing.message ? ` (${progressing.message})` : ""}`,
+    };
   }
   const replicaFailure = condition(d, "ReplicaFailure");
   if (replicaFailure?.status === "True") {
-    return { namespace: ns, deployment, reason: "ReplicaFailure", message: `Deployment ${deployment}: ReplicaFailure ${replicaFailure.reason ?? ""}${replicaFailure.message ? ` (${replicaFailure.message})` : ""}`.trim() };
+    return {
+      namespace: ns,
+      deployment,
+      reason: "ReplicaFailure",
+      message:
+        `Deployment ${deployment}: ReplicaFailure ${replicaFailure.reason ?? ""}${replicaFailure.message ? ` (${replicaFailure.message})` : ""}`.trim(),
+    };
   }
   return undefined;
 }
@@ -156,7 +195,13 @@ export function unavailableCondition(d: k8s.V1Deployment): k8s.V1DeploymentCondi
  */
 export function rolloutComplete(d: k8s.V1Deployment, replicas: number): boolean {
   const s = d.status ?? {};
-  return observedCurrent(d) && (d.spec?.replicas ?? 1) === replicas && (s.updatedReplicas ?? 0) === replicas && (s.replicas ?? 0) === replicas && (s.availableReplicas ?? 0) === replicas;
+  return (
+    observedCurrent(d) &&
+    (d.spec?.replicas ?? 1) === replicas &&
+    (s.updatedReplicas ?? 0) === replicas &&
+    (s.replicas ?? 0) === replicas &&
+    (s.availableReplicas ?? 0) === replicas
+  );
 }
 
 /** "1/2 updated, 0/2 available, 3 total" for messages. */

@@ -30,7 +30,10 @@ export async function scaleDeployment(kube: Kube, namespace: string, name: strin
 
 /** Put back a pod template saved earlier, exactly (a JSON patch replace, so removed fields stay removed). */
 export async function restoreTemplate(kube: Kube, namespace: string, name: string, template: k8s.V1PodTemplateSpec): Promise<void> {
-  await kube.apps.patchNamespacedDeployment({ name, namespace, body: [{ op: "replace", path: "/spec/template", value: template }] }, jsonPatch);
+  await kube.apps.patchNamespacedDeployment(
+    { name, namespace, body: [{ op: "replace", path: "/spec/template", value: template }] },
+    jsonPatch,
+  );
 }
 
 /** The pod template as plain JSON (the wire format), for saving in the release state. */
@@ -40,7 +43,9 @@ export function templateOf(d: k8s.V1Deployment): k8s.V1PodTemplateSpec {
 
 /** Digest of the image the pods of `container` really run (from a Ready pod's imageID), when the kubelet reports one. */
 export async function runningDigest(kube: Kube, namespace: string, d: k8s.V1Deployment, container: string): Promise<string | undefined> {
-  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
   if (!selector) return undefined;
   const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: selector });
   for (const pod of pods.items) {

@@ -29,10 +29,13 @@ export function loadKubeConfig(source: KubeconfigSource): k8s.KubeConfig {
     } else if (env.KUBECONFIG) {
       const first = env.KUBECONFIG.split(":")[0];
       from = `KUBECONFIG=${env.KUBECONFIG}`;
-      if (!existsSync(first)) throw new UsageError(`kubeconfig ${first} (from KUBECONFIG) does not exist; nothing was changed in the cluster`);
+      if (!existsSync(first))
+        throw new UsageError(`kubeconfig ${first} (from KUBECONFIG) does not exist; nothing was changed in the cluster`);
       kc.loadFromFile(first);
     } else {
-      throw new UsageError("no kubeconfig: pass --kubeconfig PATH, set KUBECONFIG, or pass the kubeconfig itself in RELEASE_GATE_KUBECONFIG; nothing was changed in the cluster");
+      throw new UsageError(
+        "no kubeconfig: pass --kubeconfig PATH, set KUBECONFIG, or pass the kubeconfig itself in RELEASE_GATE_KUBECONFIG; nothing was changed in the cluster",
+      );
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;

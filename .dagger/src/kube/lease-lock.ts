@@ -163,7 +163,12 @@ export class ReleaseLock {
       try {
         await kube.coordination.createNamespacedLease({
           namespace,
-          body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: LOCK_NAME, namespace, labels: { "app.kubernetes.io/managed-by": "release-gate" } }, spec: spec(now, 0) },
+          body: {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: LOCK_NAME, namespace, labels: { "app.kubernetes.io/managed-by": "release-gate" } },
+            spec: spec(now, 0),
+          },
         });
         return new ReleaseLock(kube, namespace, opts, undefined);
       } catch (err) {

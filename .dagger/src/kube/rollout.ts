@@ -63,7 +63,8 @@ export async function waitRolledOut(kube: Kube, opts: WaitRolloutOptions): Promi
     if (state.failed && !opts.ignoreStall) throw new RolloutFailed(opts.name, state.failed);
     if (state.waitingFor !== last) opts.onWaiting?.(`${opts.name}: ${state.waitingFor}`);
     last = state.waitingFor;
-    if (Date.now() >= deadline) throw new RolloutFailed(opts.name, `not rolled out after ${Math.round(opts.timeoutMs / 1000)} s (waiting for ${state.waitingFor})`);
+    if (Date.now() >= deadline)
+      throw new RolloutFailed(opts.name, `not rolled out after ${Math.round(opts.timeoutMs / 1000)} s (waiting for ${state.waitingFor})`);
     await sleep(opts.intervalMs ?? 200, undefined, opts.signal ? { signal: opts.signal } : {});
   }
 }

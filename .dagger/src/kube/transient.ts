@@ -30,9 +30,23 @@ export interface RetryPolicy {
 /** Kubernetes answers in milliseconds; 10 s without a byte is a stalled server, not a slow one. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 6, minTimeoutMs: 100, maxTimeoutMs: 3_000, maxRetryAfterMs: 5_000, requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS };
+export const DEFAULT_RETRY: RetryPolicy = {
+  retries: 6,
+  minTimeoutMs: 100,
+  maxTimeoutMs: 3_000,
+  maxRetryAfterMs: 5_000,
+  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+};
 
-const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_CLOSED"]);
+const TRANSIENT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_CLOSED",
+]);
 /** The request was sent and no (complete) answer came in time: safe to replay only when it changes nothing. */
 const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 const IDEMPOTENT_READS = new Set(["GET", "HEAD"]);
@@ -88,7 +102,8 @@ export class RetryingHttpLibrary implements k8s.HttpLibrary {
     const policy = this.policy;
     const signal = request.getSignal() ?? undefined;
     const idempotent = IDEMPOTENT_READS.has(request.getHttpMethod().toString().toUpperCase());
-    if (policy.requestTimeoutMs) request.setDispatcher(withTimeouts(request.getDispatcher() ?? getGlobalDispatcher(), policy.requestTimeoutMs));
+    if (policy.requestTimeoutMs)
+      request.setDispatcher(withTimeouts(request.getDispatcher() ?? getGlobalDispatcher(), policy.requestTimeoutMs));
     try {
       return await pRetry(
         async () => {
@@ -135,7 +150,9 @@ export class RetryingHttpLibrary implements k8s.HttpLibrary {
  * their own requests and keep undici's defaults, since a watch is quiet for as long as nothing changes.
  */
 export function withTimeouts(dispatcher: Dispatcher, timeoutMs: number): Dispatcher {
-  return dispatcher.compose((dispatch) => (opts, handler) => dispatch({ ...opts, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler));
+  return dispatcher.compose(
+    (dispatch) => (opts, handler) => dispatch({ ...opts, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler),
+  );
 }
 
 /** The same response with its body already read (text; binary from the same bytes). */

@@ -27,7 +27,9 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
   const kc = loadKubeConfig({ ...(o.kubeconfig ? { path: o.kubeconfig } : {}), env });
   const resolve = parseResolve(env.RELEASE_GATE_RESOLVE);
   const identity = defaultIdentity(env);
-  const approvers = env.RELEASE_GATE_APPROVERS?.split(",").map((s) => s.trim()).filter(Boolean);
+  const approvers = env.RELEASE_GATE_APPROVERS?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const progress = o.quiet ? silentProgress : streamProgress();
   if (!o.smokeToken) progress.warn("no smoke-test token (see --token-env): the authenticated check user-me is skipped");
   return {

@@ -21,7 +21,8 @@ export interface CanaryRequest {
 }
 
 export async function canary(env: PipelineEnv, req: CanaryRequest): Promise<ReleaseRecord> {
-  if (!Number.isInteger(req.weight) || req.weight < 1 || req.weight > 100) throw new UsageError(`--weight must be an integer from 1 to 100, got ${req.weight}; nothing was changed`);
+  if (!Number.isInteger(req.weight) || req.weight < 1 || req.weight > 100)
+    throw new UsageError(`--weight must be an integer from 1 to 100, got ${req.weight}; nothing was changed`);
   const pre = await preflight(env, req.tag, { allowInFlight: true, ...(req.signal ? { signal: req.signal } : {}) });
   const { kube, config } = env;
   const ns = config.namespace;
@@ -43,7 +44,11 @@ export async function canary(env: PipelineEnv, req: CanaryRequest): Promise<Rele
         await Promise.all(state.services.map((s) => setContainerImage(kube, ns, s.canaryDeployment, s.container, s.newImage)));
       }
       env.progress.step(label, req.weight);
-      await runCanaryStep(rel, { kind: "canary", weight: req.weight, observeMs: 0, directSmoke: state.passedWeight === 0 && config.router.kind !== "replicas" }, rec);
+      await runCanaryStep(
+        rel,
+        { kind: "canary", weight: req.weight, observeMs: 0, directSmoke: state.passedWeight === 0 && config.router.kind !== "replicas" },
+        rec,
+      );
       finishStep(rec, "passed");
     } catch (err) {
       finishStep(rec, "failed", err instanceof Error ? err.message : String(err));
@@ -105,11 +110,20 @@ export async function rollback(env: PipelineEnv, req: { reason?: string; force?:
   const { kube, config } = env;
   const ns = config.namespace;
   const routers = buildRouters(kube, config);
-  const lock = req.lock ?? (await ReleaseLock.acquire(kube, ns, { identity: env.identity, ttlMs: config.lock.ttl, takeOverStale: true, ...(req.force ? { force: true } : {}) }));
+  const lock =
+    req.lock ??
+    (await ReleaseLock.acquire(kube, ns, {
+      identity: env.identity,
+      ttlMs: config.lock.ttl,
+      takeOverStale: true,
+      ...(req.force ? { force: true } : {}),
+    }));
   try {
     const was = lock.takenOverFrom;
     if (!req.lock && was) {
-      env.progress.warn(`took the release lock over from ${was.holder} (last renewed ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} s ago${was.stale ? "" : ", alive: --force"})`);
+      env.progress.warn(
+        `took the release lock over from ${was.holder} (last renewed ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} s ago${was.stale ? "" : ", alive: --force"})`,
+      );
       if (!was.stale) {
         // It notices at its next renewal and stops without touching production; wait for that before acting.
         const wait = 2 * renewIntervalMs(Date.parse(was.expiresAt ?? "") - Date.parse(was.renewedAt ?? "") || config.lock.ttl);
@@ -133,18 +147,29 @@ export async function rollback(env: PipelineEnv, req: { reason?: string; force?:
       updatedAt: record.startedAt,
     };
     const rel: Release = { env, routers, state, suites: new Map(), signal: new AbortController().signal };
-    const reason = [req.reason?.trim() || "operator rollback", inFlight ? `interrupted ${describeInFlight(inFlight)}` : undefined].filter(Boolean).join("; ");
+    const reason = [req.reason?.trim() || "operator rollback", inFlight ? `interrupted ${describeInFlight(inFlight)}` : undefined]
+      .filter(Boolean)
+      .join("; ");
     const rec = newStepRecord("rollback", 0);
     record.steps.push(rec);
     const result = await rollBack(rel, reason);
-    finishStep(rec, result.ok ? "passed" : "failed", `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`);
+    finishStep(
+      rec,
+      result.ok ? "passed" : "failed",
+      `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`,
+    );
     record.outcome = result.ok ? "rolled-back" : "rollback-failed";
     record.rollbackReason = reason;
-    record.rollbackTimings = { ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}), ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}) };
+    record.rollbackTimings = {
+      ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}),
+      ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}),
+    };
     if (result.ok) await clearInFlight(kube, ns, state.id);
     const final = await finalizeRecord(rel, record);
     if (!result.ok) {
-      const error = new FailedError(`${result.detail}. Production may be mixed; the in-flight state is kept, run \`release-gate status\` and retry \`release-gate rollback\``);
+      const error = new FailedError(
+        `${result.detail}. Production may be mixed; the in-flight state is kept, run \`release-gate status\` and retry \`release-gate rollback\``,
+      );
       (error as Error & { record?: ReleaseRecord }).record = final;
       throw error;
     }

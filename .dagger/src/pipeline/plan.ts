@@ -7,9 +7,7 @@ import { formatDuration } from "../config/duration.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 
-export type Step =
-  | { kind: "canary"; weight: number; observeMs: number; directSmoke: boolean }
-  | { kind: "promote" };
+export type Step = { kind: "canary"; weight: number; observeMs: number; directSmoke: boolean } | { kind: "promote" };
 
 export interface PlannedStep {
   step: Step;
@@ -51,11 +49,25 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
         replicasRouter
           ? `scale the canary of ${services} to its ${phase.weight}% share of Ready pods and wait until Available (≤ ${formatDuration(d.canaryAvailable)})`
           : `size the canary of ${services} for ${phase.weight}% of stable's replicas and wait until Available (≤ ${formatDuration(d.canaryAvailable)})`,
-        ...(step.directSmoke ? [`smoke-test the canary directly through the ${config.router.canaryHeader.name} header, before any user traffic (≤ ${formatDuration(d.smoke)})`] : []),
-        ...(replicasRouter ? [] : [`set weight ${phase.weight} on the ${config.router.kind} route and verify it took effect (≤ ${formatDuration(d.weightVerified)})`]),
-        ...(config.observedSplit.enabled ? [`sample the public URL: observed canary share within ±${config.observedSplit.tolerance} points`] : []),
+        ...(step.directSmoke
+          ? [
+              `smoke-test the canary directly through the ${config.router.canaryHeader.name} header, before any user traffic (≤ ${formatDuration(d.smoke)})`,
+            ]
+          : []),
+        ...(replicasRouter
+          ? []
+          : [
+              `set weight ${phase.weight} on the ${config.router.kind} route and verify it took effect (≤ ${formatDuration(d.weightVerified)})`,
+            ]),
+        ...(config.observedSplit.enabled
+          ? [`sample the public URL: observed canary share within ±${config.observedSplit.tolerance} points`]
+          : []),
         `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
-        ...(phase.observe > 0 ? [`observe ${formatDuration(phase.observe)}: canary readiness, restarts, crash loops, pull errors, Deployment conditions, smoke probes every ${formatDuration(config.smoke.probeInterval)}`] : []),
+        ...(phase.observe > 0
+          ? [
+              `observe ${formatDuration(phase.observe)}: canary readiness, restarts, crash loops, pull errors, Deployment conditions, smoke probes every ${formatDuration(config.smoke.probeInterval)}`,
+            ]
+          : []),
       ];
       const worstCaseMs =
         d.canaryAvailable +
@@ -116,7 +128,11 @@ export function assertWithinBudget(plan: ReleasePlan): void {
 }
 
 export function planToText(plan: ReleasePlan, header: string): string {
-  const lines = [header, "", `1. preflight: validate the tag and release.yaml, check every object exists, take the release lock, record what production runs now (≤ ${formatDuration(plan.preflightMs)})`];
+  const lines = [
+    header,
+    "",
+    `1. preflight: validate the tag and release.yaml, check every object exists, take the release lock, record what production runs now (≤ ${formatDuration(plan.preflightMs)})`,
+  ];
   plan.steps.forEach((s, i) => {
     lines.push(`${i + 2}. ${s.label} (worst case ${formatDuration(s.worstCaseMs)})`);
     for (const a of s.actions) lines.push(`     - ${a}`);
@@ -127,6 +143,8 @@ export function planToText(plan: ReleasePlan, header: string): string {
     `On any failed smoke test or health check: weight 0 verified, canary scaled to 0 (worst case ${formatDuration(plan.rollbackBeforePromotionMs)}); ` +
       `after promotion started, stable's previous template is restored and rolled out first (worst case ${formatDuration(plan.rollbackWorstCaseMs)}). A rollback stops at its worst case and says where production stands.`,
   );
-  lines.push(`Worst case: ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget${plan.worstCaseMs > plan.budgetMs ? " — OVER BUDGET" : ""}.`);
+  lines.push(
+    `Worst case: ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget${plan.worstCaseMs > plan.budgetMs ? " — OVER BUDGET" : ""}.`,
+  );
   return lines.join("\n") + "\n";
 }

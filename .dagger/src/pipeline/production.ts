@@ -26,7 +26,9 @@ export function routerInputs(config: ReleaseConfig): RouterInputs {
       canaryService: s.canary.service,
       ...(s.route.ingress ? { ingress: s.route.ingress } : {}),
       // No ruleIndex in release.yaml: undefined, i.e. the router's default (every rule sending to stable).
-      ...(s.route.httpRoute ? { httpRoute: s.route.httpRoute, ...(s.route.ruleIndex !== undefined ? { ruleIndex: s.route.ruleIndex } : {}) } : {}),
+      ...(s.route.httpRoute
+        ? { httpRoute: s.route.httpRoute, ...(s.route.ruleIndex !== undefined ? { ruleIndex: s.route.ruleIndex } : {}) }
+        : {}),
     })),
   };
 }
@@ -48,7 +50,9 @@ function requireContainer(d: k8s.V1Deployment, svc: ServiceConfig, ns: string): 
   const image = containerImage(d, svc.container);
   if (!image) {
     const names = d.spec?.template?.spec?.containers?.map((c) => c.name).join(", ") ?? "none";
-    throw new UsageError(`Deployment ${ns}/${d.metadata?.name} has no container "${svc.container}" (it has: ${names}); check services[].container in release.yaml; nothing was changed in the cluster`);
+    throw new UsageError(
+      `Deployment ${ns}/${d.metadata?.name} has no container "${svc.container}" (it has: ${names}); check services[].container in release.yaml; nothing was changed in the cluster`,
+    );
   }
   return image;
 }
@@ -59,10 +63,20 @@ export async function readProduction(kube: Kube, config: ReleaseConfig, version:
   return Promise.all(
     config.services.map(async (svc) => {
       const [stable, canary] = await Promise.all([
-        mustRead(`Deployment ${ns}/${svc.stable.deployment}`, () => kube.apps.readNamespacedDeployment({ name: svc.stable.deployment, namespace: ns })),
-        mustRead(`Deployment ${ns}/${svc.canary.deployment}`, () => kube.apps.readNamespacedDeployment({ name: svc.canary.deployment, namespace: ns })),
+        mustRead(`Deployment ${ns}/${svc.stable.deployment}`, () =>
+          kube.apps.readNamespacedDeployment({ name: svc.stable.deployment, namespace: ns }),
+        ),
+        mustRead(`Deployment ${ns}/${svc.canary.deployment}`, () =>
+          kube.apps.readNamespacedDeployment({ name: svc.canary.deployment, namespace: ns }),
+        ),
         mustRead(`Service ${ns}/${svc.stable.service}`, () => kube.core.readNamespacedService({ name: svc.stable.service, namespace: ns })),
-        ...(config.router.kind === "replicas" ? [] : [mustRead(`Service ${ns}/${svc.canary.service}`, () => kube.core.readNamespacedService({ name: svc.canary.service, namespace: ns }))]),
+        ...(config.router.kind === "replicas"
+          ? []
+          : [
+              mustRead(`Service ${ns}/${svc.canary.service}`, () =>
+                kube.core.readNamespacedService({ name: svc.canary.service, namespace: ns }),
+              ),
+            ]),
       ]);
       const previousImage = requireContainer(stable, svc, ns);
       requireContainer(canary, svc, ns);

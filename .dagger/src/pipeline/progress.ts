@@ -19,7 +19,8 @@ export function streamProgress(stream: NodeJS.WriteStream = process.stderr, star
   let current = "preflight";
   let weight: number | undefined;
   let pendingLine = false;
-  const prefix = () => `[${formatDuration(Date.now() - start).padStart(6)}] ${current}${weight !== undefined ? ` · weight ${weight}%` : ""}`;
+  const prefix = () =>
+    `[${formatDuration(Date.now() - start).padStart(6)}] ${current}${weight !== undefined ? ` · weight ${weight}%` : ""}`;
   const line = (text: string) => {
     if (tty && pendingLine) stream.write("\r\x1b[2K");
     stream.write(text + "\n");

@@ -17,7 +17,10 @@ export const directResolver: Resolver = (url) => ({ url, headers: {} });
 export function parseResolve(spec: string | undefined): Resolver {
   if (!spec) return directResolver;
   const map = new Map<string, URL>();
-  for (const entry of spec.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = entry.indexOf("=");
     const host = entry.slice(0, eq);
     let to: URL;
@@ -26,7 +29,8 @@ export function parseResolve(spec: string | undefined): Resolver {
     } catch {
       throw new UsageError(`RELEASE_GATE_RESOLVE entry ${JSON.stringify(entry)} is not host=URL`);
     }
-    if (eq <= 0 || !/^[A-Za-z0-9.*-]+$/.test(host)) throw new UsageError(`RELEASE_GATE_RESOLVE entry ${JSON.stringify(entry)} is not host=URL`);
+    if (eq <= 0 || !/^[A-Za-z0-9.*-]+$/.test(host))
+      throw new UsageError(`RELEASE_GATE_RESOLVE entry ${JSON.stringify(entry)} is not host=URL`);
     map.set(host.toLowerCase(), to);
   }
   return (url): Target => {

@@ -39,11 +39,18 @@ export async function finalizeRecord(rel: Release, record: ReleaseRecord): Promi
     progress.warn(`could not store the release record in ConfigMap release-gate-history: ${(err as Error).message}`);
   }
   const type = record.outcome === "succeeded" || record.outcome === "no-change" ? "Normal" : "Warning";
-  const reason = { succeeded: "ReleaseSucceeded", "rolled-back": "ReleaseRolledBack", "rollback-failed": "RollbackFailed", "no-change": "ReleaseNoChange" }[record.outcome];
+  const reason = {
+    succeeded: "ReleaseSucceeded",
+    "rolled-back": "ReleaseRolledBack",
+    "rollback-failed": "RollbackFailed",
+    "no-change": "ReleaseNoChange",
+  }[record.outcome];
   const message = `release-gate ${record.command} ${record.tag} by ${record.triggeredBy}: ${record.outcome}${record.rollbackReason ? ` (${record.rollbackReason})` : ""}`;
   await Promise.all(
     rel.state.services.map((s) =>
-      emitEvent(kube, ns, { deployment: s.stableDeployment, type, reason, message }).catch((err: Error) => progress.warn(`could not emit an Event on ${s.stableDeployment}: ${err.message}`)),
+      emitEvent(kube, ns, { deployment: s.stableDeployment, type, reason, message }).catch((err: Error) =>
+        progress.warn(`could not emit an Event on ${s.stableDeployment}: ${err.message}`),
+      ),
     ),
   );
   return record;

@@ -18,7 +18,16 @@ import { finalizeRecord } from "./record-release.ts";
 import { lastKnownPosition, releaseFailedError, rollBack } from "./rollback.ts";
 import { markResumed, resumePoint, verifyLiveState, type ResumedRecord } from "./resume.ts";
 import { runCanaryStep, runPromoteStep } from "./steps.ts";
-import { clearInFlight, corruptStateAdvice, inspectInFlight, readInFlight, StateOwnedError, writeInFlight, type InFlight, type ServiceBefore } from "./state.ts";
+import {
+  clearInFlight,
+  corruptStateAdvice,
+  inspectInFlight,
+  readInFlight,
+  StateOwnedError,
+  writeInFlight,
+  type InFlight,
+  type ServiceBefore,
+} from "./state.ts";
 
 export interface DeployRequest {
   tag: string;
@@ -80,7 +89,11 @@ export function describeInFlight(s: InFlight): string {
  * production runs now, read again so the recorded previous template cannot be stale. Any refusal is a
  * UsageError thrown before anything in the cluster changed (the lock is given back first).
  */
-export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean; takeOverStale?: boolean; repair?: boolean }) {
+export async function preflight(
+  env: PipelineEnv,
+  tag: string,
+  opts: { skipCanary?: boolean; signal?: AbortSignal; allowInFlight?: boolean; takeOverStale?: boolean; repair?: boolean },
+) {
   const version = parseVersion(tag);
   assertWithinBudget(planRelease(env.config, { skipCanary: opts.skipCanary ?? false }));
   const routers = buildRouters(env.kube, env.config);
@@ -88,8 +101,15 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
   await readProduction(env.kube, env.config, version);
   for (const r of routers) await r.preflight();
   const suites = await loadSuites(env);
-  const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, { identity: env.identity, ttlMs: env.config.lock.ttl, ...(opts.takeOverStale ? { takeOverStale: true } : {}) });
-  if (lock.takenOverFrom) env.progress.warn(`took the release lock over from ${lock.takenOverFrom.holder} (it had not renewed it for ${((lock.takenOverFrom.renewedAgoMs ?? 0) / 1000).toFixed(1)} s)`);
+  const lock = await ReleaseLock.acquire(env.kube, env.config.namespace, {
+    identity: env.identity,
+    ttlMs: env.config.lock.ttl,
+    ...(opts.takeOverStale ? { takeOverStale: true } : {}),
+  });
+  if (lock.takenOverFrom)
+    env.progress.warn(
+      `took the release lock over from ${lock.takenOverFrom.holder} (it had not renewed it for ${((lock.takenOverFrom.renewedAgoMs ?? 0) / 1000).toFixed(1)} s)`,
+    );
   // The run stops when the lock is lost: taken over (without touching production), or renewals failing.
   const lost = lock.startRenewing();
   let inFlight: InFlight | undefined;
@@ -99,7 +119,9 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
     inFlight = stored.kind === "ok" ? stored.state : undefined;
     if (stored.kind === "corrupt" && !opts.repair) {
       // Unreadable is not "nothing in flight": a release may have died mid-way (I5).
-      throw new UsageError(`refused: ${corruptStateAdvice(stored.reason)}; or \`deploy --repair\` to do that and then deploy; nothing was changed`);
+      throw new UsageError(
+        `refused: ${corruptStateAdvice(stored.reason)}; or \`deploy --repair\` to do that and then deploy; nothing was changed`,
+      );
     }
     if ((inFlight || stored.kind === "corrupt") && opts.repair) {
       // Imported here: operator.ts builds on this module, so a static import would be circular.
@@ -129,11 +151,15 @@ export async function preflight(env: PipelineEnv, tag: string, opts: { skipCanar
 async function assertAtRest(env: PipelineEnv, routers: Release["routers"]): Promise<void> {
   const { kube, config } = env;
   const weights = await Promise.all(routers.map((r) => r.getWeight()));
-  const canaries = await Promise.all(config.services.map((s) => kube.apps.readNamespacedDeployment({ name: s.canary.deployment, namespace: config.namespace })));
+  const canaries = await Promise.all(
+    config.services.map((s) => kube.apps.readNamespacedDeployment({ name: s.canary.deployment, namespace: config.namespace })),
+  );
   const busy = canaries.filter((d) => (d.spec?.replicas ?? 0) > 0).map((d) => `${d.metadata?.name} has ${d.spec?.replicas} replicas`);
   if (weights.some((w) => w !== 0)) busy.unshift(`canary weight is ${weights.join("/")}`);
   if (busy.length) {
-    throw new UsageError(`refused: production is not at rest (${busy.join(", ")}) and no release is recorded in flight; run \`release-gate rollback\` to return to rest first; nothing was changed`);
+    throw new UsageError(
+      `refused: production is not at rest (${busy.join(", ")}) and no release is recorded in flight; run \`release-gate rollback\` to return to rest first; nothing was changed`,
+    );
   }
 }
 
@@ -151,13 +177,21 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
     throw new UsageError("--skip-canary needs --reason (it is recorded with the release); nothing was changed in the cluster");
   }
   if (req.resume && req.repair) {
-    throw new UsageError("--resume and --repair exclude each other: --resume continues the interrupted release, --repair rolls it back and starts over; nothing was changed");
+    throw new UsageError(
+      "--resume and --repair exclude each other: --resume continues the interrupted release, --repair rolls it back and starts over; nothing was changed",
+    );
   }
   if (req.resume && req.skipCanary) {
-    throw new UsageError("--resume follows the interrupted release's own plan (with or without canary, as recorded): drop --skip-canary; nothing was changed");
+    throw new UsageError(
+      "--resume follows the interrupted release's own plan (with or without canary, as recorded): drop --skip-canary; nothing was changed",
+    );
   }
   if (req.resume) return resume(env, req);
-  const pre = await preflight(env, req.tag, { skipCanary: req.skipCanary ?? false, ...(req.repair ? { repair: true, takeOverStale: true } : {}), ...(req.signal ? { signal: req.signal } : {}) });
+  const pre = await preflight(env, req.tag, {
+    skipCanary: req.skipCanary ?? false,
+    ...(req.repair ? { repair: true, takeOverStale: true } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
   const { lock, signal } = pre;
   const record = newRecord(env, "deploy", req.tag, pre.services);
   if (req.skipCanary) record.skipCanary = { reason: req.reason!.trim() };
@@ -186,17 +220,26 @@ async function resume(env: PipelineEnv, req: DeployRequest): Promise<ReleaseReco
   const skipCanary = Boolean(earlier?.record?.skipCanary);
   const plan = planRelease(config, { skipCanary });
   const startIndex = resumePoint(earlier, req.tag, plan);
-  const pre = await preflight(env, req.tag, { skipCanary, allowInFlight: true, takeOverStale: true, ...(req.signal ? { signal: req.signal } : {}) });
+  const pre = await preflight(env, req.tag, {
+    skipCanary,
+    allowInFlight: true,
+    takeOverStale: true,
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
   const { lock } = pre;
   try {
     const state = pre.inFlight;
     if (!state || state.id !== earlier!.id) {
-      throw new UsageError(`refused: the interrupted release changed while --resume was starting (${state ? describeInFlight(state) : "it was repaired meanwhile"}); run \`release-gate status\`; nothing was changed`);
+      throw new UsageError(
+        `refused: the interrupted release changed while --resume was starting (${state ? describeInFlight(state) : "it was repaired meanwhile"}); run \`release-gate status\`; nothing was changed`,
+      );
     }
     const checked = await verifyLiveState(env, pre.routers, state, plan, startIndex, skipCanary);
     const record: ResumedRecord = newRecord(env, "deploy", req.tag, state.services);
     markResumed(record, state, checked);
-    progress.info(`resuming release ${state.tag} of ${state.holder} at "${plan.steps[startIndex].label}" (redone from its start); checked live: ${checked.join(", ")}`);
+    progress.info(
+      `resuming release ${state.tag} of ${state.holder} at "${plan.steps[startIndex].label}" (redone from its start); checked live: ${checked.join(", ")}`,
+    );
     const resumed: InFlight = { ...state, id: record.id, holder: lock.identity, startedAt: record.startedAt, record };
     await writeInFlight(kube, config.namespace, resumed, { replacing: state.id });
     const rel: Release = { env, routers: pre.routers, state: resumed, suites: pre.suites, signal: pre.signal };
@@ -213,7 +256,9 @@ async function runPlan(rel: Release, record: ReleaseRecord, opts: { skipCanary: 
   const { kube, config, progress } = env;
   const ns = config.namespace;
   const plan = planRelease(config, { skipCanary: opts.skipCanary });
-  progress.info(`plan: ${plan.steps.map((s) => s.label).join(" → ")}; worst case ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget`);
+  progress.info(
+    `plan: ${plan.steps.map((s) => s.label).join(" → ")}; worst case ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget`,
+  );
   let current = state.step;
   try {
     await writeInFlight(kube, ns, state);
@@ -243,10 +288,16 @@ async function runPlan(rel: Release, record: ReleaseRecord, opts: { skipCanary: 
     throw await failAndRollBack(rel, record, current, err);
   }
   // Released. What follows only tidies up: a failure here is reported, never a reason to undo the release.
-  await Promise.all(rel.routers.map((r) => r.reset())).catch((err: Error) => progress.warn(`could not remove the canary header routing: ${err.message}`));
+  await Promise.all(rel.routers.map((r) => r.reset())).catch((err: Error) =>
+    progress.warn(`could not remove the canary header routing: ${err.message}`),
+  );
   await recordDigests(rel, record);
   record.outcome = "succeeded";
-  await clearInFlight(kube, ns, state.id).catch((err: Error) => progress.warn(`could not clear the in-flight state (ConfigMap release-gate-state): ${err.message}; delete it once production is checked`));
+  await clearInFlight(kube, ns, state.id).catch((err: Error) =>
+    progress.warn(
+      `could not clear the in-flight state (ConfigMap release-gate-state): ${err.message}; delete it once production is checked`,
+    ),
+  );
   progress.step("done", 0);
   return finalizeRecord(rel, record);
 }
@@ -287,16 +338,29 @@ export async function failAndRollBack(rel: Release, record: ReleaseRecord, curre
   const rec = newStepRecord("rollback", 0);
   record.steps.push(rec);
   const result = await rollBack(rel, `${current}: ${reason}`);
-  finishStep(rec, result.ok ? "passed" : "failed", `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`);
+  finishStep(
+    rec,
+    result.ok ? "passed" : "failed",
+    `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`,
+  );
   record.outcome = result.ok ? "rolled-back" : "rollback-failed";
   record.rollbackReason = `${current}: ${reason}`;
-  record.rollbackTimings = { ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}), ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}) };
+  record.rollbackTimings = {
+    ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}),
+    ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}),
+  };
   state.record = record;
   if (result.ok) await clearInFlight(kube, ns, state.id).catch(() => undefined);
   else await writeInFlight(kube, ns, state).catch(() => undefined);
   const final = await finalizeRecord(rel, record);
-  const error = releaseFailedError(state.tag, current, reason, result, state.services.map((s) => s.previousImage).join(", "), lastKnownPosition(position));
+  const error = releaseFailedError(
+    state.tag,
+    current,
+    reason,
+    result,
+    state.services.map((s) => s.previousImage).join(", "),
+    lastKnownPosition(position),
+  );
   (error as Error & { record?: ReleaseRecord }).record = final;
   return error;
 }
-

@@ -37,7 +37,9 @@ const REFUSED_TAIL = "Run `release-gate rollback` to return production to rest (
  */
 export function resumePoint(state: InFlight | undefined, tag: string, plan: ReleasePlan): number {
   if (!state) {
-    throw new UsageError(`nothing to resume: no interrupted release is recorded in ConfigMap release-gate-state (\`release-gate status\` shows what production runs). Start one with \`release-gate deploy --tag ${tag}\`; nothing was changed`);
+    throw new UsageError(
+      `nothing to resume: no interrupted release is recorded in ConfigMap release-gate-state (\`release-gate status\` shows what production runs). Start one with \`release-gate deploy --tag ${tag}\`; nothing was changed`,
+    );
   }
   if (state.tag !== tag) {
     throw new UsageError(
@@ -46,7 +48,9 @@ export function resumePoint(state: InFlight | undefined, tag: string, plan: Rele
   }
   if (state.step === "preflight") return 0;
   if (state.step === "rollback") {
-    throw new UsageError(`refused: the interrupted release of ${tag} was being rolled back when its run stopped; finish that with \`release-gate rollback\`; nothing was changed`);
+    throw new UsageError(
+      `refused: the interrupted release of ${tag} was being rolled back when its run stopped; finish that with \`release-gate rollback\`; nothing was changed`,
+    );
   }
   const index = plan.steps.findIndex((s) => s.label === state.step);
   if (index < 0) {
@@ -61,7 +65,9 @@ export function resumePoint(state: InFlight | undefined, tag: string, plan: Rele
 /** JSON with sorted keys: two templates are the same when these strings are. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
 }
 
@@ -86,11 +92,22 @@ function allowedWeights(state: InFlight, plan: ReleasePlan, index: number, skipC
  * carries, every route at a weight the record allows. Returns what was checked; throws UsageError listing every
  * difference otherwise.
  */
-export async function verifyLiveState(env: PipelineEnv, routers: Release["routers"], state: InFlight, plan: ReleasePlan, index: number, skipCanary: boolean): Promise<string[]> {
+export async function verifyLiveState(
+  env: PipelineEnv,
+  routers: Release["routers"],
+  state: InFlight,
+  plan: ReleasePlan,
+  index: number,
+  skipCanary: boolean,
+): Promise<string[]> {
   const { kube, config } = env;
   const ns = config.namespace;
   const differs: string[] = [];
-  const names = (list: Array<{ name: string }>) => list.map((s) => s.name).sort().join(",");
+  const names = (list: Array<{ name: string }>) =>
+    list
+      .map((s) => s.name)
+      .sort()
+      .join(",");
   if (names(config.services) !== names(state.services)) {
     differs.push(`release.yaml names services ${names(config.services)}, the record ${names(state.services)}`);
   }
@@ -100,7 +117,8 @@ export async function verifyLiveState(env: PipelineEnv, routers: Release["router
       const live = await r.getWeight();
       const targets = await Promise.all(allowed.map((w) => expectedWeight(r, w)));
       const match = allowed.find((_w, i) => Math.abs(live - targets[i]) <= 0.5);
-      if (match === undefined) differs.push(`${describeRouter(r)}: canary weight is ${Math.round(live * 10) / 10}, the record allows ${allowed.join(" or ")}`);
+      if (match === undefined)
+        differs.push(`${describeRouter(r)}: canary weight is ${Math.round(live * 10) / 10}, the record allows ${allowed.join(" or ")}`);
       return match ?? live;
     }),
   );
@@ -114,14 +132,18 @@ export async function verifyLiveState(env: PipelineEnv, routers: Release["router
     const isPrevious = live === canonical(s.previousTemplate);
     const isPromoted = live === canonical(promotedTemplate(s));
     if (!(isPrevious || (state.promotionStarted && isPromoted))) {
-      differs.push(`${s.stableDeployment}: pod template differs from the recorded one${state.promotionStarted ? " and from the promoted one" : ""} (image ${containerImage(stable, s.container)})`);
+      differs.push(
+        `${s.stableDeployment}: pod template differs from the recorded one${state.promotionStarted ? " and from the promoted one" : ""} (image ${containerImage(stable, s.container)})`,
+      );
     }
     if (state.promotionStarted && liveWeight === 0 && !skipCanary) {
       // Weight 0 during promotion is only set once stable has rolled out: traffic is on it now.
       const r = stable.spec?.replicas ?? 0;
       const st = stable.status ?? {};
       if (!isPromoted || (st.updatedReplicas ?? 0) < r || (st.availableReplicas ?? 0) < r) {
-        differs.push(`${s.stableDeployment}: traffic is on stable (weight 0) but it is not fully rolled out on ${s.newImage} (${st.updatedReplicas ?? 0} updated, ${st.availableReplicas ?? 0} available of ${r})`);
+        differs.push(
+          `${s.stableDeployment}: traffic is on stable (weight 0) but it is not fully rolled out on ${s.newImage} (${st.updatedReplicas ?? 0} updated, ${st.availableReplicas ?? 0} available of ${r})`,
+        );
       }
     }
     const replicas = canary.spec?.replicas ?? 0;
@@ -129,19 +151,24 @@ export async function verifyLiveState(env: PipelineEnv, routers: Release["router
       if (replicas > 0) differs.push(`${s.canaryDeployment} has ${replicas} replicas, the record expects 0`);
       continue;
     }
-    if (containerImage(canary, s.container) !== s.newImage) differs.push(`${s.canaryDeployment} runs ${containerImage(canary, s.container)}, not ${s.newImage}`);
+    if (containerImage(canary, s.container) !== s.newImage)
+      differs.push(`${s.canaryDeployment} runs ${containerImage(canary, s.container)}, not ${s.newImage}`);
     if (liveWeight > 0) {
       const need = config.router.kind === "replicas" ? 1 : canaryReplicas(liveWeight, s.stableReplicas);
       const st = canary.status ?? {};
       // The pods carrying today's traffic must be Available (I1); more pods still starting are the redone step's to wait for.
       if (replicas < need) differs.push(`${s.canaryDeployment} has ${replicas} replicas, too few for weight ${liveWeight} (needs ${need})`);
       else if (Math.min(st.availableReplicas ?? 0, st.updatedReplicas ?? 0) < need) {
-        differs.push(`${s.canaryDeployment} is not Available for weight ${liveWeight} (${st.availableReplicas ?? 0} available, ${st.updatedReplicas ?? 0} updated; needs ${need})`);
+        differs.push(
+          `${s.canaryDeployment} is not Available for weight ${liveWeight} (${st.availableReplicas ?? 0} available, ${st.updatedReplicas ?? 0} updated; needs ${need})`,
+        );
       }
     }
   }
   if (differs.length) {
-    throw new UsageError(`refused: cannot resume release ${state.tag}: production differs from what its run recorded at "${state.step}": ${differs.join("; ")}. ${REFUSED_TAIL}`);
+    throw new UsageError(
+      `refused: cannot resume release ${state.tag}: production differs from what its run recorded at "${state.step}": ${differs.join("; ")}. ${REFUSED_TAIL}`,
+    );
   }
   return [
     `weight ${[...new Set(weights)].join("/")} (allowed ${allowed.join(" or ")})`,
@@ -156,10 +183,23 @@ export async function verifyLiveState(env: PipelineEnv, routers: Release["router
  */
 export function markResumed(record: ResumedRecord, earlier: InFlight, checked: string[]): void {
   const prior = (earlier.record?.steps ?? []).map((st): StepRecord =>
-    st.finishedAt ? st : { ...st, result: "interrupted", finishedAt: earlier.updatedAt, detail: `its run stopped here (last update ${earlier.updatedAt}); redone from its start by the resumed run` },
+    st.finishedAt
+      ? st
+      : {
+          ...st,
+          result: "interrupted",
+          finishedAt: earlier.updatedAt,
+          detail: `its run stopped here (last update ${earlier.updatedAt}); redone from its start by the resumed run`,
+        },
   );
   const now = new Date().toISOString();
-  const earlierRun = { recordId: earlier.id, holder: earlier.holder, triggeredBy: earlier.record?.triggeredBy ?? "unknown", startedAt: earlier.startedAt, lastUpdate: earlier.updatedAt };
+  const earlierRun = {
+    recordId: earlier.id,
+    holder: earlier.holder,
+    triggeredBy: earlier.record?.triggeredBy ?? "unknown",
+    startedAt: earlier.startedAt,
+    lastUpdate: earlier.updatedAt,
+  };
   record.resumed = { fromStep: earlier.step, earlierRun };
   if (earlier.record?.skipCanary) record.skipCanary = earlier.record.skipCanary;
   record.steps.push(...prior, {

@@ -72,7 +72,14 @@ export async function rollBack(rel: Release, reason: string): Promise<RollbackRe
       progress.waiting(`stable restored to the previous template (${restored.join(", ") || "already"}) and rolled out`);
       await Promise.all(
         rel.state.services.map((s) =>
-          waitRolledOut(kube, { namespace: ns, name: s.stableDeployment, timeoutMs: config.deadlines.stableRollout, ignoreStall: true, signal: own.signal, onWaiting: (w) => progress.waiting(w) }),
+          waitRolledOut(kube, {
+            namespace: ns,
+            name: s.stableDeployment,
+            timeoutMs: config.deadlines.stableRollout,
+            ignoreStall: true,
+            signal: own.signal,
+            onWaiting: (w) => progress.waiting(w),
+          }),
         ),
       );
       stage = "weight-zero";
@@ -94,7 +101,9 @@ export async function rollBack(rel: Release, reason: string): Promise<RollbackRe
       restoredMs,
       detail:
         `${rel.state.promotionStarted ? "stable's previous template restored and rolled out, then " : ""}weight 0 verified, canary scaled to 0` +
-        (unreadable ? `; the in-flight state was unreadable (${unreadable}), so stable was left as it is: its previous template is not known, check its image` : ""),
+        (unreadable
+          ? `; the in-flight state was unreadable (${unreadable}), so stable was left as it is: its previous template is not known, check its image`
+          : ""),
     };
   };
   const pastDeadline = (): RollbackResult => {
@@ -149,14 +158,27 @@ function whereProductionMayStand(stage: RollbackStage, lastKnown: string): strin
 /** Where production may stand when a rollback could not finish: the last position the run itself recorded. */
 export function lastKnownPosition(state: InFlight): string {
   const weight = state.step.match(/^canary (\d+)%/)?.[1];
-  const traffic = weight ? `canary weight between ${state.passedWeight} and ${weight} %` : state.step === "promote" ? "canary weight 100 or 0 %" : `canary weight up to ${state.passedWeight} %`;
+  const traffic = weight
+    ? `canary weight between ${state.passedWeight} and ${weight} %`
+    : state.step === "promote"
+      ? "canary weight 100 or 0 %"
+      : `canary weight up to ${state.passedWeight} %`;
   return `${traffic}, ${state.promotionStarted ? "stable possibly part-way to the new image" : "stable untouched"} (the run was at "${state.step}")`;
 }
 
 /** The error a failed release ends with: what failed, what was done, where production stands. */
-export function releaseFailedError(tag: string, step: string, reason: string, result: RollbackResult, previous: string, lastKnown?: string): FailedError {
+export function releaseFailedError(
+  tag: string,
+  step: string,
+  reason: string,
+  result: RollbackResult,
+  previous: string,
+  lastKnown?: string,
+): FailedError {
   const where = result.ok
     ? `Production now: all traffic on stable running ${previous}; canary at weight 0 and 0 replicas.`
     : `Production may be mixed: ${result.detail}${lastKnown && !result.detail.includes("last known") ? `; last known: ${lastKnown}` : ""}. The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run \`release-gate status\` then \`release-gate rollback\`.`;
-  return new FailedError(`release of ${tag} failed at ${step}: ${reason}. ${result.ok ? `Rolled back automatically (${result.detail}).` : "Automatic rollback FAILED."} ${where}`);
+  return new FailedError(
+    `release of ${tag} failed at ${step}: ${reason}. ${result.ok ? `Rolled back automatically (${result.detail}).` : "Automatic rollback FAILED."} ${where}`,
+  );
 }

@@ -53,9 +53,18 @@ export async function checkObservedSplit(rel: Release, weight: number, stepName:
         signal: rel.signal,
         verdict: { floor: config.observedSplit.tolerance / 100 },
       });
-      rec.observedSplit = [...(rec.observedSplit ?? []), { service: s.name, expected: Math.round(expected * 10) / 10, observed: Number.isNaN(result.observed) ? -1 : result.observed * 100, samples: result.samples }];
+      rec.observedSplit = [
+        ...(rec.observedSplit ?? []),
+        {
+          service: s.name,
+          expected: Math.round(expected * 10) / 10,
+          observed: Number.isNaN(result.observed) ? -1 : result.observed * 100,
+          samples: result.samples,
+        },
+      ];
       if (result.verdict === "mismatch") throw new StepFailure(stepName, `${s.name}: ${result.summary}`);
-      if (result.verdict === "inconclusive") progress.warn(`${s.name}: observed split inconclusive (${result.summary}); relying on the routers' read-back`);
+      if (result.verdict === "inconclusive")
+        progress.warn(`${s.name}: observed split inconclusive (${result.summary}); relying on the routers' read-back`);
       else progress.info(`${s.name}: ${result.summary}`);
     }),
   );

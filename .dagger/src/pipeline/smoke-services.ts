@@ -16,7 +16,13 @@ function summarize(report: SmokeReport, url: string, canary: boolean): SmokeSumm
     url,
     canary,
     ok: report.ok,
-    checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, latencyMs: c.latencyMs, ...(c.status !== undefined ? { status: c.status } : {}), ...(c.reason ? { reason: c.reason } : {}) })),
+    checks: report.checks.map((c) => ({
+      name: c.name,
+      ok: c.ok,
+      latencyMs: c.latencyMs,
+      ...(c.status !== undefined ? { status: c.status } : {}),
+      ...(c.reason ? { reason: c.reason } : {}),
+    })),
   };
 }
 
@@ -45,7 +51,13 @@ export async function smokeServices(rel: Release, o: SmokeRunOptions): Promise<v
   const failed = results.filter((r) => !r.report.ok);
   if (failed.length) {
     const why = failed
-      .map((r) => `${r.svc.name} (${r.svc.smoke.url}${o.canary ? ", canary directly" : ""}): ${r.report.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.reason ?? "failed"}`).join("; ")}`)
+      .map(
+        (r) =>
+          `${r.svc.name} (${r.svc.smoke.url}${o.canary ? ", canary directly" : ""}): ${r.report.checks
+            .filter((c) => !c.ok)
+            .map((c) => `${c.name} ${c.reason ?? "failed"}`)
+            .join("; ")}`,
+      )
       .join(" | ");
     throw new StepFailure(o.stepName, `smoke tests failed: ${why}`);
   }

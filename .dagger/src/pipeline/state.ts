@@ -99,7 +99,10 @@ export function parseInFlight(text: string | undefined): { ok: true; state: InFl
   const checked = inFlightSchema.safeParse(json);
   if (!checked.success) {
     const issues = checked.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`);
-    return { ok: false, reason: `${KEY} is not a release state (${issues.slice(0, 3).join("; ")}${issues.length > 3 ? `; ${issues.length - 3} more` : ""})` };
+    return {
+      ok: false,
+      reason: `${KEY} is not a release state (${issues.slice(0, 3).join("; ")}${issues.length > 3 ? `; ${issues.length - 3} more` : ""})`,
+    };
   }
   return { ok: true, state: json as InFlight };
 }
@@ -143,7 +146,9 @@ export class StateOwnedError extends Error {
   /** The run whose state it is. */
   readonly holder: string;
   constructor(what: string, stored: InFlight) {
-    super(`${what} refused: ConfigMap ${STATE_CONFIGMAP} now holds another run's release (${stored.tag}, record ${stored.id}, run ${stored.holder}); it was left as it is`);
+    super(
+      `${what} refused: ConfigMap ${STATE_CONFIGMAP} now holds another run's release (${stored.tag}, record ${stored.id}, run ${stored.holder}); it was left as it is`,
+    );
     this.name = "StateOwnedError";
     this.holder = stored.holder;
   }
@@ -163,9 +168,15 @@ export async function writeInFlight(kube: Kube, namespace: string, state: InFlig
     const cm = await readStateConfigMap(kube, namespace);
     if (cm?.data?.[KEY] === text) return;
     const stored = cm ? parseInFlight(cm.data?.[KEY]) : undefined;
-    if (stored?.ok && stored.state.id !== state.id && stored.state.id !== opts.replacing) throw new StateOwnedError("writing the in-flight state", stored.state);
+    if (stored?.ok && stored.state.id !== state.id && stored.state.id !== opts.replacing)
+      throw new StateOwnedError("writing the in-flight state", stored.state);
     try {
-      if (cm) await kube.core.replaceNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace, body: { metadata: { ...metadata, resourceVersion: cm.metadata?.resourceVersion }, data: { [KEY]: text } } });
+      if (cm)
+        await kube.core.replaceNamespacedConfigMap({
+          name: STATE_CONFIGMAP,
+          namespace,
+          body: { metadata: { ...metadata, resourceVersion: cm.metadata?.resourceVersion }, data: { [KEY]: text } },
+        });
       else await kube.core.createNamespacedConfigMap({ namespace, body: { metadata, data: { [KEY]: text } } });
       return;
     } catch (err) {
@@ -185,7 +196,11 @@ export async function clearInFlight(kube: Kube, namespace: string, id?: string):
     const stored = parseInFlight(cm.data?.[KEY]);
     if (id !== undefined && stored.ok && stored.state.id !== id) throw new StateOwnedError("clearing the in-flight state", stored.state);
     try {
-      await kube.core.deleteNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace, body: { preconditions: { resourceVersion: cm.metadata?.resourceVersion } } });
+      await kube.core.deleteNamespacedConfigMap({
+        name: STATE_CONFIGMAP,
+        namespace,
+        body: { preconditions: { resourceVersion: cm.metadata?.resourceVersion } },
+      });
       return;
     } catch (err) {
       if (isNotFound(err)) return;

@@ -9,7 +9,11 @@ import { corruptStateAdvice, inspectInFlight, type InFlight } from "./state.ts";
 
 export interface ProductionStatus {
   namespace: string;
-  services: Array<{ name: string; stable: { image?: string; replicas: number; available: number }; canary: { image?: string; replicas: number; available: number } }>;
+  services: Array<{
+    name: string;
+    stable: { image?: string; replicas: number; available: number };
+    canary: { image?: string; replicas: number; available: number };
+  }>;
   weights: Array<{ router: string; weight: number | null; error?: string }>;
   lock: LockInfo | null;
   inFlight: (Omit<InFlight, "record" | "services"> & { summary: string; /** The two ways out, as commands. */ options: string[] }) | null;
@@ -28,7 +32,11 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
         kube.apps.readNamespacedDeployment({ name: s.stable.deployment, namespace: ns }),
         kube.apps.readNamespacedDeployment({ name: s.canary.deployment, namespace: ns }),
       ]);
-      const side = (d: typeof stable) => ({ image: containerImage(d, s.container), replicas: d.spec?.replicas ?? 0, available: d.status?.availableReplicas ?? 0 });
+      const side = (d: typeof stable) => ({
+        image: containerImage(d, s.container),
+        replicas: d.spec?.replicas ?? 0,
+        available: d.status?.availableReplicas ?? 0,
+      });
       return { name: s.name, stable: side(stable), canary: side(canary) };
     }),
   );
@@ -50,7 +58,13 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
     services,
     weights,
     lock,
-    inFlight: inFlight ? { ...flight, summary: describeInFlight(inFlight), options: [`release-gate rollback`, `release-gate deploy --tag ${inFlight.tag} --resume`] } : null,
+    inFlight: inFlight
+      ? {
+          ...flight,
+          summary: describeInFlight(inFlight),
+          options: [`release-gate rollback`, `release-gate deploy --tag ${inFlight.tag} --resume`],
+        }
+      : null,
     stateUnreadable: stored.kind === "corrupt" ? { reason: stored.reason, advice: corruptStateAdvice(stored.reason) } : null,
     resting: stored.kind === "none" && weights.every((w) => w.weight === 0) && services.every((s) => s.canary.replicas === 0),
   };
@@ -64,8 +78,12 @@ export function statusToText(st: ProductionStatus): string {
     lines.push(`  canary  ${s.canary.image ?? "?"}  ${s.canary.available}/${s.canary.replicas} available`);
   }
   lines.push("", "canary weights:");
-  for (const w of st.weights) lines.push(`  ${w.router}: ${w.weight === null ? `unreadable (${w.error})` : `${Math.round(w.weight * 10) / 10}%`}`);
-  lines.push("", `lock: ${st.lock ? `${st.lock.holder}, renewed ${st.lock.renewedAt}, ${st.lock.expired ? "EXPIRED (holder presumed dead)" : `expires ${st.lock.expiresAt}`}` : "free"}`);
+  for (const w of st.weights)
+    lines.push(`  ${w.router}: ${w.weight === null ? `unreadable (${w.error})` : `${Math.round(w.weight * 10) / 10}%`}`);
+  lines.push(
+    "",
+    `lock: ${st.lock ? `${st.lock.holder}, renewed ${st.lock.renewedAt}, ${st.lock.expired ? "EXPIRED (holder presumed dead)" : `expires ${st.lock.expiresAt}`}` : "free"}`,
+  );
   if (st.stateUnreadable) {
     lines.push(`in flight: UNREADABLE — ${st.stateUnreadable.advice}.`);
     return lines.join("\n") + "\n";

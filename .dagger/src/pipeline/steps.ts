@@ -22,13 +22,24 @@ function healthLimits(rel: Release) {
   return { maxRestarts, notReadyGraceMs: notReadyGrace, unavailableGraceMs: notReadyGrace };
 }
 
-async function waitCanariesAvailable(rel: Release, replicasOf: (s: Release["state"]["services"][number]) => Promise<number> | number): Promise<void> {
+async function waitCanariesAvailable(
+  rel: Release,
+  replicasOf: (s: Release["state"]["services"][number]) => Promise<number> | number,
+): Promise<void> {
   const { kube, config, progress } = rel.env;
   await Promise.all(
     rel.state.services.map(async (s) => {
       const replicas = await replicasOf(s);
       progress.waiting(`${s.canaryDeployment}: ${replicas} pods Available`);
-      await waitAvailable({ kube, namespace: config.namespace, deployment: s.canaryDeployment, replicas, timeoutMs: config.deadlines.canaryAvailable, signal: rel.signal, limits: healthLimits(rel) });
+      await waitAvailable({
+        kube,
+        namespace: config.namespace,
+        deployment: s.canaryDeployment,
+        replicas,
+        timeoutMs: config.deadlines.canaryAvailable,
+        signal: rel.signal,
+        limits: healthLimits(rel),
+      });
     }),
   );
 }
@@ -40,14 +51,21 @@ export async function runCanaryStep(rel: Release, step: CanaryStep, rec: StepRec
   if (config.router.kind === "replicas") {
     // No router: Ready pods get traffic, so the weight IS the canary's size; wait for it to be Available.
     await Promise.all(rel.routers.map((r) => r.setWeight(step.weight)));
-    await waitCanariesAvailable(rel, async (s) => (await kube.apps.readNamespacedDeployment({ name: s.canaryDeployment, namespace: ns })).spec?.replicas ?? 0);
+    await waitCanariesAvailable(
+      rel,
+      async (s) => (await kube.apps.readNamespacedDeployment({ name: s.canaryDeployment, namespace: ns })).spec?.replicas ?? 0,
+    );
     await setWeightVerified(rel, step.weight, rel.signal);
   } else {
     // I1: capacity up before traffic moves to it, traffic away before capacity goes down. An operator's
     // `canary --weight` may lower the weight (50 → 10): then the weight is set and verified first, and only
     // then is the canary scaled down to its smaller size.
     const target = (s: Release["state"]["services"][number]) => canaryReplicas(step.weight, s.stableReplicas);
-    const live = await Promise.all(rel.state.services.map(async (s) => (await kube.apps.readNamespacedDeployment({ name: s.canaryDeployment, namespace: ns })).spec?.replicas ?? 0));
+    const live = await Promise.all(
+      rel.state.services.map(
+        async (s) => (await kube.apps.readNamespacedDeployment({ name: s.canaryDeployment, namespace: ns })).spec?.replicas ?? 0,
+      ),
+    );
     const liveOf = new Map(rel.state.services.map((s, i) => [s.canaryDeployment, live[i]]));
     const growing = rel.state.services.filter((s) => target(s) > liveOf.get(s.canaryDeployment)!);
     const shrinking = rel.state.services.filter((s) => target(s) < liveOf.get(s.canaryDeployment)!);
@@ -60,7 +78,9 @@ export async function runCanaryStep(rel: Release, step: CanaryStep, rec: StepRec
     progress.waiting(`weight ${step.weight} to take effect`);
     await setWeightVerified(rel, step.weight, rel.signal);
     if (shrinking.length) {
-      progress.waiting(`${shrinking.map((s) => s.canaryDeployment).join(", ")}: scaled down to the size of weight ${step.weight}, now that the weight is verified`);
+      progress.waiting(
+        `${shrinking.map((s) => s.canaryDeployment).join(", ")}: scaled down to the size of weight ${step.weight}, now that the weight is verified`,
+      );
       await Promise.all(shrinking.map((s) => scaleDeployment(kube, ns, s.canaryDeployment, target(s))));
       await waitCanariesAvailable({ ...rel, state: { ...rel.state, services: shrinking } }, target);
     }
@@ -88,7 +108,13 @@ export async function observe(rel: Release, windowMs: number, label: string): Pr
   const timer = setTimeout(() => window.abort(), windowMs);
   let probes = 0;
   const watches = rel.state.services.map(async (s) => {
-    const failure = await watchCanaryHealth({ kube, namespace: config.namespace, deployment: s.canaryDeployment, signal, limits: healthLimits(rel) });
+    const failure = await watchCanaryHealth({
+      kube,
+      namespace: config.namespace,
+      deployment: s.canaryDeployment,
+      signal,
+      limits: healthLimits(rel),
+    });
     if (failure) throw new StepFailure(label, `canary health: ${failure.message}`);
   });
   const probing = (async () => {
@@ -127,7 +153,13 @@ export async function runPromoteStep(rel: Release, rec: StepRecord, opts: { skip
   await Promise.all(rel.state.services.map((s) => setContainerImage(kube, ns, s.stableDeployment, s.container, s.newImage)));
   await Promise.all(
     rel.state.services.map((s) =>
-      waitRolledOut(kube, { namespace: ns, name: s.stableDeployment, timeoutMs: config.deadlines.stableRollout, signal: rel.signal, onWaiting: (w) => progress.waiting(w) }).catch((err: Error) => {
+      waitRolledOut(kube, {
+        namespace: ns,
+        name: s.stableDeployment,
+        timeoutMs: config.deadlines.stableRollout,
+        signal: rel.signal,
+        onWaiting: (w) => progress.waiting(w),
+      }).catch((err: Error) => {
         throw new StepFailure("promote", `stable rollout failed: ${err.message}`);
       }),
     ),

@@ -126,7 +126,8 @@ function describeFailure(err: unknown, ctx: HttpCheckContext, attempts: number, 
     if (!isRetryable(method, code)) return `connection failed (${code})${tries}: ${method} not retried, the service may have received it`;
     return `connection failed (${code})${tries}: is the service up and the URL right?`;
   }
-  if (code && /CERT|SELF_SIGNED|TLS|SSL|UNABLE_TO_VERIFY/.test(code)) return `TLS handshake refused the certificate: ${describeTlsCode(code)}`;
+  if (code && /CERT|SELF_SIGNED|TLS|SSL|UNABLE_TO_VERIFY/.test(code))
+    return `TLS handshake refused the certificate: ${describeTlsCode(code)}`;
   if (code === "ENOTFOUND") return `host ${ctx.baseUrl.hostname} not found (ENOTFOUND): check the URL`;
   const message = err instanceof Error ? err.message : String(err);
   return `request failed${code ? ` (${code})` : ""}${tries}: ${message}`;

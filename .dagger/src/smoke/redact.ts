@@ -26,7 +26,7 @@ export function redactSecrets(text: string, secrets: Iterable<string>): string {
   }
   if (!found) return text;
   let out = "";
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     if (!mask[i]) {
       out += text[i++];
       continue;

@@ -108,7 +108,9 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
   const timer = setTimeout(() => deadline.abort(new Error("deadline")), deadlineMs);
   const deadlineSignal = opts.signal ? AbortSignal.any([deadline.signal, opts.signal]) : deadline.signal;
   const stopped = () =>
-    opts.signal?.aborted && !deadline.signal.aborted ? "cancelled before a verdict" : `no verdict before the overall deadline of ${deadlineMs} ms`;
+    opts.signal?.aborted && !deadline.signal.aborted
+      ? "cancelled before a verdict"
+      : `no verdict before the overall deadline of ${deadlineMs} ms`;
   // undici's own connect timeout (10 s) is longer than a check's: a hung connect would end as "no response" and
   // never be retried. One dispatcher per check: within one pool, requests wait in line behind a connection that
   // is still being made, so a hung connect would hold every other check too.

@@ -25,10 +25,9 @@ export const JsonExpectation = z
     /** Pass when the field is absent (for fields only some versions of a service report). */
     optional: z.boolean().default(false),
   })
-  .refine(
-    (e) => [e.equals !== undefined, e.notNull !== undefined, e.everyEntryEquals !== undefined].filter(Boolean).length === 1,
-    { message: "give exactly one of equals, notNull or everyEntryEquals" },
-  );
+  .refine((e) => [e.equals !== undefined, e.notNull !== undefined, e.everyEntryEquals !== undefined].filter(Boolean).length === 1, {
+    message: "give exactly one of equals, notNull or everyEntryEquals",
+  });
 export type JsonExpectation = z.infer<typeof JsonExpectation>;
 
 const httpStatus = z.number().int().min(100).max(599);
@@ -77,7 +76,9 @@ export const Suite = z
     tls: TlsCheck.default({ enabled: true, minDaysValid: 14 }),
   })
   .refine((s) => new Set(s.checks.map((c) => c.name)).size === s.checks.length, { message: "check names must be unique" })
-  .refine((s) => !s.checks.some((c) => c.name === TLS_CHECK_NAME), { message: `"${TLS_CHECK_NAME}" is reserved for the certificate check` });
+  .refine((s) => !s.checks.some((c) => c.name === TLS_CHECK_NAME), {
+    message: `"${TLS_CHECK_NAME}" is reserved for the certificate check`,
+  });
 export type Suite = z.infer<typeof Suite>;
 /** What a suite file may omit: defaults fill the rest. */
 export type SuiteInput = z.input<typeof Suite>;

@@ -43,7 +43,13 @@ class HandshakeError extends Error {
 export async function runTlsCheck(name: string, opts: TlsCheckOptions): Promise<CheckResult> {
   const started = performance.now();
   let attempts = 0;
-  const result = (ok: boolean, reason?: string): CheckResult => ({ name, ok, latencyMs: Math.round(performance.now() - started), reason, attempts });
+  const result = (ok: boolean, reason?: string): CheckResult => ({
+    name,
+    ok,
+    latencyMs: Math.round(performance.now() - started),
+    reason,
+    attempts,
+  });
   const host = opts.url.hostname.replace(/^\[|\]$/g, "");
   let peer: Peer;
   try {
@@ -69,7 +75,10 @@ export async function runTlsCheck(name: string, opts: TlsCheckOptions): Promise<
     return result(false, `TLS connection failed (${err.code})${tries}: is the service up and the URL right?`);
   }
   if (!peer.authorized) {
-    return result(false, `certificate not trusted: ${describeTlsCode(peer.authorizationError ?? "unknown reason")}; expected a chain to a trusted CA`);
+    return result(
+      false,
+      `certificate not trusted: ${describeTlsCode(peer.authorizationError ?? "unknown reason")}; expected a chain to a trusted CA`,
+    );
   }
   const identity = checkServerIdentity(host, peer.cert);
   if (identity) return result(false, `certificate is not valid for ${host}: ${identity.message}`);
@@ -77,7 +86,10 @@ export async function runTlsCheck(name: string, opts: TlsCheckOptions): Promise<
   const daysLeft = Math.floor((validTo.getTime() - (opts.now?.() ?? new Date()).getTime()) / DAY_MS);
   if (daysLeft < opts.minDaysValid) {
     const when = validTo.toISOString().slice(0, 10);
-    return result(false, `certificate expires ${when} (in ${Math.max(daysLeft, 0)} days), expected at least ${opts.minDaysValid} days left`);
+    return result(
+      false,
+      `certificate expires ${when} (in ${Math.max(daysLeft, 0)} days), expected at least ${opts.minDaysValid} days left`,
+    );
   }
   return result(true);
 }

@@ -72,7 +72,12 @@ export interface GatewayApiRouterOptions {
 
 /** True when a backendRef points at Service `name` in the route's own namespace. */
 export function refersTo(ref: HTTPBackendRef, name: string, routeNamespace: string | undefined): boolean {
-  return (ref.group ?? "") === "" && (ref.kind ?? "Service") === "Service" && ref.name === name && (ref.namespace ?? routeNamespace) === routeNamespace;
+  return (
+    (ref.group ?? "") === "" &&
+    (ref.kind ?? "Service") === "Service" &&
+    ref.name === name &&
+    (ref.namespace ?? routeNamespace) === routeNamespace
+  );
 }
 
 const headerMatchOf = (h: CanaryHeader): HTTPHeaderMatch => ({ type: "Exact", name: h.name, value: h.value });
@@ -85,14 +90,21 @@ export function isHeaderRule(rule: HTTPRouteRule, header: CanaryHeader, canarySe
     refs.length === 1 &&
     refersTo(refs[0]!, canaryService, ns) &&
     matches.length > 0 &&
-    matches.every((m) => (m.headers ?? []).some((h) => (h.type ?? "Exact") === "Exact" && h.name.toLowerCase() === header.name.toLowerCase() && h.value === header.value))
+    matches.every((m) =>
+      (m.headers ?? []).some(
+        (h) => (h.type ?? "Exact") === "Exact" && h.name.toLowerCase() === header.name.toLowerCase() && h.value === header.value,
+      ),
+    )
   );
 }
 
 /** The header rule for one weighted rule: its matches (an absent list means PathPrefix "/") plus the header. */
 export function headerRuleFor(weighted: HTTPRouteRule, header: CanaryHeader, canaryRef: HTTPBackendRef): HTTPRouteRule {
   const base: HTTPRouteMatch[] = weighted.matches?.length ? weighted.matches : [{ path: { type: "PathPrefix", value: "/" } }];
-  const matches = base.map((m) => ({ ...structuredClone(m), headers: [...(m.headers ?? []).filter((h) => h.name.toLowerCase() !== header.name.toLowerCase()), headerMatchOf(header)] }));
+  const matches = base.map((m) => ({
+    ...structuredClone(m),
+    headers: [...(m.headers ?? []).filter((h) => h.name.toLowerCase() !== header.name.toLowerCase()), headerMatchOf(header)],
+  }));
   const { weight: _w, ...ref } = canaryRef;
   const rule: HTTPRouteRule = { matches, backendRefs: [{ ...structuredClone(ref) }] };
   // Filters (e.g. URL rewrites, header modifiers) apply to the canary as they do to stable.
@@ -107,7 +119,9 @@ export function weightedRuleIndexes(route: HTTPRoute, svc: ServiceBackends, head
   const rules = route.spec.rules ?? [];
   const candidates = rules
     .map((r, i) => ({ r, i }))
-    .filter(({ r }) => !isHeaderRule(r, header, svc.canaryService, ns) && (r.backendRefs ?? []).some((b) => refersTo(b, svc.stableService, ns)));
+    .filter(
+      ({ r }) => !isHeaderRule(r, header, svc.canaryService, ns) && (r.backendRefs ?? []).some((b) => refersTo(b, svc.stableService, ns)),
+    );
   if (svc.ruleIndex === undefined) return candidates.map((c) => c.i);
   // ruleIndex counts the owner's rules, i.e. without the header rules release-gate inserted.
   const ownRules = rules.map((r, i) => ({ r, i })).filter(({ r }) => !isHeaderRule(r, header, svc.canaryService, ns));
@@ -125,7 +139,9 @@ export function withCanaryRules(route: HTTPRoute, services: ServiceBackends[], h
   for (const svc of services) {
     const rules = out.spec.rules ?? [];
     const weighted = weightedRuleIndexes(out, svc, header);
-    const haveHeaderRule = new Set(rules.filter((r) => isHeaderRule(r, header, svc.canaryService, ns)).map((r) => JSON.stringify(r.matches)));
+    const haveHeaderRule = new Set(
+      rules.filter((r) => isHeaderRule(r, header, svc.canaryService, ns)).map((r) => JSON.stringify(r.matches)),
+    );
     const next: HTTPRouteRule[] = [];
     rules.forEach((rule, i) => {
       if (weighted.includes(i)) {
@@ -151,7 +167,13 @@ export function withCanaryRules(route: HTTPRoute, services: ServiceBackends[], h
  * The route with canary weight W and stable 100−W on every weighted rule. Throws if a canary ref is missing,
  * unless `skipUnprepared` (used by reset: a rule without a canary ref already sends everything to stable).
  */
-export function withWeight(route: HTTPRoute, services: ServiceBackends[], header: CanaryHeader, weight: number, skipUnprepared = false): HTTPRoute {
+export function withWeight(
+  route: HTTPRoute,
+  services: ServiceBackends[],
+  header: CanaryHeader,
+  weight: number,
+  skipUnprepared = false,
+): HTTPRoute {
   const out = structuredClone(route);
   const ns = out.metadata.namespace;
   for (const svc of services) {
@@ -180,7 +202,11 @@ export function withoutHeaderRules(route: HTTPRoute, services: ServiceBackends[]
 }
 
 /** The canary share (percent) of each weighted rule, as Gateway API computes it: canary weight / sum of weights. */
-export function canaryShares(route: HTTPRoute, services: ServiceBackends[], header: CanaryHeader): Array<{ rule: number; service: string; share: number }> {
+export function canaryShares(
+  route: HTTPRoute,
+  services: ServiceBackends[],
+  header: CanaryHeader,
+): Array<{ rule: number; service: string; share: number }> {
   const ns = route.metadata.namespace;
   const out: Array<{ rule: number; service: string; share: number }> = [];
   for (const svc of services) {
@@ -235,7 +261,8 @@ export class GatewayApiRouter implements TrafficRouter {
     await pRetry(
       async () => {
         const live = await this.read();
-        if (!live) throw new AbortError(new FailedError(`${this.where} not found, could not ${what}; without it no traffic reaches the canary`));
+        if (!live)
+          throw new AbortError(new FailedError(`${this.where} not found, could not ${what}; without it no traffic reaches the canary`));
         const next = change(live);
         if (isDeepStrictEqual(next.spec, live.spec)) return;
         try {
@@ -274,7 +301,8 @@ export class GatewayApiRouter implements TrafficRouter {
       try {
         await this.kube.core.readNamespacedService({ name, namespace: this.namespace });
       } catch (err) {
-        if (isNotFound(err)) throw new UsageError(`Service ${this.namespace}/${name} not found: the gateway-api router needs it; nothing was changed`);
+        if (isNotFound(err))
+          throw new UsageError(`Service ${this.namespace}/${name} not found: the gateway-api router needs it; nothing was changed`);
         throw err;
       }
     }
@@ -305,6 +333,8 @@ export class GatewayApiRouter implements TrafficRouter {
   /** Header rules removed, canary weight 0 (the canary backendRefs stay, at weight 0). */
   async reset(): Promise<void> {
     if (!(await this.read())) return;
-    await this.update("reset the canary weight to 0", (r) => withWeight(withoutHeaderRules(r, this.services, this.header), this.services, this.header, 0, true));
+    await this.update("reset the canary weight to 0", (r) =>
+      withWeight(withoutHeaderRules(r, this.services, this.header), this.services, this.header, 0, true),
+    );
   }
 }

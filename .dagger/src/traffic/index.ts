@@ -56,12 +56,14 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 /** Check the inputs; throws UsageError naming the bad field. Nothing is read from or written to the cluster. */
 export function validateRouterInputs(inputs: RouterInputs): void {
-  if (!ROUTER_KINDS.includes(inputs.kind)) throw new UsageError(`unknown traffic router "${inputs.kind}" (expected one of ${ROUTER_KINDS.join(", ")})`);
+  if (!ROUTER_KINDS.includes(inputs.kind))
+    throw new UsageError(`unknown traffic router "${inputs.kind}" (expected one of ${ROUTER_KINDS.join(", ")})`);
   if (!inputs.namespace) throw new UsageError("traffic router: namespace is required");
   if (!inputs.services.length) throw new UsageError("traffic router: at least one service is required");
   const header = inputs.canaryHeader ?? DEFAULT_CANARY_HEADER;
   if (!HEADER_NAME.test(header.name)) throw new UsageError(`canary header name "${header.name}" is not a valid HTTP header name`);
-  if (!header.value || /[\r\n]/.test(header.value)) throw new UsageError(`canary header value for ${header.name} must be non-empty and on one line`);
+  if (!header.value || /[\r\n]/.test(header.value))
+    throw new UsageError(`canary header value for ${header.name} must be non-empty and on one line`);
   const seen = new Set<string>();
   for (const s of inputs.services) {
     if (seen.has(s.name)) throw new UsageError(`service "${s.name}" is listed twice`);
@@ -69,14 +71,18 @@ export function validateRouterInputs(inputs: RouterInputs): void {
     for (const f of ["stableDeployment", "canaryDeployment", "stableService"] as const) {
       if (!s[f]) throw new UsageError(`service "${s.name}": ${f} is required`);
     }
-    if (s.stableDeployment === s.canaryDeployment) throw new UsageError(`service "${s.name}": stable and canary Deployment are the same (${s.stableDeployment})`);
+    if (s.stableDeployment === s.canaryDeployment)
+      throw new UsageError(`service "${s.name}": stable and canary Deployment are the same (${s.stableDeployment})`);
     if (inputs.kind !== "replicas") {
       if (!s.canaryService) throw new UsageError(`service "${s.name}": canaryService is required for ${inputs.kind}`);
-      if (s.canaryService === s.stableService) throw new UsageError(`service "${s.name}": stable and canary Service are the same (${s.stableService})`);
+      if (s.canaryService === s.stableService)
+        throw new UsageError(`service "${s.name}": stable and canary Service are the same (${s.stableService})`);
     }
-    if (inputs.kind === "ingress-nginx" && !s.ingress) throw new UsageError(`service "${s.name}": ingress (the stable Ingress name) is required for ingress-nginx`);
+    if (inputs.kind === "ingress-nginx" && !s.ingress)
+      throw new UsageError(`service "${s.name}": ingress (the stable Ingress name) is required for ingress-nginx`);
     if (inputs.kind === "gateway-api" && !s.httpRoute) throw new UsageError(`service "${s.name}": httpRoute is required for gateway-api`);
-    if (s.ruleIndex !== undefined && (!Number.isInteger(s.ruleIndex) || s.ruleIndex < 0)) throw new UsageError(`service "${s.name}": ruleIndex must be a non-negative integer`);
+    if (s.ruleIndex !== undefined && (!Number.isInteger(s.ruleIndex) || s.ruleIndex < 0))
+      throw new UsageError(`service "${s.name}": ruleIndex must be a non-negative integer`);
     if (s.maxCanaryReplicas !== undefined && (!Number.isInteger(s.maxCanaryReplicas) || s.maxCanaryReplicas < 1)) {
       throw new UsageError(`service "${s.name}": maxCanaryReplicas must be a positive integer`);
     }
@@ -97,7 +103,13 @@ export function createRouters(kube: Kube, inputs: RouterInputs): TrafficRouter[]
   switch (inputs.kind) {
     case "ingress-nginx":
       return [...groupBy(inputs.services, (s) => s.ingress!)].map(
-        ([ingress, services]) => new IngressNginxRouter(kube, { namespace, ingress, canaryHeader, services: services.map(({ stableService, canaryService }) => ({ stableService, canaryService })) }),
+        ([ingress, services]) =>
+          new IngressNginxRouter(kube, {
+            namespace,
+            ingress,
+            canaryHeader,
+            services: services.map(({ stableService, canaryService }) => ({ stableService, canaryService })),
+          }),
       );
     case "gateway-api":
       return [...groupBy(inputs.services, (s) => s.httpRoute!)].map(
@@ -106,7 +118,11 @@ export function createRouters(kube: Kube, inputs: RouterInputs): TrafficRouter[]
             namespace,
             httpRoute,
             canaryHeader,
-            services: services.map(({ stableService, canaryService, ruleIndex }) => ({ stableService, canaryService, ...(ruleIndex !== undefined ? { ruleIndex } : {}) })),
+            services: services.map(({ stableService, canaryService, ruleIndex }) => ({
+              stableService,
+              canaryService,
+              ...(ruleIndex !== undefined ? { ruleIndex } : {}),
+            })),
           }),
       );
     case "replicas":
@@ -191,7 +207,8 @@ export async function verifyWeight(router: TrafficRouter, expected: number, opts
     );
   } catch (err) {
     if (err instanceof AbortError || opts.signal?.aborted) throw err;
-    const got = last === undefined ? `could not be read (${(lastError as Error | undefined)?.message ?? String(err)})` : `is ${round(last)}`;
+    const got =
+      last === undefined ? `could not be read (${(lastError as Error | undefined)?.message ?? String(err)})` : `is ${round(last)}`;
     throw new FailedError(
       `${describeRouter(router)}: canary weight ${got}, expected ${round(target)}${target !== expected ? ` (for ${expected} %)` : ""} after ${timeoutMs} ms`,
     );
@@ -199,4 +216,11 @@ export async function verifyWeight(router: TrafficRouter, expected: number, opts
 }
 
 const round = (n: number): string => String(Math.round(n * 10) / 10);
-export { observeSplit, judgeSplit, type ObserveSplitOptions, type SplitResult, type SplitCounts, type SplitVerdict } from "./observed-split.ts";
+export {
+  observeSplit,
+  judgeSplit,
+  type ObserveSplitOptions,
+  type SplitResult,
+  type SplitCounts,
+  type SplitVerdict,
+} from "./observed-split.ts";

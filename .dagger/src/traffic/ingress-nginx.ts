@@ -46,7 +46,12 @@ const NOT_CARRIED = [
   /^meta\.helm\.sh\//,
 ];
 /** Labels not copied, for the same reason (GitOps tools track their resources by these). */
-const LABELS_NOT_CARRIED = [/^app\.kubernetes\.io\/instance$/, /^argocd\.argoproj\.io\//, /^kustomize\.toolkit\.fluxcd\.io\//, /^helm\.toolkit\.fluxcd\.io\//];
+const LABELS_NOT_CARRIED = [
+  /^app\.kubernetes\.io\/instance$/,
+  /^argocd\.argoproj\.io\//,
+  /^kustomize\.toolkit\.fluxcd\.io\//,
+  /^helm\.toolkit\.fluxcd\.io\//,
+];
 
 /** The stable Service → canary Service swap one service contributes to the canary Ingress. */
 export interface BackendSwap {
@@ -100,9 +105,7 @@ export function deriveCanaryIngress(stable: k8s.V1Ingress, swaps: BackendSwap[],
     );
   }
   const hosts = new Set(rules.map((r) => r.host).filter((h): h is string => !!h));
-  const tls = (stable.spec?.tls ?? [])
-    .filter((t) => !t.hosts?.length || t.hosts.some((h) => hosts.has(h)))
-    .map((t) => structuredClone(t));
+  const tls = (stable.spec?.tls ?? []).filter((t) => !t.hosts?.length || t.hosts.some((h) => hosts.has(h))).map((t) => structuredClone(t));
 
   const annotations: Record<string, string> = {};
   for (const [k, v] of Object.entries(stable.metadata?.annotations ?? {})) {
@@ -208,24 +211,31 @@ export class IngressNginxRouter implements TrafficRouter {
 
   async preflight(): Promise<void> {
     const stable = await this.read(this.ingress);
-    if (!stable) throw new UsageError(`${this.where(this.ingress)} not found: the ingress-nginx router needs the stable Ingress; nothing was changed`);
+    if (!stable)
+      throw new UsageError(`${this.where(this.ingress)} not found: the ingress-nginx router needs the stable Ingress; nothing was changed`);
     if (stable.metadata?.annotations?.[CANARY] === "true") {
-      throw new UsageError(`${this.where(this.ingress)} is itself a canary Ingress (${CANARY}: "true"); name the main Ingress instead; nothing was changed`);
+      throw new UsageError(
+        `${this.where(this.ingress)} is itself a canary Ingress (${CANARY}: "true"); name the main Ingress instead; nothing was changed`,
+      );
     }
     await this.checkIngressClass(stable);
     const referenced = new Set<string>();
     if (stable.spec?.defaultBackend?.service?.name) referenced.add(stable.spec.defaultBackend.service.name);
-    for (const r of stable.spec?.rules ?? []) for (const p of r.http?.paths ?? []) if (p.backend.service?.name) referenced.add(p.backend.service.name);
+    for (const r of stable.spec?.rules ?? [])
+      for (const p of r.http?.paths ?? []) if (p.backend.service?.name) referenced.add(p.backend.service.name);
     for (const s of this.swaps) {
       if (!referenced.has(s.stableService)) {
-        throw new UsageError(`${this.where(this.ingress)} has no backend pointing at the stable Service ${s.stableService}; nothing was changed`);
+        throw new UsageError(
+          `${this.where(this.ingress)} has no backend pointing at the stable Service ${s.stableService}; nothing was changed`,
+        );
       }
     }
     for (const name of this.swaps.flatMap((s) => [s.stableService, s.canaryService])) {
       try {
         await this.kube.core.readNamespacedService({ name, namespace: this.namespace });
       } catch (err) {
-        if (isNotFound(err)) throw new UsageError(`Service ${this.namespace}/${name} not found: the ingress-nginx router needs it; nothing was changed`);
+        if (isNotFound(err))
+          throw new UsageError(`Service ${this.namespace}/${name} not found: the ingress-nginx router needs it; nothing was changed`);
         throw err;
       }
     }
@@ -278,11 +288,17 @@ export class IngressNginxRouter implements TrafficRouter {
    */
   async prepare(): Promise<void> {
     const stable = await this.read(this.ingress);
-    if (!stable) throw new FailedError(`${this.where(this.ingress)} not found while preparing the canary Ingress; nothing was changed, all traffic stays on stable`);
+    if (!stable)
+      throw new FailedError(
+        `${this.where(this.ingress)} not found while preparing the canary Ingress; nothing was changed, all traffic stays on stable`,
+      );
     const live = await this.read(this.canaryIngress);
     if (!live) {
       try {
-        await this.kube.networking.createNamespacedIngress({ namespace: this.namespace, body: deriveCanaryIngress(stable, this.swaps, this.header, 0) });
+        await this.kube.networking.createNamespacedIngress({
+          namespace: this.namespace,
+          body: deriveCanaryIngress(stable, this.swaps, this.header, 0),
+        });
       } catch (err) {
         // A create the transport replayed after it had in fact succeeded, or a concurrent prepare: check again.
         if (!isConflict(err)) throw err;
@@ -301,9 +317,18 @@ export class IngressNginxRouter implements TrafficRouter {
         body: {
           metadata: {
             labels: desired.metadata?.labels,
-            annotations: { ...desired.metadata?.annotations, [CANARY_WEIGHT]: live.metadata?.annotations?.[CANARY_WEIGHT] ?? "0", ...Object.fromEntries(drop.map((k) => [k, null])) },
+            annotations: {
+              ...desired.metadata?.annotations,
+              [CANARY_WEIGHT]: live.metadata?.annotations?.[CANARY_WEIGHT] ?? "0",
+              ...Object.fromEntries(drop.map((k) => [k, null])),
+            },
           },
-          spec: { ...desired.spec, tls: desired.spec?.tls ?? null, defaultBackend: desired.spec?.defaultBackend ?? null, ingressClassName: desired.spec?.ingressClassName ?? null },
+          spec: {
+            ...desired.spec,
+            tls: desired.spec?.tls ?? null,
+            defaultBackend: desired.spec?.defaultBackend ?? null,
+            ingressClassName: desired.spec?.ingressClassName ?? null,
+          },
         },
       },
       mergePatch,
@@ -328,17 +353,28 @@ export class IngressNginxRouter implements TrafficRouter {
   async reset(): Promise<void> {
     if (!(await this.read(this.canaryIngress))) return;
     await this.patchAnnotations(
-      { [CANARY_WEIGHT]: "0", [CANARY_WEIGHT_TOTAL]: null, [CANARY_BY_HEADER]: null, [CANARY_BY_HEADER_VALUE]: null, [CANARY_BY_HEADER_PATTERN]: null },
+      {
+        [CANARY_WEIGHT]: "0",
+        [CANARY_WEIGHT_TOTAL]: null,
+        [CANARY_BY_HEADER]: null,
+        [CANARY_BY_HEADER_VALUE]: null,
+        [CANARY_BY_HEADER_PATTERN]: null,
+      },
       "reset the canary weight to 0",
     );
   }
 
   private async patchAnnotations(annotations: Record<string, string | null>, what: string): Promise<void> {
     try {
-      await this.kube.networking.patchNamespacedIngress({ name: this.canaryIngress, namespace: this.namespace, body: { metadata: { annotations } } }, mergePatch);
+      await this.kube.networking.patchNamespacedIngress(
+        { name: this.canaryIngress, namespace: this.namespace, body: { metadata: { annotations } } },
+        mergePatch,
+      );
     } catch (err) {
       if (isNotFound(err)) {
-        throw new FailedError(`${this.where()} not found, could not ${what}: the router was not prepared (or the Ingress was deleted); without it all traffic goes to stable`);
+        throw new FailedError(
+          `${this.where()} not found, could not ${what}: the router was not prepared (or the Ingress was deleted); without it all traffic goes to stable`,
+        );
       }
       throw err;
     }

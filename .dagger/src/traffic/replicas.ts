@@ -86,7 +86,8 @@ export class ReplicasRouter implements TrafficRouter {
     try {
       svc = await this.kube.core.readNamespacedService({ name: this.service, namespace: this.namespace });
     } catch (err) {
-      if (isNotFound(err)) throw new UsageError(`Service ${this.namespace}/${this.service} not found: the replicas router needs it; nothing was changed`);
+      if (isNotFound(err))
+        throw new UsageError(`Service ${this.namespace}/${this.service} not found: the replicas router needs it; nothing was changed`);
       throw err;
     }
     for (const name of [this.stableDeployment, this.canaryDeployment]) {

@@ -39,7 +39,10 @@ export function defaultPodSpec(spec: Obj | undefined): void {
 
 function nextClusterIP(store: Store): string {
   const used = new Set(
-    store.list("/v1/services").items.map((s) => obj(s.spec)?.clusterIP).filter((ip): ip is string => typeof ip === "string"),
+    store
+      .list("/v1/services")
+      .items.map((s) => obj(s.spec)?.clusterIP)
+      .filter((ip): ip is string => typeof ip === "string"),
   );
   for (let i = 10; ; i++) {
     const ip = `10.96.${Math.floor(i / 250)}.${(i % 250) + 1}`;

@@ -109,7 +109,8 @@ function discoveryResource(t: ResourceType) {
       ? {
           subresources: t.subresources.map((sub) => ({
             subresource: sub,
-            responseKind: sub === "scale" ? { group: "autoscaling", version: "v1", kind: "Scale" } : { group: "", version: "", kind: t.kind },
+            responseKind:
+              sub === "scale" ? { group: "autoscaling", version: "v1", kind: "Scale" } : { group: "", version: "", kind: t.kind },
             verbs: SUBRESOURCE_VERBS,
           })),
         }
@@ -120,7 +121,12 @@ function discoveryResource(t: ResourceType) {
 /** Aggregated discovery: `/api` (core only) or `/apis` (every named group). */
 export function aggregatedDiscovery(types: ResourceType[], legacy: boolean) {
   const items = legacy
-    ? [{ metadata: {}, versions: [{ version: "v1", resources: types.filter((t) => t.group === "").map(discoveryResource), freshness: "Current" }] }]
+    ? [
+        {
+          metadata: {},
+          versions: [{ version: "v1", resources: types.filter((t) => t.group === "").map(discoveryResource), freshness: "Current" }],
+        },
+      ]
     : [...groupsOf(types)].map(([name, vs]) => ({
         metadata: { name },
         versions: vs.map((v) => ({

@@ -78,7 +78,8 @@ function parseBody(raw: string, mediaType: string): unknown {
 }
 
 function asObject(t: ResourceType, body: unknown): KObject {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest(`the object provided is unrecognized (must be of type ${t.kind})`);
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw badRequest(`the object provided is unrecognized (must be of type ${t.kind})`);
   const o = body as KObject;
   o.metadata = (o.metadata ?? {}) as KObject["metadata"];
   if (typeof o.metadata !== "object" || o.metadata === null) throw badRequest("metadata must be an object");
@@ -101,7 +102,8 @@ export class ResourceHandlers {
     if (o.apiVersion !== undefined && o.apiVersion !== want) {
       throw badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${want})`);
     }
-    if (o.kind !== undefined && o.kind !== t.kind) throw badRequest(`the kind in the data (${o.kind}) does not match the expected kind (${t.kind})`);
+    if (o.kind !== undefined && o.kind !== t.kind)
+      throw badRequest(`the kind in the data (${o.kind}) does not match the expected kind (${t.kind})`);
     o.apiVersion = want;
     o.kind = t.kind;
   }
@@ -141,7 +143,8 @@ export class ResourceHandlers {
       meta[k] = current.metadata[k];
       if (meta[k] === undefined) delete meta[k];
     }
-    if (next.metadata.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(t, current.metadata.name);
+    if (next.metadata.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion)
+      throw conflict(t, current.metadata.name);
     if (req.subresource === "status") {
       const merged = structuredClone(current);
       merged.status = next.status;
@@ -175,7 +178,8 @@ export class ResourceHandlers {
     const { items, resourceVersion } = this.filtered(req, ctx.query);
     const limit = Number(ctx.query.get("limit") ?? 0);
     const start = ctx.query.get("continue") ? Number(Buffer.from(ctx.query.get("continue")!, "base64url").toString()) : 0;
-    if (!Number.isInteger(start) || start < 0) throw new ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list result.");
+    if (!Number.isInteger(start) || start < 0)
+      throw new ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list result.");
     const page = limit > 0 ? items.slice(start, start + limit) : items.slice(start);
     const next = limit > 0 && start + limit < items.length ? Buffer.from(String(start + limit)).toString("base64url") : undefined;
     return {
@@ -194,7 +198,9 @@ export class ResourceHandlers {
     const labels = parseLabelSelector(query.get("labelSelector") ?? "");
     const fields = parseFieldSelector(query.get("fieldSelector") ?? "", req.type.kind);
     const matches = (o: KObject) =>
-      (req.name === undefined || o.metadata.name === req.name) && matchesRequirements(labels, o.metadata.labels) && matchesFields(fields, o);
+      (req.name === undefined || o.metadata.name === req.name) &&
+      matchesRequirements(labels, o.metadata.labels) &&
+      matchesFields(fields, o);
     const { items, resourceVersion } = this.store.list(req.typeKey, req.type.namespaced ? req.namespace : undefined);
     return { items: items.filter(matches), resourceVersion, matches };
   }
@@ -205,13 +211,20 @@ export class ResourceHandlers {
   }
 
   /** Create `o`; `applied` carries the managedFields of a server-side apply that creates the object. */
-  private insert(req: ResourceRequest, o: KObject, ctx: RequestContext, manager: string, applied?: KObject["metadata"]["managedFields"]): Response {
+  private insert(
+    req: ResourceRequest,
+    o: KObject,
+    ctx: RequestContext,
+    manager: string,
+    applied?: KObject["metadata"]["managedFields"],
+  ): Response {
     const t = req.type;
     this.checkTypeMeta(t, o);
     this.checkNamespace(req, o);
     if (t.namespaced) this.requireNamespace(o.metadata.namespace);
     if (o.metadata.resourceVersion) throw badRequest("resourceVersion should not be set on objects to be created");
-    for (const k of ["uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"]) delete o.metadata[k];
+    for (const k of ["uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"])
+      delete o.metadata[k];
     if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${randomSuffix()}`;
     if (hasStatus(t)) o.status = t.kind === "Pod" ? { phase: "Pending" } : {};
     if (t.kind === "Namespace" || t.kind === "Service") delete o.status;
@@ -246,7 +259,9 @@ export class ResourceHandlers {
   patch(req: ResourceRequest, rawBody: string, contentType: string, ctx: RequestContext): Response {
     const t = req.type;
     const mediaType = contentType.split(";")[0]!.trim();
-    const accepted = isCustomResource(t) ? [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply] : [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply, PATCH_TYPES.strategic];
+    const accepted = isCustomResource(t)
+      ? [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply]
+      : [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply, PATCH_TYPES.strategic];
     if (!accepted.includes(mediaType)) throw unsupportedMediaType(accepted);
     const patch = parseBody(rawBody, mediaType);
     const manager = fieldManager(ctx);
@@ -288,7 +303,8 @@ export class ResourceHandlers {
       const created = serverSideApply(t, undefined, applied, opts);
       return this.insert(req, created, ctx, manager, created.metadata.managedFields);
     }
-    if (applied.metadata.resourceVersion && applied.metadata.resourceVersion !== live.metadata.resourceVersion) throw conflict(t, live.metadata.name);
+    if (applied.metadata.resourceVersion && applied.metadata.resourceVersion !== live.metadata.resourceVersion)
+      throw conflict(t, live.metadata.name);
     const next = serverSideApply(t, live, applied, opts);
     return { code: 200, body: this.write(req, live, next, ctx, manager, false) };
   }
@@ -298,10 +314,18 @@ export class ResourceHandlers {
     const current = this.current(req);
     const opts = deleteOptions(rawBody, ctx.query);
     if (opts.preconditions?.resourceVersion && opts.preconditions.resourceVersion !== current.metadata.resourceVersion) {
-      throw conflict(t, current.metadata.name, `the ResourceVersion in the precondition (${opts.preconditions.resourceVersion}) does not match the ResourceVersion in record (${current.metadata.resourceVersion}). The object might have been modified`);
+      throw conflict(
+        t,
+        current.metadata.name,
+        `the ResourceVersion in the precondition (${opts.preconditions.resourceVersion}) does not match the ResourceVersion in record (${current.metadata.resourceVersion}). The object might have been modified`,
+      );
     }
     if (opts.preconditions?.uid && opts.preconditions.uid !== current.metadata.uid) {
-      throw conflict(t, current.metadata.name, `the UID in the precondition (${opts.preconditions.uid}) does not match the UID in record (${current.metadata.uid}). The object might have been deleted and then recreated`);
+      throw conflict(
+        t,
+        current.metadata.name,
+        `the UID in the precondition (${opts.preconditions.uid}) does not match the UID in record (${current.metadata.uid}). The object might have been deleted and then recreated`,
+      );
     }
     const dry = isDryRun(ctx.query);
     const finalizers = (current.metadata.finalizers as string[] | undefined) ?? [];
@@ -311,7 +335,11 @@ export class ResourceHandlers {
       // not complete only when the client sent orphanDependents=false (kept for old clients).
       const code = opts.orphanDependents === false ? 202 : 200;
       if (current.metadata.deletionTimestamp) return { code, body: current };
-      if (dry) return { code, body: { ...current, metadata: { ...current.metadata, deletionTimestamp: this.now(), deletionGracePeriodSeconds: 0 } } };
+      if (dry)
+        return {
+          code,
+          body: { ...current, metadata: { ...current.metadata, deletionTimestamp: this.now(), deletionGracePeriodSeconds: 0 } },
+        };
       const marked = this.store.mutate(req.typeKey, req.namespace, req.name!, (o) => {
         o.metadata.deletionTimestamp = this.now();
         o.metadata.deletionGracePeriodSeconds = 0;
@@ -339,7 +367,15 @@ export class ResourceHandlers {
       const r = this.delete({ ...req, name: o.metadata.name, namespace: o.metadata.namespace, verb: "delete" }, rawBody, ctx);
       deleted.push(r.body as KObject);
     }
-    return { code: 200, body: { kind: `${req.type.kind}List`, apiVersion: apiVersionOf(req.type), metadata: { resourceVersion }, items: deleted.filter((d) => d.kind !== "Status") } };
+    return {
+      code: 200,
+      body: {
+        kind: `${req.type.kind}List`,
+        apiVersion: apiVersionOf(req.type),
+        metadata: { resourceVersion },
+        items: deleted.filter((d) => d.kind !== "Status"),
+      },
+    };
   }
 
   private deletedBody(t: ResourceType, o: KObject): unknown {
@@ -389,7 +425,9 @@ function deleteOptions(rawBody: string, query: URLSearchParams) {
   }
   const policy = query.get("propagationPolicy") ?? body.propagationPolicy;
   if (policy !== undefined && !["Orphan", "Background", "Foreground"].includes(policy)) {
-    throw badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+    throw badRequest(
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+    );
   }
   // Query parameters are decoded into DeleteOptions as well (kubectl sends a body; curl users often don't).
   const orphan = query.get("orphanDependents");
@@ -407,4 +445,3 @@ function randomSuffix(): string {
   for (let i = 0; i < 5; i++) s += SUFFIX_ALPHABET[Math.floor(Math.random() * SUFFIX_ALPHABET.length)];
   return s;
 }
-

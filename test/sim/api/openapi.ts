@@ -65,7 +65,14 @@ export function openApiV3GroupVersion(types: ResourceType[], group: string, vers
   for (const t of ts) {
     const base = `/${gvPath(group, version)}${t.namespaced ? "/namespaces/{namespace}" : ""}/${t.plural}`;
     paths[base] = {
-      get: simpleOperation(t, "list", ["labelSelector", "fieldSelector", "resourceVersion", "watch", "timeoutSeconds", "allowWatchBookmarks"]),
+      get: simpleOperation(t, "list", [
+        "labelSelector",
+        "fieldSelector",
+        "resourceVersion",
+        "watch",
+        "timeoutSeconds",
+        "allowWatchBookmarks",
+      ]),
       post: simpleOperation(t, "post", ["dryRun", "fieldManager", "fieldValidation"]),
     };
     paths[`${base}/{name}`] = {

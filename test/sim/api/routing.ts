@@ -17,14 +17,14 @@ export interface ResourceRequest {
   verb: Verb;
 }
 
-export type Route =
-  | { kind: "resource"; req: ResourceRequest }
-  | { kind: "discovery"; path: string }
-  | { kind: "other"; path: string };
+export type Route = { kind: "resource"; req: ResourceRequest } | { kind: "discovery"; path: string } | { kind: "other"; path: string };
 
 /** Split `/apis/apps/v1/namespaces/x/deployments/y/scale` into its parts; discovery and other paths pass through. */
 export function route(store: Store, method: string, path: string, query: URLSearchParams): Route {
-  const segs = path.split("/").filter((s) => s !== "").map(decodeURIComponent);
+  const segs = path
+    .split("/")
+    .filter((s) => s !== "")
+    .map(decodeURIComponent);
   let group: string;
   let version: string;
   let rest: string[];

@@ -7,7 +7,9 @@ type Obj = Record<string, unknown>;
 /** A label selector in its string form, as Scale.status.selector carries it (`app=web,tier in (a,b)`). */
 export function selectorString(sel: LabelSelector | undefined): string {
   if (!sel) return "";
-  const parts = Object.keys(sel.matchLabels ?? {}).sort().map((k) => `${k}=${sel.matchLabels![k]}`);
+  const parts = Object.keys(sel.matchLabels ?? {})
+    .sort()
+    .map((k) => `${k}=${sel.matchLabels![k]}`);
   for (const e of sel.matchExpressions ?? []) {
     if (e.operator === "In") parts.push(`${e.key} in (${[...(e.values ?? [])].sort().join(",")})`);
     else if (e.operator === "NotIn") parts.push(`${e.key} notin (${[...(e.values ?? [])].sort().join(",")})`);
@@ -31,7 +33,10 @@ export function scaleOf(o: KObject): KObject {
       creationTimestamp: o.metadata.creationTimestamp,
     },
     spec: { replicas: (spec.replicas as number | undefined) ?? 0 },
-    status: { replicas: (status.replicas as number | undefined) ?? 0, selector: selectorString(spec.selector as LabelSelector | undefined) },
+    status: {
+      replicas: (status.replicas as number | undefined) ?? 0,
+      selector: selectorString(spec.selector as LabelSelector | undefined),
+    },
   };
 }
 

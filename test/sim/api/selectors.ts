@@ -38,7 +38,14 @@ export function parseLabelSelector(selector: string): Requirement[] {
     let m: RegExpMatchArray | null;
     if ((m = part.match(/^!\s*(\S+)$/))) reqs.push({ key: m[1]!, op: "!exists" });
     else if ((m = part.match(/^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
-      reqs.push({ key: m[1]!, op: m[2] as "in" | "notin", values: m[3]!.split(",").map((v) => v.trim()).filter((v) => v !== "") });
+      reqs.push({
+        key: m[1]!,
+        op: m[2] as "in" | "notin",
+        values: m[3]!
+          .split(",")
+          .map((v) => v.trim())
+          .filter((v) => v !== ""),
+      });
     } else if ((m = part.match(/^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/))) {
       reqs.push({ key: m[1]!, op: m[2] === "!=" ? "!=" : "=", value: m[3]! });
     } else if ((m = part.match(/^(\S+)$/))) reqs.push({ key: m[1]!, op: "exists" });
@@ -90,11 +97,33 @@ export const matchesLabelSelector = (sel: LabelSelector, labels: Labels): boolea
 
 /** The fields each kind may be selected on, beyond metadata.name and metadata.namespace (as indexed upstream). */
 const FIELD_LABELS: Record<string, string[]> = {
-  Pod: ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"],
+  Pod: [
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
+  ],
   Event: [
-    "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion",
-    "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
-    "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "deprecatedSource",
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+    "regarding.kind",
+    "regarding.namespace",
+    "regarding.name",
+    "regarding.uid",
+    "deprecatedSource",
   ],
   Secret: ["type"],
   Namespace: ["status.phase"],

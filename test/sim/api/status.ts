@@ -43,7 +43,15 @@ export class ApiError extends Error {
   }
 
   toStatus(): StatusBody {
-    const s: StatusBody = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: this.message, reason: this.reason, code: this.code };
+    const s: StatusBody = {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
+    };
     if (this.details) s.details = this.details;
     return s;
   }
@@ -67,10 +75,22 @@ export const namespaceNotFound = (name: string): ApiError =>
 export const unknownResource = (): ApiError => new ApiError(404, "NotFound", "the server could not find the requested resource", {});
 
 export const alreadyExists = (t: ResourceType, name: string): ApiError =>
-  new ApiError(409, "AlreadyExists", `${qualifiedResource(t)} "${name}" already exists`, { name, group: t.group || undefined, kind: t.plural });
+  new ApiError(409, "AlreadyExists", `${qualifiedResource(t)} "${name}" already exists`, {
+    name,
+    group: t.group || undefined,
+    kind: t.plural,
+  });
 
-export const conflict = (t: ResourceType, name: string, why = "the object has been modified; please apply your changes to the latest version and try again"): ApiError =>
-  new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualifiedResource(t)} "${name}": ${why}`, { name, group: t.group || undefined, kind: t.plural });
+export const conflict = (
+  t: ResourceType,
+  name: string,
+  why = "the object has been modified; please apply your changes to the latest version and try again",
+): ApiError =>
+  new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualifiedResource(t)} "${name}": ${why}`, {
+    name,
+    group: t.group || undefined,
+    kind: t.plural,
+  });
 
 /** 422 Invalid with one cause per field error, message formatted like field.ErrorList.ToAggregate(). */
 export function invalid(t: ResourceType, name: string, causes: StatusCause[]): ApiError {
@@ -90,7 +110,12 @@ export const methodNotAllowed = (): ApiError =>
   new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {});
 
 export const unsupportedMediaType = (accepted: string[]): ApiError =>
-  new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`, {});
+  new ApiError(
+    415,
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`,
+    {},
+  );
 
 export const notAcceptable = (accepted: string[]): ApiError =>
   new ApiError(406, "NotAcceptable", `only the following media types are accepted: ${accepted.join(", ")}`, {});

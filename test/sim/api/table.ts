@@ -53,8 +53,24 @@ const ageCol: Column = {
 const containersOf = (x: KObject) => arr(o(o(o(x.spec).template).spec).containers).map(o);
 
 const workloadWide: Column[] = [
-  { name: "Containers", type: "string", priority: 1, cell: (x) => containersOf(x).map((c) => c.name).join(",") },
-  { name: "Images", type: "string", priority: 1, cell: (x) => containersOf(x).map((c) => c.image).join(",") },
+  {
+    name: "Containers",
+    type: "string",
+    priority: 1,
+    cell: (x) =>
+      containersOf(x)
+        .map((c) => c.name)
+        .join(","),
+  },
+  {
+    name: "Images",
+    type: "string",
+    priority: 1,
+    cell: (x) =>
+      containersOf(x)
+        .map((c) => c.image)
+        .join(","),
+  },
   { name: "Selector", type: "string", priority: 1, cell: (x) => selectorString(o(x.spec).selector as LabelSelector) || "<none>" },
 ];
 
@@ -109,12 +125,22 @@ const COLUMNS: Record<string, Column[]> = {
     {
       name: "Ready",
       type: "string",
-      cell: (x) => `${arr(o(x.status).containerStatuses).map(o).filter((c) => c.ready === true).length}/${arr(o(x.spec).containers).length}`,
+      cell: (x) =>
+        `${
+          arr(o(x.status).containerStatuses)
+            .map(o)
+            .filter((c) => c.ready === true).length
+        }/${arr(o(x.spec).containers).length}`,
     },
     { name: "Status", type: "string", cell: podStatus },
     { name: "Restarts", type: "string", cell: podRestarts },
     ageCol,
-    { name: "IP", type: "string", priority: 1, cell: (x) => (o(arr(o(x.status).podIPs)[0]).ip as string | undefined) || (o(x.status).podIP as string | undefined) || "<none>" },
+    {
+      name: "IP",
+      type: "string",
+      priority: 1,
+      cell: (x) => (o(arr(o(x.status).podIPs)[0]).ip as string | undefined) || (o(x.status).podIP as string | undefined) || "<none>",
+    },
     { name: "Node", type: "string", priority: 1, cell: (x) => (o(x.spec).nodeName as string | undefined) || "<none>" },
     { name: "Nominated Node", type: "string", priority: 1, cell: (x) => (o(x.status).nominatedNodeName as string | undefined) || "<none>" },
     { name: "Readiness Gates", type: "string", priority: 1, cell: readinessGates },
@@ -124,17 +150,53 @@ const COLUMNS: Record<string, Column[]> = {
     { name: "Type", type: "string", cell: (x) => o(x.spec).type ?? "ClusterIP" },
     { name: "Cluster-IP", type: "string", cell: (x) => o(x.spec).clusterIP ?? "<none>" },
     { name: "External-IP", type: "string", cell: () => "<none>" },
-    { name: "Port(s)", type: "string", cell: (x) => arr(o(x.spec).ports).map(o).map((p) => `${p.port}/${p.protocol ?? "TCP"}`).join(",") || "<none>" },
+    {
+      name: "Port(s)",
+      type: "string",
+      cell: (x) =>
+        arr(o(x.spec).ports)
+          .map(o)
+          .map((p) => `${p.port}/${p.protocol ?? "TCP"}`)
+          .join(",") || "<none>",
+    },
     ageCol,
-    { name: "Selector", type: "string", priority: 1, cell: (x) => Object.entries(o(o(x.spec).selector)).map(([k, v]) => `${k}=${v}`).join(",") || "<none>" },
+    {
+      name: "Selector",
+      type: "string",
+      priority: 1,
+      cell: (x) =>
+        Object.entries(o(o(x.spec).selector))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(",") || "<none>",
+    },
   ],
   "/Namespace": [nameCol, { name: "Status", type: "string", cell: (x) => o(x.status).phase ?? "Active" }, ageCol],
-  "/ConfigMap": [nameCol, { name: "Data", type: "integer", cell: (x) => Object.keys(o(x.data)).length + Object.keys(o(x.binaryData)).length }, ageCol],
+  "/ConfigMap": [
+    nameCol,
+    { name: "Data", type: "integer", cell: (x) => Object.keys(o(x.data)).length + Object.keys(o(x.binaryData)).length },
+    ageCol,
+  ],
   "networking.k8s.io/Ingress": [
     nameCol,
     { name: "Class", type: "string", cell: (x) => o(x.spec).ingressClassName ?? "<none>" },
-    { name: "Hosts", type: "string", cell: (x) => arr(o(x.spec).rules).map(o).map((r) => r.host ?? "*").join(",") || "*" },
-    { name: "Address", type: "string", cell: (x) => arr(o(o(x.status).loadBalancer).ingress).map(o).map((i) => i.ip ?? i.hostname).join(",") },
+    {
+      name: "Hosts",
+      type: "string",
+      cell: (x) =>
+        arr(o(x.spec).rules)
+          .map(o)
+          .map((r) => r.host ?? "*")
+          .join(",") || "*",
+    },
+    {
+      name: "Address",
+      type: "string",
+      cell: (x) =>
+        arr(o(o(x.status).loadBalancer).ingress)
+          .map(o)
+          .map((i) => i.ip ?? i.hostname)
+          .join(","),
+    },
     { name: "Ports", type: "string", cell: (x) => (arr(o(x.spec).tls).length ? "80, 443" : "80") },
     ageCol,
   ],
@@ -149,7 +211,11 @@ const COLUMNS: Record<string, Column[]> = {
     },
     { name: "Type", type: "string", cell: (x) => x.type ?? "" },
     { name: "Reason", type: "string", cell: (x) => x.reason ?? "" },
-    { name: "Object", type: "string", cell: (x) => `${String(o(x.involvedObject).kind ?? "").toLowerCase()}/${String(o(x.involvedObject).name ?? "")}` },
+    {
+      name: "Object",
+      type: "string",
+      cell: (x) => `${String(o(x.involvedObject).kind ?? "").toLowerCase()}/${String(o(x.involvedObject).name ?? "")}`,
+    },
     { name: "Message", type: "string", cell: (x) => String(x.message ?? "").trim() },
   ],
   "coordination.k8s.io/Lease": [nameCol, { name: "Holder", type: "string", cell: (x) => o(x.spec).holderIdentity ?? "" }, ageCol],
@@ -177,7 +243,9 @@ export function tableOf(t: ResourceType, body: unknown, nowIso: string, includeO
     apiVersion: "meta.k8s.io/v1",
     metadata: { resourceVersion: o(b.metadata).resourceVersion },
     // A watch sends the column definitions with its first event only, as the real server does.
-    columnDefinitions: headers ? cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? "", description: "", priority: c.priority ?? 0 })) : [],
+    columnDefinitions: headers
+      ? cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? "", description: "", priority: c.priority ?? 0 }))
+      : [],
     rows: items.map((x) => ({ cells: cols.map((c) => c.cell(x, now)), object: includeObject === "Object" ? x : partialMetadata(x) })),
   };
 }

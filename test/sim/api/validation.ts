@@ -19,11 +19,18 @@ const DNS1035_MSG =
   "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 
 const required = (field: string): StatusCause => ({ reason: "FieldValueRequired", message: "Required value", field });
-const invalidValue = (field: string, value: string, detail: string): StatusCause => ({ reason: "FieldValueInvalid", message: `Invalid value: ${value}: ${detail}`, field });
+const invalidValue = (field: string, value: string, detail: string): StatusCause => ({
+  reason: "FieldValueInvalid",
+  message: `Invalid value: ${value}: ${detail}`,
+  field,
+});
 
 /** Go's %#v of a map[string]string, as the real messages print label maps. */
 const goMap = (m: Record<string, string> | undefined) =>
-  `map[string]string{${Object.keys(m ?? {}).sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify(m![k])}`).join(", ")}}`;
+  `map[string]string{${Object.keys(m ?? {})
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${JSON.stringify(m![k])}`)
+    .join(", ")}}`;
 
 function validateName(t: ResourceType, name: string, causes: StatusCause[]): void {
   if (t.kind === "Namespace") {
@@ -51,7 +58,8 @@ function validatePodSpec(spec: Obj | undefined, at: string, causes: StatusCause[
     if (typeof co.name !== "string" || co.name === "") causes.push(required(`${field}.name`));
     else {
       if (!DNS1123_LABEL.test(co.name)) causes.push(invalidValue(`${field}.name`, JSON.stringify(co.name), LABEL_MSG));
-      if (seen.has(co.name)) causes.push({ reason: "FieldValueDuplicate", message: `Duplicate value: ${JSON.stringify(co.name)}`, field: `${field}.name` });
+      if (seen.has(co.name))
+        causes.push({ reason: "FieldValueDuplicate", message: `Duplicate value: ${JSON.stringify(co.name)}`, field: `${field}.name` });
       seen.add(co.name);
     }
     if (typeof co.image !== "string" || co.image.trim() === "") causes.push(required(`${field}.image`));
@@ -70,7 +78,13 @@ function validateWorkload(t: ResourceType, obj: KObject, causes: StatusCause[]):
   const selector = asObj(spec.selector) as LabelSelector | undefined;
   if (!selector) causes.push(required("spec.selector"));
   else if (!Object.keys(selector.matchLabels ?? {}).length && !(selector.matchExpressions ?? []).length) {
-    causes.push(invalidValue("spec.selector", "v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}", `empty selector is invalid for ${t.kind.toLowerCase()}`));
+    causes.push(
+      invalidValue(
+        "spec.selector",
+        "v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}",
+        `empty selector is invalid for ${t.kind.toLowerCase()}`,
+      ),
+    );
   } else if (!matchesLabelSelector(selector, labels)) {
     causes.push(invalidValue("spec.template.metadata.labels", goMap(labels), "`selector` does not match template `labels`"));
   }
@@ -82,7 +96,8 @@ function validateWorkload(t: ResourceType, obj: KObject, causes: StatusCause[]):
 export function validateObject(t: ResourceType, obj: KObject, old?: KObject): void {
   const causes: StatusCause[] = [];
   const name = obj.metadata?.name ?? "";
-  if (!name) causes.push({ reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name" });
+  if (!name)
+    causes.push({ reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name" });
   else validateName(t, name, causes);
   if (WORKLOADS.has(t.kind) && t.group === "apps") {
     validateWorkload(t, obj, causes);

@@ -25,7 +25,14 @@ export interface WatchOptions {
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
 
-export function serveWatch(store: Store, handlers: ResourceHandlers, req: ResourceRequest, query: URLSearchParams, res: ServerResponse, o: WatchOptions): void {
+export function serveWatch(
+  store: Store,
+  handlers: ResourceHandlers,
+  req: ResourceRequest,
+  query: URLSearchParams,
+  res: ServerResponse,
+  o: WatchOptions,
+): void {
   const { items, resourceVersion, matches } = handlers.filtered(req, query); // throws 400 on bad selectors, before any byte is sent
   const rvParam = query.get("resourceVersion") ?? "";
   const sendInitial = query.get("sendInitialEvents") === "true";
@@ -60,7 +67,11 @@ export function serveWatch(store: Store, handlers: ResourceHandlers, req: Resour
     if (o.dropAfterEvents !== undefined && sent >= o.dropAfterEvents) end();
   };
   const bookmark = (annotations?: Record<string, string>) =>
-    send("BOOKMARK", { kind: req.type.kind, apiVersion, metadata: { resourceVersion: store.resourceVersion(), ...(annotations ? { annotations } : {}) } });
+    send("BOOKMARK", {
+      kind: req.type.kind,
+      apiVersion,
+      metadata: { resourceVersion: store.resourceVersion(), ...(annotations ? { annotations } : {}) },
+    });
   res.on("close", end);
   if (o.dropAfterEvents === 0) return end();
 

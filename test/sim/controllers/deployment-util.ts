@@ -156,7 +156,12 @@ export type DeploymentStatus = NonNullable<Deployment["status"]>;
 
 export function deploymentComplete(d: Deployment, s: DeploymentStatus): boolean {
   const r = replicasOf(d);
-  return (s.updatedReplicas ?? 0) === r && (s.replicas ?? 0) === r && (s.availableReplicas ?? 0) === r && (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
+  return (
+    (s.updatedReplicas ?? 0) === r &&
+    (s.replicas ?? 0) === r &&
+    (s.availableReplicas ?? 0) === r &&
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0)
+  );
 }
 
 /** Progress: more updated, fewer old, more ready or more available replicas than the last recorded status. */

@@ -13,11 +13,42 @@ import type { Clock } from "../clock.ts";
 import { StoreError, type Store } from "../store.ts";
 import { semanticEqual } from "./canonical.ts";
 import {
-  byCreation, deploymentComplete, deploymentProgressing, deploymentTimedOut, DESIRED_REPLICAS, equalIgnoreHash, FOUND_NEW_RS_REASON,
-  HASH_LABEL, hasProgressDeadline, isRecreate, MAX_REPLICAS, maxRevision, maxSurge, maxUnavailable, MIN_AVAILABLE_REASON,
-  MIN_UNAVAILABLE_REASON, NEW_RS_AVAILABLE_REASON, NEW_RS_REASON, newCondition, PAUSED_REASON, progressDeadline, removeCondition,
-  replicasOf, RESUMED_REASON, REVISION, revisionHistoryLimit, revisionOf, RS_UPDATED_REASON, rsReplicas, setCondition,
-  setNewReplicaSetAnnotations, setReplicasAnnotations, sumSpec, sumStatus, TIMED_OUT_REASON, type DeploymentStatus,
+  byCreation,
+  deploymentComplete,
+  deploymentProgressing,
+  deploymentTimedOut,
+  DESIRED_REPLICAS,
+  equalIgnoreHash,
+  FOUND_NEW_RS_REASON,
+  HASH_LABEL,
+  hasProgressDeadline,
+  isRecreate,
+  MAX_REPLICAS,
+  maxRevision,
+  maxSurge,
+  maxUnavailable,
+  MIN_AVAILABLE_REASON,
+  MIN_UNAVAILABLE_REASON,
+  NEW_RS_AVAILABLE_REASON,
+  NEW_RS_REASON,
+  newCondition,
+  PAUSED_REASON,
+  progressDeadline,
+  removeCondition,
+  replicasOf,
+  RESUMED_REASON,
+  REVISION,
+  revisionHistoryLimit,
+  revisionOf,
+  RS_UPDATED_REASON,
+  rsReplicas,
+  setCondition,
+  setNewReplicaSetAnnotations,
+  setReplicasAnnotations,
+  sumSpec,
+  sumStatus,
+  TIMED_OUT_REASON,
+  type DeploymentStatus,
 } from "./deployment-util.ts";
 import { podTemplateHash } from "./names.ts";
 import { WorkQueue } from "./queue.ts";
@@ -37,20 +68,28 @@ export class DeploymentController {
   }
 
   start(): void {
-    this.unsubscribe.push(this.store.watch(DEPLOYMENTS, undefined, undefined, (e) => this.queue.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`)));
-    this.unsubscribe.push(this.store.watch(REPLICASETS, undefined, undefined, (e) => {
-      const owner = controllerOf(e.object);
-      if (owner?.kind === "Deployment") this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
-    }));
+    this.unsubscribe.push(
+      this.store.watch(DEPLOYMENTS, undefined, undefined, (e) =>
+        this.queue.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`),
+      ),
+    );
+    this.unsubscribe.push(
+      this.store.watch(REPLICASETS, undefined, undefined, (e) => {
+        const owner = controllerOf(e.object);
+        if (owner?.kind === "Deployment") this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
+      }),
+    );
     // Recreate waits for old pods to be gone, which only pod deletions reveal.
-    this.unsubscribe.push(this.store.watch(PODS, undefined, undefined, (e) => {
-      if (e.type !== "DELETED") return;
-      const rsRef = controllerOf(e.object);
-      if (rsRef?.kind !== "ReplicaSet") return;
-      const rs = this.store.get(REPLICASETS, e.object.metadata.namespace, rsRef.name);
-      const owner = rs && controllerOf(rs);
-      if (owner?.kind === "Deployment") this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
-    }));
+    this.unsubscribe.push(
+      this.store.watch(PODS, undefined, undefined, (e) => {
+        if (e.type !== "DELETED") return;
+        const rsRef = controllerOf(e.object);
+        if (rsRef?.kind !== "ReplicaSet") return;
+        const rs = this.store.get(REPLICASETS, e.object.metadata.namespace, rsRef.name);
+        const owner = rs && controllerOf(rs);
+        if (owner?.kind === "Deployment") this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
+      }),
+    );
     for (const d of this.store.list(DEPLOYMENTS).items) this.queue.add(`${d.metadata.namespace}/${d.metadata.name}`);
   }
 
@@ -83,7 +122,9 @@ export class DeploymentController {
   }
 
   private ownedReplicaSets(d: Deployment): ReplicaSet[] {
-    return (this.store.list(REPLICASETS, d.metadata.namespace).items as ReplicaSet[]).filter((rs) => controllerOf(rs)?.uid === d.metadata.uid);
+    return (this.store.list(REPLICASETS, d.metadata.namespace).items as ReplicaSet[]).filter(
+      (rs) => controllerOf(rs)?.uid === d.metadata.uid,
+    );
   }
 
   // ---- deployment writes -------------------------------------------------------------------------------
@@ -107,7 +148,8 @@ export class DeploymentController {
     const pausedCondExists = cond?.reason === PAUSED_REASON;
     let c: Condition | undefined;
     if (d.spec.paused && !pausedCondExists) c = newCondition(this.clock, "Progressing", "Unknown", PAUSED_REASON, "Deployment is paused");
-    else if (!d.spec.paused && pausedCondExists) c = newCondition(this.clock, "Progressing", "Unknown", RESUMED_REASON, "Deployment is resumed");
+    else if (!d.spec.paused && pausedCondExists)
+      c = newCondition(this.clock, "Progressing", "Unknown", RESUMED_REASON, "Deployment is resumed");
     if (!c) return;
     const cc = c;
     this.writeDeployment(ctx, (o) => {
@@ -118,7 +160,11 @@ export class DeploymentController {
   // ---- ReplicaSets -------------------------------------------------------------------------------------
 
   /** Find (or create) the new ReplicaSet and sync revisions; the others are the old ones. */
-  private getAllReplicaSetsAndSyncRevision(ctx: SyncContext, rsList: ReplicaSet[], create: boolean): { newRS?: ReplicaSet; oldRSs: ReplicaSet[] } {
+  private getAllReplicaSetsAndSyncRevision(
+    ctx: SyncContext,
+    rsList: ReplicaSet[],
+    create: boolean,
+  ): { newRS?: ReplicaSet; oldRSs: ReplicaSet[] } {
     const sorted = [...rsList].sort(byCreation);
     const existing = sorted.find((rs) => equalIgnoreHash(rs.spec.template, ctx.d.spec.template));
     const oldRSs = sorted.filter((rs) => rs !== existing);
@@ -160,7 +206,16 @@ export class DeploymentController {
         name: `${d.metadata.name}-${hash}`,
         namespace: d.metadata.namespace,
         labels: { ...template.metadata.labels },
-        ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: d.metadata.name, uid: d.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            name: d.metadata.name,
+            uid: d.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec: { replicas: 0, minReadySeconds: d.spec.minReadySeconds ?? 0, selector, template },
     };
@@ -172,7 +227,8 @@ export class DeploymentController {
     } catch (err) {
       if (!(err instanceof StoreError && err.code === 409)) throw err;
       const clash = this.store.get(REPLICASETS, d.metadata.namespace, rs.metadata.name) as ReplicaSet | undefined;
-      if (clash && controllerOf(clash)?.uid === d.metadata.uid && equalIgnoreHash(clash.spec.template, d.spec.template)) return { newRS: clash, oldRSs };
+      if (clash && controllerOf(clash)?.uid === d.metadata.uid && equalIgnoreHash(clash.spec.template, d.spec.template))
+        return { newRS: clash, oldRSs };
       // A hash collision with someone else's ReplicaSet: bump collisionCount and try again with a new hash.
       this.writeDeployment(ctx, (o) => {
         o.status = { ...o.status, collisionCount: collisionCount + 1 };
@@ -292,8 +348,11 @@ export class DeploymentController {
   private oldPodsRunning(oldRSs: ReplicaSet[]): boolean {
     if (sumStatus(oldRSs, "replicas") > 0) return true;
     const uids = new Set(oldRSs.map((rs) => rs.metadata.uid));
-    return oldRSs.length > 0 && (this.store.list(PODS, oldRSs[0]!.metadata.namespace).items as Pod[]).some(
-      (p) => uids.has(controllerOf(p)?.uid ?? "") && p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded",
+    return (
+      oldRSs.length > 0 &&
+      (this.store.list(PODS, oldRSs[0]!.metadata.namespace).items as Pod[]).some(
+        (p) => uids.has(controllerOf(p)?.uid ?? "") && p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded",
+      )
     );
   }
 
@@ -329,7 +388,11 @@ export class DeploymentController {
       if (target && rsReplicas(target) !== replicas) this.scaleReplicaSet(target, replicas, d);
       return;
     }
-    const saturated = newRS && newRS.metadata.annotations?.[DESIRED_REPLICAS] === String(replicas) && rsReplicas(newRS) === replicas && (newRS.status?.availableReplicas ?? 0) === replicas;
+    const saturated =
+      newRS &&
+      newRS.metadata.annotations?.[DESIRED_REPLICAS] === String(replicas) &&
+      rsReplicas(newRS) === replicas &&
+      (newRS.status?.availableReplicas ?? 0) === replicas;
     if (saturated) {
       for (const rs of olds) if (rsReplicas(rs) > 0) this.scaleReplicaSet(rs, 0, d);
       return;
@@ -367,7 +430,8 @@ export class DeploymentController {
     const byRevision = [...oldRSs].sort((a, b) => revisionOf(a) - revisionOf(b) || byCreation(a, b));
     const deleted = new Set<string>();
     for (const rs of byRevision.slice(0, diff)) {
-      if ((rs.status?.replicas ?? 0) !== 0 || rsReplicas(rs) !== 0 || (rs.metadata.generation ?? 0) > (rs.status?.observedGeneration ?? 0)) continue;
+      if ((rs.status?.replicas ?? 0) !== 0 || rsReplicas(rs) !== 0 || (rs.metadata.generation ?? 0) > (rs.status?.observedGeneration ?? 0))
+        continue;
       try {
         this.store.delete(REPLICASETS, rs.metadata.namespace, rs.metadata.name);
       } catch (err) {
@@ -385,16 +449,17 @@ export class DeploymentController {
     const status: DeploymentStatus = {
       observedGeneration: d.metadata.generation,
       replicas: sumStatus(allRSs, "replicas"),
-      updatedReplicas: newRS ? newRS.status?.replicas ?? 0 : 0,
+      updatedReplicas: newRS ? (newRS.status?.replicas ?? 0) : 0,
       readyReplicas: sumStatus(allRSs, "readyReplicas"),
       availableReplicas: available,
       unavailableReplicas: Math.max(0, sumSpec(allRSs) - available),
       collisionCount: d.status?.collisionCount,
       conditions: structuredClone(d.status?.conditions ?? []),
     };
-    const c = available >= replicasOf(d) - maxUnavailable(d)
-      ? newCondition(this.clock, "Available", "True", MIN_AVAILABLE_REASON, "Deployment has minimum availability.")
-      : newCondition(this.clock, "Available", "False", MIN_UNAVAILABLE_REASON, "Deployment does not have minimum availability.");
+    const c =
+      available >= replicasOf(d) - maxUnavailable(d)
+        ? newCondition(this.clock, "Available", "True", MIN_AVAILABLE_REASON, "Deployment has minimum availability.")
+        : newCondition(this.clock, "Available", "False", MIN_UNAVAILABLE_REASON, "Deployment does not have minimum availability.");
     status.conditions = setCondition(status.conditions!, c);
     return status;
   }
@@ -408,7 +473,10 @@ export class DeploymentController {
     if (hasProgressDeadline(d) && !complete) {
       const subject = newRS ? `ReplicaSet "${newRS.metadata.name}"` : `Deployment "${d.metadata.name}"`;
       if (deploymentComplete(d, status)) {
-        status.conditions = setCondition(status.conditions!, newCondition(this.clock, "Progressing", "True", NEW_RS_AVAILABLE_REASON, `${subject} has successfully progressed.`));
+        status.conditions = setCondition(
+          status.conditions!,
+          newCondition(this.clock, "Progressing", "True", NEW_RS_AVAILABLE_REASON, `${subject} has successfully progressed.`),
+        );
       } else if (deploymentProgressing(d, status)) {
         const c = newCondition(this.clock, "Progressing", "True", RS_UPDATED_REASON, `${subject} is progressing.`);
         // Progress refreshes lastUpdateTime even with the same reason; lastTransitionTime stays while True.
@@ -418,7 +486,10 @@ export class DeploymentController {
         }
         status.conditions = setCondition(status.conditions!, c);
       } else if (deploymentTimedOut(d, status, this.clock.nowMs())) {
-        status.conditions = setCondition(status.conditions!, newCondition(this.clock, "Progressing", "False", TIMED_OUT_REASON, `${subject} has timed out progressing.`));
+        status.conditions = setCondition(
+          status.conditions!,
+          newCondition(this.clock, "Progressing", "False", TIMED_OUT_REASON, `${subject} has timed out progressing.`),
+        );
       }
     }
     this.writeStatusIfChanged(ctx, status);
@@ -442,7 +513,10 @@ export class DeploymentController {
     if (!c || c.reason === TIMED_OUT_REASON || deploymentComplete(d, d.status ?? {})) return;
     const at = Date.parse(c.lastUpdateTime ?? "") + progressDeadline(d) * 1000;
     const inSeconds = Math.max(0, (at - this.clock.nowMs()) / 1000) + 0.5;
-    this.deadlineTimers.set(ctx.key, this.clock.after(inSeconds, () => this.queue.add(ctx.key)));
+    this.deadlineTimers.set(
+      ctx.key,
+      this.clock.after(inSeconds, () => this.queue.add(ctx.key)),
+    );
   }
 }
 
@@ -458,7 +532,7 @@ function replicaSetFraction(rs: ReplicaSet, d: Deployment): number {
   if (replicasOf(d) === 0) return -rsReplicas(rs);
   const deploymentReplicas = replicasOf(d) + maxSurge(d);
   const annotated = Number(rs.metadata.annotations?.[MAX_REPLICAS] ?? NaN);
-  const base = Number.isFinite(annotated) && annotated > 0 ? annotated : d.status?.replicas ?? 0;
+  const base = Number.isFinite(annotated) && annotated > 0 ? annotated : (d.status?.replicas ?? 0);
   if (base === 0) return 0;
   return roundHalfAway((rsReplicas(rs) * deploymentReplicas) / base) - rsReplicas(rs);
 }

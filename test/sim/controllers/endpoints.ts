@@ -30,11 +30,13 @@ export class EndpointsController {
   start(): void {
     if (!this.store.types.has(ENDPOINTS)) return;
     this.unsubscribe.push(this.store.watch(PODS, undefined, undefined, (e) => this.queue.add(e.object.metadata.namespace ?? "default")));
-    this.unsubscribe.push(this.store.watch(SERVICES, undefined, undefined, (e) => {
-      const ns = e.object.metadata.namespace ?? "default";
-      if (e.type === "DELETED") this.queue.add(`deleted/${ns}/${e.object.metadata.name}`);
-      else this.queue.add(ns);
-    }));
+    this.unsubscribe.push(
+      this.store.watch(SERVICES, undefined, undefined, (e) => {
+        const ns = e.object.metadata.namespace ?? "default";
+        if (e.type === "DELETED") this.queue.add(`deleted/${ns}/${e.object.metadata.name}`);
+        else this.queue.add(ns);
+      }),
+    );
     for (const s of this.store.list(SERVICES).items) this.queue.add(s.metadata.namespace ?? "default");
   }
 
@@ -54,8 +56,14 @@ export class EndpointsController {
     for (const svc of this.store.list(SERVICES, namespace).items as Service[]) {
       const selector = svc.spec?.selector;
       if (!selector || Object.keys(selector).length === 0) continue; // manually managed Endpoints
-      const address = (p: Pod) => ({ ip: p.status!.podIP!, nodeName: p.spec.nodeName, targetRef: { kind: "Pod", namespace, name: p.metadata.name, uid: p.metadata.uid } });
-      const members = pods.filter((p) => p.status?.podIP && matchesServiceSelector(selector, p.metadata.labels)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+      const address = (p: Pod) => ({
+        ip: p.status!.podIP!,
+        nodeName: p.spec.nodeName,
+        targetRef: { kind: "Pod", namespace, name: p.metadata.name, uid: p.metadata.uid },
+      });
+      const members = pods
+        .filter((p) => p.status?.podIP && matchesServiceSelector(selector, p.metadata.labels))
+        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
       // Each pod is listed with the ports its Service ports resolve to (a named targetPort through the pod's own
       // container ports); a pod that resolves none of them is left out, and pods resolving to the same ports share
       // a subset (the endpoints controller's per-port addEndpointSubset, then RepackSubsets).

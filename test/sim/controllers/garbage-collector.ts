@@ -18,9 +18,11 @@ export class GarbageCollector {
 
   start(): void {
     for (const typeKey of this.store.types.keys()) {
-      this.unsubscribe.push(this.store.watch(typeKey, undefined, undefined, (e) => {
-        if (e.type === "DELETED") this.queue.add("collect");
-      }));
+      this.unsubscribe.push(
+        this.store.watch(typeKey, undefined, undefined, (e) => {
+          if (e.type === "DELETED") this.queue.add("collect");
+        }),
+      );
     }
     this.queue.add("collect");
   }

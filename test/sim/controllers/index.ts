@@ -13,7 +13,12 @@ export interface Controllers {
   stop(): void;
 }
 
-export function startControllers(store: Store, clock: Clock, behaviourFor: (image: string) => PodBehaviour, log: (msg: string) => void = () => {}): Controllers {
+export function startControllers(
+  store: Store,
+  clock: Clock,
+  behaviourFor: (image: string) => PodBehaviour,
+  log: (msg: string) => void = () => {},
+): Controllers {
   const onError = (name: string) => (key: string, err: unknown) => log(`${name} ${key}: ${(err as Error).message ?? err}`);
   const deployments = new DeploymentController(store, clock, onError("deployment"));
   const replicaSets = new ReplicaSetController(store, clock, onError("replicaset"));

@@ -210,7 +210,12 @@ export class Kubelet {
     c.runningSince = undefined;
     const backoff = c.backoff;
     c.backoff = Math.min(c.backoff * 2, BACKOFF_MAX);
-    c.state = { waiting: { reason: "CrashLoopBackOff", message: `back-off ${formatDuration(backoff)} restarting failed container=${c.name} pod=${run.name}_${run.namespace}(${run.uid})` } };
+    c.state = {
+      waiting: {
+        reason: "CrashLoopBackOff",
+        message: `back-off ${formatDuration(backoff)} restarting failed container=${c.name} pod=${run.name}_${run.namespace}(${run.uid})`,
+      },
+    };
     this.publish(run);
     this.scheduleStart(run, c, backoff);
   }
@@ -218,15 +223,22 @@ export class Kubelet {
   /** ErrImagePull, a moment later ImagePullBackOff, and another attempt after the back-off. */
   private failPull(run: PodRun, c: ContainerRun): void {
     const ref = normalizeImage(c.image);
-    c.state = { waiting: { reason: "ErrImagePull", message: `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found` } };
+    c.state = {
+      waiting: {
+        reason: "ErrImagePull",
+        message: `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`,
+      },
+    };
     this.publish(run);
     const backoff = c.backoff;
     c.backoff = Math.min(c.backoff * 2, BACKOFF_MAX);
-    c.cancel.push(this.clock.after(1, () => {
-      c.state = { waiting: { reason: "ImagePullBackOff", message: `Back-off pulling image "${c.image}"` } };
-      this.publish(run);
-      this.scheduleStart(run, c, backoff);
-    }));
+    c.cancel.push(
+      this.clock.after(1, () => {
+        c.state = { waiting: { reason: "ImagePullBackOff", message: `Back-off pulling image "${c.image}"` } };
+        this.publish(run);
+        this.scheduleStart(run, c, backoff);
+      }),
+    );
   }
 
   private cancelContainer(c: ContainerRun): void {
@@ -239,13 +251,21 @@ export class Kubelet {
     const updated = this.store.mutate(PODS, run.namespace, run.name, (o) => {
       const pod = o as Pod;
       if (pod.metadata.uid !== run.uid) return;
-      pod.status = buildPodStatus(pod, {
-        podIP: run.podIP,
-        hostIP: NODE_IP,
-        startTime: run.startTime,
-        sandboxReady: run.sandboxReady,
-        containers: run.containers.map((c) => ({ ...c, state: structuredClone(c.state) as ContainerState, lastState: structuredClone(c.lastState) as ContainerState })),
-      }, now);
+      pod.status = buildPodStatus(
+        pod,
+        {
+          podIP: run.podIP,
+          hostIP: NODE_IP,
+          startTime: run.startTime,
+          sandboxReady: run.sandboxReady,
+          containers: run.containers.map((c) => ({
+            ...c,
+            state: structuredClone(c.state) as ContainerState,
+            lastState: structuredClone(c.lastState) as ContainerState,
+          })),
+        },
+        now,
+      );
     });
     if (!updated) this.forget(run.uid);
   }

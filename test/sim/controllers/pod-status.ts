@@ -58,7 +58,12 @@ export function buildPodStatus(pod: Pod, view: PodView, now: string): NonNullabl
   const cond = (type: string, ok: boolean, reason?: string, message?: string): Condition => {
     const old = previous.find((c) => c.type === type);
     const status = ok ? "True" : "False";
-    const c: Condition = { type, status, lastProbeTime: null, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now };
+    const c: Condition = {
+      type,
+      status,
+      lastProbeTime: null,
+      lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now,
+    };
     if (!ok && reason) c.reason = reason;
     if (!ok && message) c.message = message;
     return c;

@@ -27,10 +27,12 @@ export class ReplicaSetController {
 
   start(): void {
     this.unsubscribe.push(this.store.watch(REPLICASETS, undefined, undefined, (e) => this.queue.add(keyOf(e.object.metadata))));
-    this.unsubscribe.push(this.store.watch(PODS, undefined, undefined, (e: StoreEvent) => {
-      const owner = controllerOf(e.object);
-      if (owner?.kind === "ReplicaSet") this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
-    }));
+    this.unsubscribe.push(
+      this.store.watch(PODS, undefined, undefined, (e: StoreEvent) => {
+        const owner = controllerOf(e.object);
+        if (owner?.kind === "ReplicaSet") this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
+      }),
+    );
     for (const rs of this.store.list(REPLICASETS).items) this.queue.add(keyOf(rs.metadata));
   }
 
@@ -81,7 +83,16 @@ export class ReplicaSetController {
           namespace: rs.metadata.namespace,
           labels: { ...(template.metadata?.labels ?? {}) },
           ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
-          ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: rs.metadata.name, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            {
+              apiVersion: "apps/v1",
+              kind: "ReplicaSet",
+              name: rs.metadata.name,
+              uid: rs.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: { ...structuredClone(template.spec ?? {}), containers: structuredClone(template.spec?.containers ?? []) },
         status: { phase: "Pending", qosClass: "BestEffort" },
@@ -114,12 +125,17 @@ export class ReplicaSetController {
     this.availabilityTimers.get(key)?.();
     this.availabilityTimers.delete(key);
     if (nextAvailableAt < Infinity) {
-      this.availabilityTimers.set(key, this.clock.after((nextAvailableAt - now) / 1000 + 0.001, () => this.queue.add(key)));
+      this.availabilityTimers.set(
+        key,
+        this.clock.after((nextAvailableAt - now) / 1000 + 0.001, () => this.queue.add(key)),
+      );
     }
     // replicas is always present; the other counts are omitempty in the API, so zeros are left out.
     const status: NonNullable<ReplicaSet["status"]> = { replicas: pods.length };
     const counts = {
-      fullyLabeledReplicas: pods.filter((p) => matchesSelector({ matchLabels: rs.spec.template?.metadata?.labels ?? {} }, p.metadata.labels)).length,
+      fullyLabeledReplicas: pods.filter((p) =>
+        matchesSelector({ matchLabels: rs.spec.template?.metadata?.labels ?? {} }, p.metadata.labels),
+      ).length,
       readyReplicas: ready,
       availableReplicas: available,
       observedGeneration: rs.metadata.generation ?? 0,

@@ -24,14 +24,22 @@ export class Backends {
 
   /** Ready pods with an IP behind the Service; empty when the Service does not exist. */
   readyPods(ref: ServiceRef): Pod[] {
-    const svc = this.store.get(SERVICES, ref.namespace, ref.name) as { spec?: { selector?: Record<string, string>; ports?: ServicePort[] } } | undefined;
+    const svc = this.store.get(SERVICES, ref.namespace, ref.name) as
+      { spec?: { selector?: Record<string, string>; ports?: ServicePort[] } } | undefined;
     if (!svc) return [];
     const ports = svc.spec?.ports ?? [];
     // No port named: the Service's only (or first) port. A port the Service does not have has no endpoints.
-    const svcPort = ref.port === undefined ? ports[0] : ports.find((p) => (typeof ref.port === "number" ? p.port === ref.port : p.name === ref.port));
+    const svcPort =
+      ref.port === undefined ? ports[0] : ports.find((p) => (typeof ref.port === "number" ? p.port === ref.port : p.name === ref.port));
     if (ports.length > 0 && !svcPort) return [];
     return (this.store.list(PODS, ref.namespace).items as Pod[])
-      .filter((p) => matchesServiceSelector(svc.spec?.selector, p.metadata.labels) && isPodReady(p) && p.status?.podIP && !p.metadata.deletionTimestamp)
+      .filter(
+        (p) =>
+          matchesServiceSelector(svc.spec?.selector, p.metadata.labels) &&
+          isPodReady(p) &&
+          p.status?.podIP &&
+          !p.metadata.deletionTimestamp,
+      )
       .filter((p) => !svcPort || podPortFor(p, svcPort) !== undefined)
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   }

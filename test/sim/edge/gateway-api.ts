@@ -54,7 +54,10 @@ interface Listener {
 }
 
 interface ReferenceGrant extends KObject {
-  spec?: { from?: Array<{ group?: string; kind?: string; namespace?: string }>; to?: Array<{ group?: string; kind?: string; name?: string }> };
+  spec?: {
+    from?: Array<{ group?: string; kind?: string; namespace?: string }>;
+    to?: Array<{ group?: string; kind?: string; name?: string }>;
+  };
 }
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
@@ -151,7 +154,10 @@ function attached(routes: RouteSource, route: HTTPRoute): boolean {
     const gw = routes.get(GATEWAYS, gwNamespace, p.name) as (KObject & { spec?: { listeners?: Listener[] } }) | undefined;
     if (!gw) return false;
     return (gw.spec?.listeners ?? []).some(
-      (l) => (p.sectionName === undefined || l.name === p.sectionName) && (p.port === undefined || l.port === p.port) && listenerAllows(routes, gwNamespace, l, ns),
+      (l) =>
+        (p.sectionName === undefined || l.name === p.sectionName) &&
+        (p.port === undefined || l.port === p.port) &&
+        listenerAllows(routes, gwNamespace, l, ns),
     );
   });
 }
@@ -165,7 +171,9 @@ function referencePermitted(routes: RouteSource, routeNamespace: string, ref: Ba
     (g) =>
       (g.metadata.namespace ?? "default") === target &&
       (g.spec?.from ?? []).some((f) => f.group === GATEWAY_GROUP && f.kind === "HTTPRoute" && f.namespace === routeNamespace) &&
-      (g.spec?.to ?? []).some((t) => (t.group ?? "") === "" && t.kind === "Service" && (t.name === undefined || t.name === "" || t.name === ref.name)),
+      (g.spec?.to ?? []).some(
+        (t) => (t.group ?? "") === "" && t.kind === "Service" && (t.name === undefined || t.name === "" || t.name === ref.name),
+      ),
   );
 }
 
@@ -219,6 +227,10 @@ export function routeHttpRoute(routes: RouteSource, req: GatewayRequest, random:
   }
   if ((chosen.kind ?? "Service") !== "Service" || (chosen.group ?? "") !== "") return { status: 500, route: routeName };
   if (!referencePermitted(routes, best.route.metadata.namespace ?? "default", chosen)) return { status: 500, route: routeName };
-  const service = { namespace: chosen.namespace ?? best.route.metadata.namespace ?? "default", name: chosen.name, ...(chosen.port !== undefined ? { port: chosen.port } : {}) };
+  const service = {
+    namespace: chosen.namespace ?? best.route.metadata.namespace ?? "default",
+    name: chosen.name,
+    ...(chosen.port !== undefined ? { port: chosen.port } : {}),
+  };
   return { service, route: routeName, backend: chosen.name };
 }

@@ -65,7 +65,9 @@ function locations(ing: Ingress, req: EdgeRequest): Location[] {
 }
 
 const sameLocation = (a: Location, b: Location) =>
-  (a.host ?? "") === (b.host ?? "") && (a.path.path ?? "/") === (b.path.path ?? "/") && (a.path.pathType ?? "Prefix") === (b.path.pathType ?? "Prefix");
+  (a.host ?? "") === (b.host ?? "") &&
+  (a.path.path ?? "/") === (b.path.path ?? "/") &&
+  (a.path.pathType ?? "Prefix") === (b.path.pathType ?? "Prefix");
 
 function header(req: EdgeRequest, name: string): string | undefined {
   const v = req.headers[name.toLowerCase()];
@@ -121,7 +123,9 @@ export function routeToCanary(canary: Ingress, req: EdgeRequest, random: () => n
 /** Where ingress-nginx would send the request, or undefined when no main Ingress matches (nginx's 404). */
 export function routeIngress(routes: RouteSource, req: EdgeRequest, random: () => number = Math.random): IngressDecision | undefined {
   if (!routes.has(INGRESSES)) return undefined;
-  const all = (routes.list(INGRESSES) as Ingress[]).sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
+  const all = (routes.list(INGRESSES) as Ingress[]).sort((a, b) =>
+    (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+  );
   const mains = all.filter((i) => !isCanary(i)).flatMap((i) => locations(i, req));
   if (mains.length === 0) return undefined;
   mains.sort((a, b) => b.hostScore - a.hostScore || b.pathScore - a.pathScore);
@@ -135,5 +139,9 @@ export function routeIngress(routes: RouteSource, req: EdgeRequest, random: () =
   const svc = target.path.backend?.service;
   if (!svc) return undefined;
   const port = svc.port?.number ?? svc.port?.name;
-  return { service: { namespace: ns, name: svc.name, ...(port !== undefined ? { port } : {}) }, canary: target !== best, ingress: target.ingress.metadata.name };
+  return {
+    service: { namespace: ns, name: svc.name, ...(port !== undefined ? { port } : {}) },
+    canary: target !== best,
+    ingress: target.ingress.metadata.name,
+  };
 }

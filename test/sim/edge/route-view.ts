@@ -37,11 +37,13 @@ export class RouteView implements RouteSource {
       const m = new Map<string, KObject>();
       this.objects.set(typeKey, m);
       for (const o of this.store.list(typeKey).items) m.set(idOf(o), o);
-      this.unsubscribe.push(this.store.watch(typeKey, undefined, undefined, (e) => {
-        const delay = this.delaySeconds();
-        if (delay <= 0) this.apply(e);
-        else this.clock.after(delay, () => this.apply(e));
-      }));
+      this.unsubscribe.push(
+        this.store.watch(typeKey, undefined, undefined, (e) => {
+          const delay = this.delaySeconds();
+          if (delay <= 0) this.apply(e);
+          else this.clock.after(delay, () => this.apply(e));
+        }),
+      );
     }
   }
 

@@ -89,7 +89,9 @@ export function pathString(p: FieldPath): string {
       if (el.startsWith("f:")) return `.${body}`;
       if (el.startsWith("k:")) {
         const k = JSON.parse(body) as JMap;
-        return `[${Object.entries(k).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(",")}]`;
+        return `[${Object.entries(k)
+          .map(([n, v]) => `${n}=${JSON.stringify(v)}`)
+          .join(",")}]`;
       }
       return `[=${body}]`;
     })
@@ -110,7 +112,18 @@ function itemKey(item: JMap, lt: Extract<ListType, { type: "map" }>): string {
 const isAtomicMap = (name: string | undefined) => name === "selector";
 
 /** Top-level fields the server owns (never in a manager's set), as upstream's stripmeta. */
-const STRIPPED_META = ["name", "namespace", "creationTimestamp", "selfLink", "uid", "generation", "managedFields", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"];
+const STRIPPED_META = [
+  "name",
+  "namespace",
+  "creationTimestamp",
+  "selfLink",
+  "uid",
+  "generation",
+  "managedFields",
+  "resourceVersion",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+];
 
 /** The fields an object sets. `status` is skipped unless `withStatus`. */
 export function fieldsOf(t: TypeRef, obj: JMap, opts: { withStatus?: boolean; onlyStatus?: boolean } = {}): FieldSet {

@@ -8,9 +8,7 @@ import { isCustomResource } from "../resources.ts";
 import type { ResourceType } from "../store.ts";
 
 export type ListType =
-  | { type: "map"; keys: string[]; mergeKey: string; defaults?: Record<string, unknown> }
-  | { type: "set" }
-  | { type: "atomic" };
+  { type: "map"; keys: string[]; mergeKey: string; defaults?: Record<string, unknown> } | { type: "set" } | { type: "atomic" };
 
 const ATOMIC: ListType = { type: "atomic" };
 const byName: ListType = { type: "map", keys: ["name"], mergeKey: "name" };

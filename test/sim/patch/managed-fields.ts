@@ -64,7 +64,14 @@ function encode(entries: Entry[]): ManagedFieldsEntry[] {
 const sameSlot = (e: Entry, manager: string, operation: string, subresource?: string) =>
   e.manager === manager && e.operation === operation && (e.subresource ?? "") === (subresource ?? "");
 
-function slot(entries: Entry[], manager: string, operation: "Apply" | "Update", apiVersion: string, time: string, subresource?: string): Entry {
+function slot(
+  entries: Entry[],
+  manager: string,
+  operation: "Apply" | "Update",
+  apiVersion: string,
+  time: string,
+  subresource?: string,
+): Entry {
   let e = entries.find((x) => sameSlot(x, manager, operation, subresource));
   if (!e) {
     e = { manager, operation, apiVersion, time, set: new FieldSet() };
@@ -93,7 +100,14 @@ function fieldOpts(t: TypeRef, subresource?: string) {
  * Record an update by `manager` on `after` (mutated): the fields it added or changed become its own and leave
  * other managers; fields it removed leave everyone.
  */
-export function recordUpdate(t: TypeRef, before: KObject | undefined, after: KObject, manager: string, time: string, subresource?: string): void {
+export function recordUpdate(
+  t: TypeRef,
+  before: KObject | undefined,
+  after: KObject,
+  manager: string,
+  time: string,
+  subresource?: string,
+): void {
   const entries = decode(after.metadata.managedFields ?? before?.metadata.managedFields);
   const opts = fieldOpts(t, subresource);
   const beforeSet = before ? fieldsOf(t, before, opts) : new FieldSet();
@@ -120,7 +134,11 @@ function printManager(e: Entry): string {
 }
 
 function conflictError(conflicts: Array<{ entry: Entry; path: FieldPath }>): ApiError {
-  const causes = conflicts.map((c) => ({ reason: "FieldManagerConflict", message: `conflict with ${printManager(c.entry)}`, field: pathString(c.path) }));
+  const causes = conflicts.map((c) => ({
+    reason: "FieldManagerConflict",
+    message: `conflict with ${printManager(c.entry)}`,
+    field: pathString(c.path),
+  }));
   let message: string;
   if (conflicts.length === 1) {
     message = `Apply failed with 1 conflict: conflict with ${printManager(conflicts[0]!.entry)}: ${pathString(conflicts[0]!.path)}`;

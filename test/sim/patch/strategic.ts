@@ -22,7 +22,12 @@ export function applyStrategicMergePatch(t: Pick<ResourceType, "group" | "kind">
   return out;
 }
 
-function mergeMap(t: Pick<ResourceType, "group" | "kind">, original: JsonMap | undefined, patch: JsonMap, path: string[]): JsonMap | typeof DELETE {
+function mergeMap(
+  t: Pick<ResourceType, "group" | "kind">,
+  original: JsonMap | undefined,
+  patch: JsonMap,
+  path: string[],
+): JsonMap | typeof DELETE {
   const directive = patch["$patch"];
   if (directive === "delete") return DELETE;
   if (directive === "replace") return stripDirectives(patch) as JsonMap;
@@ -128,5 +133,8 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   const ak = Object.keys(a as object);
   const bk = Object.keys(b as object);
-  return ak.length === bk.length && ak.every((k) => Object.hasOwn(b as object, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ak.length === bk.length &&
+    ak.every((k) => Object.hasOwn(b as object, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }

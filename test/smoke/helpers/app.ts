@@ -11,12 +11,16 @@ import type { Pem } from "./certs.ts";
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-export const json = (status: number, body: unknown): Route => (_req, res) => {
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-};
-export const html = (status: number, body: string): Route => (_req, res) => {
-  res.writeHead(status, { "content-type": "text/html; charset=utf-8" }).end(body);
-};
+export const json =
+  (status: number, body: unknown): Route =>
+  (_req, res) => {
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  };
+export const html =
+  (status: number, body: string): Route =>
+  (_req, res) => {
+    res.writeHead(status, { "content-type": "text/html; charset=utf-8" }).end(body);
+  };
 /** Accepts the request and never answers. */
 export const hang: Route = () => {};
 

@@ -73,7 +73,10 @@ export async function makePki(): Promise<TestPki> {
     notAfter: new Date(Date.now() + 365 * DAY),
     signingAlgorithm: alg,
     keys: caKeys,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   const issuer = { cert: caCert, keys: caKeys };
   return {
