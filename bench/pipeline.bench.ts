@@ -12,9 +12,9 @@
  *     comparison with release-gate's weight 0), and `kubectl rollout undo` of stable once a bad version reached
  *     it (a redeploy: what the story did, not comparable with a weight flip).
  */
-import { deploy } from "../.dagger/src/pipeline/release.ts";
-import { runSmokeSuite } from "../.dagger/src/smoke/index.ts";
-import { FAST, NS, REGISTRY, startHarness, type Harness } from "../test/pipeline/harness.ts";
+import { deploy } from "#src/pipeline/release.ts";
+import { runSmokeSuite } from "#src/smoke/index.ts";
+import { FAST, NS, REGISTRY, startHarness, type Harness } from "../test/support/pipeline-harness.ts";
 import { medianOf, type BenchResult } from "./lib.ts";
 
 const RUNS = 3;

@@ -2,9 +2,9 @@
  * The smoke suite against a healthy local service whose every answer takes a little network-like latency:
  * the default suite (checks concurrently) next to the same checks run one after another, over HTTP and HTTPS.
  */
-import { healthyRoutes, startApp, type Route } from "../test/smoke/helpers/app.ts";
-import { makePki } from "../test/smoke/helpers/certs.ts";
-import { qualisysSuite, runSmokeSuite, type SmokeOptions } from "../.dagger/src/smoke/index.ts";
+import { healthyRoutes, startApp, type Route } from "../test/support/smoke-app.ts";
+import { makePki } from "../test/support/certs.ts";
+import { qualisysSuite, runSmokeSuite, type SmokeOptions } from "#src/smoke/index.ts";
 import { medianOf, timeRuns, type BenchResult } from "./lib.ts";
 
 const RUNS = 21;

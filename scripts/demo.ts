@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { parse, stringify } from "yaml";
-import { kubectlFor } from "../test/helpers/kubectl.ts";
+import { kubectlFor } from "../test/support/kubectl.ts";
 import { startSim } from "../test/sim/index.ts";
 
 const repo = fileURLToPath(new URL("../", import.meta.url));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { imageRef, parseVersion, repositoryOf } from "../../.dagger/src/config/image-ref.ts";
-import { parseDuration, formatDuration } from "../../.dagger/src/config/duration.ts";
-import { UsageError } from "../../.dagger/src/errors.ts";
+import { imageRef, parseVersion, repositoryOf } from "#src/config/image-ref.ts";
+import { parseDuration, formatDuration } from "#src/config/duration.ts";
+import { UsageError } from "#src/errors.ts";
 
 const digest = "sha256:" + "a".repeat(64);
 

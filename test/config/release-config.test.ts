@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
-import { loadReleaseConfig, parseReleaseConfig } from "../../.dagger/src/config/load.ts";
-import { UsageError } from "../../.dagger/src/errors.ts";
-import { routerInputs } from "../../.dagger/src/pipeline/production.ts";
+import { loadReleaseConfig, parseReleaseConfig } from "#src/config/load.ts";
+import { UsageError } from "#src/errors.ts";
+import { routerInputs } from "#src/pipeline/production.ts";
 
 const productionYaml = readFileSync("kubernetes/production/release.yaml", "utf8");
 

@@ -4,8 +4,8 @@
  * persistent connection failures give up.
  */
 import { describe, expect, it } from "vitest";
-import { listWatch } from "../../.dagger/src/health/list-watch.ts";
-import type { Kube } from "../../.dagger/src/kube/client.ts";
+import { listWatch } from "#src/health/list-watch.ts";
+import type { Kube } from "#src/kube/client.ts";
 
 type Obj = { metadata: { name: string; resourceVersion: string } };
 type Script = (query: Record<string, unknown>, emit: (type: string, obj: unknown) => void, done: (err: unknown) => void) => void;

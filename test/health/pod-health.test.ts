@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type * as k8s from "@kubernetes/client-node";
-import {
-  deploymentFailure,
-  ownedBy,
-  podFailure,
-  resolveLimits,
-  rolloutComplete,
-  selectorString,
-} from "../../.dagger/src/health/pod-health.ts";
+import { deploymentFailure, ownedBy, podFailure, resolveLimits, rolloutComplete, selectorString } from "#src/health/pod-health.ts";
 
 const limits = { maxRestarts: 2 };
 function pod(cs: Partial<k8s.V1ContainerStatus>, extra: Partial<k8s.V1PodStatus> = {}): k8s.V1Pod {

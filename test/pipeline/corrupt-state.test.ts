@@ -4,13 +4,13 @@
  * the live objects and says plainly that stable's previous template could not be restored.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { canary, rollback } from "../../.dagger/src/pipeline/operator.ts";
-import { deploy } from "../../.dagger/src/pipeline/release.ts";
-import { UsageError } from "../../.dagger/src/errors.ts";
-import { readStatus, statusToText } from "../../.dagger/src/pipeline/status.ts";
-import { inspectInFlight, parseInFlight, STATE_CONFIGMAP } from "../../.dagger/src/pipeline/state.ts";
-import { deployment, DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
-import { expectResting } from "./scenario-support.ts";
+import { canary, rollback } from "#src/pipeline/operator.ts";
+import { deploy } from "#src/pipeline/release.ts";
+import { UsageError } from "#src/errors.ts";
+import { readStatus, statusToText } from "#src/pipeline/status.ts";
+import { inspectInFlight, parseInFlight, STATE_CONFIGMAP } from "#src/pipeline/state.ts";
+import { deployment, DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
+import { expectResting } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -4,11 +4,11 @@
  * returns to it (I3); every run ends at rest with a record (I4).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { FailedError } from "../../.dagger/src/errors.ts";
-import { deploy } from "../../.dagger/src/pipeline/release.ts";
-import { OLD, startHarness, type Harness, type HarnessOptions } from "./harness.ts";
-import { maxWeight, stableTemplateImages } from "./invariants.ts";
-import { expectInvariants, expectResting, image } from "./scenario-support.ts";
+import { FailedError } from "#src/errors.ts";
+import { deploy } from "#src/pipeline/release.ts";
+import { OLD, startHarness, type Harness, type HarnessOptions } from "../support/pipeline-harness.ts";
+import { maxWeight, stableTemplateImages } from "../support/invariants.ts";
+import { expectInvariants, expectResting, image } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

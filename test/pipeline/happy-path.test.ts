@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { deploy } from "../../.dagger/src/pipeline/release.ts";
-import { OLD, startHarness, type Harness } from "./harness.ts";
-import { maxWeight, stableTemplateImages } from "./invariants.ts";
-import { HTTPROUTES } from "./harness.ts";
-import { expectInvariants, expectResting, image } from "./scenario-support.ts";
+import { deploy } from "#src/pipeline/release.ts";
+import { OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
+import { maxWeight, stableTemplateImages } from "../support/invariants.ts";
+import { HTTPROUTES } from "../support/pipeline-harness.ts";
+import { expectInvariants, expectResting, image } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -3,12 +3,12 @@
  * (another run could take the lock then), and rolls back like any failure.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { PipelineEnv } from "../../.dagger/src/pipeline/context.ts";
-import { deploy } from "../../.dagger/src/pipeline/release.ts";
-import { readLock } from "../../.dagger/src/kube/lease-lock.ts";
-import { NS, OLD, startHarness, type Harness } from "./harness.ts";
-import { stableTemplateImages } from "./invariants.ts";
-import { expectInvariants, expectResting, image } from "./scenario-support.ts";
+import type { PipelineEnv } from "#src/pipeline/context.ts";
+import { deploy } from "#src/pipeline/release.ts";
+import { readLock } from "#src/kube/lease-lock.ts";
+import { NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
+import { stableTemplateImages } from "../support/invariants.ts";
+import { expectInvariants, expectResting, image } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -3,11 +3,11 @@
  * from the canary pods (weight verified) before the canary is scaled down to its smaller size.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { canary, rollback } from "../../.dagger/src/pipeline/operator.ts";
-import { buildRouters } from "../../.dagger/src/pipeline/production.ts";
-import { deployment, OLD, startHarness, type Harness } from "./harness.ts";
-import { checkI1 } from "./invariants.ts";
-import { expectResting } from "./scenario-support.ts";
+import { canary, rollback } from "#src/pipeline/operator.ts";
+import { buildRouters } from "#src/pipeline/production.ts";
+import { deployment, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
+import { checkI1 } from "../support/invariants.ts";
+import { expectResting } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

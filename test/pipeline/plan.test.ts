@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
-import { parseReleaseConfig } from "../../.dagger/src/config/load.ts";
-import { UsageError } from "../../.dagger/src/errors.ts";
-import { assertWithinBudget, planRelease, planToText } from "../../.dagger/src/pipeline/plan.ts";
-import { canaryReplicas } from "../../.dagger/src/pipeline/production.ts";
+import { parseReleaseConfig } from "#src/config/load.ts";
+import { UsageError } from "#src/errors.ts";
+import { assertWithinBudget, planRelease, planToText } from "#src/pipeline/plan.ts";
+import { canaryReplicas } from "#src/pipeline/production.ts";
 
 const production = parseReleaseConfig(readFileSync("kubernetes/production/release.yaml", "utf8"));
 

@@ -5,16 +5,16 @@
  * hand meanwhile, and nothing in flight.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { readHistory } from "../../.dagger/src/audit/history.ts";
-import { readLock } from "../../.dagger/src/kube/lease-lock.ts";
-import { UsageError } from "../../.dagger/src/errors.ts";
-import { canary } from "../../.dagger/src/pipeline/operator.ts";
-import { deploy } from "../../.dagger/src/pipeline/release.ts";
-import type { ResumedRecord } from "../../.dagger/src/pipeline/resume.ts";
-import { bin, killDeployAt, waitLockStale } from "./bin-support.ts";
-import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
-import { checkI1, stableTemplateImages } from "./invariants.ts";
-import { expectInvariants, expectResting, image } from "./scenario-support.ts";
+import { readHistory } from "#src/audit/history.ts";
+import { readLock } from "#src/kube/lease-lock.ts";
+import { UsageError } from "#src/errors.ts";
+import { canary } from "#src/pipeline/operator.ts";
+import { deploy } from "#src/pipeline/release.ts";
+import type { ResumedRecord } from "#src/pipeline/resume.ts";
+import { bin, killDeployAt, waitLockStale } from "../support/bin.ts";
+import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
+import { checkI1, stableTemplateImages } from "../support/invariants.ts";
+import { expectInvariants, expectResting, image } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -4,12 +4,12 @@
  * stand and to run `release-gate rollback` again, instead of hanging for undici's 300 s.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { readHistory } from "../../.dagger/src/audit/history.ts";
-import { FailedError } from "../../.dagger/src/errors.ts";
-import { canary, rollback } from "../../.dagger/src/pipeline/operator.ts";
-import { readInFlight } from "../../.dagger/src/pipeline/state.ts";
-import { NS, OLD, startHarness, type Harness } from "./harness.ts";
-import { expectResting } from "./scenario-support.ts";
+import { readHistory } from "#src/audit/history.ts";
+import { FailedError } from "#src/errors.ts";
+import { canary, rollback } from "#src/pipeline/operator.ts";
+import { readInFlight } from "#src/pipeline/state.ts";
+import { NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
+import { expectResting } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

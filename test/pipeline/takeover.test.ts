@@ -5,14 +5,14 @@
  * production as read under the lock.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { readHistory } from "../../.dagger/src/audit/history.ts";
-import { FailedError, UsageError } from "../../.dagger/src/errors.ts";
-import { LockHeldError, readLock } from "../../.dagger/src/kube/lease-lock.ts";
-import type { PipelineEnv } from "../../.dagger/src/pipeline/context.ts";
-import { canary, rollback } from "../../.dagger/src/pipeline/operator.ts";
-import { deploy } from "../../.dagger/src/pipeline/release.ts";
-import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "./harness.ts";
-import { expectInvariants, expectResting, image } from "./scenario-support.ts";
+import { readHistory } from "#src/audit/history.ts";
+import { FailedError, UsageError } from "#src/errors.ts";
+import { LockHeldError, readLock } from "#src/kube/lease-lock.ts";
+import type { PipelineEnv } from "#src/pipeline/context.ts";
+import { canary, rollback } from "#src/pipeline/operator.ts";
+import { deploy } from "#src/pipeline/release.ts";
+import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
+import { expectInvariants, expectResting, image } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { parseSuite } from "../../.dagger/src/smoke/suite.ts";
+import { parseSuite } from "#src/smoke/suite.ts";
 
 const read = (p: string) => readFileSync(new URL(`../../${p}`, import.meta.url), "utf8");
 const readme = read("README.md");

@@ -24,10 +24,10 @@ import {
   SERVER_VERSION,
   wantsAggregated,
 } from "./api/discovery.ts";
-import { openApiV3GroupVersion, openApiV3Root } from "./api/openapi.ts";
-import { tableOf, wantsTable } from "./api/table.ts";
+import { openApiV3GroupVersion, openApiV3Root } from "./kubectl-compat/openapi.ts";
+import { tableOf, wantsTable } from "./kubectl-compat/table.ts";
 import { applyDefaults } from "./api/defaults.ts";
-import { decodeProtobufObject, PROTOBUF } from "./api/protobuf.ts";
+import { decodeProtobufObject, PROTOBUF } from "./kubectl-compat/protobuf.ts";
 
 export interface ApiServerOptions {
   port?: number;

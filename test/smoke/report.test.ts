@@ -1,6 +1,6 @@
 /** The table people read and the JSON machines read. */
 import { describe, expect, it } from "vitest";
-import { renderTable, toJSON, type SmokeReport } from "../../.dagger/src/smoke/index.ts";
+import { renderTable, toJSON, type SmokeReport } from "#src/smoke/index.ts";
 
 const report: SmokeReport = {
   ok: false,

@@ -3,10 +3,10 @@ import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createTcp, type AddressInfo, type Socket } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { UsageError } from "../../.dagger/src/errors.ts";
-import { parseSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "../../.dagger/src/smoke/index.ts";
-import { makePki, type TestPki } from "./helpers/certs.ts";
-import { CLOSED_PORT, hang, healthyRoutes, html, json, startApp, type Route, type TestApp } from "./helpers/app.ts";
+import { UsageError } from "#src/errors.ts";
+import { parseSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "#src/smoke/index.ts";
+import { makePki, type TestPki } from "../support/certs.ts";
+import { CLOSED_PORT, hang, healthyRoutes, html, json, startApp, type Route, type TestApp } from "../support/smoke-app.ts";
 
 const TOKEN = "tok-3f9a1c-never-print-me";
 const apps: TestApp[] = [];

@@ -3,9 +3,9 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { UsageError } from "../../.dagger/src/errors.ts";
-import { loadSuite, qualisysSuite, qualisysSuiteData, runSmokeSuite } from "../../.dagger/src/smoke/index.ts";
-import { html, json, startApp, type TestApp } from "./helpers/app.ts";
+import { UsageError } from "#src/errors.ts";
+import { loadSuite, qualisysSuite, qualisysSuiteData, runSmokeSuite } from "#src/smoke/index.ts";
+import { html, json, startApp, type TestApp } from "../support/smoke-app.ts";
 
 let dir: string;
 const apps: TestApp[] = [];

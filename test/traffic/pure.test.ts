@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { canaryReplicasFor, shareOf } from "../../.dagger/src/traffic/replicas.ts";
-import { judgeSplit } from "../../.dagger/src/traffic/observed-split.ts";
-import { createRouters, validateRouterInputs, type RouterInputs } from "../../.dagger/src/traffic/index.ts";
-import { UsageError } from "../../.dagger/src/errors.ts";
-import type { Kube } from "../../.dagger/src/kube/client.ts";
+import { canaryReplicasFor, shareOf } from "#src/traffic/replicas.ts";
+import { judgeSplit } from "#src/traffic/observed-split.ts";
+import { createRouters, validateRouterInputs, type RouterInputs } from "#src/traffic/index.ts";
+import { UsageError } from "#src/errors.ts";
+import type { Kube } from "#src/kube/client.ts";
 
 describe("replicas router sizing", () => {
   it("sizes the canary so its pod share approaches the weight, stable untouched", () => {

@@ -25,7 +25,7 @@ import { applyScale, scaleOf } from "./scale.ts";
 import { applyJsonPatch } from "../patch/json.ts";
 import { applyMergePatch } from "../patch/merge.ts";
 import { applyStrategicMergePatch } from "../patch/strategic.ts";
-import { recordUpdate, serverSideApply } from "../patch/managed-fields.ts";
+import { recordUpdate, serverSideApply } from "../kubectl-compat/managed-fields.ts";
 import { isCustomResource } from "../resources.ts";
 
 export interface RequestContext {
