@@ -15,7 +15,7 @@ import { kubeFromConfig } from "#src/kube/client.ts";
 import { loadKubeConfig } from "#src/kube/kubeconfig.ts";
 import type { PipelineEnv } from "#src/pipeline/context.ts";
 import type { Progress } from "#src/pipeline/progress.ts";
-import { parseResolve } from "#src/pipeline/public-url.ts";
+import { parseResolve } from "#src/smoke/public-url.ts";
 
 export const NS = "production";
 export const DEPLOYMENTS = "apps/v1/deployments";

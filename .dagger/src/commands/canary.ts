@@ -1,8 +1,8 @@
 /** `release-gate canary --tag T --weight W`: one canary step for operators, with deploy's safety. */
 import type { Command } from "commander";
 import { canary } from "../pipeline/operator.ts";
-import { pipelineEnv } from "../pipeline/env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "../pipeline/command-support.ts";
+import { pipelineEnv } from "./pipeline-env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, intOption, readSecretEnv } from "./common.ts";
 
 export function register(program: Command): void {

@@ -4,8 +4,8 @@
  */
 import type { Command } from "commander";
 import { deploy } from "../pipeline/release.ts";
-import { pipelineEnv } from "../pipeline/env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "../pipeline/command-support.ts";
+import { pipelineEnv } from "./pipeline-env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, readSecretEnv } from "./common.ts";
 
 interface DeployFlags extends ClusterFlags {

@@ -2,8 +2,8 @@
 import type { Command } from "commander";
 import { historyToMarkdown } from "../audit/markdown.ts";
 import { readHistory } from "../audit/history.ts";
-import { pipelineEnv } from "../pipeline/env.ts";
-import { addClusterOptions, type ClusterFlags } from "../pipeline/command-support.ts";
+import { pipelineEnv } from "./pipeline-env.ts";
+import { addClusterOptions, type ClusterFlags } from "./support.ts";
 import { output } from "./common.ts";
 
 export function register(program: Command): void {

@@ -1,8 +1,8 @@
 /** `release-gate promote --tag T`: promote a canary that passed at 100 % (I3), with deploy's safety. */
 import type { Command } from "commander";
 import { promote } from "../pipeline/operator.ts";
-import { pipelineEnv } from "../pipeline/env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "../pipeline/command-support.ts";
+import { pipelineEnv } from "./pipeline-env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, readSecretEnv } from "./common.ts";
 
 export function register(program: Command): void {

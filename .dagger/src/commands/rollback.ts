@@ -1,8 +1,8 @@
 /** `release-gate rollback [--reason R]`: from any state back to all traffic on a healthy stable (I4). */
 import type { Command } from "commander";
 import { rollback } from "../pipeline/operator.ts";
-import { pipelineEnv } from "../pipeline/env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, type ClusterFlags } from "../pipeline/command-support.ts";
+import { pipelineEnv } from "./pipeline-env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, type ClusterFlags } from "./support.ts";
 
 export function register(program: Command): void {
   addClusterOptions(

@@ -1,8 +1,8 @@
 /** `release-gate status`: what production runs now, weights, lock holder, any release in flight. */
 import type { Command } from "commander";
-import { pipelineEnv } from "../pipeline/env.ts";
+import { pipelineEnv } from "./pipeline-env.ts";
 import { readStatus, statusToText } from "../pipeline/status.ts";
-import { addClusterOptions, type ClusterFlags } from "../pipeline/command-support.ts";
+import { addClusterOptions, type ClusterFlags } from "./support.ts";
 import { output } from "./common.ts";
 
 export function register(program: Command): void {

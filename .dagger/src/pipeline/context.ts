@@ -4,7 +4,7 @@ import type { Kube } from "../kube/client.ts";
 import type { Suite } from "../smoke/index.ts";
 import type { TrafficRouter } from "../traffic/router.ts";
 import type { Progress } from "./progress.ts";
-import type { Resolver } from "./public-url.ts";
+import type { Resolver } from "../smoke/public-url.ts";
 import type { InFlight } from "./state.ts";
 import type { StepRecord } from "../audit/record.ts";
 

@@ -7,9 +7,9 @@ import { loadReleaseConfig } from "../config/load.ts";
 import { kubeFromConfig } from "../kube/client.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
 import { defaultIdentity } from "../kube/lease-lock.ts";
-import type { PipelineEnv } from "./context.ts";
-import { silentProgress, streamProgress } from "./progress.ts";
-import { parseResolve } from "./public-url.ts";
+import type { PipelineEnv } from "../pipeline/context.ts";
+import { silentProgress, streamProgress } from "../pipeline/progress.ts";
+import { parseResolve } from "../smoke/public-url.ts";
 
 export interface EnvOptions {
   config?: string;
