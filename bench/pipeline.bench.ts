@@ -4,7 +4,9 @@
  * after each phase):
  *   - failure detection → weight 0 verified, and → full restoration (canary at 0), for a smoke failure at 50 %;
  *   - pipeline overhead: a release's wall time minus its observation windows and the pods' start-up floor;
- *   - Kubernetes API requests per release;
+ *   - Kubernetes API requests per release, printed as a table by verb and resource for 1 and 2 services and for
+ *     2 services at 3× the replicas (the goals: at most 60 for the 2-service release, linear in services, flat
+ *     in replicas);
  *   - side by side: the same release done as story 0.12's shell workflow does it (kubectl set image / rollout
  *     status / scale, smoke tests, a sleep per phase), with the real kubectl against the same simulator: the
  *     shell side pays one kubectl process (start-up, discovery, a fresh connection) per command;
@@ -12,9 +14,9 @@
  *     comparison with release-gate's weight 0), and `kubectl rollout undo` of stable once a bad version reached
  *     it (a redeploy: what the story did, not comparable with a weight flip).
  */
-import { deploy } from "#src/pipeline/release.ts";
+import { deploy } from "#src/pipeline/deploy.ts";
 import { runSmokeSuite } from "#src/smoke/index.ts";
-import { FAST, NS, REGISTRY, startHarness, type Harness } from "../test/support/pipeline-harness.ts";
+import { FAST, NS, REGISTRY, startHarness, waitStableAvailable, type Harness } from "../test/support/pipeline-harness.ts";
 import { medianOf, type BenchResult } from "./lib.ts";
 
 const RUNS = 3;
@@ -23,11 +25,53 @@ const SERVICES = ["qualisys-api", "qualisys-web"];
 const windowsMs = FAST.phases.map((p) => Number.parseInt(p.observe, 10));
 const observeTotalMs = windowsMs.reduce((sum, w) => sum + w, 0);
 
-async function harness(): Promise<Harness> {
-  const h = await startHarness({});
+async function harness(o: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
+  const h = await startHarness(o);
   h.sim.faults.add({ verb: "*", fault: { type: "latency", ms: API_LATENCY_MS } });
   h.sim.faults.resetCounters();
   return h;
+}
+
+/** Requests the simulator serves from now on, by "verb resource" (e.g. "patch deployments"). */
+function countRequests(h: Harness): Map<string, number> {
+  const counts = new Map<string, number>();
+  const serve = h.sim.faults.onRequest.bind(h.sim.faults);
+  h.sim.faults.onRequest = (req) => {
+    const key = `${req.verb} ${req.resource ?? "(other)"}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    return serve(req);
+  };
+  return counts;
+}
+
+/** The API requests of one release of 1.1.0, by verb and resource, with `services` and stable at `replicas`. */
+async function requestsOfRelease(services: Array<"qualisys-api" | "qualisys-web">, replicas = 4): Promise<Map<string, number>> {
+  const h = await harness({ services });
+  try {
+    if (replicas !== 4) {
+      for (const s of ["qualisys-api-stable", "qualisys-web-stable"])
+        await h.kubectl.run(["scale", `deployment/${s}`, `--replicas=${replicas}`, "-n", NS]);
+      await waitStableAvailable(h.sim, 60_000);
+    }
+    const counts = countRequests(h);
+    await deploy(h.env, { tag: "1.1.0" });
+    return counts;
+  } finally {
+    await h.stop();
+  }
+}
+
+/** The request table, printed before the timing rows: by verb and resource, one column per release measured. */
+function printRequestTable(columns: Array<[string, Map<string, number>]>): void {
+  const keys = [...new Set(columns.flatMap(([, m]) => [...m.keys()]))].sort(
+    (a, b) => a.split(" ")[1]!.localeCompare(b.split(" ")[1]!) || a.localeCompare(b),
+  );
+  const rows = keys.map((k) => [k, ...columns.map(([, m]) => String(m.get(k) ?? 0))]);
+  rows.push(["total", ...columns.map(([, m]) => String([...m.values()].reduce((a, b) => a + b, 0)))]);
+  const header = ["API REQUESTS (verb resource)", ...columns.map(([name]) => name)];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  console.log([line(header), ...rows.map(line)].join("\n") + "\n");
 }
 
 /** Simulated pod start-up the release must wait for: one canary start per phase, stable's 4 pods one by one. */
@@ -148,6 +192,15 @@ async function storyRollback(): Promise<number> {
 }
 
 export async function run(): Promise<BenchResult[]> {
+  // Requests do not depend on the machine: one release each is enough.
+  const one = await requestsOfRelease(["qualisys-api"]);
+  const two = await requestsOfRelease(["qualisys-api", "qualisys-web"]);
+  const twoBig = await requestsOfRelease(["qualisys-api", "qualisys-web"], 12);
+  printRequestTable([
+    ["1 service", one],
+    ["2 services", two],
+    ["2 services, 12 replicas", twoBig],
+  ]);
   const ours: Array<Awaited<ReturnType<typeof releaseGate>>> = [];
   const story: Array<Awaited<ReturnType<typeof storyWorkflow>>> = [];
   const rollbacks: Array<Awaited<ReturnType<typeof rollbackAt50>>> = [];

@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { parse, stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { deploy } from "#src/pipeline/release.ts";
-import { bin, BIN, binEnv, spawnBin, waitLockStale, whenStderr } from "../support/bin.ts";
+import { deploy } from "#src/pipeline/deploy.ts";
+import { ageLock, bin, BIN, binEnv, spawnBin, stableChanged, waitLockExpired, waitLockStale, whenStderr } from "../support/bin.ts";
 import { deployment, imageOf, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { stableTemplateImages } from "../support/invariants.ts";
-import { expectInvariants, expectResting, image } from "../support/scenario.ts";
+import { expectInvariants, expectResting, image, pinned } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -96,7 +96,7 @@ describe("a release through the bin", () => {
     expect(status.code).toBe(0);
     const st = JSON.parse(status.stdout);
     expect(st.resting).toBe(true);
-    expect(st.services.map((s: any) => s.stable.image)).toEqual([image("qualisys-api", "1.1.0"), image("qualisys-web", "1.1.0")]);
+    expect(st.services.map((s: any) => s.stable.image)).toEqual([pinned("qualisys-api", "1.1.0"), pinned("qualisys-web", "1.1.0")]);
     const history = await bin(h, ["history", "--json"]);
     expect(JSON.parse(history.stdout)[0]).toMatchObject({ tag: "1.1.0", outcome: "succeeded", triggeredBy: "cli-tester" });
     const plan = await execa(process.execPath, [BIN, "plan", "--tag", "1.2.0", "--config", h.configPath], {
@@ -144,15 +144,21 @@ describe("killed runs (I5)", () => {
   }, 60_000);
 
   it("SIGKILL mid-phase: status explains it, rollback refuses while the lock looks alive, takes it over once stale and repairs", async () => {
-    // ttl 18 s: renewals every 3 s, stale 9 s after the last one (the refusal below comes well before), expired after 18 s.
-    h = await startHarness({ config: (d) => ((d.phases[1].observe = "10s"), (d.lock.ttl = "18s")) });
+    // ttl 60 s: renewals every 10 s, stale 30 s after the last one, however slowly the status and refusal below run;
+    // then the dead holder's last renewal is moved back by hand instead of waiting for it to age.
+    h = await startHarness({ config: (d) => ((d.phases[1].observe = "10s"), (d.lock.ttl = "60s")) });
     const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
     await whenStderr(run, "canary 50% · weight 50% · waiting for observation window");
     run.kill("SIGKILL");
     await run;
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
     expect(status.resting).toBe(false);
-    expect(status.inFlight).toMatchObject({ tag: "1.1.0", step: "canary 50%", passedWeight: 10, promotionStarted: false });
+    expect(status.inFlight).toMatchObject({
+      tag: "1.1.0",
+      step: { kind: "canary", weight: 50 },
+      passedWeight: 10,
+      promotionStarted: false,
+    });
     expect(status.lock.holder).toMatch(/cli-tester/);
     expect(status.lock.expired).toBe(false);
     expect(status.weights.map((w: any) => w.weight)).toEqual([50]);
@@ -166,16 +172,16 @@ describe("killed runs (I5)", () => {
       /another run holds the release lock .*: cli-tester .*last renewed [\d.]+ s ago.*It is alive.*rollback --force/,
     );
     expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
-    await waitLockStale(h);
+    await ageLock(h, 40_000);
     const rb = await bin(h, ["rollback", "--reason", "runner died"]);
     expect(rb.code, rb.stderr).toBe(0);
-    expect(rb.stderr).toMatch(/took the release lock over from cli-tester .*last renewed [\d.]+ s ago/);
+    expect(rb.stderr).toMatch(/took the release lock over from cli-tester .*\(it had not renewed it for [\d.]+ s\)/);
     const rec = await expectResting(h, OLD, "rolled-back");
     expect(rec.rollbackReason).toMatch(/runner died; interrupted release 1.1.0/);
     expectInvariants(h);
   }, 60_000);
 
-  it("SIGKILL during promotion: status shows stable being changed, rollback restores its previous template (I3)", async () => {
+  it("SIGKILL during promotion: status shows stable being changed, rollback restores its previous revision (I3)", async () => {
     // Pods of 1.6.0 take 30 simulated seconds to start, so stable's rolling update (4 pods, one at a time) is
     // surely under way when the run is killed.
     h = await startHarness({
@@ -184,18 +190,19 @@ describe("killed runs (I5)", () => {
     });
     const run = spawnBin(h, ["deploy", "--tag", "1.6.0"]);
     await whenStderr(run, "promote · weight 100% · started");
-    await new Promise((r) => setTimeout(r, 300));
+    const underWay = stableChanged(h, (svc) => image(svc, OLD));
+    while (!underWay()) await new Promise((r) => setTimeout(r, 20));
     run.kill("SIGKILL");
     await run;
-    expect(imageOf(deployment(h.sim, "qualisys-api-stable"), "qualisys-api")).toBe(image("qualisys-api", "1.6.0"));
+    expect(imageOf(deployment(h.sim, "qualisys-api-stable"), "qualisys-api")).toBe(pinned("qualisys-api", "1.6.0"));
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
-    expect(status.inFlight).toMatchObject({ step: "promote", promotionStarted: true, passedWeight: 100 });
+    expect(status.inFlight).toMatchObject({ step: { kind: "promote" }, promotionStarted: true, passedWeight: 100 });
     await waitLockStale(h);
     const rb = await bin(h, ["rollback"]);
     expect(rb.code, rb.stderr).toBe(0);
     await expectResting(h, OLD, "rolled-back");
     for (const svc of ["qualisys-api", "qualisys-web"])
-      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.6.0"), image(svc, OLD)]);
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), pinned(svc, "1.6.0"), image(svc, OLD)]);
     expectInvariants(h);
   }, 60_000);
 
@@ -208,7 +215,7 @@ describe("killed runs (I5)", () => {
     const refusedLock = await bin(h, ["deploy", "--tag", "1.2.0"]);
     // Within the 3 s ttl the lock refuses; after it the interrupted state does. Either way: exit 2.
     expect(refusedLock.code).toBe(2);
-    await new Promise((r) => setTimeout(r, 3200));
+    await waitLockExpired(h);
     const refusedState = await bin(h, ["deploy", "--tag", "1.2.0"]);
     expect(refusedState.code).toBe(2);
     expect(refusedState.stderr).toMatch(

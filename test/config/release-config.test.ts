@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
 import { loadReleaseConfig, parseReleaseConfig } from "#src/config/load.ts";
 import { UsageError } from "#src/errors.ts";
-import { routerInputs } from "#src/pipeline/production.ts";
+import { routerInputs } from "#src/traffic/routing.ts";
 
 const productionYaml = readFileSync("kubernetes/production/release.yaml", "utf8");
 
@@ -128,6 +128,35 @@ describe("release.yaml", () => {
     );
     expect(err.message).toContain('services[1].name: service "qualisys-api" is listed twice');
     expect(err.message).toContain("services[0].canary.deployment: the canary Deployment must differ");
+  });
+
+  it("owns the router-input rules the routers used to check again: the canary Service, the header (one rule for every header name)", () => {
+    const err = errorOf(
+      withChange((d) => {
+        d.services[0].canary.service = d.services[0].stable.service;
+        d.router.canaryHeader = { name: "X Canary", value: "a\r\nb" };
+        d.observedSplit = { versionHeader: "X-App Version" };
+      }),
+    );
+    expect(err.message).toContain(
+      "services[0].canary.service: the canary Service must differ from the stable one for router ingress-nginx",
+    );
+    expect(err.message).toMatch(/router\.canaryHeader\.name: must be an HTTP header name/);
+    expect(err.message).toMatch(/router\.canaryHeader\.value: must be a non-empty value on one line/);
+    expect(err.message).toMatch(/observedSplit\.versionHeader: must be an HTTP header name/);
+    // RFC 9110 token characters are accepted (the old rule refused "X_Canary" and "X.Canary").
+    const ok = parseReleaseConfig(withChange((d) => (d.router.canaryHeader = { name: "X_Canary.v2", value: "always" })));
+    expect(ok.router.canaryHeader.name).toBe("X_Canary.v2");
+    // With no router, one Service over both tracks is the point.
+    expect(() =>
+      parseReleaseConfig(withChange((d) => ((d.router.kind = "replicas"), (d.services[0].canary.service = d.services[0].stable.service)))),
+    ).not.toThrow();
+  });
+
+  it("gives the observed split a sampling deadline and the smoke token a requirement switch, both with defaults", () => {
+    const cfg = parseReleaseConfig(productionYaml);
+    expect(cfg.observedSplit.deadline).toBe(10_000);
+    expect(cfg.smoke.requireToken).toBe(false);
   });
 
   it("refuses YAML that does not parse and a file that does not exist", async () => {

@@ -3,11 +3,19 @@
  * pods behave (healthy, crash-looping, failing to pull, never Ready, Ready then failing).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CanaryUnhealthyError, waitAvailable, watchCanaryHealth, type HealthFailure } from "#src/health/index.ts";
+import { CanaryUnhealthyError, waitAvailable, watchCanaryHealth, type HealthFailure, type HealthLimits } from "#src/health/index.ts";
 import { FailedError } from "#src/errors.ts";
 import { NS, startTrafficSim, type TrafficSim } from "../support/traffic-fixture.ts";
 
 const CANARY = "qualisys-api-canary";
+/** The test's limits (release.yaml gives the pipeline its own; health/ has none of its own). */
+const limits = (l: Partial<HealthLimits> = {}): HealthLimits => ({
+  maxRestarts: 3,
+  notReadyGraceMs: 15_000,
+  unavailableGraceMs: 15_000,
+  readyDeadlineMs: 120_000,
+  ...l,
+});
 let t: TrafficSim;
 
 beforeAll(async () => {
@@ -37,7 +45,7 @@ async function rollCanary(tag: string, replicas: number): Promise<void> {
 
 async function scaleToZero(): Promise<void> {
   await t.kube.apps.patchNamespacedDeployment({ name: CANARY, namespace: NS, body: [{ op: "replace", path: "/spec/replicas", value: 0 }] });
-  await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 0, timeoutMs: 20_000 });
+  await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 0, timeoutMs: 20_000, limits: limits() });
 }
 
 const failureOf = async (p: Promise<unknown>): Promise<HealthFailure> => {
@@ -52,7 +60,7 @@ const failureOf = async (p: Promise<unknown>): Promise<HealthFailure> => {
 describe("waitAvailable", () => {
   it("resolves once a healthy canary has all its replicas updated and available", async () => {
     await rollCanary("2.0.0", 2);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 2, timeoutMs: 20_000 });
+    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 2, timeoutMs: 20_000, limits: limits() });
     const d = await t.kube.apps.readNamespacedDeployment({ name: CANARY, namespace: NS });
     expect(d.status?.availableReplicas).toBe(2);
     expect(d.status?.updatedReplicas).toBe(2);
@@ -62,7 +70,14 @@ describe("waitAvailable", () => {
   it("fails fast on CrashLoopBackOff, naming the pod and container", async () => {
     await rollCanary("2.0.0-crash", 1);
     const f = await failureOf(
-      waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 10 } }),
+      waitAvailable({
+        kube: t.kube,
+        namespace: NS,
+        deployment: CANARY,
+        replicas: 1,
+        timeoutMs: 60_000,
+        limits: limits({ maxRestarts: 10 }),
+      }),
     );
     expect(f.reason).toBe("CrashLoopBackOff");
     expect(f.pod).toMatch(/^qualisys-api-canary-/);
@@ -74,7 +89,14 @@ describe("waitAvailable", () => {
   it("reports restarts above the limit before the back-off shows", async () => {
     await rollCanary("2.0.0-crash", 1);
     const f = await failureOf(
-      waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 0 } }),
+      waitAvailable({
+        kube: t.kube,
+        namespace: NS,
+        deployment: CANARY,
+        replicas: 1,
+        timeoutMs: 60_000,
+        limits: limits({ maxRestarts: 0 }),
+      }),
     );
     expect(["RestartLimit", "CrashLoopBackOff"]).toContain(f.reason);
     await scaleToZero();
@@ -82,7 +104,9 @@ describe("waitAvailable", () => {
 
   it("fails fast on an image that cannot be pulled", async () => {
     await rollCanary("2.0.0-pull", 1);
-    const f = await failureOf(waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000 }));
+    const f = await failureOf(
+      waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: limits() }),
+    );
     expect(["ErrImagePull", "ImagePullBackOff"]).toContain(f.reason);
     expect(f.message).toContain(f.pod!);
     await scaleToZero();
@@ -90,9 +114,14 @@ describe("waitAvailable", () => {
 
   it("times out on a canary that never becomes Ready, naming each pod and its state", async () => {
     await rollCanary("2.0.0-never", 2);
-    const err = await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 2, timeoutMs: 1_500 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await waitAvailable({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      replicas: 2,
+      timeoutMs: 1_500,
+      limits: limits(),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FailedError);
     expect(err).not.toBeInstanceOf(CanaryUnhealthyError);
     const msg = (err as Error).message;
@@ -104,7 +133,15 @@ describe("waitAvailable", () => {
   it("stops when its signal aborts, with the signal's reason", async () => {
     await rollCanary("2.0.0-never", 1);
     const ac = new AbortController();
-    const p = waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, signal: ac.signal });
+    const p = waitAvailable({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      replicas: 1,
+      timeoutMs: 60_000,
+      signal: ac.signal,
+      limits: limits(),
+    });
     ac.abort(new Error("release cancelled"));
     await expect(p).rejects.toThrow("release cancelled");
     await scaleToZero();
@@ -120,7 +157,7 @@ describe("watchCanaryHealth", () => {
       namespace: NS,
       deployment: CANARY,
       signal: new AbortController().signal,
-      limits: { readyDeadlineMs: 300 },
+      limits: limits({ readyDeadlineMs: 300 }),
     });
     await rollCanary("2.0.0-never", 1);
     const f = await watching;
@@ -131,13 +168,13 @@ describe("watchCanaryHealth", () => {
 
   it("detects a Ready pod that stops being Ready for longer than the grace", async () => {
     await rollCanary("2.0.0-flap", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
+    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
     const f = await watchCanaryHealth({
       kube: t.kube,
       namespace: NS,
       deployment: CANARY,
       signal: new AbortController().signal,
-      limits: { notReadyGraceMs: 100, unavailableGraceMs: 60_000 },
+      limits: limits({ notReadyGraceMs: 100, unavailableGraceMs: 60_000 }),
     });
     expect(f?.reason).toBe("NotReady");
     expect(f?.message).toMatch(/was Ready and has not been Ready for over 100 ms/);
@@ -146,7 +183,7 @@ describe("watchCanaryHealth", () => {
 
   it("gives a pod that is already not Ready when the watch starts the not-Ready grace, not the ready deadline", async () => {
     await rollCanary("2.0.0-flap", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
+    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
     const notReady = async () => {
       const pods = await t.kube.core.listNamespacedPod({ namespace: NS, labelSelector: "app=qualisys-api,track=canary" });
       return pods.items.some(
@@ -159,7 +196,7 @@ describe("watchCanaryHealth", () => {
       namespace: NS,
       deployment: CANARY,
       signal: new AbortController().signal,
-      limits: { notReadyGraceMs: 100, readyDeadlineMs: 600_000, unavailableGraceMs: 600_000 },
+      limits: limits({ notReadyGraceMs: 100, readyDeadlineMs: 600_000, unavailableGraceMs: 600_000 }),
     });
     expect(f?.reason).toBe("NotReady");
     await scaleToZero();
@@ -167,13 +204,13 @@ describe("watchCanaryHealth", () => {
 
   it("detects a Ready pod whose process starts crashing", async () => {
     await rollCanary("2.0.0-die", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
+    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
     const f = await watchCanaryHealth({
       kube: t.kube,
       namespace: NS,
       deployment: CANARY,
       signal: new AbortController().signal,
-      limits: { maxRestarts: 0, notReadyGraceMs: 60_000, unavailableGraceMs: 60_000 },
+      limits: limits({ maxRestarts: 0, notReadyGraceMs: 60_000, unavailableGraceMs: 60_000 }),
     });
     expect(["RestartLimit", "CrashLoopBackOff"]).toContain(f?.reason);
     await scaleToZero();
@@ -186,19 +223,25 @@ describe("watchCanaryHealth", () => {
       namespace: NS,
       deployment: CANARY,
       signal: new AbortController().signal,
-      limits: { maxRestarts: 10 },
+      limits: limits({ maxRestarts: 10 }),
     });
     expect(crash?.reason).toBe("CrashLoopBackOff");
     await scaleToZero();
     await rollCanary("2.0.0-pull", 1);
-    const pull = await watchCanaryHealth({ kube: t.kube, namespace: NS, deployment: CANARY, signal: new AbortController().signal });
+    const pull = await watchCanaryHealth({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      signal: new AbortController().signal,
+      limits: limits(),
+    });
     expect(["ErrImagePull", "ImagePullBackOff"]).toContain(pull?.reason);
     await scaleToZero();
   });
 
   it("survives dropped watches: resumes and still reports the failure", async () => {
     await rollCanary("2.0.0", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
+    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
     // Every pod watch ends after one event, as a proxy or server timeout would end it.
     t.sim.faults.add({ verb: "watch", resource: "pods", fault: { type: "dropWatch", afterEvents: 1 } });
     const rewatches: string[] = [];
@@ -208,13 +251,13 @@ describe("watchCanaryHealth", () => {
         namespace: NS,
         deployment: CANARY,
         signal: new AbortController().signal,
-        limits: { maxRestarts: 10 },
+        limits: limits({ maxRestarts: 10 }),
         onRewatch: (what, why) => rewatches.push(`${what}: ${why}`),
       });
       await rollCanary("2.0.0-crash", 1);
       const f = await health;
       expect(f?.reason).toBe("CrashLoopBackOff");
-      expect(rewatches.filter((r) => r.startsWith("pods")).length).toBeGreaterThan(0);
+      expect(rewatches.filter((r) => r.startsWith("pod")).length).toBeGreaterThan(0);
     } finally {
       t.sim.faults.clear();
     }
@@ -223,7 +266,7 @@ describe("watchCanaryHealth", () => {
 
   it("resolves undefined when aborted, and closes its watches", async () => {
     await rollCanary("2.0.0", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000 });
+    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
     // Client side: every watch started has its done callback called (the stream is closed) before the promise settles.
     let open = 0;
     let started = 0;
@@ -262,14 +305,16 @@ describe("watchCanaryHealth", () => {
       namespace: NS,
       deployment: CANARY,
       signal: ac.signal,
+      limits: limits(),
     });
-    await expect.poll(() => open, { timeout: 10_000 }).toBe(2);
-    await expect.poll(() => t.storeListeners(), { timeout: 10_000 }).toBe(baseline + 2);
+    // One watch each of Deployments, ReplicaSets and Pods (the namespace's, shared by whatever waits on them).
+    await expect.poll(() => open, { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => t.storeListeners(), { timeout: 10_000 }).toBe(baseline + 3);
     ac.abort();
     expect(await health).toBeUndefined();
-    expect(started).toBe(2);
+    expect(started).toBe(3);
     expect(open).toBe(0);
-    // Server side: the API server sees both streams close.
+    // Server side: the API server sees every stream close.
     await expect.poll(() => t.storeListeners(), { timeout: 10_000 }).toBe(baseline);
     await scaleToZero();
   });
@@ -291,7 +336,7 @@ describe("watchCanaryHealth", () => {
       namespace: NS,
       deployment: web,
       signal: new AbortController().signal,
-      limits: { readyDeadlineMs: 60_000, unavailableGraceMs: 60_000 },
+      limits: limits({ readyDeadlineMs: 60_000, unavailableGraceMs: 60_000 }),
     });
     expect(f?.reason).toBe("ProgressDeadlineExceeded");
     expect(f?.message).toContain("ProgressDeadlineExceeded");
@@ -302,11 +347,25 @@ describe("a rollout replacing bad canary pods", () => {
   it("judges the new ReplicaSet's pods, not the crash-looping ones being replaced", async () => {
     await rollCanary("2.0.0-crash", 1);
     await failureOf(
-      waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: { maxRestarts: 10 } }),
+      waitAvailable({
+        kube: t.kube,
+        namespace: NS,
+        deployment: CANARY,
+        replicas: 1,
+        timeoutMs: 60_000,
+        limits: limits({ maxRestarts: 10 }),
+      }),
     );
     // Fix forward without scaling to 0 first: the old pod still crash-loops while the new one starts.
     await rollCanary("2.0.1", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: { maxRestarts: 10 } });
+    await waitAvailable({
+      kube: t.kube,
+      namespace: NS,
+      deployment: CANARY,
+      replicas: 1,
+      timeoutMs: 20_000,
+      limits: limits({ maxRestarts: 10 }),
+    });
     await scaleToZero();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type * as k8s from "@kubernetes/client-node";
-import { deploymentFailure, ownedBy, podFailure, resolveLimits, rolloutComplete, selectorString } from "#src/health/pod-health.ts";
+import { checkLimits, deploymentFailure, matchesSelector, ownedBy, podFailure, rolloutComplete } from "#src/health/pod-health.ts";
 
 const limits = { maxRestarts: 2 };
 function pod(cs: Partial<k8s.V1ContainerStatus>, extra: Partial<k8s.V1PodStatus> = {}): k8s.V1Pod {
@@ -87,20 +87,29 @@ describe("pod ownership and selectors", () => {
     expect(ownedBy(canaryPod, "api")).toBe(false);
   });
 
-  it("builds label selector strings", () => {
-    expect(
-      selectorString({
-        matchLabels: { app: "api", track: "canary" },
-        matchExpressions: [
-          { key: "tier", operator: "In", values: ["a", "b"] },
-          { key: "x", operator: "Exists" },
-        ],
-      }),
-    ).toBe("app=api,track=canary,tier in (a,b),x");
+  it("matches labels against a selector as the API server does (matchLabels and every expression)", () => {
+    const sel = {
+      matchLabels: { app: "api", track: "canary" },
+      matchExpressions: [
+        { key: "tier", operator: "In", values: ["a", "b"] },
+        { key: "x", operator: "Exists" },
+        { key: "legacy", operator: "DoesNotExist" },
+        { key: "zone", operator: "NotIn", values: ["z9"] },
+      ],
+    };
+    expect(matchesSelector(sel, { app: "api", track: "canary", tier: "a", x: "" })).toBe(true);
+    expect(matchesSelector(sel, { app: "api", track: "stable", tier: "a", x: "" })).toBe(false);
+    expect(matchesSelector(sel, { app: "api", track: "canary", tier: "c", x: "" })).toBe(false);
+    expect(matchesSelector(sel, { app: "api", track: "canary", tier: "a" })).toBe(false);
+    expect(matchesSelector(sel, { app: "api", track: "canary", tier: "a", x: "", legacy: "1" })).toBe(false);
+    expect(matchesSelector(sel, { app: "api", track: "canary", tier: "a", x: "", zone: "z9" })).toBe(false);
+    // An empty selector selects nothing here (a Deployment always has one).
+    expect(matchesSelector({}, { app: "api" })).toBe(false);
   });
 
-  it("defaults the unavailable grace to the not-ready grace and refuses negative limits", () => {
-    expect(resolveLimits({ notReadyGraceMs: 500 }).unavailableGraceMs).toBe(500);
-    expect(() => resolveLimits({ maxRestarts: -1 })).toThrow(RangeError);
+  it("takes its limits from the caller only, and refuses negative ones", () => {
+    const limits = { maxRestarts: 0, notReadyGraceMs: 500, unavailableGraceMs: 500, readyDeadlineMs: 40_000 };
+    expect(checkLimits(limits)).toBe(limits);
+    expect(() => checkLimits({ ...limits, maxRestarts: -1 })).toThrow(RangeError);
   });
 });

@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { canary, rollback } from "#src/pipeline/operator.ts";
-import { deploy } from "#src/pipeline/release.ts";
+import { deploy } from "#src/pipeline/deploy.ts";
 import { UsageError } from "#src/errors.ts";
 import { readStatus, statusToText } from "#src/pipeline/status.ts";
-import { inspectInFlight, parseInFlight, STATE_CONFIGMAP } from "#src/pipeline/state.ts";
+import { inspectInFlight, parseInFlight, STATE_CONFIGMAP } from "#src/pipeline/journal.ts";
 import { deployment, DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { expectResting } from "../support/scenario.ts";
 
@@ -37,12 +37,12 @@ describe("a corrupt in-flight state", () => {
     const text = statusToText(status);
     expect(text).toMatch(/in flight: UNREADABLE — the in-flight state \(ConfigMap release-gate-state\) is unreadable/);
     expect(text).toMatch(/`release-gate rollback` returns production to rest from the live objects/);
-    expect(text).toMatch(/cannot restore stable's previous pod template/);
+    expect(text).toMatch(/cannot restore stable's previous revision/);
 
     const record = await rollback(h.env, { reason: "state was corrupt" });
     expect(record.outcome).toBe("rolled-back");
     expect(record.steps.at(-1)?.detail).toMatch(
-      /weight 0 verified, canary scaled to 0; the in-flight state was unreadable .*its previous template is not known/,
+      /weight 0 verified, canary scaled to 0; the in-flight state could not be used \(inflight\.json is not JSON.*its previous revision is not known/,
     );
     expect(h.log.some((l) => /^warn .*unreadable.*Rolling back from the live objects now/.test(l))).toBe(true);
     for (const svc of ["qualisys-api", "qualisys-web"]) expect(deployment(h.sim, `${svc}-canary`).spec.replicas).toBe(0);

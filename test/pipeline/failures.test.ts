@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { FailedError } from "#src/errors.ts";
-import { deploy } from "#src/pipeline/release.ts";
+import { deploy } from "#src/pipeline/deploy.ts";
 import { OLD, startHarness, type Harness, type HarnessOptions } from "../support/pipeline-harness.ts";
 import { maxWeight, stableTemplateImages } from "../support/invariants.ts";
-import { expectInvariants, expectResting, image } from "../support/scenario.ts";
+import { expectInvariants, expectResting, image, pinned } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -122,7 +122,7 @@ describe("failure before promotion rolls back with stable untouched (I2)", () =>
 });
 
 describe("failure after promotion started restores stable (I3)", () => {
-  it("stable's new pods crash: its previous template is restored and rolled out before traffic returns to it", async () => {
+  it("stable's new pods crash: its previous revision is restored and rolled out before traffic returns to it", async () => {
     h = await before({ config: (d) => (d.deadlines.stableRollout = "2s") });
     h.onStep("promote", () =>
       h!.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.4.0", pod: { kind: "crashLoop", crashAfterSeconds: 1 } }] })),
@@ -130,13 +130,14 @@ describe("failure after promotion started restores stable (I3)", () => {
     const err = await failedDeploy("1.4.0");
     expect(err.message).toMatch(/failed at promote: stable rollout failed/);
     const rec = await expectResting(h, OLD, "rolled-back");
-    expect(rec.steps.at(-1)?.detail).toMatch(/previous template restored/);
+    expect(rec.steps.at(-1)?.detail).toMatch(/previous revision restored/);
+    // Promoted to the digest the canary ran, then back to its own previous ReplicaSet's template.
     for (const svc of ["qualisys-api", "qualisys-web"])
-      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.4.0"), image(svc, OLD)]);
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), pinned(svc, "1.4.0"), image(svc, OLD)]);
     expectInvariants(h);
   });
 
-  it("cancelled (SIGTERM) while stable rolls out: stable's previous template restored, then traffic back to it", async () => {
+  it("cancelled (SIGTERM) while stable rolls out: stable's previous revision restored, then traffic back to it", async () => {
     h = await before({ scenario: { images: [{ tag: "1.7.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] } });
     const cancel = new AbortController();
     h.onStep("promote", () => setTimeout(() => cancel.abort(new Error("SIGTERM received (run cancelled)")), 300));
@@ -155,7 +156,7 @@ describe("failure after promotion started restores stable (I3)", () => {
       ["rollback", "passed"],
     ]);
     for (const svc of ["qualisys-api", "qualisys-web"])
-      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.7.0"), image(svc, OLD)]);
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), pinned(svc, "1.7.0"), image(svc, OLD)]);
     expectInvariants(h);
   });
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { deploy } from "#src/pipeline/release.ts";
+import { deploy } from "#src/pipeline/deploy.ts";
 import { OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { maxWeight, stableTemplateImages } from "../support/invariants.ts";
 import { HTTPROUTES } from "../support/pipeline-harness.ts";
-import { expectInvariants, expectResting, image } from "../support/scenario.ts";
+import { digestOf, expectInvariants, expectResting, image, pinned } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -25,8 +25,9 @@ describe.each(["ingress-nginx", "gateway-api", "replicas"] as const)("happy path
     await expectResting(h, "1.1.0", "succeeded");
     expectInvariants(h);
     // Both services were released by the one run, stable touched once (at promotion).
+    // Stable runs exactly what the canary ran: the digest its pods reported, not the tag (which could move).
     for (const svc of ["qualisys-api", "qualisys-web"])
-      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.1.0")]);
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), pinned(svc, "1.1.0")]);
     expect(maxWeight(h.events, router)).toBeGreaterThanOrEqual(router === "replicas" ? 45 : 100);
     if (router !== "replicas") {
       expect(record.steps[0].smoke.some((s) => s.canary && s.ok)).toBe(true);
@@ -39,8 +40,12 @@ describe.each(["ingress-nginx", "gateway-api", "replicas"] as const)("happy path
         /release-gate deploy 1.1.0 by tester: succeeded/,
       );
     }
-    // The digest stable really runs, as the kubelet reports it.
-    for (const s of record.services) expect(s.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    // The record names both: the tag released and the digest the canary ran, which stable now runs.
+    for (const s of record.services) {
+      expect(s.newImage).toBe(image(s.name, "1.1.0"));
+      expect(s.digest).toBe(digestOf(s.name, "1.1.0"));
+      expect(s.finalImage).toBe(pinned(s.name, "1.1.0"));
+    }
     if (router === "gateway-api") {
       // One HTTPRoute per service: both reach each phase's weight before either moves on.
       expect(weightSequence(h, "qualisys-api")).toEqual([0, 10, 50, 100, 0]);

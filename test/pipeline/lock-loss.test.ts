@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { PipelineEnv } from "#src/pipeline/context.ts";
-import { deploy } from "#src/pipeline/release.ts";
+import { deploy } from "#src/pipeline/deploy.ts";
 import { readLock } from "#src/kube/lease-lock.ts";
 import { NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { stableTemplateImages } from "../support/invariants.ts";

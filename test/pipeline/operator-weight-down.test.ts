@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { canary, rollback } from "#src/pipeline/operator.ts";
-import { buildRouters } from "#src/pipeline/production.ts";
+import { routingFor } from "#src/traffic/routing.ts";
 import { deployment, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { checkI1 } from "../support/invariants.ts";
 import { expectResting } from "../support/scenario.ts";
@@ -23,7 +23,7 @@ describe.each(["ingress-nginx", "gateway-api"] as const)("operator lowers the ca
     await canary(h.env, { tag: "2.1.0", weight: 10 });
     expect(checkI1(h.events, router)).toEqual([]);
     for (const svc of ["qualisys-api", "qualisys-web"]) expect(deployment(h.sim, `${svc}-canary`).spec.replicas, svc).toBe(1);
-    const weights = await Promise.all(buildRouters(h.env.kube, h.env.config).map((r) => r.getWeight()));
+    const weights = await Promise.all(routingFor(h.env.kube, h.env.config).routers.map((r) => r.getWeight()));
     expect(
       weights.every((w) => w === 10),
       `weights ${weights}`,

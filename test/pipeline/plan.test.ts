@@ -4,7 +4,7 @@ import { parse, stringify } from "yaml";
 import { parseReleaseConfig } from "#src/config/load.ts";
 import { UsageError } from "#src/errors.ts";
 import { assertWithinBudget, planRelease, planToText } from "#src/pipeline/plan.ts";
-import { canaryReplicas } from "#src/pipeline/production.ts";
+import { shareOfStable as canaryReplicas } from "#src/traffic/router.ts";
 
 const production = parseReleaseConfig(readFileSync("kubernetes/production/release.yaml", "utf8"));
 
@@ -14,20 +14,22 @@ describe("plan", () => {
     expect(plan.steps.map((s) => s.label)).toEqual(["canary 10%", "canary 50%", "canary 100%", "promote"]);
     expect(plan.steps[0].step).toMatchObject({ directSmoke: true, observeMs: 120_000 });
     expect(plan.steps[1].step).toMatchObject({ directSmoke: false });
-    // 45 s available + 15 s direct smoke + 10 s verify + 10 s split + 15 s smoke + 2 min observe.
-    expect(plan.steps[0].worstCaseMs).toBe(215_000);
+    // 40 s available + 10 s direct smoke + 10 s verify + 10 s split sampling + 10 s smoke + 2 min observe.
+    expect(plan.steps[0].worstCaseMs).toBe(200_000);
     expect(plan.worstCaseMs).toBeLessThanOrEqual(600_000);
     expect(() => assertWithinBudget(plan)).not.toThrow();
-    expect(planToText(plan, "x")).toMatch(/Worst case: 9m 40s of a 10m budget/);
+    expect(planToText(plan, "x")).toMatch(
+      /Worst case: 9m 50s of a 10m budget \(every step at its deadline, then a failure at the end of promotion and its rollback\)/,
+    );
   });
 
   it("states a rollback's worst case before and after promotion started (stable's rollout back included)", () => {
     const plan = planRelease(production);
-    // weightVerified 10 s + scaleDown 10 s; once promotion started, + stableRollout 90 s.
+    // weightVerified 10 s + scaleDown 10 s; once promotion started, + stableRollout 60 s.
     expect(plan.rollbackBeforePromotionMs).toBe(20_000);
-    expect(plan.rollbackWorstCaseMs).toBe(110_000);
+    expect(plan.rollbackWorstCaseMs).toBe(80_000);
     expect(planToText(plan, "x")).toMatch(
-      /canary scaled to 0 \(worst case 20s\); after promotion started, stable's previous template is restored and rolled out first \(worst case 1m 50s\)/,
+      /canary scaled to 0 \(worst case 20s\); after promotion started, stable's previous revision is restored and rolled out first \(worst case 1m 20s\)/,
     );
   });
 
@@ -43,7 +45,7 @@ describe("plan", () => {
     }
     expect(err).toBeInstanceOf(UsageError);
     expect((err as Error).message).toMatch(
-      /over the 10m budget; costliest: canary 50% \(6m 20s\), canary 10% \(3m 35s\), promote \(2m 5s\)/,
+      /over the 10m budget; costliest: canary 50% \(6m 10s\), canary 10% \(3m 20s\), canary 100% \(1m 40s\)/,
     );
   });
 

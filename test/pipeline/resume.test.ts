@@ -9,12 +9,12 @@ import { readHistory } from "#src/audit/history.ts";
 import { readLock } from "#src/kube/lease-lock.ts";
 import { UsageError } from "#src/errors.ts";
 import { canary } from "#src/pipeline/operator.ts";
-import { deploy } from "#src/pipeline/release.ts";
+import { deploy } from "#src/pipeline/deploy.ts";
 import type { ResumedRecord } from "#src/pipeline/resume.ts";
-import { bin, killDeployAt, waitLockStale } from "../support/bin.ts";
+import { bin, killDeployAt, stableChanged, waitLockStale } from "../support/bin.ts";
 import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { checkI1, stableTemplateImages } from "../support/invariants.ts";
-import { expectInvariants, expectResting, image } from "../support/scenario.ts";
+import { expectInvariants, expectResting, image, pinned } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -74,7 +74,7 @@ describe("deploy --resume after a SIGKILL", () => {
     expect(rec.steps[3].detail).toMatch(/^observed 2s/);
     expect(rec.steps[2].detail).toMatch(/resumed release .* of run .*cli-tester.* from "canary 50%"/);
     for (const svc of ["qualisys-api", "qualisys-web"])
-      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.1.0")]);
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), pinned(svc, "1.1.0")]);
     expectInvariants(h);
   }, 90_000);
 
@@ -84,9 +84,14 @@ describe("deploy --resume after a SIGKILL", () => {
       scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] },
       config: (d) => (d.lock.ttl = "12s"),
     });
-    await killDeployAt(h, "1.6.0", "promote · weight 100% · started", 300);
+    await killDeployAt(
+      h,
+      "1.6.0",
+      "promote · weight 100% · started",
+      stableChanged(h, (svc) => image(svc, OLD)),
+    );
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
-    expect(status.inFlight).toMatchObject({ step: "promote", promotionStarted: true, passedWeight: 100 });
+    expect(status.inFlight).toMatchObject({ step: { kind: "promote" }, stepLabel: "promote", promotionStarted: true, passedWeight: 100 });
     expect(status.inFlight.options).toEqual(["release-gate rollback", "release-gate deploy --tag 1.6.0 --resume"]);
     await waitLockStale(h);
     const resumed = await bin(h, ["deploy", "--tag", "1.6.0", "--resume"]);
@@ -95,7 +100,7 @@ describe("deploy --resume after a SIGKILL", () => {
     expect(rec.resumed?.fromStep).toBe("promote");
     expect(rec.steps.map((s) => s.name)).toEqual(["canary 10%", "canary 50%", "canary 100%", "promote", "resume", "promote"]);
     for (const svc of ["qualisys-api", "qualisys-web"])
-      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), image(svc, "1.6.0")]);
+      expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD), pinned(svc, "1.6.0")]);
     expectInvariants(h);
   }, 90_000);
 });
@@ -126,7 +131,7 @@ describe("deploy --resume refuses", () => {
     );
     expect(specs(h)).toBe(before);
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);
-    expect(status.inFlight).toMatchObject({ tag: "1.1.0", step: "canary 50%" });
+    expect(status.inFlight).toMatchObject({ tag: "1.1.0", step: { kind: "canary", weight: 50 }, stepLabel: "canary 50%" });
 
     const rb = await bin(h, ["rollback", "--reason", "weight changed by hand"]);
     expect(rb.code, rb.stderr).toBe(0);

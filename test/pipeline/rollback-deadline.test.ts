@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readHistory } from "#src/audit/history.ts";
 import { FailedError } from "#src/errors.ts";
 import { canary, rollback } from "#src/pipeline/operator.ts";
-import { readInFlight } from "#src/pipeline/state.ts";
+import { inspectInFlight } from "#src/pipeline/journal.ts";
 import { NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { expectResting } from "../support/scenario.ts";
 
@@ -35,7 +35,7 @@ describe("rollback deadline", () => {
     );
     expect(err!.message).toMatch(/Run `release-gate rollback` again once the Kubernetes API answers/);
     expect((await readHistory(h.env.kube, NS))[0]?.outcome).toBe("rollback-failed");
-    expect(await readInFlight(h.env.kube, NS)).toBeDefined();
+    expect((await inspectInFlight(h.env.kube, NS)).kind).toBe("ok");
 
     h.sim.faults.clear();
     await rollback(h.env, { reason: "API answers again" });

@@ -10,7 +10,7 @@ import { FailedError, UsageError } from "#src/errors.ts";
 import { LockHeldError, readLock } from "#src/kube/lease-lock.ts";
 import type { PipelineEnv } from "#src/pipeline/context.ts";
 import { canary, rollback } from "#src/pipeline/operator.ts";
-import { deploy } from "#src/pipeline/release.ts";
+import { deploy } from "#src/pipeline/deploy.ts";
 import { DEPLOYMENTS, INGRESSES, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { expectInvariants, expectResting, image } from "../support/scenario.ts";
 

@@ -14,7 +14,7 @@ import { applyDefaults } from "./api/defaults.ts";
 import { startApiServer } from "./apiserver.ts";
 import { Clock } from "./clock.ts";
 import { startControllers, type Controllers } from "./controllers/index.ts";
-import { NODE_IP, NODE_NAME } from "./controllers/kubelet.ts";
+import { NODE_IP, NODE_NAME, type Kubelet } from "./controllers/kubelet.ts";
 import { startEdge } from "./edge.ts";
 import { Faults } from "./faults.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
@@ -46,6 +46,8 @@ export interface Sim {
   store: Store;
   clock: Clock;
   faults: Faults;
+  /** The simulated node (e.g. `sim.kubelet.repush(image)`: a tag pushed again, pulled as another digest from then on). */
+  kubelet: Kubelet;
   /** The scenario in force (replace it with setScenario). */
   readonly scenario: Scenario;
   /**
@@ -117,6 +119,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
       store,
       clock,
       faults,
+      kubelet: controllers.kubelet,
       get scenario() {
         return scenario;
       },

@@ -1,7 +1,8 @@
 /** Driving the real bin against a scenario's simulator (execa, argument arrays), for the CLI scenarios. */
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
-import { readLock } from "#src/kube/lease-lock.ts";
+import { V1MicroTime } from "@kubernetes/client-node";
+import { LOCK_NAME, readLock } from "#src/kube/lease-lock.ts";
 import { NS, type Harness } from "./pipeline-harness.ts";
 
 export const BIN = fileURLToPath(new URL("../../bin/release-gate.js", import.meta.url));
@@ -36,13 +37,29 @@ export function whenStderr(p: ResultPromise, text: string): Promise<void> {
   });
 }
 
-/** Start `deploy --tag` through the bin and SIGKILL it once it printed `when` (a progress line). */
-export async function killDeployAt(h: Harness, tag: string, when: string, settle = 0): Promise<void> {
+/**
+ * Start `deploy --tag` through the bin and SIGKILL it once it printed `when` (a progress line) and, when given,
+ * once `until` holds (e.g. the cluster shows the change the kill must come after).
+ */
+export async function killDeployAt(h: Harness, tag: string, when: string, until?: () => boolean): Promise<void> {
   const run = spawnBin(h, ["deploy", "--tag", tag]);
   await whenStderr(run, when);
-  if (settle) await new Promise((r) => setTimeout(r, settle));
+  for (let i = 0; until && !until(); i++) {
+    if (i > 3000) throw new Error(`the condition to kill the run at "${when}" never held`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   run.kill("SIGKILL");
   await run;
+}
+
+/** Every stable Deployment's template already names another image than `before`: promotion is under way. */
+export function stableChanged(h: Harness, before: (service: string) => string): () => boolean {
+  return () =>
+    h.env.config.services.every((s) => {
+      const d = h.sim.store.get("apps/v1/deployments", NS, s.stable.deployment) as
+        { spec: { template: { spec: { containers: Array<{ name: string; image: string }> } } } } | undefined;
+      return d?.spec.template.spec.containers.find((c) => c.name === s.container)?.image !== before(s.name);
+    });
 }
 
 /**
@@ -55,4 +72,29 @@ export async function waitLockStale(h: Harness, timeoutMs = 60_000): Promise<voi
     if (Date.now() > deadline) throw new Error("the lock never became stale");
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Resolves once the lock's Lease has expired (its holder stopped renewing for a whole ttl): any run may take it. */
+export async function waitLockExpired(h: Harness, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lock = await readLock(h.env.kube, NS);
+    if (!lock || lock.expired) return;
+    if (Date.now() > deadline) throw new Error("the lock never expired");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Move the Lease's last renewal `ms` into the past, as if its (dead) holder had stopped renewing that long ago:
+ * staleness is judged from renewTime, so a test need not wait for it.
+ */
+export async function ageLock(h: Harness, ms: number): Promise<void> {
+  const lease = await h.env.kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: NS });
+  const renewed = new Date(lease.spec?.renewTime as unknown as string).getTime();
+  await h.env.kube.coordination.replaceNamespacedLease({
+    name: LOCK_NAME,
+    namespace: NS,
+    body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(renewed - ms) } },
+  });
 }

@@ -71,6 +71,8 @@ export interface HarnessOptions {
   /** Changes to the test release.yaml (plain YAML object). */
   config?: (doc: Record<string, any>) => void;
   services?: Array<"qualisys-api" | "qualisys-web">;
+  /** Receives every API request the simulator serves ("GET /apis/apps/v1/… 200 1.2ms"), e.g. to count them. */
+  apiLog?: (line: string) => void;
 }
 
 const recordingProgress = (log: string[], hooks: Map<string, () => void>): Progress => ({
@@ -85,7 +87,7 @@ const recordingProgress = (log: string[], hooks: Map<string, () => void>): Progr
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "release-gate-pipeline-"));
-  const sim = await startSim({ scenario: o.scenario ?? {} });
+  const sim = await startSim({ scenario: o.scenario ?? {}, ...(o.apiLog ? { log: o.apiLog } : {}) });
   const events: Recorded[] = [];
   const unwatch = [DEPLOYMENTS, PODS, INGRESSES, HTTPROUTES].map((t) =>
     sim.store.watch(t, NS, undefined, (event) => events.push({ at: Date.now(), event: structuredClone(event) })),

@@ -10,6 +10,8 @@ import type { KObject } from "../sim/store.ts";
 import { kubeFromConfig, type Kube } from "#src/kube/client.ts";
 import { loadKubeConfig } from "#src/kube/kubeconfig.ts";
 import { waitAvailable } from "#src/health/index.ts";
+import type { RouterKind, ServiceRoute, TrafficRouter } from "#src/traffic/router.ts";
+import { routerType } from "#src/traffic/routing.ts";
 
 export const NS = "production";
 export const DEPLOYMENTS = "apps/v1/deployments";
@@ -19,6 +21,8 @@ export const HTTPROUTES = "gateway.networking.k8s.io/v1/httproutes";
 export const SVCS = ["qualisys-api", "qualisys-web"] as const;
 export const HOST: Record<string, string> = { "qualisys-api": "api.qualisys.io", "qualisys-web": "app.qualisys.io" };
 export const STABLE_VERSION = "1.0.0";
+/** Health limits for waiting in fixtures: restarts are the test's business, not the fixture's. */
+export const WAIT_LIMITS = { maxRestarts: 100, notReadyGraceMs: 60_000 };
 export const CANARY_VERSION = "2.0.0";
 
 const deployment = (name: string, app: string, track: string, replicas: number, tag: string): KObject => ({
@@ -120,7 +124,7 @@ export async function startTrafficSim(controller: "ingress-nginx" | "gateway-api
         namespace: NS,
         body: [{ op: "replace", path: "/spec/replicas", value: replicas }],
       });
-      await waitAvailable({ kube, namespace: NS, deployment: name, replicas, timeoutMs: 20_000 });
+      await waitAvailable({ kube, namespace: NS, deployment: name, replicas, timeoutMs: 20_000, limits: WAIT_LIMITS });
     },
     writes() {
       const v = sim.faults.requests().byVerb;
@@ -137,7 +141,11 @@ export async function startTrafficSim(controller: "ingress-nginx" | "gateway-api
     },
     storeListeners: () => (sim.store as unknown as { emitter: EventEmitter }).emitter.listenerCount("event"),
   };
-  await Promise.all(SVCS.map((app) => waitAvailable({ kube, namespace: NS, deployment: `${app}-stable`, replicas: 3, timeoutMs: 20_000 })));
+  await Promise.all(
+    SVCS.map((app) =>
+      waitAvailable({ kube, namespace: NS, deployment: `${app}-stable`, replicas: 3, timeoutMs: 20_000, limits: WAIT_LIMITS }),
+    ),
+  );
   return t;
 }
 
@@ -151,3 +159,8 @@ export const serviceRoutes = (apps: readonly string[] = SVCS) =>
     ingress: "production-ingress",
     httpRoute: app,
   }));
+
+/** The routers release.yaml's router `kind` builds for `services` (one per route object), header X-Canary: always. */
+export function buildRouters(kube: Kube, kind: RouterKind, services: ServiceRoute[]): TrafficRouter[] {
+  return routerType(kind).build(kube, { namespace: NS, canaryHeader: { name: "X-Canary", value: "always" }, services });
+}

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { parseReleaseConfig } from "#src/config/load.ts";
-import { buildRouters } from "#src/pipeline/production.ts";
+import { routingFor } from "#src/traffic/routing.ts";
 import { GATEWAY_GROUP, GATEWAY_VERSION, HTTPROUTES, type HTTPRoute } from "#src/traffic/gateway-api.ts";
 import { NS, startTrafficSim, type TrafficSim } from "../support/traffic-fixture.ts";
 
@@ -66,7 +66,7 @@ describe("gateway-api ruleIndex from release.yaml", () => {
       name: "qualisys-api",
       body: live,
     });
-    const [router] = buildRouters(t.kube, parseReleaseConfig(releaseYaml(route)));
+    const [router] = routingFor(t.kube, parseReleaseConfig(releaseYaml(route))).routers;
     await router!.prepare();
     await router!.setWeight(30);
     expect(canaryWeights(await readRoute(t.kube))).toEqual(expected);

@@ -6,11 +6,11 @@ import {
   CANARY_BY_HEADER_VALUE,
   CANARY_WEIGHT,
   DERIVED_FROM_ANNOTATION,
-  MANAGED_BY_LABEL,
   deriveCanaryIngress,
   weightFromAnnotations,
 } from "#src/traffic/ingress-nginx.ts";
 import { UsageError, FailedError } from "#src/errors.ts";
+import { MANAGED_BY_LABEL } from "#src/traffic/router.ts";
 
 const header = { name: "X-Canary", value: "always" };
 const swaps = [
@@ -84,38 +84,61 @@ describe("deriveCanaryIngress", () => {
     expect(c.spec?.tls?.map((t) => t.secretName)).toEqual(["api-tls", "app-tls"]);
   });
 
-  it("sets the canary annotations at the given weight with header routing, and carries the other annotations", () => {
+  it("sets the canary annotations at the given weight with header routing, and carries only the allow-listed ones", () => {
     const a = deriveCanaryIngress(stableIngress(), swaps, header, 0).metadata!.annotations!;
     expect(a[CANARY]).toBe("true");
     expect(a[CANARY_WEIGHT]).toBe("0");
     expect(a[CANARY_BY_HEADER]).toBe("X-Canary");
     expect(a[CANARY_BY_HEADER_VALUE]).toBe("always");
-    expect(a["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("10m");
-    expect(a["cert-manager.io/cluster-issuer"]).toBeUndefined(); // the stable Ingress's Certificate serves both
-    expect(a["kubectl.kubernetes.io/last-applied-configuration"]).toBeUndefined();
     expect(a[DERIVED_FROM_ANNOTATION]).toBe("production-ingress");
+    // ingress-nginx inherits the main Ingress's other annotations: none is copied, whatever controller reads it.
+    expect(a["nginx.ingress.kubernetes.io/proxy-body-size"]).toBeUndefined();
+    expect(a["cert-manager.io/cluster-issuer"]).toBeUndefined();
+    expect(a["kubectl.kubernetes.io/last-applied-configuration"]).toBeUndefined();
+    expect(Object.keys(a).sort()).toEqual(
+      [CANARY, CANARY_BY_HEADER, CANARY_BY_HEADER_VALUE, CANARY_WEIGHT, DERIVED_FROM_ANNOTATION].sort(),
+    );
     expect(deriveCanaryIngress(stableIngress(), swaps, header, 30).metadata!.annotations![CANARY_WEIGHT]).toBe("30");
   });
 
-  it("marks the canary as owned by release-gate and by the stable Ingress, without copying server fields", () => {
+  it("carries the class and what shapes the canary's own upstream (balancing, session affinity)", () => {
+    const s = stableIngress();
+    Object.assign(s.metadata!.annotations!, {
+      "kubernetes.io/ingress.class": "nginx",
+      "nginx.ingress.kubernetes.io/load-balance": "ewma",
+      "nginx.ingress.kubernetes.io/affinity": "cookie",
+      "nginx.ingress.kubernetes.io/session-cookie-name": "route",
+      "nginx.ingress.kubernetes.io/rewrite-target": "/",
+    });
+    const a = deriveCanaryIngress(s, swaps, header).metadata!.annotations!;
+    expect(a).toMatchObject({
+      "kubernetes.io/ingress.class": "nginx",
+      "nginx.ingress.kubernetes.io/load-balance": "ewma",
+      "nginx.ingress.kubernetes.io/affinity": "cookie",
+      "nginx.ingress.kubernetes.io/session-cookie-name": "route",
+    });
+    expect(a["nginx.ingress.kubernetes.io/rewrite-target"]).toBeUndefined();
+  });
+
+  it("marks the canary as owned by release-gate and by the stable Ingress, without copying labels or server fields", () => {
     const m = deriveCanaryIngress(stableIngress(), swaps, header).metadata!;
-    expect(m.labels).toEqual({ app: "qualisys", [MANAGED_BY_LABEL]: "release-gate", "release-gate.qualisys.io/role": "canary" });
+    expect(m.labels).toEqual({ [MANAGED_BY_LABEL]: "release-gate", "release-gate.qualisys.io/role": "canary" });
     expect(m.ownerReferences).toEqual([{ apiVersion: "networking.k8s.io/v1", kind: "Ingress", name: "production-ingress", uid: "u-1" }]);
     expect(m.resourceVersion).toBeUndefined();
     expect(m.uid).toBeUndefined();
   });
 
-  it("does not carry what makes cert-manager, external-dns or GitOps tools act on the canary too", () => {
+  it("does not carry what makes cert-manager, external-dns, GitOps tools or any other controller act on the canary too", () => {
     const s = stableIngress();
     Object.assign(s.metadata!.annotations!, {
       "external-dns.alpha.kubernetes.io/hostname": "api.qualisys.io",
       "argocd.argoproj.io/tracking-id": "prod:networking.k8s.io/Ingress:production/production-ingress",
+      "some-new-controller.example.com/manage": "true",
     });
     Object.assign(s.metadata!.labels!, { "app.kubernetes.io/instance": "production" });
     const m = deriveCanaryIngress(s, swaps, header).metadata!;
-    expect(Object.keys(m.annotations!).filter((k) => /cert-manager|external-dns|argocd/.test(k))).toEqual([]);
+    expect(Object.keys(m.annotations!).filter((k) => /cert-manager|external-dns|argocd|example\.com/.test(k))).toEqual([]);
     expect(m.labels!["app.kubernetes.io/instance"]).toBeUndefined();
-    expect(m.annotations!["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("10m");
   });
 
   it("does not let a stable Ingress's own canary annotations leak into the canary", () => {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { parse, stringify } from "yaml";
+import { parseReleaseConfig } from "#src/config/load.ts";
 import { canaryReplicasFor, shareOf } from "#src/traffic/replicas.ts";
 import { judgeSplit } from "#src/traffic/observed-split.ts";
-import { createRouters, validateRouterInputs, type RouterInputs } from "#src/traffic/index.ts";
+import { Routing, routerType, routingFor } from "#src/traffic/routing.ts";
+import { shareOfStable, type RouterInputs } from "#src/traffic/router.ts";
 import { UsageError } from "#src/errors.ts";
 import type { Kube } from "#src/kube/client.ts";
 
@@ -11,9 +15,8 @@ describe("replicas router sizing", () => {
     expect(canaryReplicasFor(10, 4)).toBe(1); // round(0.44) → at least 1: 20 % of pods
     expect(canaryReplicasFor(10, 18)).toBe(2); // 2 / 20 = 10 %
     expect(canaryReplicasFor(50, 4)).toBe(4);
-    expect(canaryReplicasFor(100, 4)).toBe(4); // the cap (default stable's replicas): 50 %, never 100 %
-    expect(canaryReplicasFor(100, 4, 12)).toBe(12);
-    expect(canaryReplicasFor(90, 4, 12)).toBe(12); // round(36) capped
+    expect(canaryReplicasFor(100, 4)).toBe(4); // capped at stable's replicas: 50 %, never 100 %
+    expect(canaryReplicasFor(90, 4)).toBe(4); // round(36) capped
     expect(shareOf(1, 4)).toBe(20);
     expect(shareOf(0, 0)).toBe(0);
   });
@@ -46,58 +49,63 @@ describe("judgeSplit", () => {
   });
 });
 
-describe("router inputs", () => {
-  const kube = {} as Kube; // createRouters must not touch the cluster
-  const svc = (name: string, ingress?: string) => ({
+describe("routers answer for themselves", () => {
+  const kube = {} as Kube; // building routers must not touch the cluster
+  const svc = (name: string, route: { ingress?: string; httpRoute?: string } = {}) => ({
     name,
-    stableDeployment: name,
+    stableDeployment: `${name}-stable`,
     canaryDeployment: `${name}-canary`,
-    stableService: name,
+    stableService: `${name}-stable`,
     canaryService: `${name}-canary`,
-    ...(ingress ? { ingress } : {}),
+    ...route,
+  });
+  const inputs = (services: RouterInputs["services"]): RouterInputs => ({
+    namespace: "production",
+    canaryHeader: { name: "X-Canary", value: "always" },
+    services,
   });
 
-  it("builds one ingress-nginx router per Ingress, so both QualiSys services share one canary Ingress", () => {
-    const routers = createRouters(kube, {
-      kind: "ingress-nginx",
-      namespace: "production",
-      services: [svc("qualisys-api", "production-ingress"), svc("qualisys-web", "production-ingress")],
-    });
-    expect(routers).toHaveLength(1);
-    expect(routers[0]!.kind).toBe("ingress-nginx");
-    expect(routers[0]!.canaryHeader()).toEqual({ name: "X-Canary", value: "always" });
+  it("ingress-nginx: one router per Ingress (both QualiSys services share one canary Ingress), with header routing", () => {
+    const routing = new Routing(
+      routerType("ingress-nginx").build(
+        kube,
+        inputs([svc("qualisys-api", { ingress: "production-ingress" }), svc("qualisys-web", { ingress: "production-ingress" })]),
+      ),
+    );
+    expect(routing.routers).toHaveLength(1);
+    expect(routing.routers[0]!.name).toBe("ingress-nginx Ingress production/production-ingress-canary");
+    expect(routing.routers[0]!.objects).toEqual([{ kind: "Ingress", namespace: "production", name: "production-ingress-canary" }]);
+    expect(routing.canaryHeader).toEqual({ name: "X-Canary", value: "always" });
+    expect(routing.for("qualisys-web")).toBe(routing.routers[0]);
+    // Sized as a share of stable; the weight read back is the weight set.
+    expect([10, 50, 100].map((w) => routing.routers[0]!.canaryReplicas(w, 4))).toEqual([1, 2, 4]);
+    expect(routing.routers[0]!.expectedWeight(50, 4)).toBe(50);
   });
 
-  it("builds one replicas router per service, without header routing", () => {
-    const routers = createRouters(kube, { kind: "replicas", namespace: "production", services: [svc("a"), svc("b")] });
-    expect(routers.map((r) => r.kind)).toEqual(["replicas", "replicas"]);
-    expect(routers[0]!.canaryHeader()).toBeUndefined();
+  it("replicas: one router per service, no header routing, a share of Ready pods", () => {
+    const routing = new Routing(routerType("replicas").build(kube, inputs([svc("a"), svc("b")])));
+    expect(routing.routers.map((r) => r.name)).toEqual([
+      "replicas Deployment production/a-canary",
+      "replicas Deployment production/b-canary",
+    ]);
+    expect(routing.canaryHeader).toBeUndefined();
+    expect(routerType("replicas").headerRouting).toBe(false);
+    expect(routing.for("b").expectedWeight(100, 4)).toBe(50);
   });
 
-  it.each<[string, RouterInputs]>([
-    ["unknown kind", { kind: "istio" as never, namespace: "p", services: [svc("a")] }],
-    ["no services", { kind: "replicas", namespace: "p", services: [] }],
-    ["missing Ingress name", { kind: "ingress-nginx", namespace: "p", services: [svc("a")] }],
-    ["missing HTTPRoute name", { kind: "gateway-api", namespace: "p", services: [svc("a")] }],
-    [
-      "same stable and canary Service",
-      { kind: "gateway-api", namespace: "p", services: [{ ...svc("a"), httpRoute: "r", canaryService: "a" }] },
-    ],
-    [
-      "header name with a space",
-      { kind: "gateway-api", namespace: "p", canaryHeader: { name: "X Canary", value: "1" }, services: [{ ...svc("a"), httpRoute: "r" }] },
-    ],
-    [
-      "header value with a newline",
-      {
-        kind: "gateway-api",
-        namespace: "p",
-        canaryHeader: { name: "X-Canary", value: "a\r\nb" },
-        services: [{ ...svc("a"), httpRoute: "r" }],
-      },
-    ],
-    ["duplicate service", { kind: "replicas", namespace: "p", services: [svc("a"), svc("a")] }],
-  ])("refuses %s with a UsageError", (_what, inputs) => {
-    expect(() => validateRouterInputs(inputs)).toThrow(UsageError);
+  it("finds a service's router by name, not by position: reordering release.yaml's services changes nothing", () => {
+    const doc = parse(readFileSync("kubernetes/production/release.yaml", "utf8"));
+    doc.router.kind = "gateway-api";
+    const before = routingFor(kube, parseReleaseConfig(stringify(doc)));
+    doc.services.reverse();
+    const after = routingFor(kube, parseReleaseConfig(stringify(doc)));
+    for (const name of ["qualisys-api", "qualisys-web"]) expect(after.for(name).name).toBe(before.for(name).name);
+    expect(after.for("qualisys-api").name).toBe("gateway-api HTTPRoute production/qualisys-api");
+    expect(() => after.for("billing")).toThrow(UsageError);
+  });
+
+  it("sizes a canary behind a real router at its share of stable, at least one pod, all of stable's at 100 %", () => {
+    expect([0, 10, 50, 100].map((w) => shareOfStable(w, 9))).toEqual([0, 1, 5, 9]);
+    expect(shareOfStable(10, 0)).toBe(1);
   });
 });

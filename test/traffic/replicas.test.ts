@@ -3,11 +3,20 @@
  * Ready pods, and only the canary Deployment is ever scaled.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRouters, expectedWeight, verifyWeight, type TrafficRouter } from "#src/traffic/index.ts";
+import { verifyWeight, type TrafficRouter } from "#src/traffic/index.ts";
 import { observeSplit } from "#src/traffic/observed-split.ts";
 import { waitAvailable } from "#src/health/index.ts";
 import { UsageError } from "#src/errors.ts";
-import { CANARY_VERSION, DEPLOYMENTS, NS, STABLE_VERSION, startTrafficSim, type TrafficSim } from "../support/traffic-fixture.ts";
+import {
+  buildRouters,
+  CANARY_VERSION,
+  DEPLOYMENTS,
+  NS,
+  STABLE_VERSION,
+  startTrafficSim,
+  WAIT_LIMITS,
+  type TrafficSim,
+} from "../support/traffic-fixture.ts";
 
 const HOSTNAME = "replicas.qualisys.io";
 const api = {
@@ -24,7 +33,9 @@ describe("replicas router on the simulator", () => {
   const stableSpec = () => JSON.stringify(t.sim.store.get(DEPLOYMENTS, NS, "qualisys-api-stable")!.spec);
   let stableBefore = "";
   const settle = async (replicas: number) =>
-    waitAvailable({ kube: t.kube, namespace: NS, deployment: "qualisys-api-canary", replicas, timeoutMs: 20_000 });
+    waitAvailable({ kube: t.kube, namespace: NS, deployment: "qualisys-api-canary", replicas, timeoutMs: 20_000, limits: WAIT_LIMITS });
+  /** The fixture's stable runs 3 replicas. */
+  const verify = (weight: number) => verifyWeight(router, router.expectedWeight(weight, 3), weight, { timeoutMs: 2_000 });
 
   beforeAll(async () => {
     t = await startTrafficSim("ingress-nginx", {
@@ -47,27 +58,27 @@ describe("replicas router on the simulator", () => {
         },
       ],
     });
-    [router] = createRouters(t.kube, { kind: "replicas", namespace: NS, services: [api] });
+    [router] = buildRouters(t.kube, "replicas", [api]);
     stableBefore = stableSpec();
   });
   afterAll(() => t?.stop());
 
   it("preflight refuses a Service that does not select the canary's pods, and a missing Deployment, writing nothing", async () => {
     const before = t.writes();
-    const stableOnly = createRouters(t.kube, {
-      kind: "replicas",
-      namespace: NS,
-      services: [{ ...api, stableService: "qualisys-api-stable" }],
-    })[0]!;
+    const stableOnly = buildRouters(t.kube, "replicas", [{ ...api, stableService: "qualisys-api-stable" }])[0]!;
     await expect(stableOnly.preflight()).rejects.toThrow(/does not select the pods of Deployment qualisys-api-canary.*nothing was changed/);
-    const missing = createRouters(t.kube, { kind: "replicas", namespace: NS, services: [{ ...api, canaryDeployment: "nope" }] })[0]!;
+    const missing = buildRouters(t.kube, "replicas", [{ ...api, canaryDeployment: "nope" }])[0]!;
     await expect(missing.preflight()).rejects.toBeInstanceOf(UsageError);
     await router.preflight();
     expect(t.writes()).toBe(before);
   });
 
-  it("has no header routing", () => {
-    expect(router.canaryHeader()).toBeUndefined();
+  it("has no header routing, and answers for itself what a weight means: its canary sizing and the share it gives", () => {
+    expect(router.canaryHeader).toBeUndefined();
+    expect(router.name).toBe("replicas Deployment production/qualisys-api-canary");
+    expect(router.services).toEqual(["qualisys-api"]);
+    expect([0, 10, 50, 100].map((w) => router.canaryReplicas(w, 3))).toEqual([0, 1, 3, 3]);
+    expect(router.expectedWeight(10, 3)).toBe(25);
   });
 
   it("50 %: as many canary pods as stable ones, measured at the edge", async () => {
@@ -75,7 +86,7 @@ describe("replicas router on the simulator", () => {
     await router.setWeight(50);
     await settle(3);
     expect(await router.getWeight()).toBe(50);
-    expect(await verifyWeight(router, 50, { timeoutMs: 2_000 })).toBe(50);
+    expect(await verify(50)).toBe(50);
     const s = await observeSplit({
       url: t.sim.edgeUrl + "/",
       headers: { host: HOSTNAME },
@@ -92,16 +103,16 @@ describe("replicas router on the simulator", () => {
   it("10 % is as close as whole pods get (1 of 4 = 25 %), and verifyWeight knows it", async () => {
     await router.setWeight(10);
     await settle(1);
-    expect(await expectedWeight(router, 10)).toBe(25);
+    expect(router.expectedWeight(10, 3)).toBe(25);
     expect(await router.getWeight()).toBe(25);
-    await verifyWeight(router, 10, { timeoutMs: 2_000 });
+    await verify(10);
   });
 
   it("100 % stays below 100: the canary is capped at stable's size", async () => {
     await router.setWeight(100);
     await settle(3);
-    expect(await expectedWeight(router, 100)).toBe(50);
-    await verifyWeight(router, 100, { timeoutMs: 2_000 });
+    expect(router.expectedWeight(100, 3)).toBe(50);
+    await verify(100);
   });
 
   it("reset scales the canary to 0 and all traffic returns to stable; stable was never changed", async () => {

@@ -4,10 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
-import { createRouters, verifyWeight, type TrafficRouter } from "#src/traffic/index.ts";
+import { verifyWeight, type TrafficRouter } from "#src/traffic/index.ts";
 import { observeSplit } from "#src/traffic/observed-split.ts";
 import { FailedError, UsageError } from "#src/errors.ts";
 import {
+  buildRouters,
   CANARY_VERSION,
   HOST,
   HTTPROUTES,
@@ -44,11 +45,10 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
   describe(`${kind} router on the simulator`, () => {
     let t: TrafficSim;
     let routers: TrafficRouter[];
-    const inputs = () => ({ kind, namespace: NS, services: serviceRoutes() });
 
     beforeAll(async () => {
       t = await startTrafficSim(kind);
-      routers = createRouters(t.kube, inputs());
+      routers = buildRouters(t.kube, kind, serviceRoutes());
       // Canary pods up before any traffic shifts (design I1); the routers themselves never scale anything.
       await Promise.all(["qualisys-api-canary", "qualisys-web-canary"].map((d) => t.scale(d, 2)));
     });
@@ -67,17 +67,18 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
 
     it("preflight refuses a missing route object, a missing canary Service and an unreferenced stable Service, changing nothing", async () => {
       const broken = [
-        { ...inputs(), services: serviceRoutes().map((s) => ({ ...s, ingress: "no-such-ingress", httpRoute: "no-such-route" })) },
-        { ...inputs(), services: serviceRoutes().map((s) => ({ ...s, canaryService: `${s.name}-missing` })) },
-        {
-          ...inputs(),
-          services: serviceRoutes().map((s) => ({ ...s, stableService: `${s.name}-canary`, canaryService: `${s.name}-stable` })),
-        },
+        serviceRoutes().map((s) => ({ ...s, ingress: "no-such-ingress", httpRoute: "no-such-route" })),
+        serviceRoutes().map((s) => ({ ...s, canaryService: `${s.name}-missing` })),
+        serviceRoutes().map((s) => ({ ...s, stableService: `${s.name}-canary`, canaryService: `${s.name}-stable` })),
       ];
-      const expected = [/no-such-(ingress|route).* not found/, /Service production\/qualisys-api-missing not found/, /qualisys-api-canary/];
+      const expected = [
+        /no-such-(ingress|route).* not found/,
+        /Service production\/qualisys-api-missing does not exist/,
+        /qualisys-api-canary/,
+      ];
       for (const [i, input] of broken.entries()) {
         const before = { writes: t.writes(), snapshot: t.snapshot() };
-        const err = await createRouters(t.kube, input)[0]!
+        const err = await buildRouters(t.kube, kind, input)[0]!
           .preflight()
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(UsageError);
@@ -112,10 +113,11 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
           },
         });
         const before = { writes: t.writes(), snapshot: t.snapshot() };
-        const alb = createRouters(t.kube, {
-          ...inputs(),
-          services: serviceRoutes(["qualisys-api"]).map((s) => ({ ...s, ingress: "alb-ingress" })),
-        })[0]!;
+        const alb = buildRouters(
+          t.kube,
+          kind,
+          serviceRoutes(["qualisys-api"]).map((s) => ({ ...s, ingress: "alb-ingress" })),
+        )[0]!;
         await expect(alb.preflight()).rejects.toThrow(/controller is ingress.k8s.aws\/alb, not ingress-nginx/);
         expect(t.writes()).toBe(before.writes);
         expect(t.snapshot()).toBe(before.snapshot);
@@ -161,7 +163,7 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
     });
 
     it("routes the canary header to the canary at weight 0, on every host", async () => {
-      const header = routers[0]!.canaryHeader()!;
+      const header = routers[0]!.canaryHeader!;
       expect(header).toEqual({ name: "X-Canary", value: "always" });
       for (const host of Object.values(HOST)) {
         expect(await versionOf(t, host, { [header.name]: header.value })).toBe(CANARY_VERSION);
@@ -174,7 +176,7 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
         for (const r of routers) await r.setWeight(w);
         for (const r of routers) {
           expect(await r.getWeight()).toBe(w);
-          expect(await verifyWeight(r, w, { timeoutMs: 2_000 })).toBe(w);
+          expect(await verifyWeight(r, r.expectedWeight(w, 3), w, { timeoutMs: 2_000 })).toBe(w);
         }
       }
     });
@@ -191,7 +193,7 @@ for (const kind of ["ingress-nginx", "gateway-api"] as const) {
 
     it("verifyWeight reports the live weight when it does not match", async () => {
       for (const r of routers) await r.setWeight(10);
-      const err = await verifyWeight(routers[0]!, 30, { timeoutMs: 300, intervalMs: 50 }).catch((e: unknown) => e);
+      const err = await verifyWeight(routers[0]!, 30, 30, { timeoutMs: 300, intervalMs: 50 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FailedError);
       expect((err as Error).message).toMatch(/canary weight is 10, expected 30/);
     });

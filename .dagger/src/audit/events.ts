@@ -8,6 +8,8 @@ import type { Kube } from "../kube/client.ts";
 
 export interface ReleaseEvent {
   deployment: string;
+  /** The Deployment's uid, when known (the Event then points at this very object, not a namesake). */
+  uid?: string;
   type: "Normal" | "Warning";
   reason: string;
   message: string;
@@ -15,12 +17,7 @@ export interface ReleaseEvent {
 
 export async function emitEvent(kube: Kube, namespace: string, e: ReleaseEvent): Promise<void> {
   const now = new Date();
-  let uid: string | undefined;
-  try {
-    uid = (await kube.apps.readNamespacedDeployment({ name: e.deployment, namespace })).metadata?.uid;
-  } catch {
-    uid = undefined; // The event still says which Deployment it is about by name.
-  }
+  const uid = e.uid;
   await kube.core.createNamespacedEvent({
     namespace,
     body: {

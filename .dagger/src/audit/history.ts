@@ -5,6 +5,7 @@
 import pRetry, { AbortError } from "p-retry";
 import type { Kube } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/api-errors.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../kube/labels.ts";
 import type { ReleaseRecord } from "./record.ts";
 
 export const HISTORY_CONFIGMAP = "release-gate-history";
@@ -32,7 +33,7 @@ export async function appendHistory(kube: Kube, namespace: string, record: Relea
           await kube.core.createNamespacedConfigMap({
             namespace,
             body: {
-              metadata: { name: HISTORY_CONFIGMAP, namespace, labels: { "app.kubernetes.io/managed-by": "release-gate" } },
+              metadata: { name: HISTORY_CONFIGMAP, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
               data: { [KEY]: JSON.stringify([record]) },
             },
           });

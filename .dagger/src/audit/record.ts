@@ -28,7 +28,9 @@ export interface StepRecord {
 export interface ServiceOutcome {
   name: string;
   previousImage: string;
+  /** The image released, as given (by tag). */
   newImage: string;
+  /** The digest the canary's pods ran (their imageID), which stable was promoted to: `repository@digest`. */
   digest?: string;
   /** What stable runs at the end. */
   finalImage?: string;
@@ -59,8 +61,4 @@ export interface ReleaseRecord {
   finalWeights?: number[];
   /** One line on where production stands now. */
   finalState?: string;
-}
-
-export function nowIso(): string {
-  return new Date().toISOString();
 }

@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
+import { isHeaderName, isHeaderValue } from "../config/http-header.ts";
 import { UsageError } from "../errors.ts";
 import { redactSecrets } from "../smoke/redact.ts";
 
@@ -58,14 +59,12 @@ export function readSecretEnv(name: string, env: NodeJS.ProcessEnv = process.env
   return value;
 }
 
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-
 /** commander parser: "Name: value" into { name, value }. */
 export function headerOption(value: string): { name: string; value: string } {
   const i = value.indexOf(":");
   const name = i > 0 ? value.slice(0, i).trim() : "";
   const headerValue = i > 0 ? value.slice(i + 1).trim() : "";
-  if (!HEADER_NAME.test(name) || !headerValue || /[\r\n]/.test(headerValue)) {
+  if (!isHeaderName(name) || !isHeaderValue(headerValue)) {
     throw new InvalidArgumentError('expected "Name: value", e.g. "X-Canary: always".');
   }
   return { name, value: headerValue };

@@ -3,7 +3,7 @@
  * an interrupted release back first, `--resume` continues it (same tag) from the step it stopped in.
  */
 import type { Command } from "commander";
-import { deploy } from "../pipeline/release.ts";
+import { deploy } from "../pipeline/deploy.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, readSecretEnv } from "./common.ts";

@@ -31,7 +31,6 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
     .map((s) => s.trim())
     .filter(Boolean);
   const progress = o.quiet ? silentProgress : streamProgress();
-  if (!o.smokeToken) progress.warn("no smoke-test token (see --token-env): the authenticated check user-me is skipped");
   return {
     kube: kubeFromConfig(kc),
     config,

@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { recordToMarkdown } from "../audit/markdown.ts";
 import type { ReleaseRecord } from "../audit/record.ts";
 import { DEFAULT_CONFIG_PATH } from "../config/load.ts";
+import { ReleaseFailedError } from "../pipeline/lifecycle.ts";
 
 export interface ClusterFlags {
   config: string;
@@ -51,7 +52,6 @@ export async function printRecord(record: ReleaseRecord, json: boolean | undefin
 
 /** Print the record a failed run attached to its error (if any), then rethrow for the exit code. */
 export async function printAndRethrow(err: unknown, json: boolean | undefined): Promise<never> {
-  const record = (err as { record?: ReleaseRecord } | undefined)?.record;
-  if (record) await printRecord(record, json);
+  if (err instanceof ReleaseFailedError && err.record) await printRecord(err.record, json);
   throw err;
 }

@@ -38,3 +38,16 @@ export function repositoryOf(image: string): string {
 export function imageRef(repository: string, version: ImageVersion): string {
   return version.kind === "digest" ? `${repository}@${version.value}` : `${repository}:${version.value}`;
 }
+
+/** The version an app reports for an image reference: its tag, or its digest when pinned by digest only. */
+export function versionOf(image: string): string {
+  const at = image.indexOf("@");
+  if (at >= 0) return image.slice(at + 1);
+  const colon = image.lastIndexOf(":");
+  return colon > image.lastIndexOf("/") ? image.slice(colon + 1) : "latest";
+}
+
+/** `repository@digest`: the image exactly as it was tested, whatever its tag points at later. */
+export function pinnedTo(image: string, digest: string): string {
+  return `${repositoryOf(image)}@${digest}`;
+}

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
+import { HEADER_NAME_MESSAGE, HTTP_HEADER_NAME, isHeaderValue } from "./http-header.ts";
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const name = z.string().max(63).regex(K8S_NAME, "must be a Kubernetes name (lowercase letters, digits and '-')");
@@ -18,7 +19,7 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
-const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name");
+const headerName = z.string().regex(HTTP_HEADER_NAME, HEADER_NAME_MESSAGE);
 
 const route = z
   .object({
@@ -73,7 +74,7 @@ export const releaseConfigSchema = z
       .object({
         kind: z.enum(["gateway-api", "ingress-nginx", "replicas"]),
         canaryHeader: z
-          .object({ name: headerName, value: z.string().min(1) })
+          .object({ name: headerName, value: z.string().refine(isHeaderValue, "must be a non-empty value on one line") })
           .strict()
           .default({ name: "X-Canary", value: "always" }),
       })
@@ -93,9 +94,14 @@ export const releaseConfigSchema = z
         retries: z.number().int().min(0).max(10).default(2),
         /** Smoke probes repeated during observation windows, this far apart. */
         probeInterval: duration.default(15_000),
+        /**
+         * Refuse a release (at preflight, nothing changed) when no smoke-test token is given. Without a token, and
+         * with this false, the checks of a service's suite that send one are skipped, each named in a warning.
+         */
+        requireToken: z.boolean().default(false),
       })
       .strict()
-      .default({ timeout: 5_000, retries: 2, probeInterval: 15_000 }),
+      .default({ timeout: 5_000, retries: 2, probeInterval: 15_000, requireToken: false }),
     deadlines: z
       .object({
         canaryAvailable: duration.default(45_000),
@@ -123,9 +129,11 @@ export const releaseConfigSchema = z
         samples: z.number().int().min(10).max(10_000).default(200),
         /** Allowed gap between set and observed canary share, in percentage points. */
         tolerance: z.number().min(0).max(50).default(15),
+        /** Sampling stops here and judges what it has (fewer answers: at worst inconclusive); counted by plan. */
+        deadline: duration.default(10_000),
       })
       .strict()
-      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 15 }),
+      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 15, deadline: 10_000 }),
     lock: z
       .object({ ttl: duration.default(900_000) })
       .strict()
@@ -159,6 +167,13 @@ export const releaseConfigSchema = z
           code: "custom",
           path: ["services", i, "canary", "deployment"],
           message: "the canary Deployment must differ from the stable one",
+        });
+      }
+      if (cfg.router.kind !== "replicas" && s.stable.service === s.canary.service) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "canary", "service"],
+          message: `the canary Service must differ from the stable one for router ${cfg.router.kind} (it sends the canary's share there)`,
         });
       }
       if (cfg.router.kind === "ingress-nginx" && !s.route.ingress) {

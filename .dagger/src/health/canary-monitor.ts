@@ -1,13 +1,11 @@
 /**
- * Follows one Deployment and its pods (two list-watches and a clock) and reports the first health failure.
- * The engine under watchCanaryHealth and waitAvailable; times are measured on this process's monotonic clock
- * from when a change was observed, never from the cluster's timestamps.
+ * Follows one Deployment and its pods, as the run's ClusterWatch sees them, and reports the first health failure.
+ * The engine under watchCanaryHealth and waitAvailable: it makes no request of its own. Times are measured on this
+ * process's monotonic clock from when a change was observed, never from the cluster's timestamps.
  */
 import type * as k8s from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
-import { isNotFound, describeApiError } from "../kube/api-errors.ts";
 import { FailedError } from "../errors.ts";
-import { listWatch } from "./list-watch.ts";
+import type { Change, ClusterWatch } from "./cluster-watch.ts";
 import {
   type HealthFailure,
   type HealthLimits,
@@ -15,17 +13,16 @@ import {
   describePod,
   isPodReady,
   isTerminating,
+  matchesSelector,
   observedCurrent,
   ownedBy,
   podFailure,
   podName,
-  selectorString,
   unavailableCondition,
 } from "./pod-health.ts";
 
 export interface MonitorOptions {
-  kube: Kube;
-  namespace: string;
+  cluster: ClusterWatch;
   deployment: string;
   limits: HealthLimits;
   signal?: AbortSignal;
@@ -33,8 +30,6 @@ export interface MonitorOptions {
   steadyState: boolean;
   /** Called with the Deployment after every change (waitAvailable's completion check). */
   onDeployment?: (d: k8s.V1Deployment) => void;
-  /** Called when a watch is re-established (for logs and tests). */
-  onRewatch?: (what: "pods" | "deployment", why: string) => void;
 }
 
 interface PodState {
@@ -53,14 +48,9 @@ export class CanaryMonitor {
   private readonly pods = new Map<string, PodState>();
   private deploymentObj: k8s.V1Deployment | undefined;
   private unavailableSince: number | undefined;
-  /** pod-template-hash of the Deployment's current ReplicaSet; pods of older ones are on their way out. */
-  private currentHash: string | undefined;
-  private hashForRevision: string | undefined;
-  /** Pod verdicts wait for the current ReplicaSet's hash (one LIST), so an old pod is not blamed meanwhile. */
-  private hashPending = false;
-  private listedPods = false;
   private failure: HealthFailure | undefined;
-  private readonly internal = new AbortController();
+  private finish: ((end: MonitorEnd) => void) | undefined;
+  private stopped = false;
 
   constructor(o: MonitorOptions) {
     this.o = o;
@@ -68,7 +58,8 @@ export class CanaryMonitor {
 
   /** Stop watching; run() then resolves with "stopped" (unless a failure was found first). */
   stop(): void {
-    this.internal.abort();
+    this.stopped = true;
+    this.finish?.({ kind: "stopped" });
   }
 
   /** The pods as last seen, one line each, for messages. */
@@ -80,88 +71,70 @@ export class CanaryMonitor {
     return this.deploymentObj;
   }
 
-  /** Resolves with the first failure, or "stopped" after stop() / the caller's signal. Rejects when the API is lost. */
+  /** Resolves with the first failure, or "stopped" after stop() / the caller's signal. Rejects when the watch is lost. */
   async run(): Promise<MonitorEnd> {
-    const { kube, namespace, deployment } = this.o;
-    let d: k8s.V1Deployment;
-    try {
-      d = await kube.apps.readNamespacedDeployment({ name: deployment, namespace });
-    } catch (err) {
-      if (isNotFound(err)) throw new FailedError(`Deployment ${namespace}/${deployment} not found: cannot watch the canary's health`);
-      throw new FailedError(`could not read Deployment ${namespace}/${deployment} to watch the canary's health: ${describeApiError(err)}`);
-    }
-    const labelSelector = selectorString(d.spec?.selector);
-    const signal = this.o.signal ? AbortSignal.any([this.o.signal, this.internal.signal]) : this.internal.signal;
-    if (signal.aborted) return { kind: "stopped" };
-
+    const { cluster, deployment, signal } = this.o;
+    const d = cluster.deployment(deployment);
+    if (!d) throw new FailedError(`Deployment ${cluster.namespace}/${deployment} not found: cannot watch its health`);
+    if (this.stopped || signal?.aborted) return { kind: "stopped" };
+    const ended = new Promise<MonitorEnd>((resolve) => (this.finish = resolve));
+    const onAbort = () => this.stop();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const unsubscribe = cluster.subscribe((c) => this.onChange(c));
     const l = this.o.limits;
     const tickMs = Math.min(1_000, Math.max(20, Math.min(l.notReadyGraceMs, l.unavailableGraceMs, l.readyDeadlineMs) / 4));
     const timer = setInterval(() => this.evaluate(), tickMs);
-    const rewatch = (what: "pods" | "deployment") => (why: string, detail?: string) =>
-      this.o.onRewatch?.(what, detail ? `${why}: ${detail}` : why);
-
-    const loops = [
-      listWatch<k8s.V1Pod>({
-        kube,
-        path: `/api/v1/namespaces/${namespace}/pods`,
-        query: { labelSelector },
-        list: () => kube.core.listNamespacedPod({ namespace, labelSelector }),
-        signal,
-        onList: (items) => {
-          const fresh = new Map(items.filter((p) => this.counts(p)).map((p) => [podName(p), p]));
-          for (const name of this.pods.keys()) if (!fresh.has(name)) this.pods.delete(name);
-          for (const p of fresh.values()) this.notePod(p, !this.listedPods);
-          this.listedPods = true;
-          this.evaluate();
-        },
-        onEvent: (type, p) => {
-          if (type === "DELETED" || !this.counts(p)) this.pods.delete(podName(p));
-          else this.notePod(p);
-          this.evaluate();
-        },
-        onRewatch: rewatch("pods"),
-      }),
-      listWatch<k8s.V1Deployment>({
-        kube,
-        path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
-        query: { fieldSelector: `metadata.name=${deployment}` },
-        list: () => kube.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${deployment}` }),
-        signal,
-        onList: (items) => {
-          const mine = items.find((x) => x.metadata?.name === deployment);
-          if (mine) this.noteDeployment(mine);
-          else this.fail({ namespace, deployment, reason: "DeploymentDeleted", message: `Deployment ${deployment} no longer exists` });
-        },
-        onEvent: (type, x) => {
-          if (x.metadata?.name !== deployment) return;
-          if (type === "DELETED")
-            this.fail({ namespace, deployment, reason: "DeploymentDeleted", message: `Deployment ${deployment} was deleted` });
-          else this.noteDeployment(x);
-        },
-        onRewatch: rewatch("deployment"),
-      }),
-    ];
     try {
-      const results = await Promise.allSettled(loops.map((p) => p.finally(() => this.internal.abort())));
-      const lost = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (this.failure) return { kind: "failure", failure: this.failure };
-      if (lost && !this.o.signal?.aborted) {
-        throw new FailedError(
-          `lost the watch on the canary ${namespace}/${deployment} and could not re-establish it: ${describeApiError(lost.reason)}`,
-        );
-      }
-      return { kind: "stopped" };
+      // What is there now: pods present at the start count as "initial" (see notePod).
+      for (const p of cluster.pods()) if (this.counts(p)) this.notePod(p, true);
+      this.noteDeployment(d);
+      return await Promise.race([ended, cluster.lost()]);
     } finally {
       clearInterval(timer);
+      unsubscribe();
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 
+  private onChange(c: Change): void {
+    const { cluster, deployment } = this.o;
+    if (c.kind === "pod") {
+      if (c.type === "LIST") {
+        const fresh = new Map(
+          cluster
+            .pods()
+            .filter((p) => this.counts(p))
+            .map((p) => [podName(p), p]),
+        );
+        for (const name of this.pods.keys()) if (!fresh.has(name)) this.pods.delete(name);
+        for (const p of fresh.values()) this.notePod(p);
+      } else {
+        const p = c.object as k8s.V1Pod;
+        if (c.type === "DELETED" || !this.counts(p)) this.pods.delete(podName(p));
+        else this.notePod(p);
+      }
+    } else if (c.kind === "deployment" && (c.type === "LIST" || c.object?.metadata?.name === deployment)) {
+      const d = cluster.deployment(deployment);
+      if (!d) {
+        return this.fail({
+          namespace: cluster.namespace,
+          deployment,
+          reason: "DeploymentDeleted",
+          message: `Deployment ${deployment} was deleted`,
+        });
+      }
+      return this.noteDeployment(d);
+    }
+    this.evaluate();
+  }
+
   private counts(p: k8s.V1Pod): boolean {
-    return !isTerminating(p) && ownedBy(p, this.o.deployment);
+    const d = this.deploymentObj ?? this.o.cluster.deployment(this.o.deployment);
+    return !isTerminating(p) && matchesSelector(d?.spec?.selector, p.metadata?.labels) && ownedBy(p, this.o.deployment);
   }
 
   /**
-   * `initial`: the pod was there when the watch began. In steady state the pipeline starts watching only once
+   * `initial`: the pod was there when the monitor began. In steady state the pipeline starts watching only once
    * the canary was Available, so such a pod whose containers are running but which is not Ready has lost its
    * readiness: it gets the not-Ready grace, not the (much longer) ready deadline of a starting pod.
    */
@@ -185,57 +158,32 @@ export class CanaryMonitor {
 
   private noteDeployment(d: k8s.V1Deployment): void {
     this.deploymentObj = d;
-    const revision = d.metadata?.annotations?.["deployment.kubernetes.io/revision"];
-    if (revision && revision !== this.hashForRevision) {
-      this.hashForRevision = revision;
-      this.hashPending = true;
-      this.resolveCurrentHash(d, revision)
-        .catch(() => {
-          // Without it every pod of the Deployment is judged, which is only stricter.
-        })
-        .finally(() => {
-          if (this.hashForRevision === revision) this.hashPending = false;
-          this.evaluate();
-        });
-    }
     if (unavailableCondition(d)) this.unavailableSince ??= now();
     else this.unavailableSince = undefined;
     this.evaluate();
-    if (!this.failure) this.o.onDeployment?.(d);
-  }
-
-  /** Find the current ReplicaSet (same revision annotation as the Deployment) and remember its pod-template-hash. */
-  private async resolveCurrentHash(d: k8s.V1Deployment, revision: string): Promise<void> {
-    const { kube, namespace, deployment } = this.o;
-    const list = await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selectorString(d.spec?.selector) });
-    const rs = list.items.find(
-      (x) =>
-        x.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision &&
-        (x.metadata?.ownerReferences ?? []).some((o) => o.kind === "Deployment" && o.name === deployment),
-    );
-    const hash = rs?.metadata?.labels?.["pod-template-hash"];
-    if (this.hashForRevision === revision) this.currentHash = hash;
+    if (!this.failure && !this.stopped && this.o.cluster.isCurrent(this.o.deployment)) this.o.onDeployment?.(d);
   }
 
   /** Pods the verdict is about: those of the current ReplicaSet once it is known, else all of the Deployment's. */
   private judged(): PodState[] {
     // Until the controller has seen the current spec, the revision (hence the current ReplicaSet) may be stale.
-    if (!this.deploymentObj || this.hashPending || !observedCurrent(this.deploymentObj)) return [];
+    if (!this.deploymentObj || !observedCurrent(this.deploymentObj) || !this.o.cluster.isCurrent(this.o.deployment)) return [];
     const all = [...this.pods.values()];
-    const hash = this.currentHash;
+    const hash = this.o.cluster.currentHash(this.o.deployment);
     return hash ? all.filter((s) => (s.pod.metadata?.labels?.["pod-template-hash"] ?? hash) === hash) : all;
   }
 
   private fail(f: HealthFailure): void {
-    if (this.failure) return;
+    if (this.failure || this.stopped) return;
     this.failure = f;
-    this.internal.abort();
+    this.finish?.({ kind: "failure", failure: f });
   }
 
   /** Check everything against the limits; records the first failure. */
   private evaluate(): void {
-    if (this.failure) return;
-    const { namespace, deployment, limits, steadyState } = this.o;
+    if (this.failure || this.stopped) return;
+    const { limits, steadyState, deployment } = this.o;
+    const namespace = this.o.cluster.namespace;
     const t = now();
     const judged = this.judged();
     for (const s of judged) {

@@ -1,6 +1,6 @@
 /**
- * What counts as an unhealthy canary, as pure functions of pod and Deployment objects. The watchers
- * (watch.ts, wait-available.ts) feed live objects through these; tests feed hand-made ones.
+ * What counts as an unhealthy canary, as pure functions of pod and Deployment objects. The monitors
+ * (canary-monitor.ts, wait-rollout.ts) feed live objects through these; tests feed hand-made ones.
  */
 import type * as k8s from "@kubernetes/client-node";
 
@@ -31,38 +31,23 @@ export interface HealthFailure {
   message: string;
 }
 
+/** When a canary counts as failed. All four come from release.yaml (health.*, deadlines.canaryAvailable): none here. */
 export interface HealthLimits {
-  /** A container restarting more often than this fails the canary (default 3). */
+  /** A container restarting more often than this fails the canary. */
   maxRestarts: number;
-  /** A pod that was Ready and is not Ready for longer than this fails the canary (default 15 s). */
+  /** A pod that was Ready and is not Ready for longer than this fails the canary. */
   notReadyGraceMs: number;
-  /** The Deployment Available=False for longer than this fails the canary (default: notReadyGraceMs). watchCanaryHealth only. */
+  /** The Deployment Available=False for longer than this fails the canary. watchCanaryHealth only. */
   unavailableGraceMs: number;
-  /** A pod never Ready this long after the watch first saw it fails the canary (default 120 s). watchCanaryHealth only. */
+  /** A pod never Ready this long after the watch first saw it fails the canary. watchCanaryHealth only. */
   readyDeadlineMs: number;
 }
 
-export const DEFAULT_LIMITS: HealthLimits = {
-  maxRestarts: 3,
-  notReadyGraceMs: 15_000,
-  unavailableGraceMs: 15_000,
-  readyDeadlineMs: 120_000,
-};
-
-export function resolveLimits(limits: Partial<HealthLimits> = {}): HealthLimits {
-  const out = {
-    ...DEFAULT_LIMITS,
-    unavailableGraceMs: limits.notReadyGraceMs ?? DEFAULT_LIMITS.unavailableGraceMs,
-    ...stripUndefined(limits),
-  };
-  for (const [k, v] of Object.entries(out)) {
+export function checkLimits(limits: HealthLimits): HealthLimits {
+  for (const [k, v] of Object.entries(limits)) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`health limit ${k} must be a number ≥ 0, got ${v}`);
   }
-  return out;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return limits;
 }
 
 /** Container waiting reasons that never fix themselves within a release's time budget. */
@@ -212,16 +197,20 @@ export function rolloutProgress(d: k8s.V1Deployment, replicas: number): string {
   return `${s.updatedReplicas ?? 0}/${replicas} updated, ${s.availableReplicas ?? 0}/${replicas} available, ${s.replicas ?? 0} total${spec}${stale}`;
 }
 
-/** A label selector string ("app=x,track in (canary)") from a Deployment's selector. */
-export function selectorString(sel: k8s.V1LabelSelector | undefined): string {
-  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel?.matchExpressions ?? []) {
-    if (e.operator === "In") parts.push(`${e.key} in (${(e.values ?? []).join(",")})`);
-    else if (e.operator === "NotIn") parts.push(`${e.key} notin (${(e.values ?? []).join(",")})`);
-    else if (e.operator === "Exists") parts.push(e.key);
-    else if (e.operator === "DoesNotExist") parts.push(`!${e.key}`);
-  }
-  return parts.join(",");
+/** Whether `labels` satisfy a Deployment's selector (matchLabels and matchExpressions), as the API server decides. */
+export function matchesSelector(sel: k8s.V1LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+  const l = labels ?? {};
+  const exprs = sel?.matchExpressions ?? [];
+  if (!Object.keys(sel?.matchLabels ?? {}).length && !exprs.length) return false; // an empty selector selects nothing here
+  if (!Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => l[k] === v)) return false;
+  return exprs.every((e) => {
+    const has = Object.hasOwn(l, e.key);
+    if (e.operator === "In") return has && (e.values ?? []).includes(l[e.key]);
+    if (e.operator === "NotIn") return !has || !(e.values ?? []).includes(l[e.key]);
+    if (e.operator === "Exists") return has;
+    if (e.operator === "DoesNotExist") return !has;
+    return false;
+  });
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Kube } from "./client.ts";
 import { UsageError } from "../errors.ts";
 import pRetry, { AbortError } from "p-retry";
 import { describeApiError, isConflict, isNotFound } from "./api-errors.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
 
 export const LOCK_NAME = "release-gate";
 
@@ -105,12 +106,7 @@ export function describeLease(lease: k8s.V1Lease | undefined, now = Date.now()):
 }
 
 export async function readLock(kube: Kube, namespace: string): Promise<LockInfo | undefined> {
-  try {
-    return describeLease(await kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace }));
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return describeLease(await readLease(kube, namespace));
 }
 
 export interface AcquireOptions {
@@ -135,13 +131,22 @@ export class ReleaseLock {
   /** Local time the last successful renewal (or the acquisition) was sent: the Lease runs ttl from there. */
   private lastRenewedAt = Date.now();
   private lastRenewalError: string | undefined;
+  /** The Lease as last written or read by this run: renewals and the release carry its resourceVersion, without a read. */
+  private lease: k8s.V1Lease | undefined;
 
-  private constructor(kube: Kube, namespace: string, opts: AcquireOptions, takenOverFrom: LockInfo | undefined) {
+  private constructor(
+    kube: Kube,
+    namespace: string,
+    opts: AcquireOptions,
+    takenOverFrom: LockInfo | undefined,
+    lease: k8s.V1Lease | undefined,
+  ) {
     this.kube = kube;
     this.namespace = namespace;
     this.identity = opts.identity;
     this.ttlMs = opts.ttlMs;
     this.takenOverFrom = takenOverFrom;
+    this.lease = lease;
   }
 
   static async acquire(kube: Kube, namespace: string, opts: AcquireOptions): Promise<ReleaseLock> {
@@ -161,31 +166,33 @@ export class ReleaseLock {
     }
     if (!existing) {
       try {
-        await kube.coordination.createNamespacedLease({
+        const created = await kube.coordination.createNamespacedLease({
           namespace,
           body: {
             apiVersion: "coordination.k8s.io/v1",
             kind: "Lease",
-            metadata: { name: LOCK_NAME, namespace, labels: { "app.kubernetes.io/managed-by": "release-gate" } },
+            metadata: { name: LOCK_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
             spec: spec(now, 0),
           },
         });
-        return new ReleaseLock(kube, namespace, opts, undefined);
+        return new ReleaseLock(kube, namespace, opts, undefined, created);
       } catch (err) {
         if (!isConflict(err)) throw err;
         // Someone created it between our read and create, or our own create was applied and then replayed
         // (an answer lost after the write): the holder says which.
-        const racer = await readLock(kube, namespace);
-        if (racer?.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, undefined);
-        throw new LockHeldError(namespace, racer ?? { holder: "unknown (created concurrently)", expired: false, stale: false });
+        const racer = await readLease(kube, namespace);
+        const info = describeLease(racer);
+        if (info?.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, undefined, racer);
+        throw new LockHeldError(namespace, info ?? { holder: "unknown (created concurrently)", expired: false, stale: false });
       }
     }
     const current = describeLease(existing);
-    if (current && current.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, undefined);
+    if (current && current.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, undefined, existing);
     const mayTakeOver = opts.force || (opts.takeOverStale && current?.stale);
     if (current && !current.expired && !mayTakeOver) throw new LockHeldError(namespace, current);
+    let taken: k8s.V1Lease;
     try {
-      await kube.coordination.replaceNamespacedLease({
+      taken = await kube.coordination.replaceNamespacedLease({
         name: LOCK_NAME,
         namespace,
         // resourceVersion makes this a compare-and-swap: two runs that both saw a free lock cannot both win.
@@ -193,12 +200,13 @@ export class ReleaseLock {
       });
     } catch (err) {
       if (!isConflict(err)) throw err;
-      const racer = await readLock(kube, namespace);
+      const racer = await readLease(kube, namespace);
+      const info = describeLease(racer);
       // Our own replace, applied and then replayed after a lost answer, conflicts with itself: the lock is ours.
-      if (racer?.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, current);
-      throw new LockHeldError(namespace, racer ?? { holder: "unknown (taken concurrently)", expired: false, stale: false });
+      if (info?.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, current, racer);
+      throw new LockHeldError(namespace, info ?? { holder: "unknown (taken concurrently)", expired: false, stale: false });
     }
-    return new ReleaseLock(kube, namespace, opts, current);
+    return new ReleaseLock(kube, namespace, opts, current, taken);
   }
 
   /**
@@ -237,7 +245,7 @@ export class ReleaseLock {
           attemptStartedAt = undefined;
           if (holder === this.identity) this.lastRenewedAt = started;
           else if (holder) lose(new LockLostError(`the release lock was taken over by ${holder}`, holder));
-          else lose(new LockLostError("the release lock was freed under this run (its Lease has no holder)"));
+          else lose(new LockLostError("the release lock was freed or deleted under this run (its Lease has no holder)"));
         },
         (err: unknown) => {
           attemptStartedAt = undefined;
@@ -269,34 +277,65 @@ export class ReleaseLock {
     this.timer = undefined;
   }
 
-  /** Renew if still ours; returns the holder as the cluster has it. */
+  /**
+   * Renew: one PUT of the Lease as this run last wrote it, with a new renewTime. Its resourceVersion makes it a
+   * compare-and-swap, so nothing is read first: a conflict means someone else wrote the Lease (or this very renewal
+   * was applied and then replayed), and only then is it read to see who holds it. Returns the holder as the cluster
+   * has it ("" when the Lease is gone or freed).
+   */
   async renew(): Promise<string> {
-    const lease = await this.kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: this.namespace });
-    const holder = lease.spec?.holderIdentity ?? "";
-    if (holder !== this.identity) return holder;
-    lease.spec = { ...lease.spec, renewTime: new k8s.V1MicroTime() };
-    await this.kube.coordination.replaceNamespacedLease({ name: LOCK_NAME, namespace: this.namespace, body: lease });
-    return holder;
+    const lease = this.lease ?? (await readLease(this.kube, this.namespace));
+    if (!lease) return "";
+    if (lease.spec?.holderIdentity !== this.identity) return lease.spec?.holderIdentity ?? "";
+    try {
+      this.lease = await this.kube.coordination.replaceNamespacedLease({
+        name: LOCK_NAME,
+        namespace: this.namespace,
+        body: { ...lease, spec: { ...lease.spec, renewTime: new k8s.V1MicroTime() } },
+      });
+      return this.identity;
+    } catch (err) {
+      if (isNotFound(err)) return ""; // The Lease was deleted under this run: nobody holds it for us any more.
+      if (!isConflict(err)) throw err;
+      this.lease = await readLease(this.kube, this.namespace);
+      const holder = this.lease?.spec?.holderIdentity ?? "";
+      // Our own renewal replayed after a lost answer: the Lease read is ours, renewed; the next tick renews from it.
+      return holder;
+    }
   }
 
-  /** Free the lock if we still hold it (another run's lock is never cleared). */
+  /** Free the lock if we still hold it (another run's lock is never cleared): one PUT with the cached resourceVersion. */
   async release(): Promise<void> {
     this.stopRenewing();
     // A renewal already under way would otherwise win the compare-and-swap against us.
     await this.renewing.catch(() => undefined);
     await pRetry(
       async () => {
-        const lease = await this.kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: this.namespace });
-        if (lease.spec?.holderIdentity !== this.identity) return;
-        lease.spec = { ...lease.spec, holderIdentity: "", renewTime: new k8s.V1MicroTime() };
+        const lease = this.lease ?? (await readLease(this.kube, this.namespace));
+        if (!lease || lease.spec?.holderIdentity !== this.identity) return;
         try {
-          await this.kube.coordination.replaceNamespacedLease({ name: LOCK_NAME, namespace: this.namespace, body: lease });
+          this.lease = await this.kube.coordination.replaceNamespacedLease({
+            name: LOCK_NAME,
+            namespace: this.namespace,
+            body: { ...lease, spec: { ...lease.spec, holderIdentity: "", renewTime: new k8s.V1MicroTime() } },
+          });
         } catch (err) {
-          if (isConflict(err)) throw err; // Re-read and try again.
-          throw new AbortError(err as Error);
+          if (isNotFound(err)) return;
+          if (!isConflict(err)) throw new AbortError(err as Error);
+          this.lease = undefined; // Re-read and try again.
+          throw err;
         }
       },
       { retries: 5, minTimeout: 20, maxTimeout: 200 },
     );
+  }
+}
+
+async function readLease(kube: Kube, namespace: string): Promise<k8s.V1Lease | undefined> {
+  try {
+    return await kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
   }
 }

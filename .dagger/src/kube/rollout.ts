@@ -1,11 +1,9 @@
 /**
- * Deployment rollout state, read the way `kubectl rollout status` reads it, plus release-gate's own deadline:
- * Kubernetes never rolls back by itself and its progress deadline (600 s by default) is far too slow, so a
- * stall is reported as soon as the Deployment says so or our deadline passes, whichever comes first.
+ * Deployment rollout state, read the way `kubectl rollout status` reads it. Waiting for it (on a watch, with
+ * release-gate's own deadline: Kubernetes never rolls back by itself and its progress deadline, 600 s by default,
+ * is far too slow) is health/wait-rollout.ts's job.
  */
 import type * as k8s from "@kubernetes/client-node";
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Kube } from "./client.ts";
 
 export type RolloutState = { done: true } | { done: false; waitingFor: string; failed?: string };
 
@@ -36,35 +34,5 @@ export class RolloutFailed extends Error {
     super(`Deployment ${deployment}: ${reason}`);
     this.name = "RolloutFailed";
     this.deployment = deployment;
-  }
-}
-
-export interface WaitRolloutOptions {
-  namespace: string;
-  name: string;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  intervalMs?: number;
-  /** Keep waiting through a ProgressDeadlineExceeded condition (left over from the template being replaced). */
-  ignoreStall?: boolean;
-  /** Told what is awaited now, for progress output. */
-  onWaiting?: (what: string) => void;
-}
-
-/** Resolves when rolled out; throws RolloutFailed on a stall, a deadline, or our timeout. */
-export async function waitRolledOut(kube: Kube, opts: WaitRolloutOptions): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
-  let last = "";
-  for (;;) {
-    opts.signal?.throwIfAborted();
-    const d = await kube.apps.readNamespacedDeployment({ name: opts.name, namespace: opts.namespace });
-    const state = rolloutState(d);
-    if (state.done) return;
-    if (state.failed && !opts.ignoreStall) throw new RolloutFailed(opts.name, state.failed);
-    if (state.waitingFor !== last) opts.onWaiting?.(`${opts.name}: ${state.waitingFor}`);
-    last = state.waitingFor;
-    if (Date.now() >= deadline)
-      throw new RolloutFailed(opts.name, `not rolled out after ${Math.round(opts.timeoutMs / 1000)} s (waiting for ${state.waitingFor})`);
-    await sleep(opts.intervalMs ?? 200, undefined, opts.signal ? { signal: opts.signal } : {});
   }
 }

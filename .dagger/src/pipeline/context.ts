@@ -1,12 +1,14 @@
-/** What every step of the phase machine works with. */
+/** What every part of the phase machine works with: the environment of a run, and the run itself. */
+import type { ReleaseRecord, StepRecord } from "../audit/record.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
+import type { ClusterWatch } from "../health/cluster-watch.ts";
+import type { HealthLimits } from "../health/pod-health.ts";
 import type { Kube } from "../kube/client.ts";
-import type { Suite } from "../smoke/index.ts";
-import type { TrafficRouter } from "../traffic/router.ts";
-import type { Progress } from "./progress.ts";
 import type { Resolver } from "../smoke/public-url.ts";
-import type { InFlight } from "./state.ts";
-import type { StepRecord } from "../audit/record.ts";
+import type { Suite } from "../smoke/suite.ts";
+import type { Routing } from "../traffic/routing.ts";
+import type { InFlightState, Journal, ServiceInFlight } from "./journal.ts";
+import type { Progress } from "./progress.ts";
 
 export interface PipelineEnv {
   kube: Kube;
@@ -21,13 +23,54 @@ export interface PipelineEnv {
   resolve: Resolver;
 }
 
-export interface Release {
+/** What each service's smoke tests run: its suite, and the checks skipped (those that need a token, when none is given). */
+export type SmokePlan = Map<string, { suite: Suite; skip: string[] }>;
+
+/** How a rollback went (rollback.ts). */
+export interface RollbackResult {
+  ok: boolean;
+  /** From the start of the rollback to weight 0 verified. */
+  weightZeroMs?: number;
+  /** From the start of the rollback to the resting state. */
+  restoredMs?: number;
+  detail: string;
+}
+
+/** A command at work, inside the lifecycle (lifecycle.ts): what its body is given. */
+export interface Run {
   env: PipelineEnv;
-  routers: TrafficRouter[];
-  state: InFlight;
-  suites: Map<string, Suite | undefined>;
+  /** The in-flight state (journal.state) and its one writer. */
+  journal: Journal;
+  routing: Routing;
+  /** The namespace's Deployments, ReplicaSets and Pods, watched from when the lock was taken. */
+  cluster: ClusterWatch;
+  smoke: SmokePlan;
+  /** The record this run writes. */
+  record: ReleaseRecord;
   /** Aborted on SIGTERM, a lost lock, or the caller giving up. */
   signal: AbortSignal;
+  /** The interrupted release this run carries on (taken over from the run that wrote it), if any. */
+  interrupted?: InFlightState;
+  /** The in-flight state found could not be used (unreadable, or not matching release.yaml): why. */
+  unreadable?: string;
+  /** Set once the run has rolled back (it does so at most once). */
+  rolledBack?: RollbackResult;
+}
+
+/** The services of the run's release, as its journal has them. */
+export function servicesOf(run: Run): ServiceInFlight[] {
+  return run.journal.state?.services ?? [];
+}
+
+/** The health limits release.yaml sets (health.*; a pod must become Ready within deadlines.canaryAvailable). */
+export function healthLimits(config: ReleaseConfig): HealthLimits {
+  const { maxRestarts, notReadyGrace } = config.health;
+  return {
+    maxRestarts,
+    notReadyGraceMs: notReadyGrace,
+    unavailableGraceMs: notReadyGrace,
+    readyDeadlineMs: config.deadlines.canaryAvailable,
+  };
 }
 
 /** A check failed: the phase machine rolls back with this reason. */

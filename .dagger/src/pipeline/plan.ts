@@ -1,11 +1,13 @@
 /**
  * The release plan: the steps deploy will take, as data derived from release.yaml, each with its worst-case
- * duration (every deadline hit, every window waited out). The phase machine walks these steps; `plan` prints
- * them; preflight refuses a plan whose worst case exceeds the budget.
+ * duration (every deadline hit, every window waited out), and the worst case of the whole release: every step at
+ * its worst, then a failure at the latest point (the end of promotion) and the rollback from there. The phase
+ * machine walks these steps; `plan` prints them; preflight refuses a plan whose worst case exceeds the budget.
  */
 import { formatDuration } from "../config/duration.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
+import { routerType } from "../traffic/routing.ts";
 
 export type Step = { kind: "canary"; weight: number; observeMs: number; directSmoke: boolean } | { kind: "promote" };
 
@@ -19,10 +21,11 @@ export interface PlannedStep {
 export interface ReleasePlan {
   steps: PlannedStep[];
   preflightMs: number;
+  /** Preflight, every step at its worst, then the rollback from the latest point (rollbackWorstCaseMs). */
   worstCaseMs: number;
   budgetMs: number;
   /**
-   * Worst case of a rollback once promotion started (stable's previous template restored and rolled out, then
+   * Worst case of a rollback once promotion started (stable's previous revision restored and rolled out, then
    * weight 0 verified and the canary scaled down): the longest a rollback can take, and its deadline then.
    */
   rollbackWorstCaseMs: number;
@@ -39,28 +42,26 @@ export function stepLabel(step: Step): string {
 
 export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean } = {}): ReleasePlan {
   const d = config.deadlines;
+  const router = routerType(config.router.kind);
+  const split = config.observedSplit;
   const services = config.services.map((s) => s.name).join(", ");
-  const replicasRouter = config.router.kind === "replicas";
   const steps: PlannedStep[] = [];
   if (!opts.skipCanary) {
     config.phases.forEach((phase, i) => {
-      const step: Step = { kind: "canary", weight: phase.weight, observeMs: phase.observe, directSmoke: i === 0 && !replicasRouter };
+      const step: Step = { kind: "canary", weight: phase.weight, observeMs: phase.observe, directSmoke: i === 0 && router.headerRouting };
+      const setsWeight = router.describeWeight(phase.weight);
       const actions = [
-        replicasRouter
-          ? `scale the canary of ${services} to its ${phase.weight}% share of Ready pods and wait until Available (≤ ${formatDuration(d.canaryAvailable)})`
-          : `size the canary of ${services} for ${phase.weight}% of stable's replicas and wait until Available (≤ ${formatDuration(d.canaryAvailable)})`,
+        `${router.describeSizing(phase.weight, services)} and wait until Available (≤ ${formatDuration(d.canaryAvailable)})`,
         ...(step.directSmoke
           ? [
               `smoke-test the canary directly through the ${config.router.canaryHeader.name} header, before any user traffic (≤ ${formatDuration(d.smoke)})`,
             ]
           : []),
-        ...(replicasRouter
-          ? []
-          : [
-              `set weight ${phase.weight} on the ${config.router.kind} route and verify it took effect (≤ ${formatDuration(d.weightVerified)})`,
-            ]),
-        ...(config.observedSplit.enabled
-          ? [`sample the public URL: observed canary share within ±${config.observedSplit.tolerance} points`]
+        `${setsWeight ?? "read the weight the Ready pods give"} (≤ ${formatDuration(d.weightVerified)})`,
+        ...(split.enabled
+          ? [
+              `sample the public URL: observed canary share within ±${split.tolerance} points (${split.samples} requests, ≤ ${formatDuration(split.deadline)})`,
+            ]
           : []),
         `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
         ...(phase.observe > 0
@@ -73,7 +74,7 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
         d.canaryAvailable +
         (step.directSmoke ? d.smoke : 0) +
         d.weightVerified +
-        (config.observedSplit.enabled ? d.weightVerified : 0) +
+        (split.enabled ? split.deadline : 0) +
         d.smoke +
         phase.observe;
       steps.push({ step, label: stepLabel(step), actions, worstCaseMs });
@@ -83,27 +84,28 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
     step: { kind: "promote" },
     label: "promote",
     actions: [
-      `update stable of ${services} to the new image${opts.skipCanary ? " (canary skipped)" : " while the canary serves 100%"} and wait for its rollout (≤ ${formatDuration(d.stableRollout)})`,
+      `update stable of ${services} to the new image${opts.skipCanary ? " (canary skipped)" : ", pinned to the digest the canary ran, while the canary serves 100%,"} and wait for its rollout (≤ ${formatDuration(d.stableRollout)})`,
       ...(opts.skipCanary ? [] : [`shift traffic back to stable (weight 0), verified (≤ ${formatDuration(d.weightVerified)})`]),
       `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
       ...(opts.skipCanary ? [] : [`scale the canary to 0 (≤ ${formatDuration(d.scaleDown)})`]),
     ],
     worstCaseMs: d.stableRollout + (opts.skipCanary ? 0 : d.weightVerified + d.scaleDown) + d.smoke,
   });
-  const worstCaseMs = PREFLIGHT_MS + steps.reduce((sum, s) => sum + s.worstCaseMs, 0);
+  const rollbackWorstCaseMs = rollbackDeadlineMs(config, true);
+  const worstCaseMs = PREFLIGHT_MS + steps.reduce((sum, s) => sum + s.worstCaseMs, 0) + rollbackWorstCaseMs;
   return {
     steps,
     preflightMs: PREFLIGHT_MS,
     worstCaseMs,
     budgetMs: config.budget,
-    rollbackWorstCaseMs: rollbackDeadlineMs(config, true),
+    rollbackWorstCaseMs,
     rollbackBeforePromotionMs: rollbackDeadlineMs(config, false),
   };
 }
 
 /**
  * A rollback's deadline, from the config's own deadlines: weight 0 verified (weightVerified) and the canary
- * scaled down (scaleDown), plus stable's rollout back to its previous template (stableRollout) once promotion
+ * scaled down (scaleDown), plus stable's rollout back to its previous revision (stableRollout) once promotion
  * started. rollback.ts stops there and says where production may stand.
  */
 export function rollbackDeadlineMs(config: Pick<ReleaseConfig, "deadlines">, promotionStarted: boolean): number {
@@ -121,7 +123,8 @@ export function assertWithinBudget(plan: ReleasePlan): void {
   if (plan.worstCaseMs <= plan.budgetMs) return;
   const costliest = [...plan.steps].sort((a, b) => b.worstCaseMs - a.worstCaseMs).slice(0, 3);
   throw new UsageError(
-    `the plan's worst case is ${formatDuration(plan.worstCaseMs)}, over the ${formatDuration(plan.budgetMs)} budget; ` +
+    `the plan's worst case is ${formatDuration(plan.worstCaseMs)} (a failure at the end of promotion and its rollback, ${formatDuration(plan.rollbackWorstCaseMs)}, included), ` +
+      `over the ${formatDuration(plan.budgetMs)} budget; ` +
       `costliest: ${costliest.map((s) => `${s.label} (${formatDuration(s.worstCaseMs)})`).join(", ")}. ` +
       `Shorten observation windows or deadlines in release.yaml; nothing was changed in the cluster`,
   );
@@ -141,10 +144,10 @@ export function planToText(plan: ReleasePlan, header: string): string {
   lines.push(
     "",
     `On any failed smoke test or health check: weight 0 verified, canary scaled to 0 (worst case ${formatDuration(plan.rollbackBeforePromotionMs)}); ` +
-      `after promotion started, stable's previous template is restored and rolled out first (worst case ${formatDuration(plan.rollbackWorstCaseMs)}). A rollback stops at its worst case and says where production stands.`,
+      `after promotion started, stable's previous revision is restored and rolled out first (worst case ${formatDuration(plan.rollbackWorstCaseMs)}). A rollback stops at its worst case and says where production stands.`,
   );
   lines.push(
-    `Worst case: ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget${plan.worstCaseMs > plan.budgetMs ? " — OVER BUDGET" : ""}.`,
+    `Worst case: ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget (every step at its deadline, then a failure at the end of promotion and its rollback)${plan.worstCaseMs > plan.budgetMs ? " — OVER BUDGET" : ""}.`,
   );
   return lines.join("\n") + "\n";
 }

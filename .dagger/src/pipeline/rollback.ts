@@ -3,127 +3,124 @@
  * stable running the previous version, canary at weight 0 and 0 replicas.
  *   - Before promotion (I2): weight 0 first, verified, within seconds; then the canary scaled to 0 (which also
  *     clears sticky sessions). Stable is never touched.
- *   - After promotion started (I3): stable's previous template restored and rolled out first; only then does
- *     traffic return to it (weight 0), then the canary goes to 0.
+ *   - After promotion started (I3): stable put back on its own previous revision (its ReplicaSet, matched by owner
+ *     and revision, as `kubectl rollout undo` does) and rolled out first; only then does traffic return to it
+ *     (weight 0), then the canary goes to 0.
  * It runs under its own signal: the SIGTERM that cancelled the release must not cancel its rollback. That signal
  * is its deadline (rollbackDeadlineMs in plan.ts: weightVerified + scaleDown, plus stableRollout once promotion
  * started); past it, the rollback stops and says where production may stand and to run `release-gate rollback`.
  */
 import { formatDuration } from "../config/duration.ts";
 import { FailedError } from "../errors.ts";
-import { containerImage, restoreTemplate, scaleDeployment } from "../kube/deployments.ts";
-import { waitRolledOut } from "../kube/rollout.ts";
-import type { Release } from "./context.ts";
+import { describeApiError } from "../kube/api-errors.ts";
+import { waitRolledOut } from "../health/wait-rollout.ts";
+import { canonicalTemplate, replicaSetOfRevision, restoreTemplate, templateOfReplicaSet } from "../kube/deployments.ts";
+import { type RollbackResult, type Run, servicesOf } from "./context.ts";
+import { corruptStateAdvice, stepLabelOf, type InFlightState } from "./journal.ts";
 import { rollbackDeadlineMs, rollbackDeadlineTerms } from "./plan.ts";
-import { setWeightVerified } from "./shift-traffic.ts";
-import { corruptStateAdvice, inspectInFlight, writeInFlight, type InFlight } from "./state.ts";
+import { scale } from "./steps.ts";
 
-export interface RollbackResult {
-  ok: boolean;
-  /** From the start of the rollback to weight 0 verified. */
-  weightZeroMs?: number;
-  /** From the start of the rollback to the resting state. */
-  restoredMs?: number;
-  detail: string;
+export interface RollbackOptions {
+  /** The in-flight state found could not be used (unreadable, or not matching release.yaml): why. */
+  unreadable?: string;
 }
 
-export async function rollBack(rel: Release, reason: string): Promise<RollbackResult> {
-  const { kube, config, progress } = rel.env;
+export async function rollBack(run: Run, reason: string, opts: RollbackOptions = {}): Promise<RollbackResult> {
+  const { kube, config, progress } = run.env;
   const ns = config.namespace;
+  const state = run.journal.state!;
   const started = Date.now();
   // Its own deadline, from the config's (plan.ts): a stalled API must not hold production mixed for minutes
   // while the run seems alive. When it passes, the rollback stops and says where production may stand.
-  const deadlineMs = rollbackDeadlineMs(config, rel.state.promotionStarted);
+  const deadlineMs = rollbackDeadlineMs(config, state.promotionStarted);
   const expiry = new AbortController();
   const timer = setTimeout(() => expiry.abort(new Error(`rollback deadline of ${formatDuration(deadlineMs)} passed`)), deadlineMs);
-  const own: Release = { ...rel, signal: expiry.signal };
-  const lastKnown = lastKnownPosition(rel.state); // Before the state says "rollback".
-  let stage: RollbackStage = rel.state.promotionStarted ? "restore-stable" : "weight-zero";
+  const signal = expiry.signal;
+  const lastKnown = lastKnownPosition(state); // Before the journal says "rollback".
+  const services = servicesOf(run);
+  const stableReplicas = (name: string) => services.find((s) => s.name === name)?.stable.replicas ?? 1;
+  let stage: RollbackStage = state.promotionStarted ? "restore-stable" : "weight-zero";
   let weightZeroMs: number | undefined;
   const work = async (): Promise<RollbackResult> => {
     progress.step("rollback", 0);
     progress.warn(`rolling back: ${reason}`);
-    // `rollback` with nothing readable recorded (operator.ts builds a state from the live objects): say plainly when
-    // that is because the state ConfigMap is corrupt, since then stable's previous template is unknown. Checked
-    // only on that path, so an automatic rollback never waits for an extra read.
-    let unreadable: string | undefined;
-    if (rel.state.record.command === "rollback" && !rel.state.promotionStarted) {
-      const stored = await inspectInFlight(kube, ns).catch(() => undefined);
-      if (stored?.kind === "corrupt") {
-        unreadable = stored.reason;
-        progress.warn(`${corruptStateAdvice(stored.reason)}. Rolling back from the live objects now.`);
-      }
-    }
-    rel.state.step = "rollback";
-    await writeInFlight(kube, ns, rel.state).catch(() => undefined); // Best effort: repairing matters more.
-    if (rel.state.promotionStarted) {
+    if (opts.unreadable) progress.warn(`${corruptStateAdvice(opts.unreadable)}. Rolling back from the live objects now.`);
+    // Best effort: repairing matters more than recording that it started.
+    await run.journal.rollingBack().catch((err: unknown) => progress.warn(`could not write the in-flight state: ${describeApiError(err)}`));
+    if (state.promotionStarted) {
       const restored: string[] = [];
-      own.signal.throwIfAborted();
-      await Promise.all(
-        rel.state.services.map(async (s) => {
-          const live = await kube.apps.readNamespacedDeployment({ name: s.stableDeployment, namespace: ns });
-          if (containerImage(live, s.container) !== s.previousImage) {
-            await restoreTemplate(kube, ns, s.stableDeployment, s.previousTemplate);
-            restored.push(s.stableDeployment);
-          }
-        }),
-      );
+      signal.throwIfAborted();
+      await run.cluster.synced();
+      for (const s of services) {
+        const live = run.cluster.deployment(s.stable.deployment);
+        if (!live) throw new FailedError(`Deployment ${ns}/${s.stable.deployment} does not exist: stable cannot be restored`);
+        const previous = replicaSetOfRevision(live, run.cluster.replicaSets(), s.stable.revision);
+        if (!previous) {
+          throw new FailedError(
+            `Deployment ${ns}/${s.stable.deployment} no longer has its ReplicaSet of revision ${s.stable.revision} (the one it ran before the release): ` +
+              `put it back by hand (\`kubectl -n ${ns} rollout history deployment/${s.stable.deployment}\`, then \`kubectl rollout undo --to-revision=…\`)`,
+          );
+        }
+        const template = templateOfReplicaSet(previous);
+        if (canonicalTemplate(live.spec?.template) !== canonicalTemplate(template)) {
+          run.cluster.noteWrite(await restoreTemplate(kube, ns, s.stable.deployment, template));
+          restored.push(`${s.stable.deployment} to revision ${s.stable.revision}`);
+        }
+      }
       stage = "stable-rollout";
-      progress.waiting(`stable restored to the previous template (${restored.join(", ") || "already"}) and rolled out`);
+      progress.waiting(`stable restored to its previous revision (${restored.join(", ") || "already"}) and rolled out`);
       await Promise.all(
-        rel.state.services.map((s) =>
-          waitRolledOut(kube, {
-            namespace: ns,
-            name: s.stableDeployment,
+        services.map((s) =>
+          waitRolledOut(run.cluster, {
+            name: s.stable.deployment,
             timeoutMs: config.deadlines.stableRollout,
             ignoreStall: true,
-            signal: own.signal,
+            signal,
             onWaiting: (w) => progress.waiting(w),
           }),
         ),
       );
       stage = "weight-zero";
     }
-    own.signal.throwIfAborted();
-    await setWeightVerified(own, 0, own.signal);
+    signal.throwIfAborted();
+    await run.routing.setWeightVerified(0, stableReplicas, { timeoutMs: config.deadlines.weightVerified, signal });
     weightZeroMs = Date.now() - started;
     stage = "scale-down";
     progress.info(`weight 0 verified ${weightZeroMs} ms after the rollback started`);
-    own.signal.throwIfAborted();
-    await Promise.all(rel.state.services.map((s) => scaleDeployment(kube, ns, s.canaryDeployment, 0)));
+    signal.throwIfAborted();
+    await Promise.all(services.map((s) => scale(run, s.canary.deployment, 0)));
     stage = "reset";
-    own.signal.throwIfAborted();
-    await Promise.all(rel.routers.map((r) => r.reset()));
-    const restoredMs = Date.now() - started;
+    signal.throwIfAborted();
+    await Promise.all(run.routing.routers.map((r) => r.reset()));
     return {
       ok: true,
       weightZeroMs,
-      restoredMs,
+      restoredMs: Date.now() - started,
       detail:
-        `${rel.state.promotionStarted ? "stable's previous template restored and rolled out, then " : ""}weight 0 verified, canary scaled to 0` +
-        (unreadable
-          ? `; the in-flight state was unreadable (${unreadable}), so stable was left as it is: its previous template is not known, check its image`
+        `${state.promotionStarted ? "stable's previous revision restored and rolled out, then " : ""}weight 0 verified, canary scaled to 0` +
+        (opts.unreadable
+          ? `; the in-flight state could not be used (${opts.unreadable}), so stable was left as it is: its previous revision is not known, check its image`
           : ""),
     };
   };
   const pastDeadline = (): RollbackResult => {
     const detail =
-      `rollback did not finish within its deadline of ${formatDuration(deadlineMs)} (${rollbackDeadlineTerms(rel.state.promotionStarted)}); ` +
+      `rollback did not finish within its deadline of ${formatDuration(deadlineMs)} (${rollbackDeadlineTerms(state.promotionStarted)}); ` +
       `it was ${STAGE_DOING[stage]}, so ${whereProductionMayStand(stage, lastKnown)}. Run \`release-gate rollback\` again once the Kubernetes API answers`;
     progress.warn(detail);
     return { ok: false, ...(weightZeroMs !== undefined ? { weightZeroMs } : {}), detail };
   };
   const running = work();
   running.catch(() => undefined); // Past the deadline its failure is not waited for (requests end by their own timeout).
-  const deadline = new Promise<"deadline">((resolve) => expiry.signal.addEventListener("abort", () => resolve("deadline"), { once: true }));
+  const deadline = new Promise<"deadline">((resolve) => signal.addEventListener("abort", () => resolve("deadline"), { once: true }));
   try {
     const result = await Promise.race([running, deadline]);
     if (result !== "deadline") return result;
     return pastDeadline();
   } catch (err) {
     // An operation that gave up because the deadline passed (its abort won the race): the same verdict.
-    if (expiry.signal.aborted) return pastDeadline();
-    const message = err instanceof Error ? err.message : String(err);
+    if (signal.aborted) return pastDeadline();
+    const message = describeApiError(err);
     progress.warn(`rollback failed: ${message}`);
     return { ok: false, ...(weightZeroMs !== undefined ? { weightZeroMs } : {}), detail: `rollback failed: ${message}` };
   } finally {
@@ -134,8 +131,8 @@ export async function rollBack(rel: Release, reason: string): Promise<RollbackRe
 type RollbackStage = "restore-stable" | "stable-rollout" | "weight-zero" | "scale-down" | "reset";
 
 const STAGE_DOING: Record<RollbackStage, string> = {
-  "restore-stable": "restoring stable's previous pod template",
-  "stable-rollout": "waiting for stable to roll out its previous template",
+  "restore-stable": "restoring stable's previous revision",
+  "stable-rollout": "waiting for stable to roll out its previous revision",
   "weight-zero": "setting the canary weight to 0",
   "scale-down": "scaling the canary to 0 (weight 0 was verified)",
   reset: "removing the canary header routing (weight 0 verified, canary scaled to 0)",
@@ -145,7 +142,7 @@ function whereProductionMayStand(stage: RollbackStage, lastKnown: string): strin
   switch (stage) {
     case "restore-stable":
     case "stable-rollout":
-      return `stable may be part-way back to its previous template and the canary may still have its weight (last known: ${lastKnown})`;
+      return `stable may be part-way back to its previous revision and the canary may still have its weight (last known: ${lastKnown})`;
     case "weight-zero":
       return `the canary may still receive user traffic (last known: ${lastKnown})`;
     case "scale-down":
@@ -156,29 +153,13 @@ function whereProductionMayStand(stage: RollbackStage, lastKnown: string): strin
 }
 
 /** Where production may stand when a rollback could not finish: the last position the run itself recorded. */
-export function lastKnownPosition(state: InFlight): string {
-  const weight = state.step.match(/^canary (\d+)%/)?.[1];
-  const traffic = weight
-    ? `canary weight between ${state.passedWeight} and ${weight} %`
-    : state.step === "promote"
-      ? "canary weight 100 or 0 %"
-      : `canary weight up to ${state.passedWeight} %`;
-  return `${traffic}, ${state.promotionStarted ? "stable possibly part-way to the new image" : "stable untouched"} (the run was at "${state.step}")`;
-}
-
-/** The error a failed release ends with: what failed, what was done, where production stands. */
-export function releaseFailedError(
-  tag: string,
-  step: string,
-  reason: string,
-  result: RollbackResult,
-  previous: string,
-  lastKnown?: string,
-): FailedError {
-  const where = result.ok
-    ? `Production now: all traffic on stable running ${previous}; canary at weight 0 and 0 replicas.`
-    : `Production may be mixed: ${result.detail}${lastKnown && !result.detail.includes("last known") ? `; last known: ${lastKnown}` : ""}. The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run \`release-gate status\` then \`release-gate rollback\`.`;
-  return new FailedError(
-    `release of ${tag} failed at ${step}: ${reason}. ${result.ok ? `Rolled back automatically (${result.detail}).` : "Automatic rollback FAILED."} ${where}`,
-  );
+export function lastKnownPosition(state: InFlightState): string {
+  const step = state.step;
+  const traffic =
+    step.kind === "canary"
+      ? `canary weight between ${state.passedWeight} and ${step.weight} %`
+      : step.kind === "promote"
+        ? "canary weight 100 or 0 %"
+        : `canary weight up to ${state.passedWeight} %`;
+  return `${traffic}, ${state.promotionStarted ? "stable possibly part-way to the new image" : "stable untouched"} (the run was at "${stepLabelOf(step)}")`;
 }

@@ -1,7 +1,45 @@
-/** Smoke tests of every service in the release, at once, through its public URL or straight to the canary. */
-import { runSmokeSuite, type SmokeReport } from "../smoke/index.ts";
+/**
+ * Smoke tests of every service in the release, at once, through its public URL or straight to the canary. Which
+ * checks run is decided once, at preflight (planSmoke): each service's own suite (or the QualiSys default), minus
+ * the checks that send a token when no token is given. A token release.yaml requires is refused there, before
+ * anything changed, never discovered half-way through a release.
+ */
 import type { SmokeSummary, StepRecord } from "../audit/record.ts";
-import { type Release, StepFailure } from "./context.ts";
+import type { ReleaseConfig } from "../config/schema.ts";
+import { UsageError } from "../errors.ts";
+import { loadSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "../smoke/index.ts";
+import { type Run, type SmokePlan, StepFailure } from "./context.ts";
+import type { Progress } from "./progress.ts";
+
+/**
+ * Each service's suite and skip list. Without a token, the checks that send one (auth: bearer) are skipped, each
+ * named in a warning; with `smoke.requireToken`, or when that would leave a suite with nothing to test, refused.
+ */
+export async function planSmoke(config: ReleaseConfig, token: string | undefined, progress: Progress): Promise<SmokePlan> {
+  const plan: SmokePlan = new Map();
+  const skipped: string[] = [];
+  for (const svc of config.services) {
+    const suite = svc.smoke.suite ? await loadSuite(svc.smoke.suite) : qualisysSuite;
+    const needToken = token ? [] : suite.checks.filter((c) => c.auth === "bearer").map((c) => c.name);
+    if (needToken.length && config.smoke.requireToken) {
+      throw new UsageError(
+        `no smoke-test token: ${svc.name}'s suite ${suite.name} has checks that send one (${needToken.join(", ")}) and release.yaml sets smoke.requireToken; ` +
+          "set SMOKE_TEST_TOKEN (or name another variable with --token-env); nothing was changed in the cluster",
+      );
+    }
+    const left = suite.checks.length - needToken.length + (new URL(svc.smoke.url).protocol === "https:" && suite.tls.enabled ? 1 : 0);
+    if (needToken.length && left === 0) {
+      throw new UsageError(
+        `no smoke-test token: every check of ${svc.name}'s suite ${suite.name} sends one (${needToken.join(", ")}), so nothing would be tested; ` +
+          `set SMOKE_TEST_TOKEN (or name another variable with --token-env); nothing was changed in the cluster`,
+      );
+    }
+    if (needToken.length) skipped.push(`${svc.name}: ${needToken.join(", ")}`);
+    plan.set(svc.name, { suite, skip: needToken });
+  }
+  if (skipped.length) progress.warn(`no smoke-test token (see --token-env): checks that send one are skipped (${skipped.join("; ")})`);
+  return plan;
+}
 
 export interface SmokeRunOptions {
   /** Send the canary header, so every request reaches the canary (before any user traffic). */
@@ -27,22 +65,24 @@ function summarize(report: SmokeReport, url: string, canary: boolean): SmokeSumm
 }
 
 /** Throws StepFailure naming the service and failed checks when any suite fails. */
-export async function smokeServices(rel: Release, o: SmokeRunOptions): Promise<void> {
-  const { config, resolve, smokeToken } = rel.env;
-  const header = rel.routers[0]?.canaryHeader();
+export async function smokeServices(run: Run, o: SmokeRunOptions): Promise<void> {
+  const { config, resolve, smokeToken } = run.env;
+  const header = run.routing.canaryHeader;
   const results = await Promise.all(
     config.services.map(async (svc) => {
       const target = resolve(svc.smoke.url);
+      const planned = run.smoke.get(svc.name) ?? { suite: qualisysSuite, skip: [] };
       const report = await runSmokeSuite({
         baseUrl: target.url,
-        ...(rel.suites.get(svc.name) ? { suite: rel.suites.get(svc.name) } : {}),
-        ...(smokeToken ? { token: smokeToken } : { skip: ["user-me"] }),
+        suite: planned.suite,
+        skip: planned.skip,
+        ...(smokeToken ? { token: smokeToken } : {}),
         extraHeaders: target.headers,
         ...(o.canary && header ? { canary: header } : {}),
         timeoutMs: config.smoke.timeout,
         deadlineMs: config.deadlines.smoke,
         retries: config.smoke.retries,
-        signal: o.signal ?? rel.signal,
+        signal: o.signal ?? run.signal,
       });
       return { svc, report, summary: summarize(report, svc.smoke.url, o.canary) };
     }),

@@ -1,23 +1,48 @@
-/** What production runs now: images and replicas per service, live weights, the lock, any release in flight. */
-import { describeRouter } from "../traffic/index.ts";
-import type { PipelineEnv } from "./context.ts";
-import { readLock, type LockInfo } from "../kube/lease-lock.ts";
+/**
+ * What production runs now: images and replicas per service, live weights, the lock, any release in flight.
+ * Read-only. An object that is missing is reported as missing, not as a crash; an API that cannot be reached or
+ * refuses is named with its server and what to check.
+ */
+import type * as k8s from "@kubernetes/client-node";
+import { FailedError } from "../errors.ts";
+import { explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
 import { containerImage } from "../kube/deployments.ts";
-import { buildRouters } from "./production.ts";
-import { describeInFlight } from "./release.ts";
-import { corruptStateAdvice, inspectInFlight, type InFlight } from "./state.ts";
+import { readLock, type LockInfo } from "../kube/lease-lock.ts";
+import { routingFor } from "../traffic/routing.ts";
+import type { PipelineEnv } from "./context.ts";
+import {
+  corruptStateAdvice,
+  describeInFlight,
+  inspectInFlight,
+  type InFlightState,
+  type StoredState,
+  stepLabelOf,
+  untrustedBecause,
+} from "./journal.ts";
+
+interface Side {
+  image?: string;
+  replicas: number;
+  available: number;
+  /** The Deployment release.yaml names does not exist. */
+  missing?: true;
+}
 
 export interface ProductionStatus {
   namespace: string;
-  services: Array<{
-    name: string;
-    stable: { image?: string; replicas: number; available: number };
-    canary: { image?: string; replicas: number; available: number };
-  }>;
+  services: Array<{ name: string; stable: Side; canary: Side }>;
   weights: Array<{ router: string; weight: number | null; error?: string }>;
   lock: LockInfo | null;
-  inFlight: (Omit<InFlight, "record" | "services"> & { summary: string; /** The two ways out, as commands. */ options: string[] }) | null;
-  /** The state ConfigMap exists but cannot be read as a release (truncated, hand-edited): what is wrong and what to do. */
+  inFlight:
+    | (Pick<InFlightState, "id" | "tag" | "holder" | "startedAt" | "updatedAt" | "step" | "passedWeight" | "promotionStarted"> & {
+        /** The step in words ("canary 50%"). */
+        stepLabel: string;
+        summary: string;
+        /** The two ways out, as commands. */
+        options: string[];
+      })
+    | null;
+  /** The state ConfigMap exists but cannot be used (truncated, hand-edited, not matching release.yaml): why, and what to do. */
   stateUnreadable: { reason: string; advice: string } | null;
   /** Resting (I4): all weights 0 and every canary at 0 replicas, nothing in flight. */
   resting: boolean;
@@ -26,56 +51,72 @@ export interface ProductionStatus {
 export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Promise<ProductionStatus> {
   const { kube, config } = env;
   const ns = config.namespace;
-  const services = await Promise.all(
-    config.services.map(async (s) => {
-      const [stable, canary] = await Promise.all([
-        kube.apps.readNamespacedDeployment({ name: s.stable.deployment, namespace: ns }),
-        kube.apps.readNamespacedDeployment({ name: s.canary.deployment, namespace: ns }),
-      ]);
-      const side = (d: typeof stable) => ({
-        image: containerImage(d, s.container),
-        replicas: d.spec?.replicas ?? 0,
-        available: d.status?.availableReplicas ?? 0,
-      });
-      return { name: s.name, stable: side(stable), canary: side(canary) };
-    }),
-  );
-  const weights = await Promise.all(
-    buildRouters(kube, config).map(async (r) => {
-      try {
-        return { router: describeRouter(r), weight: await r.getWeight() };
-      } catch (err) {
-        return { router: describeRouter(r), weight: null, error: (err as Error).message };
-      }
-    }),
-  );
-  const lock = (await readLock(kube, ns)) ?? null;
-  const stored = await inspectInFlight(kube, ns);
-  const inFlight = stored.kind === "ok" ? stored.state : undefined;
-  const { record: _record, services: _services, ...flight } = inFlight ?? ({} as InFlight);
+  const server = kube.kc.getCurrentCluster()?.server;
+  const explained = <T>(what: string, read: () => Promise<T>) =>
+    read().catch((err: unknown) => {
+      throw isApiFailure(err) ? new FailedError(`status: could not read ${what}: ${explainApiFailure(err, server, ns)}`) : err;
+    });
+  const [deployments, lock, stored] = await Promise.all([
+    explained(`the Deployments of namespace ${ns}`, () => kube.apps.listNamespacedDeployment({ namespace: ns })),
+    explained(`the release lock (Lease ${ns}/release-gate)`, () => readLock(kube, ns)),
+    explained(`the in-flight state (ConfigMap ${ns}/release-gate-state)`, () => inspectInFlight(kube, ns)),
+  ]);
+  const byName = new Map(deployments.items.map((d) => [d.metadata?.name ?? "", d]));
+  const side = (d: k8s.V1Deployment | undefined, container: string): Side =>
+    d
+      ? { image: containerImage(d, container), replicas: d.spec?.replicas ?? 0, available: d.status?.availableReplicas ?? 0 }
+      : { replicas: 0, available: 0, missing: true };
+  const services = config.services.map((s) => ({
+    name: s.name,
+    stable: side(byName.get(s.stable.deployment), s.container),
+    canary: side(byName.get(s.canary.deployment), s.container),
+  }));
+  const weights = await routingFor(kube, config).weights();
+  const usable = trusted(stored, config);
+  const inFlight = usable.kind === "ok" ? usable.state : undefined;
   return {
     namespace: ns,
     services,
     weights,
-    lock,
+    lock: lock ?? null,
     inFlight: inFlight
       ? {
-          ...flight,
+          id: inFlight.id,
+          tag: inFlight.tag,
+          holder: inFlight.holder,
+          startedAt: inFlight.startedAt,
+          updatedAt: inFlight.updatedAt,
+          step: inFlight.step,
+          stepLabel: stepLabelOf(inFlight.step),
+          passedWeight: inFlight.passedWeight,
+          promotionStarted: inFlight.promotionStarted,
           summary: describeInFlight(inFlight),
           options: [`release-gate rollback`, `release-gate deploy --tag ${inFlight.tag} --resume`],
         }
       : null,
-    stateUnreadable: stored.kind === "corrupt" ? { reason: stored.reason, advice: corruptStateAdvice(stored.reason) } : null,
-    resting: stored.kind === "none" && weights.every((w) => w.weight === 0) && services.every((s) => s.canary.replicas === 0),
+    stateUnreadable: usable.kind === "corrupt" ? { reason: usable.reason, advice: corruptStateAdvice(usable.reason) } : null,
+    resting:
+      usable.kind === "none" &&
+      weights.every((w) => w.weight === 0) &&
+      services.every((s) => s.canary.replicas === 0 && !s.canary.missing && !s.stable.missing),
   };
+}
+
+/** A stored state that does not match release.yaml is reported like an unreadable one: nothing can act on it. */
+function trusted(stored: StoredState, config: PipelineEnv["config"]): StoredState {
+  if (stored.kind !== "ok") return stored;
+  const reason = untrustedBecause(stored.state, config);
+  return reason ? { kind: "corrupt", reason } : stored;
 }
 
 export function statusToText(st: ProductionStatus): string {
   const lines = [`namespace ${st.namespace}: ${st.resting ? "at rest (all traffic on stable, canary at 0)" : "NOT at rest"}`, ""];
+  const side = (s: Side) =>
+    s.missing ? "MISSING (the Deployment does not exist)" : `${s.image ?? "?"}  ${s.available}/${s.replicas} available`;
   for (const s of st.services) {
     lines.push(`${s.name}`);
-    lines.push(`  stable  ${s.stable.image ?? "?"}  ${s.stable.available}/${s.stable.replicas} available`);
-    lines.push(`  canary  ${s.canary.image ?? "?"}  ${s.canary.available}/${s.canary.replicas} available`);
+    lines.push(`  stable  ${side(s.stable)}`);
+    lines.push(`  canary  ${side(s.canary)}`);
   }
   lines.push("", "canary weights:");
   for (const w of st.weights)

@@ -1,119 +1,189 @@
 /**
- * The two kinds of step the phase machine runs, each a straight list of actions taken from the plan's data:
- * a canary step (capacity first, then traffic, then checks and observation) and promotion.
+ * The two kinds of step the phase machine runs, each a straight list of actions taken from the plan's data: a
+ * canary step (capacity first, then traffic, then checks and observation) and promotion. runStep wraps either:
+ * its record, the journal written before its first change, and its verdict.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StepRecord } from "../audit/record.ts";
 import { formatDuration } from "../config/duration.ts";
-import { waitAvailable, watchCanaryHealth } from "../health/index.ts";
+import { pinnedTo, versionOf } from "../config/image-ref.ts";
+import { awaitRunningDigests, waitAvailable, waitRolledOut, watchCanaryHealth } from "../health/index.ts";
+import { describeApiError, explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
 import { scaleDeployment, setContainerImage } from "../kube/deployments.ts";
-import { waitRolledOut } from "../kube/rollout.ts";
-import { type Release, StepFailure } from "./context.ts";
-import { stepLabel, type Step } from "./plan.ts";
-import { canaryReplicas } from "./production.ts";
-import { checkObservedSplit, setWeightVerified } from "./shift-traffic.ts";
+import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
+import { finishStep, healthLimits, newStepRecord, type Run, servicesOf, StepFailure } from "./context.ts";
+import type { ServiceInFlight } from "./journal.ts";
+import type { Step } from "./plan.ts";
+import { checkObservedSplit } from "./split-check.ts";
 import { smokeServices } from "./smoke-services.ts";
-import { writeInFlight } from "./state.ts";
 
 type CanaryStep = Extract<Step, { kind: "canary" }>;
 
-function healthLimits(rel: Release) {
-  const { maxRestarts, notReadyGrace } = rel.env.config.health;
-  return { maxRestarts, notReadyGraceMs: notReadyGrace, unavailableGraceMs: notReadyGrace };
+/** Why a run stopped, in words: the cancellation, or the error (an API failure named with its server and object). */
+export function reasonOf(err: unknown, run: Pick<Run, "env" | "signal">): string {
+  if (run.signal.aborted) {
+    const r: unknown = run.signal.reason;
+    return `cancelled: ${r instanceof Error ? r.message : String(r ?? "aborted")}`;
+  }
+  if (isApiFailure(err)) return explainApiFailure(err, run.env.kube.kc.getCurrentCluster()?.server, run.env.config.namespace);
+  return err instanceof Error ? err.message : String(err);
 }
 
-async function waitCanariesAvailable(
-  rel: Release,
-  replicasOf: (s: Release["state"]["services"][number]) => Promise<number> | number,
+/**
+ * One step: its record in the run's record, `begin` (the journal write before its first change), progress, then
+ * `body`; the step ends passed, failed, or interrupted (the run was cancelled), and a failure is rethrown.
+ */
+export async function runStep(
+  run: Run,
+  label: string,
+  weight: number | undefined,
+  begin: () => Promise<void>,
+  body: (rec: StepRecord) => Promise<void>,
 ): Promise<void> {
-  const { kube, config, progress } = rel.env;
+  const rec = newStepRecord(label, weight);
+  run.record.steps.push(rec);
+  try {
+    await begin();
+    run.env.progress.step(label, weight);
+    await body(rec);
+    run.signal.throwIfAborted();
+    finishStep(rec, "passed", rec.detail);
+  } catch (err) {
+    finishStep(rec, run.signal.aborted ? "interrupted" : "failed", reasonOf(err, run));
+    throw err;
+  }
+}
+
+/** Scale a Deployment, and tell the watch which generation to wait for. */
+export async function scale(run: Run, deployment: string, replicas: number): Promise<void> {
+  run.cluster.noteWrite(await scaleDeployment(run.env.kube, run.env.config.namespace, deployment, replicas));
+}
+
+/** Set a Deployment's container image (and template annotations), and tell the watch which generation to wait for. */
+export async function setImage(run: Run, deployment: string, container: string, image: string, annotations?: Record<string, string>) {
+  run.cluster.noteWrite(await setContainerImage(run.env.kube, run.env.config.namespace, deployment, container, image, annotations));
+}
+
+/** Every canary Available at `replicasOf` (its pods Ready, none of an older template left), or the step fails. */
+async function waitCanariesAvailable(run: Run, services: ServiceInFlight[], replicasOf: (s: ServiceInFlight) => number): Promise<void> {
+  const { config, progress } = run.env;
   await Promise.all(
-    rel.state.services.map(async (s) => {
-      const replicas = await replicasOf(s);
-      progress.waiting(`${s.canaryDeployment}: ${replicas} pods Available`);
+    services.map(async (s) => {
+      const replicas = replicasOf(s);
+      progress.waiting(`${s.canary.deployment}: ${replicas} pods Available`);
       await waitAvailable({
-        kube,
-        namespace: config.namespace,
-        deployment: s.canaryDeployment,
+        cluster: run.cluster,
+        deployment: s.canary.deployment,
         replicas,
         timeoutMs: config.deadlines.canaryAvailable,
-        signal: rel.signal,
-        limits: healthLimits(rel),
+        signal: run.signal,
+        limits: healthLimits(config),
       });
     }),
   );
 }
 
-export async function runCanaryStep(rel: Release, step: CanaryStep, rec: StepRecord): Promise<void> {
-  const { kube, config, progress } = rel.env;
-  const ns = config.namespace;
-  const label = stepLabel(step);
-  if (config.router.kind === "replicas") {
-    // No router: Ready pods get traffic, so the weight IS the canary's size; wait for it to be Available.
-    await Promise.all(rel.routers.map((r) => r.setWeight(step.weight)));
-    await waitCanariesAvailable(
-      rel,
-      async (s) => (await kube.apps.readNamespacedDeployment({ name: s.canaryDeployment, namespace: ns })).spec?.replicas ?? 0,
-    );
-    await setWeightVerified(rel, step.weight, rel.signal);
-  } else {
-    // I1: capacity up before traffic moves to it, traffic away before capacity goes down. An operator's
-    // `canary --weight` may lower the weight (50 → 10): then the weight is set and verified first, and only
-    // then is the canary scaled down to its smaller size.
-    const target = (s: Release["state"]["services"][number]) => canaryReplicas(step.weight, s.stableReplicas);
-    const live = await Promise.all(
-      rel.state.services.map(
-        async (s) => (await kube.apps.readNamespacedDeployment({ name: s.canaryDeployment, namespace: ns })).spec?.replicas ?? 0,
-      ),
-    );
-    const liveOf = new Map(rel.state.services.map((s, i) => [s.canaryDeployment, live[i]]));
-    const growing = rel.state.services.filter((s) => target(s) > liveOf.get(s.canaryDeployment)!);
-    const shrinking = rel.state.services.filter((s) => target(s) < liveOf.get(s.canaryDeployment)!);
-    await Promise.all(growing.map((s) => scaleDeployment(kube, ns, s.canaryDeployment, target(s))));
-    await waitCanariesAvailable(rel, (s) => Math.max(target(s), liveOf.get(s.canaryDeployment)!));
-    if (step.directSmoke) {
-      progress.waiting("smoke tests straight to the canary (no user traffic yet)");
-      await smokeServices(rel, { canary: true, stepName: label, record: rec });
-    }
-    progress.waiting(`weight ${step.weight} to take effect`);
-    await setWeightVerified(rel, step.weight, rel.signal);
-    if (shrinking.length) {
-      progress.waiting(
-        `${shrinking.map((s) => s.canaryDeployment).join(", ")}: scaled down to the size of weight ${step.weight}, now that the weight is verified`,
-      );
-      await Promise.all(shrinking.map((s) => scaleDeployment(kube, ns, s.canaryDeployment, target(s))));
-      await waitCanariesAvailable({ ...rel, state: { ...rel.state, services: shrinking } }, target);
-    }
+/**
+ * The digest every canary pod runs (their imageID): recorded the first time, checked against that afterwards.
+ * Stable is promoted to exactly it, so a tag pushed again during the release never reaches stable untested.
+ */
+async function checkCanaryDigests(run: Run, services: ServiceInFlight[], replicasOf: (s: ServiceInFlight) => number, label: string) {
+  const { config, progress } = run.env;
+  await Promise.all(
+    services.map(async (s) => {
+      const replicas = replicasOf(s);
+      if (replicas === 0) return;
+      const found = await awaitRunningDigests(run.cluster, {
+        deployment: s.canary.deployment,
+        container: s.container,
+        replicas,
+        timeoutMs: config.deadlines.canaryAvailable,
+        signal: run.signal,
+      });
+      const pods = (names: string[]) => `${names.length} pod(s): ${names.join(", ")}`;
+      if (found.digests.size > 1) {
+        const list = [...found.digests].map(([d, names]) => `${d} (${pods(names)})`).join(", ");
+        throw new StepFailure(
+          label,
+          `the canary of ${s.name} runs different images under ${s.canary.image}: ${list}; the tag was pushed again while the release ran, so what passed cannot be told apart`,
+        );
+      }
+      const [digest] = found.digests.keys();
+      if (!digest) {
+        progress.warn(
+          `${s.canary.deployment}: its pods report no image digest (imageID); stable will be promoted by tag, ${s.canary.image}`,
+        );
+        return;
+      }
+      if (s.canary.digest && s.canary.digest !== digest) {
+        throw new StepFailure(
+          label,
+          `the canary of ${s.name} now runs ${digest}, not ${s.canary.digest}, which passed the earlier phases: ${s.canary.image} was pushed again while the release ran`,
+        );
+      }
+      if (!s.canary.digest)
+        progress.info(`${s.name}: the canary runs ${s.canary.image} as ${digest}; stable will be promoted to exactly that`);
+      run.journal.canaryDigest(s.name, digest);
+    }),
+  );
+}
+
+export async function runCanaryStep(run: Run, step: CanaryStep, rec: StepRecord): Promise<void> {
+  const { config, progress } = run.env;
+  const label = `canary ${step.weight}%`;
+  const services = servicesOf(run);
+  const stableReplicas = (name: string) => services.find((s) => s.name === name)?.stable.replicas ?? 1;
+  // I1: capacity up before traffic moves to it, traffic away before capacity goes down. An operator's
+  // `canary --weight` may lower the weight (50 → 10): then the weight is set and verified first, and only
+  // then is the canary scaled down to its smaller size.
+  const target = (s: ServiceInFlight) => run.routing.for(s.name).canaryReplicas(step.weight, s.stable.replicas);
+  const before = new Map(services.map((s) => [s.name, run.cluster.deployment(s.canary.deployment)?.spec?.replicas ?? 0]));
+  const growing = services.filter((s) => target(s) > before.get(s.name)!);
+  const shrinking = services.filter((s) => target(s) < before.get(s.name)!);
+  await Promise.all(growing.map((s) => scale(run, s.canary.deployment, target(s))));
+  const sized = (s: ServiceInFlight) => Math.max(target(s), before.get(s.name)!);
+  await waitCanariesAvailable(run, services, sized);
+  await checkCanaryDigests(run, services, sized, label);
+  if (step.directSmoke && run.routing.canaryHeader) {
+    progress.waiting("smoke tests straight to the canary (no user traffic yet)");
+    await smokeServices(run, { canary: true, stepName: label, record: rec });
   }
-  progress.info(`weight ${step.weight} verified on ${rel.routers.length} route object(s)`);
-  await checkObservedSplit(rel, step.weight, label, rec);
+  progress.waiting(`weight ${step.weight} to take effect`);
+  await run.routing.setWeightVerified(step.weight, stableReplicas, { timeoutMs: config.deadlines.weightVerified, signal: run.signal });
+  if (shrinking.length) {
+    progress.waiting(
+      `${shrinking.map((s) => s.canary.deployment).join(", ")}: scaled down to the size of weight ${step.weight}, now that the weight is verified`,
+    );
+    await Promise.all(shrinking.map((s) => scale(run, s.canary.deployment, target(s))));
+    await waitCanariesAvailable(run, shrinking, target);
+  }
+  progress.info(`weight ${step.weight} verified on ${run.routing.routers.length} route object(s)`);
+  await checkObservedSplit(run, step.weight, label, rec);
   progress.waiting("smoke tests through the public URL");
-  await smokeServices(rel, { canary: false, stepName: label, record: rec });
-  const probes = await observe(rel, step.observeMs, label);
-  rec.detail = step.observeMs > 0 ? `observed ${formatDuration(step.observeMs)}, ${probes} smoke probe(s) passed` : undefined;
-  rel.state.passedWeight = step.weight;
-  await writeInFlight(kube, ns, rel.state);
+  await smokeServices(run, { canary: false, stepName: label, record: rec });
+  const probes = await observe(run, step.observeMs, label);
+  if (step.observeMs > 0) rec.detail = `observed ${formatDuration(step.observeMs)}, ${probes} smoke probe(s) passed`;
+  run.journal.passed(step.weight);
 }
 
 /**
  * The observation window: health watches on every canary and periodic smoke probes, until the window ends
  * (resolves with the number of probes) or the first failure (rejects with StepFailure).
  */
-export async function observe(rel: Release, windowMs: number, label: string): Promise<number> {
+export async function observe(run: Run, windowMs: number, label: string): Promise<number> {
   if (windowMs <= 0) return 0;
-  const { kube, config, progress } = rel.env;
+  const { config, progress } = run.env;
   progress.waiting(`observation window of ${formatDuration(windowMs)} (health watch and smoke probes)`);
   const window = new AbortController();
-  const signal = AbortSignal.any([rel.signal, window.signal]);
+  const signal = AbortSignal.any([run.signal, window.signal]);
   const timer = setTimeout(() => window.abort(), windowMs);
   let probes = 0;
-  const watches = rel.state.services.map(async (s) => {
+  const watches = servicesOf(run).map(async (s) => {
     const failure = await watchCanaryHealth({
-      kube,
-      namespace: config.namespace,
-      deployment: s.canaryDeployment,
+      cluster: run.cluster,
+      deployment: s.canary.deployment,
       signal,
-      limits: healthLimits(rel),
+      limits: healthLimits(config),
     });
     if (failure) throw new StepFailure(label, `canary health: ${failure.message}`);
   });
@@ -125,7 +195,7 @@ export async function observe(rel: Release, windowMs: number, label: string): Pr
         return;
       }
       try {
-        await smokeServices(rel, { canary: false, stepName: label, signal });
+        await smokeServices(run, { canary: false, stepName: label, signal });
       } catch (err) {
         if (signal.aborted) return; // The window closed mid-probe: not a verdict.
         throw err;
@@ -139,41 +209,51 @@ export async function observe(rel: Release, windowMs: number, label: string): Pr
     clearTimeout(timer);
     window.abort();
   }
-  rel.signal.throwIfAborted();
+  run.signal.throwIfAborted();
   return probes;
 }
 
-/** Promotion (I3): stable changes only now; traffic returns to it only once its rollout is complete. */
-export async function runPromoteStep(rel: Release, rec: StepRecord, opts: { skipCanary: boolean }): Promise<void> {
-  const { kube, config, progress } = rel.env;
-  const ns = config.namespace;
-  // Written before stable is touched, so a run killed from here on is repaired by restoring the template.
-  rel.state.promotionStarted = true;
-  await writeInFlight(kube, ns, rel.state);
-  await Promise.all(rel.state.services.map((s) => setContainerImage(kube, ns, s.stableDeployment, s.container, s.newImage)));
+/** The image stable is promoted to: the digest the canary ran, or its tag when no digest was reported. */
+export function promotedImage(s: ServiceInFlight): string {
+  return s.canary.digest ? pinnedTo(s.canary.image, s.canary.digest) : s.canary.image;
+}
+
+/**
+ * Promotion (I3): stable changes only now, to exactly what the canary ran; traffic returns to it only once its
+ * rollout is complete. The journal says so before stable is touched (runStep's begin: promotionStarting).
+ */
+export async function runPromoteStep(run: Run, rec: StepRecord, opts: { skipCanary: boolean }): Promise<void> {
+  const { config, progress } = run.env;
+  const services = servicesOf(run);
   await Promise.all(
-    rel.state.services.map((s) =>
-      waitRolledOut(kube, {
-        namespace: ns,
-        name: s.stableDeployment,
+    services.map((s) =>
+      setImage(
+        run,
+        s.stable.deployment,
+        s.container,
+        promotedImage(s),
+        s.canary.digest ? { [RELEASED_TAG_ANNOTATION]: versionOf(s.canary.image) } : undefined,
+      ),
+    ),
+  );
+  await Promise.all(
+    services.map((s) =>
+      waitRolledOut(run.cluster, {
+        name: s.stable.deployment,
         timeoutMs: config.deadlines.stableRollout,
-        signal: rel.signal,
+        signal: run.signal,
         onWaiting: (w) => progress.waiting(w),
-      }).catch((err: Error) => {
-        throw new StepFailure("promote", `stable rollout failed: ${err.message}`);
+      }).catch((err: unknown) => {
+        throw new StepFailure("promote", `stable rollout failed: ${describeApiError(err)}`);
       }),
     ),
   );
   if (!opts.skipCanary) {
     progress.waiting("traffic back to stable (weight 0)");
-    await setWeightVerified(rel, 0, rel.signal);
+    const stableReplicas = (name: string) => services.find((s) => s.name === name)?.stable.replicas ?? 1;
+    await run.routing.setWeightVerified(0, stableReplicas, { timeoutMs: config.deadlines.weightVerified, signal: run.signal });
   }
   progress.waiting("smoke tests through the public URL");
-  await smokeServices(rel, { canary: false, stepName: "promote", record: rec });
-  if (!opts.skipCanary) await scaleCanariesToZero(rel);
-}
-
-export async function scaleCanariesToZero(rel: Release): Promise<void> {
-  const { kube, config } = rel.env;
-  await Promise.all(rel.state.services.map((s) => scaleDeployment(kube, config.namespace, s.canaryDeployment, 0)));
+  await smokeServices(run, { canary: false, stepName: "promote", record: rec });
+  if (!opts.skipCanary) await Promise.all(services.map((s) => scale(run, s.canary.deployment, 0)));
 }

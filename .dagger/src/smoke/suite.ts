@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { HTTP_HEADER_NAME } from "../config/http-header.ts";
 import { UsageError } from "../errors.ts";
 
 /** A dot path into a JSON body, e.g. `status` or `checks.database`. */
@@ -42,7 +43,7 @@ export const Expectation = z.strictObject({
 });
 export type Expectation = z.infer<typeof Expectation>;
 
-const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "an HTTP header name");
+const headerName = z.string().regex(HTTP_HEADER_NAME, "an HTTP header name");
 
 export const Check = z.strictObject({
   /** Short unique name, shown in the report and accepted by --skip. */

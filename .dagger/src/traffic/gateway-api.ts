@@ -5,15 +5,24 @@
  * match sends the canary header to the canary Service only: the spec's precedence (same path, then most header
  * matches) makes it win over the weighted rule without any ordering tricks.
  *
- * Every write is read-modify-replace with the object's resourceVersion (rules are a list, so a merge patch
- * would replace them anyway); a conflict (someone else wrote in between) is retried on a fresh read.
+ * Every write is a replace carrying the resourceVersion of the route as this router last read or wrote it (rules
+ * are a list, so a merge patch would replace them anyway): nothing is read first, and a conflict (someone else
+ * wrote in between) is retried on a fresh read.
  */
 import { isDeepStrictEqual } from "node:util";
-import pRetry, { AbortError } from "p-retry";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
-import type { CanaryHeader, TrafficRouter } from "./router.ts";
-import { assertWeight } from "./ingress-nginx.ts";
+import {
+  assertWeight,
+  groupBy,
+  requireServices,
+  shareOfStable,
+  type CanaryHeader,
+  type ObjectRef,
+  type RouterInputs,
+  type RouterType,
+  type TrafficRouter,
+} from "./router.ts";
 import { isConflict, isNotFound } from "../kube/api-errors.ts";
 
 export const GATEWAY_GROUP = "gateway.networking.k8s.io";
@@ -57,6 +66,8 @@ export interface HTTPRoute {
 }
 
 export interface ServiceBackends {
+  /** The service's name in release.yaml. */
+  name?: string;
   stableService: string;
   canaryService: string;
   /** Only this rule (index into spec.rules as written by its owner) is split; default: every rule sending to stableService. */
@@ -222,19 +233,38 @@ export function canaryShares(
 }
 
 export class GatewayApiRouter implements TrafficRouter {
-  readonly kind = "gateway-api" as const;
   readonly namespace: string;
   readonly httpRoute: string;
+  readonly name: string;
+  readonly services: readonly string[];
+  readonly objects: readonly ObjectRef[];
   private readonly kube: Kube;
-  private readonly services: ServiceBackends[];
+  private readonly backends: ServiceBackends[];
   private readonly header: CanaryHeader;
+  /** The route as last read or written: the base of the next write, whose resourceVersion guards it. */
+  private last: HTTPRoute | undefined;
 
   constructor(kube: Kube, opts: GatewayApiRouterOptions) {
     this.kube = kube;
     this.namespace = opts.namespace;
     this.httpRoute = opts.httpRoute;
-    this.services = opts.services;
+    this.backends = opts.services;
     this.header = opts.canaryHeader;
+    this.name = `gateway-api HTTPRoute ${this.namespace}/${this.httpRoute}`;
+    this.services = opts.services.map((s) => s.name ?? s.stableService);
+    this.objects = [{ kind: "HTTPRoute", namespace: this.namespace, name: this.httpRoute }];
+  }
+
+  get canaryHeader(): CanaryHeader {
+    return { ...this.header };
+  }
+
+  canaryReplicas(weight: number, stableReplicas: number): number {
+    return shareOfStable(weight, stableReplicas);
+  }
+
+  expectedWeight(weight: number): number {
+    return weight;
   }
 
   private get where(): string {
@@ -243,7 +273,7 @@ export class GatewayApiRouter implements TrafficRouter {
 
   private async read(): Promise<HTTPRoute | undefined> {
     try {
-      return (await this.kube.custom.getNamespacedCustomObject({
+      this.last = (await this.kube.custom.getNamespacedCustomObject({
         group: GATEWAY_GROUP,
         version: GATEWAY_VERSION,
         namespace: this.namespace,
@@ -251,36 +281,46 @@ export class GatewayApiRouter implements TrafficRouter {
         name: this.httpRoute,
       })) as HTTPRoute;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
+      if (!isNotFound(err)) throw err;
+      this.last = undefined;
     }
+    return this.last;
   }
 
-  /** Read, transform, replace with the read resourceVersion; on 409 Conflict start over from a fresh read. */
-  private async update(what: string, change: (route: HTTPRoute) => HTTPRoute): Promise<void> {
-    await pRetry(
-      async () => {
-        const live = await this.read();
-        if (!live)
-          throw new AbortError(new FailedError(`${this.where} not found, could not ${what}; without it no traffic reaches the canary`));
-        const next = change(live);
-        if (isDeepStrictEqual(next.spec, live.spec)) return;
-        try {
-          await this.kube.custom.replaceNamespacedCustomObject({
-            group: GATEWAY_GROUP,
-            version: GATEWAY_VERSION,
-            namespace: this.namespace,
-            plural: HTTPROUTES,
-            name: this.httpRoute,
-            body: next,
-          });
-        } catch (err) {
-          if (isConflict(err)) throw err; // retried on a fresh read
-          throw new AbortError(err as Error);
-        }
-      },
-      { retries: 5, minTimeout: 50, maxTimeout: 500, randomize: true },
-    );
+  /**
+   * Transform the route and replace it, from the version last read or written (read first when there is none);
+   * on 409 Conflict start over from a fresh read. `missing`: what to do when the route does not exist.
+   */
+  private async update(what: string, change: (route: HTTPRoute) => HTTPRoute, missing: "fail" | "ignore" = "fail"): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const fresh = !this.last;
+      const base = this.last ?? (await this.read());
+      if (!base) {
+        if (missing === "ignore") return;
+        throw new FailedError(`${this.where} not found, could not ${what}; without it no traffic reaches the canary`);
+      }
+      const next = change(base);
+      if (isDeepStrictEqual(next.spec, base.spec)) {
+        if (fresh) return;
+        this.last = undefined; // "Nothing to change" is decided on the live route, never on a remembered one.
+        continue;
+      }
+      try {
+        this.last = (await this.kube.custom.replaceNamespacedCustomObject({
+          group: GATEWAY_GROUP,
+          version: GATEWAY_VERSION,
+          namespace: this.namespace,
+          plural: HTTPROUTES,
+          name: this.httpRoute,
+          body: next,
+        })) as HTTPRoute;
+        return;
+      } catch (err) {
+        this.last = undefined; // Whatever happened, the next write starts from a fresh read.
+        if (isNotFound(err) && missing === "ignore") return;
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
+    }
   }
 
   async preflight(): Promise<void> {
@@ -291,50 +331,69 @@ export class GatewayApiRouter implements TrafficRouter {
       throw new UsageError(`could not read ${this.where} (${(err as Error).message}): is the Gateway API installed? nothing was changed`);
     }
     if (!route) throw new UsageError(`${this.where} not found: the gateway-api router needs it; nothing was changed`);
-    for (const svc of this.services) {
+    await requireServices(this.kube, this.namespace, this.backends, "gateway-api");
+    for (const svc of this.backends) {
       if (!weightedRuleIndexes(route, svc, this.header).length) {
         const which = svc.ruleIndex === undefined ? "no rule" : `rule ${svc.ruleIndex} does not exist or`;
         throw new UsageError(`${this.where}: ${which} sends traffic to the stable Service ${svc.stableService}; nothing was changed`);
-      }
-    }
-    for (const name of this.services.flatMap((s) => [s.stableService, s.canaryService])) {
-      try {
-        await this.kube.core.readNamespacedService({ name, namespace: this.namespace });
-      } catch (err) {
-        if (isNotFound(err))
-          throw new UsageError(`Service ${this.namespace}/${name} not found: the gateway-api router needs it; nothing was changed`);
-        throw err;
       }
     }
   }
 
   /** Canary backendRefs at weight 0 where missing, header rules where missing; existing weights are kept. */
   async prepare(): Promise<void> {
-    await this.update("add the canary backends and header rules", (r) => withCanaryRules(r, this.services, this.header));
+    await this.read(); // Preparing starts from the route as it is now, not as preflight saw it.
+    await this.update("add the canary backends and header rules", (r) => withCanaryRules(r, this.backends, this.header));
   }
 
   async setWeight(weight: number): Promise<void> {
     assertWeight(weight, this.where);
-    await this.update(`set the canary weight to ${weight}`, (r) => withWeight(r, this.services, this.header, weight));
+    // Weight 0 leaves a rule without a canary backendRef alone, and a missing route too: nothing reaches the canary.
+    await this.update(
+      `set the canary weight to ${weight}`,
+      (r) => withWeight(r, this.backends, this.header, weight, weight === 0),
+      weight === 0 ? "ignore" : "fail",
+    );
   }
 
   /** The largest canary share over the weighted rules (the most traffic the canary can be getting). */
   async getWeight(): Promise<number> {
     const route = await this.read();
     if (!route) return 0;
-    const shares = canaryShares(route, this.services, this.header);
+    const shares = canaryShares(route, this.backends, this.header);
     return shares.length ? Math.max(...shares.map((s) => s.share)) : 0;
-  }
-
-  canaryHeader(): CanaryHeader {
-    return { ...this.header };
   }
 
   /** Header rules removed, canary weight 0 (the canary backendRefs stay, at weight 0). */
   async reset(): Promise<void> {
-    if (!(await this.read())) return;
-    await this.update("reset the canary weight to 0", (r) =>
-      withWeight(withoutHeaderRules(r, this.services, this.header), this.services, this.header, 0, true),
+    await this.update(
+      "reset the canary weight to 0",
+      (r) => withWeight(withoutHeaderRules(r, this.backends, this.header), this.backends, this.header, 0, true),
+      "ignore",
     );
   }
 }
+
+/** gateway-api: one router per HTTPRoute (QualiSys has one per service). */
+export const gatewayApi: RouterType = {
+  kind: "gateway-api",
+  headerRouting: true,
+  canaryReplicas: shareOfStable,
+  describeSizing: (weight, services) => `size the canary of ${services} for ${weight}% of stable's replicas`,
+  describeWeight: (weight) => `set weight ${weight} on the HTTPRoute backendRefs and verify it took effect`,
+  build: (kube: Kube, inputs: RouterInputs) =>
+    [...groupBy(inputs.services, (s) => s.httpRoute!)].map(
+      ([httpRoute, services]) =>
+        new GatewayApiRouter(kube, {
+          namespace: inputs.namespace,
+          httpRoute,
+          canaryHeader: inputs.canaryHeader,
+          services: services.map(({ name, stableService, canaryService, ruleIndex }) => ({
+            name,
+            stableService,
+            canaryService,
+            ...(ruleIndex !== undefined ? { ruleIndex } : {}),
+          })),
+        }),
+    ),
+};

@@ -14,7 +14,19 @@ import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
 import { isConflict, isNotFound } from "../kube/api-errors.ts";
-import type { CanaryHeader, TrafficRouter } from "./router.ts";
+import {
+  assertWeight,
+  groupBy,
+  requireServices,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  shareOfStable,
+  type CanaryHeader,
+  type ObjectRef,
+  type RouterInputs,
+  type RouterType,
+  type TrafficRouter,
+} from "./router.ts";
 
 const A = "nginx.ingress.kubernetes.io/";
 export const CANARY = `${A}canary`;
@@ -23,38 +35,35 @@ export const CANARY_WEIGHT_TOTAL = `${A}canary-weight-total`;
 export const CANARY_BY_HEADER = `${A}canary-by-header`;
 export const CANARY_BY_HEADER_VALUE = `${A}canary-by-header-value`;
 export const CANARY_BY_HEADER_PATTERN = `${A}canary-by-header-pattern`;
-export const CANARY_BY_COOKIE = `${A}canary-by-cookie`;
 
-/** Labels and annotations that mark an object as created and owned by release-gate. */
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const MANAGED_BY = "release-gate";
 export const ROLE_LABEL = "release-gate.qualisys.io/role";
 export const DERIVED_FROM_ANNOTATION = "release-gate.qualisys.io/derived-from";
+/** The pre-IngressClass way of naming the class, still honoured by ingress-nginx. */
+export const LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
 
 /**
- * Annotations never copied from the stable Ingress: canary ones (we set our own), client bookkeeping, and those
- * that make another controller act on every Ingress carrying them: cert-manager would create a second
- * Certificate for the same secret, external-dns a second owner for the same DNS name, Argo CD would adopt (and
- * may prune) the canary as part of its application.
+ * The only annotations of the stable Ingress the canary Ingress carries (an allow-list, as Argo Rollouts builds its
+ * canary Ingress). ingress-nginx ignores a canary Ingress's other annotations (it inherits them from the main
+ * Ingress), except these, which shape the canary's own upstream: balancing and session affinity. Everything else
+ * (cert-manager, external-dns, GitOps trackers, the last-applied configuration, the stable's own canary settings)
+ * stays behind, whatever controllers a cluster runs.
  */
-const NOT_CARRIED = [
-  /^nginx\.ingress\.kubernetes\.io\/canary/,
-  /^kubectl\.kubernetes\.io\/last-applied-configuration$/,
-  /^(acme\.)?cert-manager\.io\//,
-  /^external-dns\.alpha\.kubernetes\.io\//,
-  /^argocd\.argoproj\.io\//,
-  /^meta\.helm\.sh\//,
+const CARRIED_ANNOTATIONS = [
+  LEGACY_CLASS_ANNOTATION,
+  `${A}load-balance`,
+  `${A}upstream-hash-by`,
+  `${A}affinity`,
+  `${A}affinity-mode`,
+  `${A}affinity-canary-behavior`,
 ];
-/** Labels not copied, for the same reason (GitOps tools track their resources by these). */
-const LABELS_NOT_CARRIED = [
-  /^app\.kubernetes\.io\/instance$/,
-  /^argocd\.argoproj\.io\//,
-  /^kustomize\.toolkit\.fluxcd\.io\//,
-  /^helm\.toolkit\.fluxcd\.io\//,
-];
+const CARRIED_ANNOTATION_PREFIXES = [`${A}session-cookie-`];
+
+const carried = (key: string): boolean => CARRIED_ANNOTATIONS.includes(key) || CARRIED_ANNOTATION_PREFIXES.some((p) => key.startsWith(p));
 
 /** The stable Service → canary Service swap one service contributes to the canary Ingress. */
 export interface BackendSwap {
+  /** The service's name in release.yaml. */
+  name?: string;
   stableService: string;
   canaryService: string;
 }
@@ -73,10 +82,11 @@ export const INGRESS_NGINX_CONTROLLER = "k8s.io/ingress-nginx";
 export const canaryIngressName = (stableIngress: string): string => `${stableIngress}-canary`;
 
 /**
- * The canary Ingress for `stable`: same hosts, paths, TLS and class; every backend that is a configured stable
- * Service swapped to its canary Service; paths with any other backend dropped (they are not part of the
- * release); non-canary annotations carried (ingress-nginx would inherit them anyway); canary annotations set.
- * Pure: the same stable Ingress always gives the same canary Ingress.
+ * The canary Ingress for `stable`, built from an allow-list of what it needs: the rules' paths whose backend is a
+ * configured stable Service, swapped to its canary Service (paths with any other backend are not part of the
+ * release and are left out); the TLS entries of those hosts; the class; the few annotations ingress-nginx reads
+ * from a canary (CARRIED_ANNOTATIONS); the canary annotations. No label of the stable Ingress is carried: its
+ * own labels say that release-gate owns it. Pure: the same stable Ingress always gives the same canary Ingress.
  */
 export function deriveCanaryIngress(stable: k8s.V1Ingress, swaps: BackendSwap[], header: CanaryHeader, weight = 0): k8s.V1Ingress {
   const name = stable.metadata?.name;
@@ -108,9 +118,7 @@ export function deriveCanaryIngress(stable: k8s.V1Ingress, swaps: BackendSwap[],
   const tls = (stable.spec?.tls ?? []).filter((t) => !t.hosts?.length || t.hosts.some((h) => hosts.has(h))).map((t) => structuredClone(t));
 
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(stable.metadata?.annotations ?? {})) {
-    if (!NOT_CARRIED.some((re) => re.test(k))) annotations[k] = v;
-  }
+  for (const [k, v] of Object.entries(stable.metadata?.annotations ?? {})) if (carried(k)) annotations[k] = v;
   Object.assign(annotations, {
     [CANARY]: "true",
     [CANARY_WEIGHT]: String(weight),
@@ -131,11 +139,7 @@ export function deriveCanaryIngress(stable: k8s.V1Ingress, swaps: BackendSwap[],
     metadata: {
       name: canaryIngressName(name),
       namespace: stable.metadata?.namespace,
-      labels: {
-        ...Object.fromEntries(Object.entries(stable.metadata?.labels ?? {}).filter(([k]) => !LABELS_NOT_CARRIED.some((re) => re.test(k)))),
-        [MANAGED_BY_LABEL]: MANAGED_BY,
-        [ROLE_LABEL]: "canary",
-      },
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ROLE_LABEL]: "canary" },
       annotations,
       // Deleting the stable Ingress garbage-collects its canary (a canary without a main Ingress is a 404 anyway).
       ...(uid ? { ownerReferences: [{ apiVersion: "networking.k8s.io/v1", kind: "Ingress", name, uid }] } : {}),
@@ -162,12 +166,6 @@ export function weightFromAnnotations(annotations: Record<string, string> | unde
   return Math.min(100, (weight * 100) / total);
 }
 
-export function assertWeight(weight: number, where: string): void {
-  if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
-    throw new UsageError(`canary weight must be an integer from 0 to 100, got ${weight} (${where}); nothing was changed`);
-  }
-}
-
 const mergePatch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 
 /** What decides a canary Ingress's routing (spec, labels, annotations but the weight), for drift detection. */
@@ -179,10 +177,12 @@ function routingOf(ing: k8s.V1Ingress): unknown {
 }
 
 export class IngressNginxRouter implements TrafficRouter {
-  readonly kind = "ingress-nginx" as const;
   readonly namespace: string;
   readonly ingress: string;
   readonly canaryIngress: string;
+  readonly name: string;
+  readonly services: readonly string[];
+  readonly objects: readonly ObjectRef[];
   private readonly kube: Kube;
   private readonly swaps: BackendSwap[];
   private readonly header: CanaryHeader;
@@ -194,6 +194,21 @@ export class IngressNginxRouter implements TrafficRouter {
     this.canaryIngress = canaryIngressName(opts.ingress);
     this.swaps = opts.services;
     this.header = opts.canaryHeader;
+    this.name = `ingress-nginx Ingress ${this.namespace}/${this.canaryIngress}`;
+    this.services = opts.services.map((s) => s.name ?? s.stableService);
+    this.objects = [{ kind: "Ingress", namespace: this.namespace, name: this.canaryIngress }];
+  }
+
+  get canaryHeader(): CanaryHeader {
+    return { ...this.header };
+  }
+
+  canaryReplicas(weight: number, stableReplicas: number): number {
+    return shareOfStable(weight, stableReplicas);
+  }
+
+  expectedWeight(weight: number): number {
+    return weight;
   }
 
   private where(name = this.canaryIngress): string {
@@ -209,8 +224,15 @@ export class IngressNginxRouter implements TrafficRouter {
     }
   }
 
+  /** Every Ingress of the namespace, by name: one request for the stable Ingress, its canary and any other canary. */
+  private async readAll(): Promise<Map<string, k8s.V1Ingress>> {
+    const all = await this.kube.networking.listNamespacedIngress({ namespace: this.namespace });
+    return new Map(all.items.map((i) => [i.metadata?.name ?? "", i]));
+  }
+
   async preflight(): Promise<void> {
-    const stable = await this.read(this.ingress);
+    const all = await this.readAll();
+    const stable = all.get(this.ingress);
     if (!stable)
       throw new UsageError(`${this.where(this.ingress)} not found: the ingress-nginx router needs the stable Ingress; nothing was changed`);
     if (stable.metadata?.annotations?.[CANARY] === "true") {
@@ -218,6 +240,7 @@ export class IngressNginxRouter implements TrafficRouter {
         `${this.where(this.ingress)} is itself a canary Ingress (${CANARY}: "true"); name the main Ingress instead; nothing was changed`,
       );
     }
+    await requireServices(this.kube, this.namespace, this.swaps, "ingress-nginx");
     await this.checkIngressClass(stable);
     const referenced = new Set<string>();
     if (stable.spec?.defaultBackend?.service?.name) referenced.add(stable.spec.defaultBackend.service.name);
@@ -230,16 +253,7 @@ export class IngressNginxRouter implements TrafficRouter {
         );
       }
     }
-    for (const name of this.swaps.flatMap((s) => [s.stableService, s.canaryService])) {
-      try {
-        await this.kube.core.readNamespacedService({ name, namespace: this.namespace });
-      } catch (err) {
-        if (isNotFound(err))
-          throw new UsageError(`Service ${this.namespace}/${name} not found: the ingress-nginx router needs it; nothing was changed`);
-        throw err;
-      }
-    }
-    const existing = await this.read(this.canaryIngress);
+    const existing = all.get(this.canaryIngress);
     if (existing && existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
       throw new UsageError(
         `${this.where()} exists but is not managed by release-gate (label ${MANAGED_BY_LABEL}=${MANAGED_BY} missing); ` +
@@ -248,10 +262,8 @@ export class IngressNginxRouter implements TrafficRouter {
     }
     // ingress-nginx honours one canary per host/path; a second one would be rejected or silently ignored.
     const hosts = new Set((stable.spec?.rules ?? []).map((r) => r.host ?? ""));
-    const all = await this.kube.networking.listNamespacedIngress({ namespace: this.namespace });
-    for (const other of all.items) {
-      const name = other.metadata?.name;
-      if (!name || name === this.canaryIngress || other.metadata?.annotations?.[CANARY] !== "true") continue;
+    for (const [name, other] of all) {
+      if (name === this.canaryIngress || other.metadata?.annotations?.[CANARY] !== "true") continue;
       const clash = (other.spec?.rules ?? []).map((r) => r.host ?? "").find((h) => hosts.has(h));
       if (clash !== undefined) {
         throw new UsageError(
@@ -266,7 +278,7 @@ export class IngressNginxRouter implements TrafficRouter {
    * then do nothing). Unknown (no class named, IngressClass absent or not readable by our RBAC): not refused.
    */
   private async checkIngressClass(stable: k8s.V1Ingress): Promise<void> {
-    const name = stable.spec?.ingressClassName ?? stable.metadata?.annotations?.["kubernetes.io/ingress.class"];
+    const name = stable.spec?.ingressClassName ?? stable.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
     if (!name) return;
     let controller: string | undefined;
     try {
@@ -287,12 +299,13 @@ export class IngressNginxRouter implements TrafficRouter {
    * paths, backends and header annotations in line with the stable Ingress, keeping its live weight.
    */
   async prepare(): Promise<void> {
-    const stable = await this.read(this.ingress);
+    const all = await this.readAll();
+    const stable = all.get(this.ingress);
     if (!stable)
       throw new FailedError(
         `${this.where(this.ingress)} not found while preparing the canary Ingress; nothing was changed, all traffic stays on stable`,
       );
-    const live = await this.read(this.canaryIngress);
+    const live = all.get(this.canaryIngress);
     if (!live) {
       try {
         await this.kube.networking.createNamespacedIngress({
@@ -309,18 +322,23 @@ export class IngressNginxRouter implements TrafficRouter {
     const liveWeight = weightFromAnnotations(live.metadata?.annotations, this.where());
     const desired = deriveCanaryIngress(stable, this.swaps, this.header, liveWeight);
     if (isDeepStrictEqual(routingOf(live), routingOf(desired))) return;
-    const drop = Object.keys(live.metadata?.annotations ?? {}).filter((k) => !(k in (desired.metadata?.annotations ?? {})));
+    const drop = (have: Record<string, string> | undefined, want: Record<string, string> | undefined) =>
+      Object.fromEntries(
+        Object.keys(have ?? {})
+          .filter((k) => !(k in (want ?? {})))
+          .map((k) => [k, null]),
+      );
     await this.kube.networking.patchNamespacedIngress(
       {
         name: this.canaryIngress,
         namespace: this.namespace,
         body: {
           metadata: {
-            labels: desired.metadata?.labels,
+            labels: { ...drop(live.metadata?.labels, desired.metadata?.labels), ...desired.metadata?.labels },
             annotations: {
+              ...drop(live.metadata?.annotations, desired.metadata?.annotations),
               ...desired.metadata?.annotations,
               [CANARY_WEIGHT]: live.metadata?.annotations?.[CANARY_WEIGHT] ?? "0",
-              ...Object.fromEntries(drop.map((k) => [k, null])),
             },
           },
           spec: {
@@ -337,7 +355,12 @@ export class IngressNginxRouter implements TrafficRouter {
 
   async setWeight(weight: number): Promise<void> {
     assertWeight(weight, this.where());
-    await this.patchAnnotations({ [CANARY_WEIGHT]: String(weight), [CANARY_WEIGHT_TOTAL]: null }, `set the canary weight to ${weight}`);
+    try {
+      await this.patchAnnotations({ [CANARY_WEIGHT]: String(weight), [CANARY_WEIGHT_TOTAL]: null }, `set the canary weight to ${weight}`);
+    } catch (err) {
+      // Without a canary Ingress nothing reaches the canary: weight 0 is already true.
+      if (!(weight === 0 && err instanceof CanaryIngressMissing)) throw err;
+    }
   }
 
   async getWeight(): Promise<number> {
@@ -345,23 +368,23 @@ export class IngressNginxRouter implements TrafficRouter {
     return live ? weightFromAnnotations(live.metadata?.annotations, this.where()) : 0;
   }
 
-  canaryHeader(): CanaryHeader {
-    return { ...this.header };
-  }
-
   /** Weight 0 and header routing off. The canary Ingress stays: deleting and re-creating it reloads nginx. */
   async reset(): Promise<void> {
-    if (!(await this.read(this.canaryIngress))) return;
-    await this.patchAnnotations(
-      {
-        [CANARY_WEIGHT]: "0",
-        [CANARY_WEIGHT_TOTAL]: null,
-        [CANARY_BY_HEADER]: null,
-        [CANARY_BY_HEADER_VALUE]: null,
-        [CANARY_BY_HEADER_PATTERN]: null,
-      },
-      "reset the canary weight to 0",
-    );
+    try {
+      await this.patchAnnotations(
+        {
+          [CANARY_WEIGHT]: "0",
+          [CANARY_WEIGHT_TOTAL]: null,
+          [CANARY_BY_HEADER]: null,
+          [CANARY_BY_HEADER_VALUE]: null,
+          [CANARY_BY_HEADER_PATTERN]: null,
+        },
+        "reset the canary weight to 0",
+      );
+    } catch (err) {
+      if (err instanceof CanaryIngressMissing) return; // No canary Ingress: nothing routes to the canary.
+      throw err;
+    }
   }
 
   private async patchAnnotations(annotations: Record<string, string | null>, what: string): Promise<void> {
@@ -372,7 +395,7 @@ export class IngressNginxRouter implements TrafficRouter {
       );
     } catch (err) {
       if (isNotFound(err)) {
-        throw new FailedError(
+        throw new CanaryIngressMissing(
           `${this.where()} not found, could not ${what}: the router was not prepared (or the Ingress was deleted); without it all traffic goes to stable`,
         );
       }
@@ -380,3 +403,24 @@ export class IngressNginxRouter implements TrafficRouter {
     }
   }
 }
+
+class CanaryIngressMissing extends FailedError {}
+
+/** ingress-nginx: one router per stable Ingress (QualiSys's one Ingress, a host per service, gives one canary Ingress). */
+export const ingressNginx: RouterType = {
+  kind: "ingress-nginx",
+  headerRouting: true,
+  canaryReplicas: shareOfStable,
+  describeSizing: (weight, services) => `size the canary of ${services} for ${weight}% of stable's replicas`,
+  describeWeight: (weight) => `set weight ${weight} on the canary Ingress and verify it took effect`,
+  build: (kube: Kube, inputs: RouterInputs) =>
+    [...groupBy(inputs.services, (s) => s.ingress!)].map(
+      ([ingress, services]) =>
+        new IngressNginxRouter(kube, {
+          namespace: inputs.namespace,
+          ingress,
+          canaryHeader: inputs.canaryHeader,
+          services: services.map(({ name, stableService, canaryService }) => ({ name, stableService, canaryService })),
+        }),
+    ),
+};

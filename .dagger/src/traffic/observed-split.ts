@@ -78,6 +78,11 @@ export interface ObserveSplitOptions {
   concurrency?: number;
   /** Per-request timeout (default 5 s). */
   timeoutMs?: number;
+  /**
+   * Sampling stops at this deadline (ms from the start): no request is sent after it, those in flight are given
+   * up and not counted, and the verdict is on what came back (with too few answers, "inconclusive"). Default none.
+   */
+  deadlineMs?: number;
   /** Extra request headers (e.g. Host). Never the canary header: that would defeat the measurement. */
   headers?: Record<string, string>;
   /** Connection pool to use (tests, custom TLS); default a fresh Agent closed afterwards. */
@@ -96,6 +101,9 @@ export async function observeSplit(o: ObserveSplitOptions): Promise<SplitResult>
   const examples = new Set<string>();
   const own = o.dispatcher ? undefined : new Agent({ connections: concurrency });
   const dispatcher = o.dispatcher ?? own!;
+  const deadline = new AbortController();
+  const timer = o.deadlineMs !== undefined ? setTimeout(() => deadline.abort(), o.deadlineMs) : undefined;
+  const signal = o.signal ? AbortSignal.any([o.signal, deadline.signal]) : deadline.signal;
   let next = 0;
 
   const one = async (): Promise<void> => {
@@ -106,7 +114,7 @@ export async function observeSplit(o: ObserveSplitOptions): Promise<SplitResult>
         headers: { ...o.headers, "cache-control": "no-cache" },
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        ...(o.signal ? { signal: o.signal } : {}),
+        signal,
       });
       await res.body.dump();
       const raw = res.headers[header];
@@ -119,13 +127,14 @@ export async function observeSplit(o: ObserveSplitOptions): Promise<SplitResult>
       }
     } catch (err) {
       if (o.signal?.aborted) throw err;
+      if (deadline.signal.aborted) return; // Cut short by the deadline: not an answer, not an error.
       counts.errors++;
       if (examples.size < 5) examples.add(`error: ${(err as Error).message}`);
     }
   };
   // A fixed pool of workers pulling from one counter: at most `concurrency` requests in flight.
   const worker = async (): Promise<void> => {
-    while (next < samples) {
+    while (next < samples && !signal.aborted) {
       next++;
       await one();
     }
@@ -133,7 +142,11 @@ export async function observeSplit(o: ObserveSplitOptions): Promise<SplitResult>
   try {
     await Promise.all(Array.from({ length: concurrency }, worker));
   } finally {
+    clearTimeout(timer);
     await own?.close();
   }
-  return { ...judgeSplit(counts, o.expectedWeight, o.verdict), examples: [...examples] };
+  o.signal?.throwIfAborted();
+  const result = { ...judgeSplit(counts, o.expectedWeight, o.verdict), examples: [...examples] };
+  if (deadline.signal.aborted) result.summary += ` (sampling stopped at its deadline of ${o.deadlineMs} ms)`;
+  return result;
 }

@@ -3,37 +3,35 @@
  * so the split is the share of Ready pods. Coarse, but it works on any cluster.
  *
  * What the weight means here (stable is never changed before promotion, design invariants I2/I3):
- *   - setWeight(W) scales only the canary Deployment, to round(S × W / (100 − W)) replicas (at least 1 for
- *     W > 0), S being stable's spec.replicas, capped at `maxCanaryReplicas` (default S). W = 100 asks for the
- *     cap: with the default cap a "100 %" phase gets 50 % of the pods, never 100 %: stable keeps serving until
- *     promotion. `expectedWeight(W)` says what a weight really gives; verifyWeight compares against it.
+ *   - canaryReplicas(W, S) = round(S × W / (100 − W)) (at least 1 for W > 0), S being stable's replicas, at
+ *     most S: a "100 %" phase gets 50 % of the pods, never 100 %, since stable keeps serving until promotion.
+ *     setWeight(W) scales only the canary Deployment to that; expectedWeight(W, S) is the share it gives, which
+ *     is what verification compares with.
  *   - getWeight() is the live share of Ready pods: 100 × canaryReady / (stableReady + canaryReady).
  *   - Traffic reaches a canary pod as soon as it is Ready (there is no weight 0 with canary pods up), so the
- *     pipeline cannot smoke-test the canary before users see it: canaryHeader() is undefined and the direct
- *     check must go to the canary pods another way (the canary Service, if one exists) or be skipped.
+ *     canary cannot be smoke-tested before users see it: canaryHeader is undefined.
  *   - Rollback (reset) scales the canary to 0, which is also the only way to take traffic away from it.
  */
 import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
-import type { CanaryHeader, TrafficRouter } from "./router.ts";
-import { assertWeight } from "./ingress-nginx.ts";
+import { assertWeight, type ObjectRef, type RouterInputs, type RouterType, type TrafficRouter } from "./router.ts";
 import { isNotFound } from "../kube/api-errors.ts";
 
 export interface ReplicasRouterOptions {
   namespace: string;
+  /** The service's name in release.yaml. */
+  serviceName?: string;
   /** The one Service whose selector picks both stable and canary pods. */
   service: string;
   stableDeployment: string;
   canaryDeployment: string;
-  /** Upper bound for the canary's replicas; default: stable's replicas (so at most a 50 % share). */
-  maxCanaryReplicas?: number;
 }
 
 /** Canary replicas for weight W next to S stable replicas (see the module comment). Pure. */
-export function canaryReplicasFor(weight: number, stableReplicas: number, cap = stableReplicas): number {
+export function canaryReplicasFor(weight: number, stableReplicas: number): number {
   if (weight <= 0) return 0;
-  const limit = Math.max(1, cap);
+  const limit = Math.max(1, stableReplicas);
   if (weight >= 100) return limit;
   return Math.min(limit, Math.max(1, Math.round((stableReplicas * weight) / (100 - weight))));
 }
@@ -49,13 +47,15 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
 }
 
 export class ReplicasRouter implements TrafficRouter {
-  readonly kind = "replicas" as const;
   readonly namespace: string;
   readonly service: string;
   readonly stableDeployment: string;
   readonly canaryDeployment: string;
+  readonly name: string;
+  readonly services: readonly string[];
+  readonly objects: readonly ObjectRef[];
+  readonly canaryHeader = undefined;
   private readonly kube: Kube;
-  private readonly maxCanaryReplicas: number | undefined;
 
   constructor(kube: Kube, opts: ReplicasRouterOptions) {
     this.kube = kube;
@@ -63,7 +63,18 @@ export class ReplicasRouter implements TrafficRouter {
     this.service = opts.service;
     this.stableDeployment = opts.stableDeployment;
     this.canaryDeployment = opts.canaryDeployment;
-    this.maxCanaryReplicas = opts.maxCanaryReplicas;
+    this.name = `replicas Deployment ${this.namespace}/${this.canaryDeployment}`;
+    this.services = [opts.serviceName ?? opts.service];
+    this.objects = [{ kind: "Deployment", namespace: this.namespace, name: this.canaryDeployment }];
+  }
+
+  canaryReplicas(weight: number, stableReplicas: number): number {
+    return canaryReplicasFor(weight, stableReplicas);
+  }
+
+  /** The share a weight really gives once every pod is Ready (what verification expects). */
+  expectedWeight(weight: number, stableReplicas: number): number {
+    return shareOf(canaryReplicasFor(weight, stableReplicas), stableReplicas);
   }
 
   private async deployment(name: string): Promise<k8s.V1Deployment | undefined> {
@@ -73,12 +84,6 @@ export class ReplicasRouter implements TrafficRouter {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-  }
-
-  private async mustDeployment(name: string, what: string): Promise<k8s.V1Deployment> {
-    const d = await this.deployment(name);
-    if (!d) throw new FailedError(`Deployment ${this.namespace}/${name} not found, could not ${what}`);
-    return d;
   }
 
   async preflight(): Promise<void> {
@@ -105,24 +110,21 @@ export class ReplicasRouter implements TrafficRouter {
   /** Nothing to create: the Service already spans both Deployments. */
   async prepare(): Promise<void> {}
 
-  /** The canary replicas setWeight(W) would set, from stable's live spec.replicas. */
-  async canaryReplicas(weight: number): Promise<number> {
-    assertWeight(weight, `Deployment ${this.namespace}/${this.canaryDeployment}`);
-    const stable = await this.mustDeployment(this.stableDeployment, `size the canary for ${weight} %`);
-    const s = stable.spec?.replicas ?? 1;
-    return canaryReplicasFor(weight, s, this.maxCanaryReplicas ?? s);
-  }
-
-  /** The share a weight really gives once every pod is Ready (what verifyWeight expects). */
-  async expectedWeight(weight: number): Promise<number> {
-    const stable = await this.mustDeployment(this.stableDeployment, `compute the share for ${weight} %`);
-    const s = stable.spec?.replicas ?? 1;
-    return shareOf(canaryReplicasFor(weight, s, this.maxCanaryReplicas ?? s), s);
-  }
-
+  /** Scale the canary to its share for `weight` next to stable's replicas as they are now. */
   async setWeight(weight: number): Promise<void> {
-    const replicas = await this.canaryReplicas(weight);
-    await this.scaleCanary(replicas, `scale the canary to ${replicas} for ${weight} %`);
+    assertWeight(weight, `Deployment ${this.namespace}/${this.canaryDeployment}`);
+    let replicas = 0;
+    if (weight > 0) {
+      const stable = await this.deployment(this.stableDeployment);
+      if (!stable)
+        throw new FailedError(`Deployment ${this.namespace}/${this.stableDeployment} not found, could not size the canary for ${weight} %`);
+      replicas = canaryReplicasFor(weight, stable.spec?.replicas ?? 1);
+    }
+    try {
+      await this.scaleCanary(replicas, `scale the canary to ${replicas} for ${weight} %`);
+    } catch (err) {
+      if (!(weight === 0 && err instanceof CanaryMissing)) throw err; // No canary Deployment: weight 0 is already true.
+    }
   }
 
   async getWeight(): Promise<number> {
@@ -130,14 +132,13 @@ export class ReplicasRouter implements TrafficRouter {
     return shareOf(canary?.status?.readyReplicas ?? 0, stable?.status?.readyReplicas ?? 0);
   }
 
-  canaryHeader(): CanaryHeader | undefined {
-    return undefined;
-  }
-
   /** The canary scaled to 0: the only way to take traffic away from it behind a shared Service. */
   async reset(): Promise<void> {
-    if (!(await this.deployment(this.canaryDeployment))) return;
-    await this.scaleCanary(0, "scale the canary to 0");
+    try {
+      await this.scaleCanary(0, "scale the canary to 0");
+    } catch (err) {
+      if (!(err instanceof CanaryMissing)) throw err; // No canary Deployment: no canary pod gets traffic.
+    }
   }
 
   private async scaleCanary(replicas: number, what: string): Promise<void> {
@@ -147,8 +148,31 @@ export class ReplicasRouter implements TrafficRouter {
         mergePatch,
       );
     } catch (err) {
-      if (isNotFound(err)) throw new FailedError(`Deployment ${this.namespace}/${this.canaryDeployment} not found, could not ${what}`);
+      if (isNotFound(err)) throw new CanaryMissing(`Deployment ${this.namespace}/${this.canaryDeployment} not found, could not ${what}`);
       throw err;
     }
   }
 }
+
+class CanaryMissing extends FailedError {}
+
+/** replicas: one router per service (its share depends on that service's own replicas). */
+export const replicas: RouterType = {
+  kind: "replicas",
+  headerRouting: false,
+  canaryReplicas: canaryReplicasFor,
+  describeSizing: (weight, services) =>
+    `scale the canary of ${services} to its ${weight}% share of Ready pods (with no router, that sets the weight)`,
+  describeWeight: () => undefined,
+  build: (kube: Kube, inputs: RouterInputs) =>
+    inputs.services.map(
+      (s) =>
+        new ReplicasRouter(kube, {
+          namespace: inputs.namespace,
+          serviceName: s.name,
+          service: s.stableService,
+          stableDeployment: s.stableDeployment,
+          canaryDeployment: s.canaryDeployment,
+        }),
+    ),
+};

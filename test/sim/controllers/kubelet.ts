@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.ts";
 import type { PodBehaviour } from "../scenario.ts";
 import type { Store } from "../store.ts";
-import { buildPodStatus, normalizeImage, type ContainerView } from "./pod-status.ts";
+import { buildPodStatus, imageIdOf, normalizeImage, type ContainerView } from "./pod-status.ts";
 import { PODS, type ContainerState, type Pod } from "./types.ts";
 
 export const NODE_NAME = "sim-node-1";
@@ -41,6 +41,8 @@ export class Kubelet {
   private readonly clock: Clock;
   private readonly behaviourFor: (image: string) => PodBehaviour;
   private readonly pods = new Map<string, PodRun>(); // uid → run
+  /** How often each (normalized) tag reference was pushed again: pulls from then on get another digest. */
+  private readonly pushes = new Map<string, number>();
   private unsubscribe?: () => void;
   private nextIp = 10;
 
@@ -69,6 +71,15 @@ export class Kubelet {
     const run = this.pods.get(podUid);
     const c = run?.containers.find((x) => container === undefined || x.name === container);
     return c?.runningSince;
+  }
+
+  /**
+   * The tag of `image` is pushed again (same name, other content): containers pulled from now on report another
+   * digest in their imageID; running ones keep theirs, as on a real node.
+   */
+  repush(image: string): void {
+    const ref = normalizeImage(image);
+    this.pushes.set(ref, (this.pushes.get(ref) ?? 0) + 1);
   }
 
   /** Re-read every container's behaviour (after a scenario change) and apply the difference from now on. */
@@ -144,6 +155,7 @@ export class Kubelet {
     c.behaviour = this.behaviourFor(c.image);
     if (c.behaviour.kind === "imagePullBackOff") return this.failPull(run, c);
     if (c.everRan) c.restartCount++;
+    else c.imageID = imageIdOf(c.image, this.pushes.get(normalizeImage(c.image)) ?? 0); // Pulled once, at the first start.
     c.everRan = true;
     c.started = true;
     c.ready = false;

@@ -6,11 +6,23 @@
 import { createHash } from "node:crypto";
 import type { Condition, ContainerState, ContainerStatus, Pod } from "./types.ts";
 
-/** docker.io/library/nginx@sha256:…: the digest is derived from the reference so it is stable per image. */
-export function imageIdOf(image: string): string {
+/** Every digest handed out, with the tag reference it was pushed as: a pod pinned to a digest runs what the tag ran. */
+const pushedAs = new Map<string, string>();
+
+/**
+ * docker.io/library/nginx@sha256:…, as a kubelet reports what it pulled. A reference by digest is that digest; a
+ * tag's digest is derived from the reference (stable per image) and from how often the tag was pushed again
+ * (`push`: 0 for the first push), so a re-pushed tag pulls as another digest, as from a registry.
+ */
+export function imageIdOf(image: string, push = 0): string {
   const ref = normalizeImage(image);
-  const digest = createHash("sha256").update(ref).digest("hex");
-  return `${ref.replace(/[:@][^/]*$/, "")}@sha256:${digest}`;
+  const at = ref.indexOf("@");
+  if (at >= 0) return ref;
+  const digest = `sha256:${createHash("sha256")
+    .update(push ? `${ref}#${push}` : ref)
+    .digest("hex")}`;
+  pushedAs.set(digest, ref);
+  return `${ref.replace(/:[^/]*$/, "")}@${digest}`;
 }
 
 /** The fully qualified reference a runtime reports: docker.io/library/nginx:1.27 for nginx:1.27. */
@@ -23,10 +35,13 @@ export function normalizeImage(image: string): string {
   return ref;
 }
 
-/** The tag of an image reference ("latest" when it has none; the digest when pinned by digest). */
+/** The tag of an image reference ("latest" when it has none; for a digest, the tag it was pushed as, else the digest). */
 export function imageTag(image: string): string {
   const at = image.indexOf("@");
-  if (at >= 0) return image.slice(at + 1);
+  if (at >= 0) {
+    const tagged = pushedAs.get(image.slice(at + 1));
+    return tagged ? imageTag(tagged) : image.slice(at + 1);
+  }
   const last = image.split("/").pop()!;
   const colon = last.lastIndexOf(":");
   return colon >= 0 ? last.slice(colon + 1) : "latest";
@@ -35,6 +50,8 @@ export function imageTag(image: string): string {
 export interface ContainerView {
   name: string;
   image: string;
+  /** What the runtime pulled (set at pull time: a tag pushed again later does not change a running container). */
+  imageID?: string;
   containerID?: string;
   ready: boolean;
   started: boolean;
@@ -74,7 +91,7 @@ export function buildPodStatus(pod: Pod, view: PodView, now: string): NonNullabl
   const statuses: ContainerStatus[] = view.containers.map((c) => ({
     name: c.name,
     image: c.image,
-    imageID: c.everRan ? imageIdOf(c.image) : "",
+    imageID: c.everRan ? (c.imageID ?? imageIdOf(c.image)) : "",
     ...(c.containerID ? { containerID: c.containerID } : {}),
     ready: c.ready,
     started: c.started,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { imageIdOf, imageTag } from "../../controllers/pod-status.ts";
 import { PODS, REPLICASETS, type Pod, type ReplicaSet } from "../../controllers/types.ts";
 import type { ScenarioInput } from "../../scenario.ts";
 import { startHarness, type Harness } from "./harness.ts";
@@ -62,6 +63,29 @@ describe("kubelet", () => {
       state: { running: { startedAt: expect.any(String) } },
     });
     expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "ReplicaSet", name: "app", controller: true })]);
+  });
+
+  it("reports the digest it pulled: a digest reference as itself, a tag pushed again as another digest for new pulls only", async () => {
+    await start({}, "ghcr.io/acme/app:1.2.3", 1);
+    const first = await h.until(
+      onePod("app", (p) => cond(p, "Ready") === "True"),
+      "Ready",
+    );
+    const digest = cs(first)!.imageID.split("@")[1]!;
+    // A pod pinned to that digest reports it, and behaves as the tag it was pushed as (scenario rules by tag apply).
+    expect(imageIdOf(`ghcr.io/acme/app@${digest}`)).toBe(`ghcr.io/acme/app@${digest}`);
+    expect(imageTag(`ghcr.io/acme/app@${digest}`)).toBe("1.2.3");
+    // The tag is pushed again: the running pod keeps its digest; a new pod pulls the new one.
+    h.controllers.kubelet.repush("ghcr.io/acme/app:1.2.3");
+    h.store.mutate(REPLICASETS, "default", "app", (o) => {
+      (o as ReplicaSet).spec.replicas = 2;
+    });
+    await h.until(() => pods("app").filter((p) => cond(p, "Ready") === "True").length === 2, "two Ready pods");
+    const ids = new Map(pods("app").map((p) => [p.metadata.name, cs(p)!.imageID]));
+    expect(ids.get(first.metadata.name)).toBe(`ghcr.io/acme/app@${digest}`);
+    const other = [...ids.values()].find((id) => id !== `ghcr.io/acme/app@${digest}`);
+    expect(other).toMatch(/^ghcr\.io\/acme\/app@sha256:[0-9a-f]{64}$/);
+    expect(imageTag(`ghcr.io/acme/app@${other!.split("@")[1]}`)).toBe("1.2.3");
   });
 
   it("crash-loops with a doubling back-off and a growing restartCount, never Ready", async () => {

@@ -1,0 +1,50 @@
+/**
+ * Keeping a finished record: the history ConfigMap (bounded) and an Event on each Deployment it concerns. Storing
+ * is best effort: a record that cannot be written is reported (`warn`), never a reason to leave production
+ * half-released; the caller keeps it anyway (printed, and in the in-flight state while one is kept).
+ */
+import type { Kube } from "../kube/client.ts";
+import { describeApiError } from "../kube/api-errors.ts";
+import { emitEvent } from "./events.ts";
+import { appendHistory } from "./history.ts";
+import type { ReleaseRecord } from "./record.ts";
+
+export interface StoreRecordOptions {
+  namespace: string;
+  historyLimit: number;
+  /** The Deployments to put an Event on (the stable ones), with their uid when known. */
+  deployments: Array<{ name: string; uid?: string | undefined }>;
+  warn: (message: string) => void;
+}
+
+const REASONS: Record<ReleaseRecord["outcome"], string> = {
+  succeeded: "ReleaseSucceeded",
+  "rolled-back": "ReleaseRolledBack",
+  "rollback-failed": "RollbackFailed",
+  "no-change": "ReleaseNoChange",
+};
+
+/** Store `record`; resolves true when the history ConfigMap has it. */
+export async function storeRecord(kube: Kube, record: ReleaseRecord, o: StoreRecordOptions): Promise<boolean> {
+  let stored = true;
+  try {
+    await appendHistory(kube, o.namespace, record, o.historyLimit);
+  } catch (err) {
+    stored = false;
+    o.warn(`could not store the release record in ConfigMap release-gate-history: ${describeApiError(err)}`);
+  }
+  const type = record.outcome === "succeeded" || record.outcome === "no-change" ? "Normal" : "Warning";
+  const message = `release-gate ${record.command} ${record.tag} by ${record.triggeredBy}: ${record.outcome}${record.rollbackReason ? ` (${record.rollbackReason})` : ""}`;
+  await Promise.all(
+    o.deployments.map((d) =>
+      emitEvent(kube, o.namespace, {
+        deployment: d.name,
+        ...(d.uid ? { uid: d.uid } : {}),
+        type,
+        reason: REASONS[record.outcome],
+        message,
+      }).catch((err: unknown) => o.warn(`could not emit an Event on ${d.name}: ${describeApiError(err)}`)),
+    ),
+  );
+  return stored;
+}

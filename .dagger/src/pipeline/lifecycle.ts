@@ -1,0 +1,440 @@
+/**
+ * The one lifecycle of every command that changes production (deploy, deploy --resume, canary, promote,
+ * rollback); each is a body run inside it:
+ *
+ *   preflight (read-only: bad input refused, nothing changed)
+ *   → lock (a Lease, renewed while the run lasts; lost → the run stops)
+ *   → watch of the namespace + journal (the in-flight state: what was found, what this run carries on)
+ *   → body (writes the journal before each change)
+ *   → on failure: rollback (at most once), unless another run took the lock over
+ *   → journal "done" → record stored → journal cleared (so a crash leaves the state or the record, never neither)
+ *   → unlock
+ *
+ * What an interrupted release found in the cluster means depends on the command (its InFlightPolicy).
+ */
+import { randomUUID } from "node:crypto";
+import type { ReleaseRecord, ServiceOutcome } from "../audit/record.ts";
+import { storeRecord } from "../audit/store.ts";
+import { FailedError, UsageError } from "../errors.ts";
+import { ClusterWatch } from "../health/cluster-watch.ts";
+import { describeApiError, explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
+import { containerImage } from "../kube/deployments.ts";
+import { ReleaseLock, renewIntervalMs, takenOverBy } from "../kube/lease-lock.ts";
+import { finishStep, newStepRecord, type PipelineEnv, type RollbackResult, type Run, servicesOf } from "./context.ts";
+import {
+  corruptStateAdvice,
+  describeInFlight,
+  type InFlightState,
+  Journal,
+  type ServiceInFlight,
+  STATE_CONFIGMAP,
+  StateOwnedError,
+  stepLabelOf,
+  untrustedBecause,
+} from "./journal.ts";
+import { assertAtRest, checkInputs, productionNow } from "./preflight.ts";
+import { rollBack, type RollbackOptions, lastKnownPosition } from "./rollback.ts";
+import { reasonOf } from "./steps.ts";
+
+/** What a command does with an interrupted release found in the cluster. */
+export type InFlightPolicy =
+  /** deploy: nothing may be in flight (an unreadable state counts as something). */
+  | "refuse"
+  /** deploy --repair: whatever is in flight is rolled back first, with its own record, under this run's lock. */
+  | "repair"
+  /** deploy --resume, canary, promote: a release of the same tag is carried on; another tag is refused. */
+  | "adopt"
+  /** rollback: whatever is there is taken over; an unreadable state is worked around from the live objects. */
+  | "any";
+
+export interface ReleaseRequest {
+  command: ReleaseRecord["command"];
+  /** The tag released; rollback releases none. */
+  tag?: string;
+  inFlight: InFlightPolicy;
+  /** Take the lock over from a holder that stopped renewing it ("stale"), or even from a live one ("force"). */
+  takeOver?: "stale" | "force";
+  skipCanary?: { reason: string };
+  /** SIGTERM/SIGINT: the run stops and rolls back. */
+  signal?: AbortSignal;
+}
+
+/** How a body ended: released, a canary held for the operator, nothing to release, or production brought back to rest. */
+export type Outcome = "released" | "held" | "no-change" | "rolled-back";
+
+/** A command's work. Throws to fail (then the run rolls back); a UsageError before its first change is a refusal. */
+export type Body = (run: Run) => Promise<Outcome>;
+
+/** A release (or rollback) that failed: exit 1. `record` is what was stored, when it was. */
+export class ReleaseFailedError extends FailedError {
+  record: ReleaseRecord | undefined;
+  constructor(message: string, record?: ReleaseRecord) {
+    super(message);
+    this.name = "ReleaseFailedError";
+    this.record = record;
+  }
+}
+
+/** Runs `body` as `req` says, from preflight to unlock. Resolves with the stored record; rejects with UsageError or ReleaseFailedError. */
+export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: Body): Promise<ReleaseRecord> {
+  // Until the body runs, an API failure means nothing was changed: it is said with the server and the object.
+  let stage = "checking release.yaml against the cluster";
+  const explained = (err: unknown): unknown =>
+    isApiFailure(err)
+      ? new FailedError(
+          `${req.command} stopped while ${stage}: ${explainApiFailure(err, env.kube.kc.getCurrentCluster()?.server, env.config.namespace)}; nothing was changed by this run`,
+        )
+      : err;
+  const checked = await checkInputs(env, {
+    ...(req.tag ? { tag: req.tag } : {}),
+    skipCanary: !!req.skipCanary,
+    releasing: req.command !== "rollback",
+  }).catch((err: unknown) => {
+    throw explained(err);
+  });
+  stage = "taking the release lock";
+  const lock = await takeLock(env, req.takeOver).catch((err: unknown) => {
+    throw explained(err);
+  });
+  // The run stops when the lock is lost: taken over (without touching production), or renewals failing.
+  const lost = lock.startRenewing();
+  const signal = req.signal ? AbortSignal.any([req.signal, lost]) : lost;
+  const cluster = new ClusterWatch(env.kube, env.config.namespace);
+  try {
+    stage = "reading the namespace and the in-flight state";
+    await cluster.synced();
+    let journal = await openJournal(env);
+    if (req.inFlight === "repair" && journal.found.kind !== "none") {
+      // Repaired here, under this run's lock, with a record of its own; then the release starts over.
+      await runOnce(
+        env,
+        { command: "rollback", inFlight: "any" },
+        { ...checked, smoke: new Map() },
+        lock.identity,
+        cluster,
+        journal,
+        signal,
+        (run) => rollbackBody(run, `repair before deploying ${req.tag}`),
+      );
+      journal = await Journal.open(env.kube, env.config.namespace);
+    }
+    return await runOnce(env, req, checked, lock.identity, cluster, journal, signal, body);
+  } catch (err) {
+    throw explained(err);
+  } finally {
+    await cluster.stop();
+    lock.stopRenewing();
+    await lock
+      .release()
+      .catch((err: unknown) => env.progress.warn(`could not release the lock (it expires by itself): ${describeApiError(err)}`));
+  }
+}
+
+/** The lock, taking it over as allowed; a live holder taken over by force is given time to see it and stop. */
+async function takeLock(env: PipelineEnv, takeOver: ReleaseRequest["takeOver"]): Promise<ReleaseLock> {
+  const { kube, config, progress } = env;
+  const lock = await ReleaseLock.acquire(kube, config.namespace, {
+    identity: env.identity,
+    ttlMs: config.lock.ttl,
+    ...(takeOver ? { takeOverStale: true } : {}),
+    ...(takeOver === "force" ? { force: true } : {}),
+  });
+  const was = lock.takenOverFrom;
+  if (was) {
+    progress.warn(
+      `took the release lock over from ${was.holder} (it had not renewed it for ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} s${was.stale ? "" : "; it is alive: --force"})`,
+    );
+    if (!was.stale) {
+      // It notices at its next renewal and stops without touching production: wait for that before acting.
+      const wait = 2 * renewIntervalMs(Date.parse(was.expiresAt ?? "") - Date.parse(was.renewedAt ?? "") || config.lock.ttl);
+      progress.waiting(`${(wait / 1000).toFixed(1)} s for ${was.holder} to see the takeover and stop`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  return lock;
+}
+
+/**
+ * The journal, after tidying a state a dead run left at "done" (it finished, then died before clearing): its
+ * record is stored again (the history keeps one per id) and the state cleared.
+ */
+async function openJournal(env: PipelineEnv): Promise<Journal> {
+  const { kube, config, progress } = env;
+  const journal = await Journal.open(kube, config.namespace);
+  const found = journal.found;
+  if (found.kind !== "ok" || found.state.step.kind !== "done") return journal;
+  progress.info(
+    `release ${found.state.tag} finished (${found.state.step.outcome}) but its run did not clear its in-flight state: storing its record, clearing it`,
+  );
+  await storeRecord(kube, found.state.record, {
+    namespace: config.namespace,
+    historyLimit: config.historyLimit,
+    deployments: [],
+    warn: (m) => progress.warn(m),
+  });
+  await journal.discardFinished();
+  return Journal.open(kube, config.namespace);
+}
+
+/** One command inside the lock: what is found, the body, the rollback on failure, the record. */
+async function runOnce(
+  env: PipelineEnv,
+  req: ReleaseRequest,
+  checked: Awaited<ReturnType<typeof checkInputs>>,
+  holder: string,
+  cluster: ClusterWatch,
+  journal: Journal,
+  signal: AbortSignal,
+  body: Body,
+): Promise<ReleaseRecord> {
+  const { config } = env;
+  const { interrupted, unreadable, replaces } = whatWasFound(env, req, journal);
+  const services = interrupted?.services ?? productionNow(cluster, config, checked.version);
+  const record = newRecord(env, req.command, interrupted?.tag ?? req.tag ?? "(none in flight)", services);
+  if (req.skipCanary) record.skipCanary = req.skipCanary;
+  journal.begin(
+    {
+      ...(interrupted ??
+        newState(
+          env,
+          record,
+          services,
+          checked.routing.routers.flatMap((r) => r.objects),
+        )),
+      id: record.id,
+      holder,
+      startedAt: record.startedAt,
+      record,
+    },
+    replaces,
+  );
+  // A fresh release starts from rest; one carried on (or a rollback) starts from where the other run left it.
+  if (!interrupted && req.command !== "rollback") await assertAtRest(checked.routing, cluster, config);
+  const run: Run = {
+    env,
+    journal,
+    routing: checked.routing,
+    cluster,
+    smoke: checked.smoke,
+    record,
+    signal,
+    ...(interrupted ? { interrupted } : {}),
+    ...(unreadable ? { unreadable } : {}),
+  };
+  let outcome: Outcome | undefined;
+  let failure: ReleaseFailedError | undefined;
+  try {
+    outcome = await body(run);
+  } catch (err) {
+    if (err instanceof UsageError && !journal.hasWritten) throw err; // A refusal: nothing was changed.
+    failure = await fail(run, err);
+    if (!failure.record) throw failure; // Another run owns production now: no record, no state written by this one.
+  }
+  await finish(run, outcome);
+  if (failure) throw failure;
+  return record;
+}
+
+/**
+ * The interrupted release this command carries on, or why the one found cannot be used, and the id of the stored
+ * state this run may replace; refusals as the policy says.
+ */
+function whatWasFound(
+  env: PipelineEnv,
+  req: ReleaseRequest,
+  journal: Journal,
+): { interrupted?: InFlightState; unreadable?: string; replaces?: string } {
+  const found = journal.found;
+  const distrust = found.kind === "ok" ? untrustedBecause(found.state, env.config) : undefined;
+  const unusable = found.kind === "corrupt" ? found.reason : distrust;
+  if (unusable !== undefined) {
+    // Worked around from the live objects, and replaced: nothing in it is acted on.
+    if (req.inFlight === "any") return { unreadable: unusable, ...(found.kind === "ok" ? { replaces: found.state.id } : {}) };
+    throw new UsageError(
+      `refused: ${corruptStateAdvice(unusable)}; or \`deploy --repair\` to do that and then deploy; nothing was changed`,
+    );
+  }
+  if (found.kind !== "ok") return {};
+  const state = found.state;
+  if (req.inFlight === "any" || (req.inFlight === "adopt" && state.tag === req.tag)) return { interrupted: state, replaces: state.id };
+  if (req.inFlight === "adopt") {
+    throw new UsageError(`refused: ${describeInFlight(state)} is in flight; resume, promote or roll it back first; nothing was changed`);
+  }
+  throw new UsageError(
+    `refused: an interrupted ${describeInFlight(state)}. Run \`release-gate rollback\` to repair production, \`release-gate deploy --tag ${state.tag} --resume\` to continue it, or \`deploy --repair\` to roll it back and deploy; nothing was changed`,
+  );
+}
+
+function newRecord(env: PipelineEnv, command: ReleaseRecord["command"], tag: string, services: ServiceInFlight[]): ReleaseRecord {
+  return {
+    id: randomUUID(),
+    command,
+    namespace: env.config.namespace,
+    tag,
+    triggeredBy: env.triggeredBy,
+    ...(env.approvedBy?.length ? { approvedBy: env.approvedBy } : {}),
+    ...(env.ciRun ? { ciRun: env.ciRun } : {}),
+    startedAt: new Date().toISOString(),
+    outcome: "succeeded",
+    services: services.map((s): ServiceOutcome => ({
+      name: s.name,
+      previousImage: s.stable.image,
+      newImage: s.canary.image,
+      ...(s.canary.digest ? { digest: s.canary.digest } : {}),
+    })),
+    steps: [],
+  };
+}
+
+function newState(env: PipelineEnv, record: ReleaseRecord, services: ServiceInFlight[], routes: InFlightState["objects"]): InFlightState {
+  const { config } = env;
+  const deployments = services.flatMap((s) =>
+    [s.stable.deployment, s.canary.deployment].map((name) => ({ kind: "Deployment" as const, namespace: config.namespace, name })),
+  );
+  return {
+    schemaVersion: 2,
+    id: record.id,
+    tag: record.tag,
+    holder: env.identity,
+    startedAt: record.startedAt,
+    updatedAt: record.startedAt,
+    step: { kind: "start" },
+    passedWeight: 0,
+    promotionStarted: false,
+    router: { kind: config.router.kind, canaryHeader: config.router.canaryHeader },
+    objects: [...routes, ...deployments.filter((d) => !routes.some((r) => r.kind === d.kind && r.name === d.name))],
+    services,
+    record,
+  };
+}
+
+/** Roll back once, recording it as the run's "rollback" step. */
+export async function rollBackRecorded(run: Run, reason: string, opts: RollbackOptions = {}): Promise<RollbackResult> {
+  if (run.rolledBack) return run.rolledBack;
+  const rec = newStepRecord("rollback", 0);
+  run.record.steps.push(rec);
+  const result = await rollBack(run, reason, opts);
+  run.rolledBack = result;
+  finishStep(
+    rec,
+    result.ok ? "passed" : "failed",
+    `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`,
+  );
+  run.record.outcome = result.ok ? "rolled-back" : "rollback-failed";
+  run.record.rollbackReason = reason;
+  run.record.rollbackTimings = {
+    ...(result.weightZeroMs !== undefined ? { weightZeroMs: result.weightZeroMs } : {}),
+    ...(result.restoredMs !== undefined ? { restoredMs: result.restoredMs } : {}),
+  };
+  return result;
+}
+
+/** The rollback command's body, also what `deploy --repair` runs first. */
+export async function rollbackBody(run: Run, reason: string): Promise<Outcome> {
+  const why = [reason, run.interrupted ? `interrupted ${describeInFlight(run.interrupted)}` : undefined].filter(Boolean).join("; ");
+  const result = await rollBackRecorded(run, why, run.unreadable ? { unreadable: run.unreadable } : {});
+  if (!result.ok) {
+    throw new ReleaseFailedError(
+      `${result.detail}. Production may be mixed; the in-flight state is kept, run \`release-gate status\` and retry \`release-gate rollback\``,
+    );
+  }
+  return "rolled-back";
+}
+
+/**
+ * After `err`: stop without touching production when another run took the lock over (it owns production now);
+ * otherwise roll back (once) and say what failed, what was done, and where production stands.
+ */
+async function fail(run: Run, err: unknown): Promise<ReleaseFailedError> {
+  const state = run.journal.state!;
+  const at = stepLabelOf(state.step);
+  const winner = takenOverBy(run.signal) ?? (err instanceof StateOwnedError ? err.holder : undefined);
+  if (winner) {
+    // Rolling back, or writing the state, would undo or overwrite the other run's work (I6).
+    run.env.progress.warn(`stopped at ${at}: the release lock was taken over by ${winner}`);
+    return new ReleaseFailedError(
+      `release of ${state.tag} stopped at ${at}: the release lock was taken over by ${winner}; that run now owns production; nothing rolled back by this run ` +
+        `(the in-flight state and production are left to it; \`release-gate status\` shows where production stands)`,
+    );
+  }
+  if (err instanceof ReleaseFailedError) return Object.assign(err, { record: run.record }); // The body said it already.
+  const reason = reasonOf(err, run);
+  const position = lastKnownPosition(state); // Before the rollback moves the journal on.
+  const result = await rollBackRecorded(run, `${at}: ${reason}`);
+  const previous = servicesOf(run)
+    .map((s) => s.stable.image)
+    .join(", ");
+  const where = result.ok
+    ? `Production now: all traffic on stable running ${previous}; canary at weight 0 and 0 replicas.`
+    : `Production may be mixed: ${result.detail}${result.detail.includes("last known") ? "" : `; last known: ${position}`}. The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run \`release-gate status\` then \`release-gate rollback\`.`;
+  return new ReleaseFailedError(
+    `release of ${state.tag} failed at ${at}: ${reason}. ${result.ok ? `Rolled back automatically (${result.detail}).` : "Automatic rollback FAILED."} ${where}`,
+    run.record,
+  );
+}
+
+/**
+ * The end of every run that still owns production: the record completed from what the run knows (the watch, the
+ * weights it verified), the journal marked done (or kept, when a rollback did not finish), the record stored, and
+ * only then the journal cleared.
+ */
+async function finish(run: Run, outcome: Outcome | undefined): Promise<void> {
+  const { env, journal, record } = run;
+  const { kube, config, progress } = env;
+  if (outcome === "no-change") record.outcome = "no-change";
+  else if (outcome === "rolled-back" && !run.rolledBack) record.outcome = "rolled-back";
+  record.finishedAt = new Date().toISOString();
+  record.durationMs = Date.parse(record.finishedAt) - Date.parse(record.startedAt);
+  await describeEnd(run);
+  const stays = outcome === "held" || record.outcome === "rollback-failed";
+  if (journal.hasWritten) {
+    const written =
+      stays || record.outcome === "rollback-failed"
+        ? journal.keep(record)
+        : journal.finished(record.outcome as "succeeded" | "rolled-back" | "no-change", record);
+    await written.catch((err: unknown) => progress.warn(`could not write the in-flight state: ${describeApiError(err)}`));
+  }
+  await storeRecord(kube, record, {
+    namespace: config.namespace,
+    historyLimit: config.historyLimit,
+    deployments: servicesOf(run).map((s) => ({
+      name: s.stable.deployment,
+      uid: run.cluster.deployment(s.stable.deployment)?.metadata?.uid,
+    })),
+    warn: (m) => progress.warn(m),
+  });
+  if (!stays && journal.hasWritten) {
+    await journal
+      .clear()
+      .catch((err: unknown) =>
+        progress.warn(
+          `could not clear the in-flight state (ConfigMap ${STATE_CONFIGMAP}): ${describeApiError(err)}; the record is stored, and the next release-gate command clears it`,
+        ),
+      );
+  }
+}
+
+/** What each service runs at the end and the live weights, from the watch and the routers (one read each). */
+async function describeEnd(run: Run): Promise<void> {
+  const { record, cluster } = run;
+  const services = servicesOf(run);
+  for (const out of record.services) {
+    const s = services.find((x) => x.name === out.name);
+    if (!s) continue;
+    if (s.canary.digest) out.digest = s.canary.digest;
+    const stable = cluster.deployment(s.stable.deployment);
+    const canary = cluster.deployment(s.canary.deployment);
+    out.finalImage = stable ? containerImage(stable, s.container) : undefined;
+    out.finalStableReplicas = stable?.status?.availableReplicas ?? 0;
+    out.finalCanaryReplicas = canary?.spec?.replicas ?? 0;
+  }
+  const weights = await run.routing.weights({ reuseVerified: true });
+  record.finalWeights = weights.map((w) => w.weight ?? -1);
+  if (record.finalState) return; // The body said it (a canary held for the operator).
+  record.finalState = record.services
+    .map((s) => `${s.name}: stable ${s.finalImage ?? "?"} (${s.finalStableReplicas} available), canary ${s.finalCanaryReplicas} replicas`)
+    .concat(
+      `canary weight ${weights.map((w) => (w.weight === null ? `unreadable (${w.error})` : Math.round(w.weight * 10) / 10)).join("/")}`,
+    )
+    .join("; ");
+}

@@ -1,0 +1,133 @@
+/**
+ * Preflight. Before the lock, read-only, so bad input is refused (UsageError, exit 2) with nothing changed in the
+ * cluster: the tag, the plan's budget, every Deployment and container release.yaml names, the routers' objects,
+ * the smoke suites and token. Under the lock, from the run's watch: what production runs now (what a rollback puts
+ * back), and whether it is at rest.
+ */
+import type * as k8s from "@kubernetes/client-node";
+import { imageRef, parseVersion, repositoryOf, versionOf, type ImageVersion } from "../config/image-ref.ts";
+import type { ReleaseConfig } from "../config/schema.ts";
+import { UsageError } from "../errors.ts";
+import type { ClusterWatch } from "../health/cluster-watch.ts";
+import { containerImage, revisionOf } from "../kube/deployments.ts";
+import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
+import { routingFor, type Routing } from "../traffic/routing.ts";
+import type { PipelineEnv, SmokePlan } from "./context.ts";
+import type { ServiceInFlight } from "./journal.ts";
+import { assertWithinBudget, planRelease } from "./plan.ts";
+import { planSmoke } from "./smoke-services.ts";
+
+export interface Checked {
+  /** The version released (absent for rollback, which releases nothing). */
+  version?: ImageVersion;
+  routing: Routing;
+  smoke: SmokePlan;
+}
+
+/**
+ * The read-only checks. `releasing`: a command that moves a new version (deploy, canary, promote); rollback is
+ * not, and is refused nothing here: it must be able to repair whatever it finds.
+ */
+export async function checkInputs(env: PipelineEnv, o: { tag?: string; skipCanary?: boolean; releasing: boolean }): Promise<Checked> {
+  const { kube, config } = env;
+  const routing = routingFor(kube, config);
+  if (!o.releasing) return { routing, smoke: new Map() };
+  const version = parseVersion(o.tag ?? "");
+  assertWithinBudget(planRelease(config, { skipCanary: o.skipCanary ?? false }));
+  const deployments = await listDeployments(env);
+  for (const svc of config.services) {
+    const stable = mustExist(deployments, svc.stable.deployment, config.namespace);
+    mustExist(deployments, svc.canary.deployment, config.namespace);
+    requireContainer(stable, svc.container, config.namespace);
+    requireContainer(deployments.get(svc.canary.deployment)!, svc.container, config.namespace);
+    if (stable.spec?.revisionHistoryLimit === 0) {
+      throw new UsageError(
+        `Deployment ${config.namespace}/${svc.stable.deployment} keeps no old ReplicaSet (spec.revisionHistoryLimit: 0), so a failed promotion could not be undone: ` +
+          "set it to 1 or more; nothing was changed in the cluster",
+      );
+    }
+  }
+  await Promise.all(routing.routers.map((r) => r.preflight()));
+  const smoke = await planSmoke(config, env.smokeToken, env.progress);
+  return { version, routing, smoke };
+}
+
+async function listDeployments(env: PipelineEnv): Promise<Map<string, k8s.V1Deployment>> {
+  const list = await env.kube.apps.listNamespacedDeployment({ namespace: env.config.namespace });
+  return new Map(list.items.map((d) => [d.metadata?.name ?? "", d]));
+}
+
+function mustExist(deployments: Map<string, k8s.V1Deployment>, name: string, ns: string): k8s.V1Deployment {
+  const d = deployments.get(name);
+  if (!d) throw new UsageError(`Deployment ${ns}/${name} does not exist (named in release.yaml); nothing was changed in the cluster`);
+  return d;
+}
+
+function requireContainer(d: k8s.V1Deployment, container: string, ns: string): string {
+  const image = containerImage(d, container);
+  if (!image) {
+    const names = d.spec?.template?.spec?.containers?.map((c) => c.name).join(", ") ?? "none";
+    throw new UsageError(
+      `Deployment ${ns}/${d.metadata?.name} has no container "${container}" (it has: ${names}); check services[].container in release.yaml; nothing was changed in the cluster`,
+    );
+  }
+  return image;
+}
+
+/**
+ * What production runs now, per service, as the run's watch sees it under the lock: stable's image, version,
+ * revision and replicas (what a rollback puts back), and the canary with the image `version` gives it (stable's
+ * own image when releasing nothing). Throws UsageError when a Deployment or container is missing.
+ */
+export function productionNow(cluster: ClusterWatch, config: ReleaseConfig, version: ImageVersion | undefined): ServiceInFlight[] {
+  const ns = config.namespace;
+  return config.services.map((svc) => {
+    const stable = cluster.deployment(svc.stable.deployment);
+    if (!stable)
+      throw new UsageError(`Deployment ${ns}/${svc.stable.deployment} does not exist (named in release.yaml); nothing was changed`);
+    if (!cluster.deployment(svc.canary.deployment))
+      throw new UsageError(`Deployment ${ns}/${svc.canary.deployment} does not exist (named in release.yaml); nothing was changed`);
+    const image = requireContainer(stable, svc.container, ns);
+    const repository = svc.image ?? repositoryOf(image);
+    return {
+      name: svc.name,
+      container: svc.container,
+      stable: {
+        deployment: svc.stable.deployment,
+        service: svc.stable.service,
+        image,
+        // Pinned by digest at its promotion, stable still reports its tag: the template says which.
+        version: stable.spec?.template?.metadata?.annotations?.[RELEASED_TAG_ANNOTATION] ?? versionOf(image),
+        revision: revisionOf(stable) ?? "",
+        replicas: stable.spec?.replicas ?? 1,
+      },
+      canary: { deployment: svc.canary.deployment, service: svc.canary.service, image: version ? imageRef(repository, version) : image },
+      route: {
+        ...(svc.route.ingress ? { ingress: svc.route.ingress } : {}),
+        ...(svc.route.httpRoute ? { httpRoute: svc.route.httpRoute } : {}),
+        ...(svc.route.ruleIndex !== undefined ? { ruleIndex: svc.route.ruleIndex } : {}),
+      },
+    };
+  });
+}
+
+/**
+ * With no release in flight, production must be at rest (canary weight 0, canary at 0 replicas): anything else
+ * was changed by hand, and a release on top of it would start from a state nobody recorded.
+ */
+export async function assertAtRest(routing: Routing, cluster: ClusterWatch, config: ReleaseConfig): Promise<void> {
+  const weights = (await routing.weights()).map((w) => {
+    if (w.weight === null) throw new UsageError(`refused: cannot read the canary weight of ${w.router}: ${w.error}; nothing was changed`);
+    return w.weight;
+  });
+  const busy = config.services
+    .map((s) => cluster.deployment(s.canary.deployment))
+    .filter((d): d is k8s.V1Deployment => (d?.spec?.replicas ?? 0) > 0)
+    .map((d) => `${d.metadata?.name} has ${d.spec?.replicas} replicas`);
+  if (weights.some((w) => w !== 0)) busy.unshift(`canary weight is ${weights.map((w) => Math.round(w * 10) / 10).join("/")}`);
+  if (busy.length) {
+    throw new UsageError(
+      `refused: production is not at rest (${busy.join(", ")}) and no release is recorded in flight; run \`release-gate rollback\` to return to rest first; nothing was changed`,
+    );
+  }
+}

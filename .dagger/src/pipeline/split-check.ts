@@ -1,0 +1,51 @@
+/**
+ * The observed split: after a weight change, each service's public URL is sampled (where the app reports its
+ * version) to check what users really get. A clear mismatch fails the step; an app without versions only warns.
+ * Sampling has a deadline (observedSplit.deadline), which plan counts.
+ */
+import type { StepRecord } from "../audit/record.ts";
+import { versionOf } from "../config/image-ref.ts";
+import { observeSplit } from "../traffic/observed-split.ts";
+import { type Run, servicesOf, StepFailure } from "./context.ts";
+
+export async function checkObservedSplit(run: Run, weight: number, stepName: string, rec: StepRecord): Promise<void> {
+  const { config, resolve, progress } = run.env;
+  const split = config.observedSplit;
+  if (!split.enabled) return;
+  await Promise.all(
+    servicesOf(run).map(async (s) => {
+      const expected = run.routing.for(s.name).expectedWeight(weight, s.stable.replicas);
+      const canaryVersion = versionOf(s.canary.image);
+      const stableVersion = s.stable.version;
+      if (canaryVersion === stableVersion) return; // Same version on both sides: nothing to tell apart.
+      const svc = config.services.find((c) => c.name === s.name)!;
+      const target = resolve(svc.smoke.url);
+      const result = await observeSplit({
+        url: target.url,
+        headers: target.headers,
+        versionHeader: split.versionHeader,
+        stableVersion,
+        canaryVersion,
+        expectedWeight: expected,
+        samples: split.samples,
+        timeoutMs: config.smoke.timeout,
+        deadlineMs: split.deadline,
+        signal: run.signal,
+        verdict: { floor: split.tolerance / 100 },
+      });
+      rec.observedSplit = [
+        ...(rec.observedSplit ?? []),
+        {
+          service: s.name,
+          expected: Math.round(expected * 10) / 10,
+          observed: Number.isNaN(result.observed) ? -1 : result.observed * 100,
+          samples: result.samples,
+        },
+      ];
+      if (result.verdict === "mismatch") throw new StepFailure(stepName, `${s.name}: ${result.summary}`);
+      if (result.verdict === "inconclusive")
+        progress.warn(`${s.name}: observed split inconclusive (${result.summary}); relying on the routers' read-back`);
+      else progress.info(`${s.name}: ${result.summary}`);
+    }),
+  );
+}

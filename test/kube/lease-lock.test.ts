@@ -1,0 +1,159 @@
+/**
+ * The release lock (kube/lease-lock.ts) against the simulator: one holder, takeovers only of a stale holder (or
+ * forced), replayed writes that were ours, renewals by one PUT that carries the resourceVersion (no read), and a
+ * run that stops when its renewals fail or its Lease is gone. Waits are for conditions, never for a time.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { kubeFromConfig, type Kube } from "#src/kube/client.ts";
+import { loadKubeConfig } from "#src/kube/kubeconfig.ts";
+import { LockHeldError, LockLostError, readLock, ReleaseLock, renewIntervalMs } from "#src/kube/lease-lock.ts";
+import { startSim, type Sim } from "../sim/index.ts";
+
+const NS = "production";
+let sim: Sim;
+let kube: Kube;
+
+beforeAll(async () => {
+  sim = await startSim({});
+  kube = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath, env: {} }), {
+    retry: { minTimeoutMs: 10, maxTimeoutMs: 50, maxRetryAfterMs: 100 },
+  });
+  await kube.core.createNamespace({ body: { metadata: { name: NS } } });
+});
+afterAll(() => sim.stop());
+beforeEach(async () => {
+  sim.faults.clear();
+  await kube.coordination.deleteNamespacedLease({ name: "release-gate", namespace: NS }).catch(() => undefined);
+});
+
+/** Resolves once `check` holds, polling every 20 ms (the condition, never a fixed time, decides). */
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("the release lock", () => {
+  it("one holder: a second run is refused with the holder's name; a forced takeover is noticed by the old holder", async () => {
+    // A 6 s ttl: run-a counts as alive for 3 s after acquiring, whatever the machine's load.
+    const a = await ReleaseLock.acquire(kube, NS, { identity: "run-a", ttlMs: 6000 });
+    const refused = await ReleaseLock.acquire(kube, NS, { identity: "run-b", ttlMs: 6000 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LockHeldError);
+    expect((refused as Error).message).toMatch(/holds the release lock .*: run-a \(.*last renewed [\d.]+ s ago.*It is alive/);
+    expect((await readLock(kube, NS))?.holder).toBe("run-a");
+    let lostTo: string | undefined;
+    a.startRenewing((err) => (lostTo = err.holder));
+    const c = await ReleaseLock.acquire(kube, NS, { identity: "rollback-c", ttlMs: 6000, force: true });
+    expect(c.takenOverFrom?.holder).toBe("run-a");
+    await until("run-a to notice the takeover", () => lostTo !== undefined);
+    expect(lostTo).toBe("rollback-c");
+    expect(a.signal.aborted).toBe(true);
+    await a.release(); // Not its lock any more: it must not clear it.
+    expect((await readLock(kube, NS))?.holder).toBe("rollback-c");
+    await c.release();
+    expect(await readLock(kube, NS)).toBeUndefined();
+  });
+
+  it("a holder that stops renewing becomes stale, then expired: a takeover of the stale one, free acquisition of the expired one", async () => {
+    await ReleaseLock.acquire(kube, NS, { identity: "dead-run", ttlMs: 1200 });
+    await until("the holder to look stale", async () => (await readLock(kube, NS))?.stale === true);
+    const taken = await ReleaseLock.acquire(kube, NS, { identity: "rollback", ttlMs: 1200, takeOverStale: true });
+    expect(taken.takenOverFrom).toMatchObject({ holder: "dead-run", stale: true });
+    await until("the lock to expire", async () => (await readLock(kube, NS))?.expired === true);
+    const next = await ReleaseLock.acquire(kube, NS, { identity: "next-run", ttlMs: 1200 });
+    expect(next.takenOverFrom?.holder).toBe("rollback");
+    await next.release();
+  });
+
+  it("renews with one PUT carrying the resourceVersion, never a read first, and releases the same way", async () => {
+    const lock = await ReleaseLock.acquire(kube, NS, { identity: "renewer", ttlMs: 1200 });
+    sim.faults.resetCounters();
+    const first = (await readLock(kube, NS))?.renewedAt;
+    lock.startRenewing();
+    await until("two renewals", () => (sim.faults.requests().byVerb.update ?? 0) >= 2);
+    lock.stopRenewing();
+    const counts = sim.faults.requests();
+    // The readLock calls of this test are its only reads; the lock itself wrote.
+    expect(counts.byVerb.get ?? 0).toBe(1);
+    expect((await readLock(kube, NS))?.renewedAt).not.toBe(first);
+    sim.faults.resetCounters();
+    await lock.release();
+    expect(sim.faults.requests()).toMatchObject({ total: 1, byVerb: { update: 1 } });
+    expect(await readLock(kube, NS)).toBeUndefined();
+  });
+
+  it("a renewal that conflicts reads the Lease: someone else's is a takeover; its own (a replayed write) is kept", async () => {
+    const lock = await ReleaseLock.acquire(kube, NS, { identity: "replayed", ttlMs: 1200 });
+    // The renewal is applied, its answer lost (503), the transport replays it: 409 against our own write.
+    sim.faults.add({ verb: "update", resource: "leases", times: 1, fault: { type: "status", code: 503, afterApply: true } });
+    expect(await lock.renew()).toBe("replayed");
+    expect(await lock.renew()).toBe("replayed"); // And renewing goes on from the Lease read.
+    // Someone else writes the Lease: the next renewal conflicts, reads it and reports the new holder.
+    const lease = await kube.coordination.readNamespacedLease({ name: "release-gate", namespace: NS });
+    await kube.coordination.replaceNamespacedLease({
+      name: "release-gate",
+      namespace: NS,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: "usurper" } },
+    });
+    expect(await lock.renew()).toBe("usurper");
+    await lock.release(); // Not ours: left alone.
+    expect((await readLock(kube, NS))?.holder).toBe("usurper");
+  });
+
+  it("a deleted Lease is a lost lock: the run stops", async () => {
+    const lock = await ReleaseLock.acquire(kube, NS, { identity: "orphan", ttlMs: 1200 });
+    const signal = lock.startRenewing();
+    await kube.coordination.deleteNamespacedLease({ name: "release-gate", namespace: NS });
+    const reason = await new Promise<unknown>((resolve) => signal.addEventListener("abort", () => resolve(signal.reason), { once: true }));
+    expect(reason).toBeInstanceOf(LockLostError);
+    expect((reason as Error).message).toMatch(/freed or deleted under this run/);
+    await lock.release();
+    expect(await readLock(kube, NS)).toBeUndefined();
+  });
+
+  it("replayed acquisitions (create or replace applied, answered 503, replayed: 409) are ours", async () => {
+    sim.faults.add({ verb: "create", resource: "leases", times: 1, fault: { type: "status", code: 503, afterApply: true } });
+    const a = await ReleaseLock.acquire(kube, NS, { identity: "replayed-create", ttlMs: 60_000 });
+    expect(sim.faults.active()).toEqual([]);
+    expect((await readLock(kube, NS))?.holder).toBe("replayed-create");
+    await a.release();
+    sim.faults.add({ verb: "update", resource: "leases", times: 1, fault: { type: "status", code: 503, afterApply: true } });
+    const b = await ReleaseLock.acquire(kube, NS, { identity: "replayed-replace", ttlMs: 60_000 });
+    expect(sim.faults.active()).toEqual([]);
+    expect((await readLock(kube, NS))?.holder).toBe("replayed-replace");
+    await b.release();
+  });
+
+  it("renewals that keep failing, or hang, abort the lock's signal before the Lease may expire", async () => {
+    for (const fault of [
+      { type: "status", code: 503 },
+      { type: "latency", ms: 2500 },
+    ] as const) {
+      const lock = await ReleaseLock.acquire(kube, NS, { identity: `run-${fault.type}`, ttlMs: 2000 });
+      const signal = lock.startRenewing();
+      expect(signal).toBe(lock.signal);
+      const first = (await readLock(kube, NS))?.renewedAt;
+      await until("a renewal", async () => (await readLock(kube, NS))?.renewedAt !== first);
+      sim.faults.add({ verb: "update", resource: "leases", fault });
+      const reason = await new Promise<unknown>((resolve) =>
+        signal.addEventListener("abort", () => resolve(signal.reason), { once: true }),
+      );
+      expect(reason, fault.type).toBeInstanceOf(LockLostError);
+      expect((reason as LockLostError).message).toMatch(
+        /^could not renew the release lock for [\d.]+ s \(last renewed .*\): another run could take it over, so this run stops moving traffic$/,
+      );
+      expect((reason as LockLostError).holder).toBeUndefined();
+      sim.faults.clear();
+      await lock.release();
+      expect(await readLock(kube, NS)).toBeUndefined();
+    }
+  });
+
+  it("renews every ttl/6, between 200 ms and 10 s", () => {
+    expect(renewIntervalMs(1200)).toBe(200);
+    expect(renewIntervalMs(12_000)).toBe(2_000);
+    expect(renewIntervalMs(900_000)).toBe(10_000);
+  });
+});
