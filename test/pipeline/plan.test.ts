@@ -23,6 +23,29 @@ describe("plan", () => {
     );
   });
 
+  it("counts the worst case honestly: the split sampling at its deadline in every phase, and a rollback from the latest point", () => {
+    const plan = planRelease(production);
+    const d = production.deadlines;
+    // The observed split is sampled in each phase for at most observedSplit.deadline (not weightVerified: 200
+    // samples of up to smoke.timeout each, 8 at a time, would otherwise take up to 2 minutes).
+    expect(production.observedSplit.deadline).toBe(10_000);
+    for (const s of plan.steps.filter((x) => x.step.kind === "canary")) {
+      expect(s.actions.join(" ")).toMatch(/sample the public URL: .*200 requests, ≤ 10s/);
+    }
+    // A failure at the end of promotion, and its rollback (stable's previous revision rolled out again), is the latest point.
+    const steps = plan.steps.reduce((sum, s) => sum + s.worstCaseMs, 0);
+    expect(plan.worstCaseMs).toBe(plan.preflightMs + steps + plan.rollbackWorstCaseMs);
+    expect(plan.rollbackWorstCaseMs).toBe(d.weightVerified + d.scaleDown + d.stableRollout);
+    // A longer sampling deadline is paid in every phase, and can put the plan over budget.
+    const slow = planRelease(
+      parseReleaseConfig(
+        stringify({ ...parse(readFileSync("kubernetes/production/release.yaml", "utf8")), observedSplit: { deadline: "2m" } }),
+      ),
+    );
+    expect(slow.worstCaseMs - plan.worstCaseMs).toBe(3 * (120_000 - 10_000));
+    expect(() => assertWithinBudget(slow)).toThrow(UsageError);
+  });
+
   it("states a rollback's worst case before and after promotion started (stable's rollout back included)", () => {
     const plan = planRelease(production);
     // weightVerified 10 s + scaleDown 10 s; once promotion started, + stableRollout 60 s.
