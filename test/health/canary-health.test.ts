@@ -31,6 +31,10 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
+/** Wait until the canary has `replicas` Available pods (20 s and the test's limits unless told otherwise). */
+const available = (replicas: number, o: { timeoutMs?: number; limits?: HealthLimits; signal?: AbortSignal } = {}) =>
+  waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas, timeoutMs: 20_000, limits: limits(), ...o });
+
 /** Point the canary at an image and scale it (the pipeline's job; here through the API). */
 async function rollCanary(tag: string, replicas: number): Promise<void> {
   await t.kube.apps.patchNamespacedDeployment({
@@ -45,7 +49,7 @@ async function rollCanary(tag: string, replicas: number): Promise<void> {
 
 async function scaleToZero(): Promise<void> {
   await t.kube.apps.patchNamespacedDeployment({ name: CANARY, namespace: NS, body: [{ op: "replace", path: "/spec/replicas", value: 0 }] });
-  await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 0, timeoutMs: 20_000, limits: limits() });
+  await available(0);
 }
 
 const failureOf = async (p: Promise<unknown>): Promise<HealthFailure> => {
@@ -60,7 +64,7 @@ const failureOf = async (p: Promise<unknown>): Promise<HealthFailure> => {
 describe("waitAvailable", () => {
   it("resolves once a healthy canary has all its replicas updated and available", async () => {
     await rollCanary("2.0.0", 2);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 2, timeoutMs: 20_000, limits: limits() });
+    await available(2);
     const d = await t.kube.apps.readNamespacedDeployment({ name: CANARY, namespace: NS });
     expect(d.status?.availableReplicas).toBe(2);
     expect(d.status?.updatedReplicas).toBe(2);
@@ -69,16 +73,7 @@ describe("waitAvailable", () => {
 
   it("fails fast on CrashLoopBackOff, naming the pod and container", async () => {
     await rollCanary("2.0.0-crash", 1);
-    const f = await failureOf(
-      waitAvailable({
-        kube: t.kube,
-        namespace: NS,
-        deployment: CANARY,
-        replicas: 1,
-        timeoutMs: 60_000,
-        limits: limits({ maxRestarts: 10 }),
-      }),
-    );
+    const f = await failureOf(available(1, { timeoutMs: 60_000, limits: limits({ maxRestarts: 10 }) }));
     expect(f.reason).toBe("CrashLoopBackOff");
     expect(f.pod).toMatch(/^qualisys-api-canary-/);
     expect(f.container).toBe("app");
@@ -88,25 +83,14 @@ describe("waitAvailable", () => {
 
   it("reports restarts above the limit before the back-off shows", async () => {
     await rollCanary("2.0.0-crash", 1);
-    const f = await failureOf(
-      waitAvailable({
-        kube: t.kube,
-        namespace: NS,
-        deployment: CANARY,
-        replicas: 1,
-        timeoutMs: 60_000,
-        limits: limits({ maxRestarts: 0 }),
-      }),
-    );
+    const f = await failureOf(available(1, { timeoutMs: 60_000, limits: limits({ maxRestarts: 0 }) }));
     expect(["RestartLimit", "CrashLoopBackOff"]).toContain(f.reason);
     await scaleToZero();
   });
 
   it("fails fast on an image that cannot be pulled", async () => {
     await rollCanary("2.0.0-pull", 1);
-    const f = await failureOf(
-      waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 60_000, limits: limits() }),
-    );
+    const f = await failureOf(available(1, { timeoutMs: 60_000 }));
     expect(["ErrImagePull", "ImagePullBackOff"]).toContain(f.reason);
     expect(f.message).toContain(f.pod!);
     await scaleToZero();
@@ -114,14 +98,7 @@ describe("waitAvailable", () => {
 
   it("times out on a canary that never becomes Ready, naming each pod and its state", async () => {
     await rollCanary("2.0.0-never", 2);
-    const err = await waitAvailable({
-      kube: t.kube,
-      namespace: NS,
-      deployment: CANARY,
-      replicas: 2,
-      timeoutMs: 1_500,
-      limits: limits(),
-    }).catch((e: unknown) => e);
+    const err = await available(2, { timeoutMs: 1_500 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FailedError);
     expect(err).not.toBeInstanceOf(CanaryUnhealthyError);
     const msg = (err as Error).message;
@@ -133,15 +110,7 @@ describe("waitAvailable", () => {
   it("stops when its signal aborts, with the signal's reason", async () => {
     await rollCanary("2.0.0-never", 1);
     const ac = new AbortController();
-    const p = waitAvailable({
-      kube: t.kube,
-      namespace: NS,
-      deployment: CANARY,
-      replicas: 1,
-      timeoutMs: 60_000,
-      signal: ac.signal,
-      limits: limits(),
-    });
+    const p = available(1, { timeoutMs: 60_000, signal: ac.signal });
     ac.abort(new Error("release cancelled"));
     await expect(p).rejects.toThrow("release cancelled");
     await scaleToZero();
@@ -168,7 +137,7 @@ describe("watchCanaryHealth", () => {
 
   it("detects a Ready pod that stops being Ready for longer than the grace", async () => {
     await rollCanary("2.0.0-flap", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
+    await available(1);
     const f = await watchCanaryHealth({
       kube: t.kube,
       namespace: NS,
@@ -183,7 +152,7 @@ describe("watchCanaryHealth", () => {
 
   it("gives a pod that is already not Ready when the watch starts the not-Ready grace, not the ready deadline", async () => {
     await rollCanary("2.0.0-flap", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
+    await available(1);
     const notReady = async () => {
       const pods = await t.kube.core.listNamespacedPod({ namespace: NS, labelSelector: "app=qualisys-api,track=canary" });
       return pods.items.some(
@@ -204,7 +173,7 @@ describe("watchCanaryHealth", () => {
 
   it("detects a Ready pod whose process starts crashing", async () => {
     await rollCanary("2.0.0-die", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
+    await available(1);
     const f = await watchCanaryHealth({
       kube: t.kube,
       namespace: NS,
@@ -241,7 +210,7 @@ describe("watchCanaryHealth", () => {
 
   it("survives dropped watches: resumes and still reports the failure", async () => {
     await rollCanary("2.0.0", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
+    await available(1);
     // Every pod watch ends after one event, as a proxy or server timeout would end it.
     t.sim.faults.add({ verb: "watch", resource: "pods", fault: { type: "dropWatch", afterEvents: 1 } });
     const rewatches: string[] = [];
@@ -266,7 +235,7 @@ describe("watchCanaryHealth", () => {
 
   it("resolves undefined when aborted, and closes its watches", async () => {
     await rollCanary("2.0.0", 1);
-    await waitAvailable({ kube: t.kube, namespace: NS, deployment: CANARY, replicas: 1, timeoutMs: 20_000, limits: limits() });
+    await available(1);
     // Client side: every watch started has its done callback called (the stream is closed) before the promise settles.
     let open = 0;
     let started = 0;
@@ -346,26 +315,10 @@ describe("watchCanaryHealth", () => {
 describe("a rollout replacing bad canary pods", () => {
   it("judges the new ReplicaSet's pods, not the crash-looping ones being replaced", async () => {
     await rollCanary("2.0.0-crash", 1);
-    await failureOf(
-      waitAvailable({
-        kube: t.kube,
-        namespace: NS,
-        deployment: CANARY,
-        replicas: 1,
-        timeoutMs: 60_000,
-        limits: limits({ maxRestarts: 10 }),
-      }),
-    );
+    await failureOf(available(1, { timeoutMs: 60_000, limits: limits({ maxRestarts: 10 }) }));
     // Fix forward without scaling to 0 first: the old pod still crash-loops while the new one starts.
     await rollCanary("2.0.1", 1);
-    await waitAvailable({
-      kube: t.kube,
-      namespace: NS,
-      deployment: CANARY,
-      replicas: 1,
-      timeoutMs: 20_000,
-      limits: limits({ maxRestarts: 10 }),
-    });
+    await available(1, { limits: limits({ maxRestarts: 10 }) });
     await scaleToZero();
   });
 });

@@ -4,21 +4,17 @@
  * run that stops when its renewals fail or its Lease is gone. Waits are for conditions, never for a time.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { kubeFromConfig, type Kube } from "#src/kube/client.ts";
-import { loadKubeConfig } from "#src/kube/kubeconfig.ts";
+import type { Kube } from "#src/kube/client.ts";
 import { LockHeldError, LockLostError, readLock, ReleaseLock, renewIntervalMs } from "#src/kube/lease-lock.ts";
-import { startSim, type Sim } from "../sim/index.ts";
+import type { Sim } from "../sim/index.ts";
+import { startBareSim } from "../support/bare-sim.ts";
 
 const NS = "production";
 let sim: Sim;
 let kube: Kube;
 
 beforeAll(async () => {
-  sim = await startSim({});
-  kube = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath, env: {} }), {
-    retry: { minTimeoutMs: 10, maxTimeoutMs: 50, maxRetryAfterMs: 100 },
-  });
-  await kube.core.createNamespace({ body: { metadata: { name: NS } } });
+  ({ sim, kube } = await startBareSim(NS));
 });
 afterAll(() => sim.stop());
 beforeEach(async () => {

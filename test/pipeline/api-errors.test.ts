@@ -48,7 +48,8 @@ describe("API failures in words", () => {
     expect(rollback.code).toBe(1);
     expect(rollback.stderr).toMatch(
       new RegExp(
-        `rollback stopped while taking the release lock: the Kubernetes API at ${h.sim.apiUrl.replace(/[.]/g, "\\.")} answered 404: namespaces "staging" not found\\. ` +
+        `rollback stopped while taking the release lock: the Kubernetes API at ${h.sim.apiUrl.replace(/[.]/g, "\\.")} answered 404: ` +
+          `namespaces "staging" not found\\. ` +
           "Check that namespace staging and the object exist \\(`kubectl get namespace staging`\\).*; nothing was changed by this run",
       ),
     );
@@ -72,7 +73,8 @@ describe("API failures in words", () => {
     const status = await run(["status"]);
     expect(status.exitCode).toBe(1);
     expect(String(status.stderr)).toContain(
-      `status: could not read the Deployments of namespace production: cannot reach the Kubernetes API at ${server} (ECONNREFUSED): check the kubeconfig's server address`,
+      `status: could not read the Deployments of namespace production: cannot reach the Kubernetes API at ${server} (ECONNREFUSED): check ` +
+        `the kubeconfig's server address`,
     );
     const rollback = await run(["rollback"]);
     expect(rollback.exitCode).toBe(1);

@@ -6,8 +6,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseReleaseConfig } from "#src/config/load.ts";
-import { kubeFromConfig, type Kube } from "#src/kube/client.ts";
-import { loadKubeConfig } from "#src/kube/kubeconfig.ts";
+import type { Kube } from "#src/kube/client.ts";
 import {
   describeInFlight,
   inspectInFlight,
@@ -19,18 +18,15 @@ import {
   untrustedBecause,
   type InFlightState,
 } from "#src/pipeline/journal.ts";
-import { startSim, type Sim } from "../sim/index.ts";
+import type { Sim } from "../sim/index.ts";
+import { startBareSim } from "../support/bare-sim.ts";
 
 const NS = "production";
 let sim: Sim;
 let kube: Kube;
 
 beforeAll(async () => {
-  sim = await startSim({});
-  kube = kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath, env: {} }), {
-    retry: { minTimeoutMs: 10, maxTimeoutMs: 50, maxRetryAfterMs: 100 },
-  });
-  await kube.core.createNamespace({ body: { metadata: { name: NS } } });
+  ({ sim, kube } = await startBareSim(NS));
 });
 afterAll(() => sim.stop());
 beforeEach(async () => {

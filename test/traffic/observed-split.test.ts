@@ -83,4 +83,22 @@ describe("observeSplit against a real HTTP server", () => {
     expect(dead.errors).toBe(5);
     expect(dead.verdict).toBe("inconclusive");
   });
+
+  it("stops at its deadline: nothing sent after it, requests cut short not counted, the verdict on what came back", async () => {
+    // The server holds every answer: without a deadline, sampling would wait for it as long as the per-request timeout.
+    canaryEvery = 0;
+    holdUntil = 1_000;
+    count = 0;
+    try {
+      const r = await observeSplit({ ...base(), expectedWeight: 10, samples: 200, concurrency: 4, timeoutMs: 60_000, deadlineMs: 200 });
+      expect(r.samples).toBe(0);
+      expect(r.errors).toBe(0);
+      expect(r.verdict).toBe("inconclusive");
+      expect(r.summary).toMatch(/sampling stopped at its deadline of 200 ms/);
+      expect(count).toBeLessThanOrEqual(4); // at most the four in flight when the deadline passed; none after
+    } finally {
+      holdUntil = 0;
+      held.splice(0).forEach((answer) => answer());
+    }
+  });
 });

@@ -34,7 +34,8 @@ export async function storeRecord(kube: Kube, record: ReleaseRecord, o: StoreRec
     o.warn(`could not store the release record in ConfigMap release-gate-history: ${describeApiError(err)}`);
   }
   const type = record.outcome === "succeeded" || record.outcome === "no-change" ? "Normal" : "Warning";
-  const message = `release-gate ${record.command} ${record.tag} by ${record.triggeredBy}: ${record.outcome}${record.rollbackReason ? ` (${record.rollbackReason})` : ""}`;
+  const why = record.rollbackReason ? ` (${record.rollbackReason})` : "";
+  const message = `release-gate ${record.command} ${record.tag} by ${record.triggeredBy}: ${record.outcome}${why}`;
   await Promise.all(
     o.deployments.map((d) =>
       emitEvent(kube, o.namespace, {

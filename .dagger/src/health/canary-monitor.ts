@@ -220,7 +220,9 @@ export class CanaryMonitor {
           namespace,
           deployment,
           reason: "Unavailable",
-          message: `Deployment ${deployment}: Available=False ${unavailable.reason ?? ""} for over ${limits.unavailableGraceMs} ms${unavailable.message ? ` (${unavailable.message})` : ""}`,
+          message:
+            `Deployment ${deployment}: Available=False ${unavailable.reason ?? ""} for over ${limits.unavailableGraceMs} ms` +
+            (unavailable.message ? ` (${unavailable.message})` : ""),
         });
       }
     }

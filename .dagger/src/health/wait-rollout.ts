@@ -27,7 +27,10 @@ export async function waitRolledOut(cluster: ClusterWatch, opts: WaitRolloutOpti
   const check = () => {
     const d = cluster.deployment(opts.name);
     if (!d) return settle(new RolloutFailed(opts.name, "the Deployment does not exist (deleted?)"));
-    if (!cluster.isCurrent(opts.name)) return; // Still the object from before the change being waited for.
+    if (!cluster.isCurrent(opts.name)) {
+      last = "the change to reach the watch"; // Still the object from before the change being waited for.
+      return;
+    }
     const state = rolloutState(d);
     if (state.done) return settle();
     if (state.failed && !opts.ignoreStall) return settle(new RolloutFailed(opts.name, state.failed));

@@ -12,6 +12,16 @@ export function statusOf(err: unknown): number | undefined {
 export const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
 export const isConflict = (err: unknown): boolean => statusOf(err) === 409;
 
+/** The object `read` returns, or undefined when it does not exist (404); any other failure is thrown. */
+export async function ifExists<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 interface StatusBody {
   message?: string;
   reason?: string;
@@ -60,13 +70,19 @@ export function explainApiFailure(err: unknown, server: string | undefined, name
       case 401:
         return `${at} refused the credentials (HTTP 401: ${what}): check the kubeconfig's user, or that the EKS token has not expired`;
       case 403:
-        return `${at} forbids it (HTTP 403: ${what}): the identity needs the release-gate Role in namespace ${namespace ?? "?"} (kubernetes/production/rbac.yaml)`;
+        return (
+          `${at} forbids it (HTTP 403: ${what}): the identity needs the release-gate Role in namespace ${namespace ?? "?"} ` +
+          `(kubernetes/production/rbac.yaml)`
+        );
       case 404: {
         const get =
           body.details?.kind === "namespaces"
             ? ["kubectl", "get", "namespace", body.details.name]
             : ["kubectl", "-n", namespace ?? "<namespace>", "get", body.details?.kind ?? "<kind>", body.details?.name].filter(Boolean);
-        return `${at} answered 404: ${what}. Check that namespace ${namespace ?? "?"} and the object exist (\`${get.join(" ")}\`) and that release.yaml names them`;
+        return (
+          `${at} answered 404: ${what}. Check that namespace ${namespace ?? "?"} and the object exist (\`${get.join(" ")}\`) and that ` +
+          `release.yaml names them`
+        );
       }
       default:
         return `${at} answered HTTP ${err.code}: ${what}`;

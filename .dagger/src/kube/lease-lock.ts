@@ -15,7 +15,7 @@ import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "./client.ts";
 import { UsageError } from "../errors.ts";
 import pRetry, { AbortError } from "p-retry";
-import { describeApiError, isConflict, isNotFound } from "./api-errors.ts";
+import { describeApiError, ifExists, isConflict, isNotFound } from "./api-errors.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
 
 export const LOCK_NAME = "release-gate";
@@ -45,9 +45,11 @@ export class LockHeldError extends UsageError {
   readonly lock: LockInfo;
   constructor(namespace: string, lock: LockInfo) {
     super(
-      `another run holds the release lock in namespace ${namespace}: ${lock.holder} (since ${lock.acquiredAt ?? "?"}, last renewed ${renewedAgo(lock)}, expires ${lock.expiresAt ?? "?"}); ` +
+      `another run holds the release lock in namespace ${namespace}: ${lock.holder} (since ${lock.acquiredAt ?? "?"}, last renewed ` +
+        `${renewedAgo(lock)}, expires ${lock.expiresAt ?? "?"}); ` +
         `nothing was changed. ${lock.stale ? "" : "It is alive (it renews the lock), so it is not taken over: wait for it to finish. "}` +
-        `A dead run's lock is taken over by \`release-gate rollback\` (or \`deploy --resume\`/\`--repair\`) once it has not renewed for ${STALE_INTERVALS} renew intervals; ` +
+        `A dead run's lock is taken over by \`release-gate rollback\` (or \`deploy --resume\`/\`--repair\`) once it has not renewed for ` +
+        `${STALE_INTERVALS} renew intervals; ` +
         `\`release-gate rollback --force\` takes it from a live run, which then stops without rolling back.`,
     );
     this.name = "LockHeldError";
@@ -267,7 +269,9 @@ export class ReleaseLock {
   private silenceError(): LockLostError {
     const silent = Date.now() - this.lastRenewedAt;
     return new LockLostError(
-      `could not renew the release lock for ${(silent / 1000).toFixed(1)} s (last renewed ${new Date(this.lastRenewedAt).toISOString()}; other runs may take it over once it is stale, ${((STALE_INTERVALS * renewIntervalMs(this.ttlMs)) / 1000).toFixed(1)} s after that, and it expires ${this.ttlMs / 1000} s after that` +
+      `could not renew the release lock for ${(silent / 1000).toFixed(1)} s (last renewed ${new Date(this.lastRenewedAt).toISOString()}; ` +
+        `other runs may take it over once it is stale, ${((STALE_INTERVALS * renewIntervalMs(this.ttlMs)) / 1000).toFixed(1)} s after that, ` +
+        `and it expires ${this.ttlMs / 1000} s after that` +
         `${this.lastRenewalError ? `; last error: ${this.lastRenewalError}` : ""}): another run could take it over, so this run stops moving traffic`,
     );
   }
@@ -331,11 +335,6 @@ export class ReleaseLock {
   }
 }
 
-async function readLease(kube: Kube, namespace: string): Promise<k8s.V1Lease | undefined> {
-  try {
-    return await kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace });
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+function readLease(kube: Kube, namespace: string): Promise<k8s.V1Lease | undefined> {
+  return ifExists(() => kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace }));
 }

@@ -16,7 +16,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { z } from "zod";
 import type { ReleaseRecord } from "../audit/record.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
-import { isConflict, isNotFound } from "../kube/api-errors.ts";
+import { ifExists, isConflict, isNotFound } from "../kube/api-errors.ts";
 import type { Kube } from "../kube/client.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../kube/labels.ts";
 import type { CanaryHeader, ObjectRef, RouterKind } from "../traffic/router.ts";
@@ -153,7 +153,9 @@ export function parseInFlight(text: string | undefined): { ok: true; state: InFl
   if (json && typeof json === "object" && version !== SCHEMA_VERSION) {
     return {
       ok: false,
-      reason: `${KEY} has schemaVersion ${JSON.stringify(version ?? null)}, this release-gate reads ${SCHEMA_VERSION} (written by ${version === undefined ? "an earlier" : "another"} version)`,
+      reason:
+        `${KEY} has schemaVersion ${JSON.stringify(version ?? null)}, this release-gate reads ${SCHEMA_VERSION} (written by ` +
+        `${version === undefined ? "an earlier" : "another"} version)`,
     };
   }
   const checked = inFlightSchema.safeParse(json);
@@ -201,7 +203,10 @@ export function stepLabelOf(step: JournalStep): string {
 
 /** An interrupted release in one line, for refusals and `status`. */
 export function describeInFlight(s: InFlightState): string {
-  return `release ${s.tag} (started ${s.startedAt} by ${s.record.triggeredBy}) stopped at "${stepLabelOf(s.step)}" (last update ${s.updatedAt}; ${s.promotionStarted ? "stable was being changed" : "stable untouched"}, highest passed weight ${s.passedWeight})`;
+  return (
+    `release ${s.tag} (started ${s.startedAt} by ${s.record.triggeredBy}) stopped at "${stepLabelOf(s.step)}" (last update ` +
+    `${s.updatedAt}; ${s.promotionStarted ? "stable was being changed" : "stable untouched"}, highest passed weight ${s.passedWeight})`
+  );
 }
 
 /** What an operator should know about an unreadable state, and what to do about it. */
@@ -220,7 +225,8 @@ export class StateOwnedError extends Error {
   readonly holder: string;
   constructor(what: string, stored: InFlightState) {
     super(
-      `${what} refused: ConfigMap ${STATE_CONFIGMAP} now holds another run's release (${stored.tag}, record ${stored.id}, run ${stored.holder}); it was left as it is`,
+      `${what} refused: ConfigMap ${STATE_CONFIGMAP} now holds another run's release (${stored.tag}, record ${stored.id}, run ` +
+        `${stored.holder}); it was left as it is`,
     );
     this.name = "StateOwnedError";
     this.holder = stored.holder;
@@ -238,13 +244,8 @@ function stored(cm: k8s.V1ConfigMap | undefined): StoredState {
   return parsed.ok ? { kind: "ok", state: parsed.state } : { kind: "corrupt", reason: parsed.reason };
 }
 
-async function readStateConfigMap(kube: Kube, namespace: string): Promise<k8s.V1ConfigMap | undefined> {
-  try {
-    return await kube.core.readNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace });
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+function readStateConfigMap(kube: Kube, namespace: string): Promise<k8s.V1ConfigMap | undefined> {
+  return ifExists(() => kube.core.readNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace }));
 }
 
 /**

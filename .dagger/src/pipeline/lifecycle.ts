@@ -82,7 +82,8 @@ export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: B
   const explained = (err: unknown): unknown =>
     isApiFailure(err)
       ? new FailedError(
-          `${req.command} stopped while ${stage}: ${explainApiFailure(err, env.kube.kc.getCurrentCluster()?.server, env.config.namespace)}; nothing was changed by this run`,
+          `${req.command} stopped while ${stage}: ${explainApiFailure(err, env.kube.kc.getCurrentCluster()?.server, env.config.namespace)}; ` +
+            `nothing was changed by this run`,
         )
       : err;
   const checked = await checkInputs(env, {
@@ -142,7 +143,8 @@ async function takeLock(env: PipelineEnv, takeOver: ReleaseRequest["takeOver"]):
   const was = lock.takenOverFrom;
   if (was) {
     progress.warn(
-      `took the release lock over from ${was.holder} (it had not renewed it for ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} s${was.stale ? "" : "; it is alive: --force"})`,
+      `took the release lock over from ${was.holder} (it had not renewed it for ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} ` +
+        `s${was.stale ? "" : "; it is alive: --force"})`,
     );
     if (!was.stale) {
       // It notices at its next renewal and stops without touching production: wait for that before acting.
@@ -261,7 +263,8 @@ function whatWasFound(
     throw new UsageError(`refused: ${describeInFlight(state)} is in flight; resume, promote or roll it back first; nothing was changed`);
   }
   throw new UsageError(
-    `refused: an interrupted ${describeInFlight(state)}. Run \`release-gate rollback\` to repair production, \`release-gate deploy --tag ${state.tag} --resume\` to continue it, or \`deploy --repair\` to roll it back and deploy; nothing was changed`,
+    `refused: an interrupted ${describeInFlight(state)}. Run \`release-gate rollback\` to repair production, \`release-gate deploy --tag ` +
+      `${state.tag} --resume\` to continue it, or \`deploy --repair\` to roll it back and deploy; nothing was changed`,
   );
 }
 
@@ -366,9 +369,11 @@ async function fail(run: Run, err: unknown): Promise<ReleaseFailedError> {
     .join(", ");
   const where = result.ok
     ? `Production now: all traffic on stable running ${previous}; canary at weight 0 and 0 replicas.`
-    : `Production may be mixed: ${result.detail}${result.detail.includes("last known") ? "" : `; last known: ${position}`}. The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run \`release-gate status\` then \`release-gate rollback\`.`;
+    : `Production may be mixed: ${result.detail}${result.detail.includes("last known") ? "" : `; last known: ${position}`}. ` +
+      "The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run `release-gate status` then `release-gate rollback`.";
   return new ReleaseFailedError(
-    `release of ${state.tag} failed at ${at}: ${reason}. ${result.ok ? `Rolled back automatically (${result.detail}).` : "Automatic rollback FAILED."} ${where}`,
+    `release of ${state.tag} failed at ${at}: ${reason}. ` +
+      `${result.ok ? `Rolled back automatically (${result.detail}).` : "Automatic rollback FAILED."} ${where}`,
     run.record,
   );
 }
@@ -408,7 +413,8 @@ async function finish(run: Run, outcome: Outcome | undefined): Promise<void> {
       .clear()
       .catch((err: unknown) =>
         progress.warn(
-          `could not clear the in-flight state (ConfigMap ${STATE_CONFIGMAP}): ${describeApiError(err)}; the record is stored, and the next release-gate command clears it`,
+          `could not clear the in-flight state (ConfigMap ${STATE_CONFIGMAP}): ${describeApiError(err)}; the record is stored, and the next ` +
+            `release-gate command clears it`,
         ),
       );
   }

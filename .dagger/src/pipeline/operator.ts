@@ -50,7 +50,8 @@ export async function promote(env: PipelineEnv, req: { tag: string; signal?: Abo
       // I3: stable changes only after the canary passed at 100 %.
       if (!state || state.passedWeight < 100) {
         throw new UsageError(
-          `refused: promote needs the canary of ${req.tag} to have passed at weight 100 (${state ? describeInFlight(state) : "no release is in flight"}); run \`canary --tag ${req.tag} --weight 100\` first; nothing was changed`,
+          `refused: promote needs the canary of ${req.tag} to have passed at weight 100 ` +
+            `(${state ? describeInFlight(state) : "no release is in flight"}); run \`canary --tag ${req.tag} --weight 100\` first; nothing was changed`,
         );
       }
       await runStep(

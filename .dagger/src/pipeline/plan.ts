@@ -60,13 +60,15 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
         `${setsWeight ?? "read the weight the Ready pods give"} (≤ ${formatDuration(d.weightVerified)})`,
         ...(split.enabled
           ? [
-              `sample the public URL: observed canary share within ±${split.tolerance} points (${split.samples} requests, ≤ ${formatDuration(split.deadline)})`,
+              `sample the public URL: observed canary share within ±${split.tolerance} points ` +
+                `(${split.samples} requests, ≤ ${formatDuration(split.deadline)})`,
             ]
           : []),
         `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
         ...(phase.observe > 0
           ? [
-              `observe ${formatDuration(phase.observe)}: canary readiness, restarts, crash loops, pull errors, Deployment conditions, smoke probes every ${formatDuration(config.smoke.probeInterval)}`,
+              `observe ${formatDuration(phase.observe)}: canary readiness, restarts, crash loops, pull errors, Deployment conditions, smoke ` +
+                `probes every ${formatDuration(config.smoke.probeInterval)}`,
             ]
           : []),
       ];
@@ -84,7 +86,9 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
     step: { kind: "promote" },
     label: "promote",
     actions: [
-      `update stable of ${services} to the new image${opts.skipCanary ? " (canary skipped)" : ", pinned to the digest the canary ran, while the canary serves 100%,"} and wait for its rollout (≤ ${formatDuration(d.stableRollout)})`,
+      `update stable of ${services} to the new ` +
+        `image${opts.skipCanary ? " (canary skipped)" : ", pinned to the digest the canary ran, while the canary serves 100%,"} and wait ` +
+        `for its rollout (≤ ${formatDuration(d.stableRollout)})`,
       ...(opts.skipCanary ? [] : [`shift traffic back to stable (weight 0), verified (≤ ${formatDuration(d.weightVerified)})`]),
       `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
       ...(opts.skipCanary ? [] : [`scale the canary to 0 (≤ ${formatDuration(d.scaleDown)})`]),
@@ -123,7 +127,8 @@ export function assertWithinBudget(plan: ReleasePlan): void {
   if (plan.worstCaseMs <= plan.budgetMs) return;
   const costliest = [...plan.steps].sort((a, b) => b.worstCaseMs - a.worstCaseMs).slice(0, 3);
   throw new UsageError(
-    `the plan's worst case is ${formatDuration(plan.worstCaseMs)} (a failure at the end of promotion and its rollback, ${formatDuration(plan.rollbackWorstCaseMs)}, included), ` +
+    `the plan's worst case is ${formatDuration(plan.worstCaseMs)} (a failure at the end of promotion and its rollback, ` +
+      `${formatDuration(plan.rollbackWorstCaseMs)}, included), ` +
       `over the ${formatDuration(plan.budgetMs)} budget; ` +
       `costliest: ${costliest.map((s) => `${s.label} (${formatDuration(s.worstCaseMs)})`).join(", ")}. ` +
       `Shorten observation windows or deadlines in release.yaml; nothing was changed in the cluster`,
@@ -134,7 +139,8 @@ export function planToText(plan: ReleasePlan, header: string): string {
   const lines = [
     header,
     "",
-    `1. preflight: validate the tag and release.yaml, check every object exists, take the release lock, record what production runs now (≤ ${formatDuration(plan.preflightMs)})`,
+    `1. preflight: validate the tag and release.yaml, check every object exists, take the release lock, record what production runs now (≤ ` +
+      `${formatDuration(plan.preflightMs)})`,
   ];
   plan.steps.forEach((s, i) => {
     lines.push(`${i + 2}. ${s.label} (worst case ${formatDuration(s.worstCaseMs)})`);
@@ -144,10 +150,12 @@ export function planToText(plan: ReleasePlan, header: string): string {
   lines.push(
     "",
     `On any failed smoke test or health check: weight 0 verified, canary scaled to 0 (worst case ${formatDuration(plan.rollbackBeforePromotionMs)}); ` +
-      `after promotion started, stable's previous revision is restored and rolled out first (worst case ${formatDuration(plan.rollbackWorstCaseMs)}). A rollback stops at its worst case and says where production stands.`,
+      `after promotion started, stable's previous revision is restored and rolled out first (worst case ` +
+      `${formatDuration(plan.rollbackWorstCaseMs)}). A rollback stops at its worst case and says where production stands.`,
   );
   lines.push(
-    `Worst case: ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget (every step at its deadline, then a failure at the end of promotion and its rollback)${plan.worstCaseMs > plan.budgetMs ? " — OVER BUDGET" : ""}.`,
+    `Worst case: ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget (every step at its deadline, then a ` +
+      `failure at the end of promotion and its rollback)${plan.worstCaseMs > plan.budgetMs ? " — OVER BUDGET" : ""}.`,
   );
   return lines.join("\n") + "\n";
 }

@@ -42,7 +42,8 @@ export async function checkInputs(env: PipelineEnv, o: { tag?: string; skipCanar
     requireContainer(deployments.get(svc.canary.deployment)!, svc.container, config.namespace);
     if (stable.spec?.revisionHistoryLimit === 0) {
       throw new UsageError(
-        `Deployment ${config.namespace}/${svc.stable.deployment} keeps no old ReplicaSet (spec.revisionHistoryLimit: 0), so a failed promotion could not be undone: ` +
+        `Deployment ${config.namespace}/${svc.stable.deployment} keeps no old ReplicaSet (spec.revisionHistoryLimit: 0), so a failed ` +
+          `promotion could not be undone: ` +
           "set it to 1 or more; nothing was changed in the cluster",
       );
     }
@@ -68,7 +69,8 @@ function requireContainer(d: k8s.V1Deployment, container: string, ns: string): s
   if (!image) {
     const names = d.spec?.template?.spec?.containers?.map((c) => c.name).join(", ") ?? "none";
     throw new UsageError(
-      `Deployment ${ns}/${d.metadata?.name} has no container "${container}" (it has: ${names}); check services[].container in release.yaml; nothing was changed in the cluster`,
+      `Deployment ${ns}/${d.metadata?.name} has no container "${container}" (it has: ${names}); check services[].container in release.yaml; ` +
+        `nothing was changed in the cluster`,
     );
   }
   return image;
@@ -127,7 +129,8 @@ export async function assertAtRest(routing: Routing, cluster: ClusterWatch, conf
   if (weights.some((w) => w !== 0)) busy.unshift(`canary weight is ${weights.map((w) => Math.round(w * 10) / 10).join("/")}`);
   if (busy.length) {
     throw new UsageError(
-      `refused: production is not at rest (${busy.join(", ")}) and no release is recorded in flight; run \`release-gate rollback\` to return to rest first; nothing was changed`,
+      `refused: production is not at rest (${busy.join(", ")}) and no release is recorded in flight; run \`release-gate rollback\` to ` +
+        `return to rest first; nothing was changed`,
     );
   }
 }

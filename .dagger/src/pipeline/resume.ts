@@ -53,7 +53,8 @@ export async function resume(env: PipelineEnv, req: { tag: string; signal?: Abor
       const state = run.interrupted;
       if (!state || state.id !== earlier!.id) {
         throw new UsageError(
-          `refused: the interrupted release changed while --resume was starting (${state ? `now ${stepLabelOf(state.step)} of ${state.tag}` : "it was repaired meanwhile"}); run \`release-gate status\`; nothing was changed`,
+          `refused: the interrupted release changed while --resume was starting ` +
+            `(${state ? `now ${stepLabelOf(state.step)} of ${state.tag}` : "it was repaired meanwhile"}); run \`release-gate status\`; nothing was changed`,
         );
       }
       const checked = await verifyLiveState(run, state, plan, startIndex, skipCanary);
@@ -73,12 +74,14 @@ export async function resume(env: PipelineEnv, req: { tag: string; signal?: Abor
 export function resumePoint(state: InFlightState | undefined, tag: string, plan: ReleasePlan): number {
   if (!state) {
     throw new UsageError(
-      `nothing to resume: no interrupted release is recorded in ConfigMap release-gate-state (\`release-gate status\` shows what production runs). Start one with \`release-gate deploy --tag ${tag}\`; nothing was changed`,
+      `nothing to resume: no interrupted release is recorded in ConfigMap release-gate-state (\`release-gate status\` shows what production ` +
+        `runs). Start one with \`release-gate deploy --tag ${tag}\`; nothing was changed`,
     );
   }
   if (state.tag !== tag) {
     throw new UsageError(
-      `refused: --resume continues the interrupted release of ${state.tag}, not ${tag}. Resume it with \`release-gate deploy --tag ${state.tag} --resume\`, or return production to rest with \`release-gate rollback\`; nothing was changed`,
+      `refused: --resume continues the interrupted release of ${state.tag}, not ${tag}. Resume it with \`release-gate deploy --tag ` +
+        `${state.tag} --resume\`, or return production to rest with \`release-gate rollback\`; nothing was changed`,
     );
   }
   const step = state.step;
@@ -90,7 +93,8 @@ export function resumePoint(state: InFlightState | undefined, tag: string, plan:
   }
   if (step.kind === "canary" && step.held) {
     throw new UsageError(
-      `refused: cannot resume release ${tag} stopped at "${stepLabelOf(step)}": it is a canary held by the operator (\`canary\` command): continue it with \`canary --weight\`/\`promote\`. ${REFUSED_TAIL}`,
+      `refused: cannot resume release ${tag} stopped at "${stepLabelOf(step)}": it is a canary held by the operator (\`canary\` command): ` +
+        `continue it with \`canary --weight\`/\`promote\`. ${REFUSED_TAIL}`,
     );
   }
   const index = plan.steps.findIndex((s) =>
@@ -98,7 +102,8 @@ export function resumePoint(state: InFlightState | undefined, tag: string, plan:
   );
   if (index < 0) {
     throw new UsageError(
-      `refused: cannot resume release ${tag} stopped at "${stepLabelOf(step)}": the plan from release.yaml has no such step (steps: ${plan.steps.map((s) => s.label).join(", ")}; was release.yaml changed?). ${REFUSED_TAIL}`,
+      `refused: cannot resume release ${tag} stopped at "${stepLabelOf(step)}": the plan from release.yaml has no such step (steps: ` +
+        `${plan.steps.map((s) => s.label).join(", ")}; was release.yaml changed?). ${REFUSED_TAIL}`,
     );
   }
   return index;
@@ -172,7 +177,8 @@ export async function verifyLiveState(
     }
     if (!(isPrevious || isPromoted)) {
       differs.push(
-        `${s.stable.deployment}: pod template differs from its recorded revision ${s.stable.revision}${state.promotionStarted ? " and from the promoted one" : ""} (image ${containerImage(stable, s.container)})`,
+        `${s.stable.deployment}: pod template differs from its recorded revision ` +
+          `${s.stable.revision}${state.promotionStarted ? " and from the promoted one" : ""} (image ${containerImage(stable, s.container)})`,
       );
     }
     if (state.promotionStarted && liveWeight === 0 && !skipCanary) {
@@ -181,7 +187,8 @@ export async function verifyLiveState(
       const st = stable.status ?? {};
       if (!isPromoted || (st.updatedReplicas ?? 0) < r || (st.availableReplicas ?? 0) < r) {
         differs.push(
-          `${s.stable.deployment}: traffic is on stable (weight 0) but it is not fully rolled out on ${promotedImage(s)} (${st.updatedReplicas ?? 0} updated, ${st.availableReplicas ?? 0} available of ${r})`,
+          `${s.stable.deployment}: traffic is on stable (weight 0) but it is not fully rolled out on ${promotedImage(s)} ` +
+            `(${st.updatedReplicas ?? 0} updated, ${st.availableReplicas ?? 0} available of ${r})`,
         );
       }
     }
@@ -202,14 +209,16 @@ export async function verifyLiveState(
         differs.push(`${s.canary.deployment} has ${replicas} replicas, too few for weight ${liveWeight} (needs ${need})`);
       else if (Math.min(st.availableReplicas ?? 0, st.updatedReplicas ?? 0) < need) {
         differs.push(
-          `${s.canary.deployment} is not Available for weight ${liveWeight} (${st.availableReplicas ?? 0} available, ${st.updatedReplicas ?? 0} updated; needs ${need})`,
+          `${s.canary.deployment} is not Available for weight ${liveWeight} (${st.availableReplicas ?? 0} available, ` +
+            `${st.updatedReplicas ?? 0} updated; needs ${need})`,
         );
       }
     }
   }
   if (differs.length) {
     throw new UsageError(
-      `refused: cannot resume release ${state.tag}: production differs from what its run recorded at "${stepLabelOf(state.step)}": ${differs.join("; ")}. ${REFUSED_TAIL}`,
+      `refused: cannot resume release ${state.tag}: production differs from what its run recorded at "${stepLabelOf(state.step)}": ` +
+        `${differs.join("; ")}. ${REFUSED_TAIL}`,
     );
   }
   return [
@@ -250,7 +259,9 @@ export function markResumed(record: ResumedRecord, earlier: InFlightState, check
     finishedAt: now,
     durationMs: 0,
     result: "passed",
-    detail: `resumed release ${earlier.id} of run ${earlier.holder} (started ${earlier.startedAt} by ${earlierRun.triggeredBy}) from "${stepLabelOf(earlier.step)}", redone from its start; checked live: ${checked.join(", ")}`,
+    detail:
+      `resumed release ${earlier.id} of run ${earlier.holder} (started ${earlier.startedAt} by ${earlierRun.triggeredBy}) from ` +
+      `"${stepLabelOf(earlier.step)}", redone from its start; checked live: ${checked.join(", ")}`,
     smoke: [],
   });
 }

@@ -109,6 +109,12 @@ function trusted(stored: StoredState, config: PipelineEnv["config"]): StoredStat
   return reason ? { kind: "corrupt", reason } : stored;
 }
 
+const lockExpiry = (lock: LockInfo): string => (lock.expired ? "EXPIRED (holder presumed dead)" : `expires ${lock.expiresAt}`);
+
+const waysOut = (f: NonNullable<ProductionStatus["inFlight"]>): string =>
+  `${f.summary}. Repair with \`${f.options[0]}\` (back to the previous version), or continue it with \`${f.options[1]}\` ` +
+  "(redoes the interrupted step after checking production still matches the record).";
+
 export function statusToText(st: ProductionStatus): string {
   const lines = [`namespace ${st.namespace}: ${st.resting ? "at rest (all traffic on stable, canary at 0)" : "NOT at rest"}`, ""];
   const side = (s: Side) =>
@@ -121,16 +127,11 @@ export function statusToText(st: ProductionStatus): string {
   lines.push("", "canary weights:");
   for (const w of st.weights)
     lines.push(`  ${w.router}: ${w.weight === null ? `unreadable (${w.error})` : `${Math.round(w.weight * 10) / 10}%`}`);
-  lines.push(
-    "",
-    `lock: ${st.lock ? `${st.lock.holder}, renewed ${st.lock.renewedAt}, ${st.lock.expired ? "EXPIRED (holder presumed dead)" : `expires ${st.lock.expiresAt}`}` : "free"}`,
-  );
+  lines.push("", `lock: ${st.lock ? `${st.lock.holder}, renewed ${st.lock.renewedAt}, ${lockExpiry(st.lock)}` : "free"}`);
   if (st.stateUnreadable) {
     lines.push(`in flight: UNREADABLE — ${st.stateUnreadable.advice}.`);
     return lines.join("\n") + "\n";
   }
-  lines.push(
-    `in flight: ${st.inFlight ? `${st.inFlight.summary}. Repair with \`${st.inFlight.options[0]}\` (back to the previous version), or continue it with \`${st.inFlight.options[1]}\` (redoes the interrupted step after checking production still matches the record).` : "none"}`,
-  );
+  lines.push(`in flight: ${st.inFlight ? waysOut(st.inFlight) : "none"}`);
   return lines.join("\n") + "\n";
 }

@@ -105,7 +105,8 @@ async function checkCanaryDigests(run: Run, services: ServiceInFlight[], replica
         const list = [...found.digests].map(([d, names]) => `${d} (${pods(names)})`).join(", ");
         throw new StepFailure(
           label,
-          `the canary of ${s.name} runs different images under ${s.canary.image}: ${list}; the tag was pushed again while the release ran, so what passed cannot be told apart`,
+          `the canary of ${s.name} runs different images under ${s.canary.image}: ${list}; the tag was pushed again while the release ran, ` +
+            `so what passed cannot be told apart`,
         );
       }
       const [digest] = found.digests.keys();
@@ -118,7 +119,8 @@ async function checkCanaryDigests(run: Run, services: ServiceInFlight[], replica
       if (s.canary.digest && s.canary.digest !== digest) {
         throw new StepFailure(
           label,
-          `the canary of ${s.name} now runs ${digest}, not ${s.canary.digest}, which passed the earlier phases: ${s.canary.image} was pushed again while the release ran`,
+          `the canary of ${s.name} now runs ${digest}, not ${s.canary.digest}, which passed the earlier phases: ${s.canary.image} was ` +
+            `pushed again while the release ran`,
         );
       }
       if (!s.canary.digest)

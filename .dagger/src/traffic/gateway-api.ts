@@ -17,6 +17,7 @@ import {
   groupBy,
   requireServices,
   shareOfStable,
+  SplittingRouter,
   type CanaryHeader,
   type ObjectRef,
   type RouterInputs,
@@ -194,7 +195,8 @@ export function withWeight(
       if (!canaryRef && skipUnprepared) continue;
       if (!canaryRef) {
         throw new FailedError(
-          `HTTPRoute ${ns}/${out.metadata.name} rule ${i} has no backendRef to the canary Service ${svc.canaryService}: the router was not prepared; nothing was changed`,
+          `HTTPRoute ${ns}/${out.metadata.name} rule ${i} has no backendRef to the canary Service ${svc.canaryService}: the router was not ` +
+            `prepared; nothing was changed`,
         );
       }
       for (const ref of refs) if (refersTo(ref, svc.stableService, ns)) ref.weight = 100 - weight;
@@ -232,7 +234,7 @@ export function canaryShares(
   return out;
 }
 
-export class GatewayApiRouter implements TrafficRouter {
+export class GatewayApiRouter extends SplittingRouter implements TrafficRouter {
   readonly namespace: string;
   readonly httpRoute: string;
   readonly name: string;
@@ -240,31 +242,18 @@ export class GatewayApiRouter implements TrafficRouter {
   readonly objects: readonly ObjectRef[];
   private readonly kube: Kube;
   private readonly backends: ServiceBackends[];
-  private readonly header: CanaryHeader;
   /** The route as last read or written: the base of the next write, whose resourceVersion guards it. */
   private last: HTTPRoute | undefined;
 
   constructor(kube: Kube, opts: GatewayApiRouterOptions) {
+    super(opts.canaryHeader);
     this.kube = kube;
     this.namespace = opts.namespace;
     this.httpRoute = opts.httpRoute;
     this.backends = opts.services;
-    this.header = opts.canaryHeader;
     this.name = `gateway-api HTTPRoute ${this.namespace}/${this.httpRoute}`;
     this.services = opts.services.map((s) => s.name ?? s.stableService);
     this.objects = [{ kind: "HTTPRoute", namespace: this.namespace, name: this.httpRoute }];
-  }
-
-  get canaryHeader(): CanaryHeader {
-    return { ...this.header };
-  }
-
-  canaryReplicas(weight: number, stableReplicas: number): number {
-    return shareOfStable(weight, stableReplicas);
-  }
-
-  expectedWeight(weight: number): number {
-    return weight;
   }
 
   private get where(): string {

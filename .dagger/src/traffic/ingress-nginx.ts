@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
-import { isConflict, isNotFound } from "../kube/api-errors.ts";
+import { ifExists, isConflict, isNotFound } from "../kube/api-errors.ts";
 import {
   assertWeight,
   groupBy,
@@ -21,6 +21,7 @@ import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
   shareOfStable,
+  SplittingRouter,
   type CanaryHeader,
   type ObjectRef,
   type RouterInputs,
@@ -176,7 +177,7 @@ function routingOf(ing: k8s.V1Ingress): unknown {
   return JSON.parse(JSON.stringify({ spec: ing.spec, labels: ing.metadata?.labels ?? {}, annotations: carried }));
 }
 
-export class IngressNginxRouter implements TrafficRouter {
+export class IngressNginxRouter extends SplittingRouter implements TrafficRouter {
   readonly namespace: string;
   readonly ingress: string;
   readonly canaryIngress: string;
@@ -185,43 +186,25 @@ export class IngressNginxRouter implements TrafficRouter {
   readonly objects: readonly ObjectRef[];
   private readonly kube: Kube;
   private readonly swaps: BackendSwap[];
-  private readonly header: CanaryHeader;
 
   constructor(kube: Kube, opts: IngressNginxRouterOptions) {
+    super(opts.canaryHeader);
     this.kube = kube;
     this.namespace = opts.namespace;
     this.ingress = opts.ingress;
     this.canaryIngress = canaryIngressName(opts.ingress);
     this.swaps = opts.services;
-    this.header = opts.canaryHeader;
     this.name = `ingress-nginx Ingress ${this.namespace}/${this.canaryIngress}`;
     this.services = opts.services.map((s) => s.name ?? s.stableService);
     this.objects = [{ kind: "Ingress", namespace: this.namespace, name: this.canaryIngress }];
-  }
-
-  get canaryHeader(): CanaryHeader {
-    return { ...this.header };
-  }
-
-  canaryReplicas(weight: number, stableReplicas: number): number {
-    return shareOfStable(weight, stableReplicas);
-  }
-
-  expectedWeight(weight: number): number {
-    return weight;
   }
 
   private where(name = this.canaryIngress): string {
     return `Ingress ${this.namespace}/${name}`;
   }
 
-  private async read(name: string): Promise<k8s.V1Ingress | undefined> {
-    try {
-      return await this.kube.networking.readNamespacedIngress({ name, namespace: this.namespace });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  private read(name: string): Promise<k8s.V1Ingress | undefined> {
+    return ifExists(() => this.kube.networking.readNamespacedIngress({ name, namespace: this.namespace }));
   }
 
   /** Every Ingress of the namespace, by name: one request for the stable Ingress, its canary and any other canary. */
@@ -267,7 +250,8 @@ export class IngressNginxRouter implements TrafficRouter {
       const clash = (other.spec?.rules ?? []).map((r) => r.host ?? "").find((h) => hosts.has(h));
       if (clash !== undefined) {
         throw new UsageError(
-          `${this.where(name)} is another canary for host "${clash}" of ${this.where(this.ingress)}; ingress-nginx honours only one canary per host/path; nothing was changed`,
+          `${this.where(name)} is another canary for host "${clash}" of ${this.where(this.ingress)}; ingress-nginx honours only one canary ` +
+            `per host/path; nothing was changed`,
         );
       }
     }

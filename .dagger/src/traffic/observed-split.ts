@@ -59,7 +59,8 @@ export function judgeSplit(counts: SplitCounts, expectedWeight: number, opts: Ve
   else verdict = Math.abs(observed - p) <= tolerance + 1e-9 ? "match" : "mismatch";
   const pct = (x: number) => (Number.isNaN(x) ? "n/a" : `${Math.round(x * 1000) / 10} %`);
   const summary =
-    `observed canary share ${pct(observed)} (${counts.canary} canary, ${counts.stable} stable, ${counts.unknown} unknown, ${counts.errors} errors of ${samples}), ` +
+    `observed canary share ${pct(observed)} (${counts.canary} canary, ${counts.stable} stable, ${counts.unknown} unknown, ${counts.errors} ` +
+    `errors of ${samples}), ` +
     `expected ${expectedWeight} % ± ${pct(tolerance)}: ${verdict}`;
   return { ...counts, samples, observed, expected: p, tolerance, verdict, summary };
 }

@@ -16,7 +16,7 @@ import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
 import { assertWeight, type ObjectRef, type RouterInputs, type RouterType, type TrafficRouter } from "./router.ts";
-import { isNotFound } from "../kube/api-errors.ts";
+import { ifExists, isNotFound } from "../kube/api-errors.ts";
 
 export interface ReplicasRouterOptions {
   namespace: string;
@@ -77,13 +77,8 @@ export class ReplicasRouter implements TrafficRouter {
     return shareOf(canaryReplicasFor(weight, stableReplicas), stableReplicas);
   }
 
-  private async deployment(name: string): Promise<k8s.V1Deployment | undefined> {
-    try {
-      return await this.kube.apps.readNamespacedDeployment({ name, namespace: this.namespace });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  private deployment(name: string): Promise<k8s.V1Deployment | undefined> {
+    return ifExists(() => this.kube.apps.readNamespacedDeployment({ name, namespace: this.namespace }));
   }
 
   async preflight(): Promise<void> {

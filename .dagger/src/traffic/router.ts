@@ -109,6 +109,29 @@ export function shareOfStable(weight: number, stableReplicas: number): number {
   return Math.max(1, Math.ceil((stableReplicas * weight) / 100));
 }
 
+/**
+ * What the routers in front of a real traffic split (ingress-nginx, gateway-api) share: a header sends one request
+ * to the canary, the canary is sized as its share of stable, and the weight reads back as it was set.
+ */
+export class SplittingRouter {
+  protected readonly header: CanaryHeader;
+  constructor(header: CanaryHeader) {
+    this.header = header;
+  }
+
+  get canaryHeader(): CanaryHeader {
+    return { ...this.header };
+  }
+
+  canaryReplicas(weight: number, stableReplicas: number): number {
+    return shareOfStable(weight, stableReplicas);
+  }
+
+  expectedWeight(weight: number): number {
+    return weight;
+  }
+}
+
 /** Refuse (UsageError) when a Service a router sends traffic to does not exist: one list for all of them. */
 export async function requireServices(
   kube: Kube,
