@@ -38,6 +38,10 @@ const opts = program.opts<{
   verbose?: boolean;
 }>();
 
+// Read before anything else: a parent that dies while the simulator starts (SIGTERM to npm right after the banner)
+// must still be noticed, which a read made after the banner would miss on a loaded machine.
+const parent = process.ppid;
+
 try {
   const sim = await startSim({
     port: opts.port,
@@ -76,7 +80,6 @@ try {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGHUP", () => stop("SIGHUP")); // the terminal closed
   // Re-parenting (to init or a subreaper) means whoever started us is gone: nobody is left to stop us.
-  const parent = process.ppid;
   setInterval(() => {
     if (process.ppid !== parent) stop("parent process exited");
   }, 500).unref();
