@@ -9,6 +9,7 @@ import { readHistory } from "#src/audit/history.ts";
 import { canary, promote } from "#src/pipeline/operator.ts";
 import { deploy } from "#src/pipeline/deploy.ts";
 import { inspectInFlight } from "#src/pipeline/journal.ts";
+import { readStatus } from "#src/pipeline/status.ts";
 import type { PipelineEnv } from "#src/pipeline/context.ts";
 import { NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { stableTemplateImages } from "../support/invariants.ts";
@@ -82,6 +83,11 @@ describe("promote", () => {
     // The state says the release finished: nothing is left to repair, only to clear.
     const left = await inspectInFlight(h.env.kube, NS);
     expect(left.kind === "ok" && left.state.step).toEqual({ kind: "done", outcome: "succeeded" });
+    const status = await readStatus(h.env);
+    expect(status.inFlight?.summary).toMatch(
+      /^release 2\.0\.0 finished \(succeeded, .*left behind; the next release-gate command clears it$/,
+    );
+    expect(status.inFlight?.options).toEqual([]);
     h.sim.faults.clear();
     const again = await deploy(h.env, { tag: "2.0.0" });
     expect(again.outcome).toBe("no-change");

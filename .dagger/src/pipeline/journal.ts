@@ -203,6 +203,12 @@ export function stepLabelOf(step: JournalStep): string {
 
 /** An interrupted release in one line, for refusals and `status`. */
 export function describeInFlight(s: InFlightState): string {
+  if (s.step.kind === "done") {
+    return (
+      `release ${s.tag} finished (${s.step.outcome}, ${s.updatedAt}) and its record was written, but its in-flight state was left ` +
+      `behind; the next release-gate command clears it`
+    );
+  }
   return (
     `release ${s.tag} (started ${s.startedAt} by ${s.record.triggeredBy}) stopped at "${stepLabelOf(s.step)}" (last update ` +
     `${s.updatedAt}; ${s.promotionStarted ? "stable was being changed" : "stable untouched"}, highest passed weight ${s.passedWeight})`

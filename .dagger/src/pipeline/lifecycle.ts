@@ -32,7 +32,7 @@ import {
   stepLabelOf,
   untrustedBecause,
 } from "./journal.ts";
-import { assertAtRest, checkInputs, productionNow } from "./preflight.ts";
+import { assertAtRest, checkInputs, type Checked, productionNow } from "./preflight.ts";
 import { rollBack, type RollbackOptions, lastKnownPosition } from "./rollback.ts";
 import { reasonOf } from "./steps.ts";
 
@@ -105,21 +105,14 @@ export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: B
     stage = "reading the namespace and the in-flight state";
     await cluster.synced();
     let journal = await openJournal(env);
+    const held: Held = { holder: lock.identity, cluster, signal, checked };
     if (req.inFlight === "repair" && journal.found.kind !== "none") {
       // Repaired here, under this run's lock, with a record of its own; then the release starts over.
-      await runOnce(
-        env,
-        { command: "rollback", inFlight: "any" },
-        { ...checked, smoke: new Map() },
-        lock.identity,
-        cluster,
-        journal,
-        signal,
-        (run) => rollbackBody(run, `repair before deploying ${req.tag}`),
-      );
+      const repair: ReleaseRequest = { command: "rollback", inFlight: "any" };
+      await runOnce(env, repair, held, journal, (run) => rollbackBody(run, `repair before deploying ${req.tag}`));
       journal = await Journal.open(env.kube, env.config.namespace);
     }
-    return await runOnce(env, req, checked, lock.identity, cluster, journal, signal, body);
+    return await runOnce(env, req, held, journal, body);
   } catch (err) {
     throw explained(err);
   } finally {
@@ -143,8 +136,8 @@ async function takeLock(env: PipelineEnv, takeOver: ReleaseRequest["takeOver"]):
   const was = lock.takenOverFrom;
   if (was) {
     progress.warn(
-      `took the release lock over from ${was.holder} (it had not renewed it for ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} ` +
-        `s${was.stale ? "" : "; it is alive: --force"})`,
+      `took the release lock over from ${was.holder} ` +
+        `(it had not renewed it for ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} s${was.stale ? "" : "; it is alive: --force"})`,
     );
     if (!was.stale) {
       // It notices at its next renewal and stops without touching production: wait for that before acting.
@@ -178,18 +171,18 @@ async function openJournal(env: PipelineEnv): Promise<Journal> {
   return Journal.open(kube, config.namespace);
 }
 
+/** What a run holds once it has the lock: its identity, its watch of the namespace, its signal, what preflight checked. */
+interface Held {
+  holder: string;
+  cluster: ClusterWatch;
+  signal: AbortSignal;
+  checked: Checked;
+}
+
 /** One command inside the lock: what is found, the body, the rollback on failure, the record. */
-async function runOnce(
-  env: PipelineEnv,
-  req: ReleaseRequest,
-  checked: Awaited<ReturnType<typeof checkInputs>>,
-  holder: string,
-  cluster: ClusterWatch,
-  journal: Journal,
-  signal: AbortSignal,
-  body: Body,
-): Promise<ReleaseRecord> {
+async function runOnce(env: PipelineEnv, req: ReleaseRequest, held: Held, journal: Journal, body: Body): Promise<ReleaseRecord> {
   const { config } = env;
+  const { holder, cluster, signal, checked } = held;
   const { interrupted, unreadable, replaces } = whatWasFound(env, req, journal);
   const services = interrupted?.services ?? productionNow(cluster, config, checked.version);
   const record = newRecord(env, req.command, interrupted?.tag ?? req.tag ?? "(none in flight)", services);
@@ -393,10 +386,8 @@ async function finish(run: Run, outcome: Outcome | undefined): Promise<void> {
   await describeEnd(run);
   const stays = outcome === "held" || record.outcome === "rollback-failed";
   if (journal.hasWritten) {
-    const written =
-      stays || record.outcome === "rollback-failed"
-        ? journal.keep(record)
-        : journal.finished(record.outcome as "succeeded" | "rolled-back" | "no-change", record);
+    const over = record.outcome as Exclude<ReleaseRecord["outcome"], "rollback-failed">;
+    const written = stays ? journal.keep(record) : journal.finished(over, record);
     await written.catch((err: unknown) => progress.warn(`could not write the in-flight state: ${describeApiError(err)}`));
   }
   await storeRecord(kube, record, {

@@ -91,7 +91,7 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
           passedWeight: inFlight.passedWeight,
           promotionStarted: inFlight.promotionStarted,
           summary: describeInFlight(inFlight),
-          options: [`release-gate rollback`, `release-gate deploy --tag ${inFlight.tag} --resume`],
+          options: inFlight.step.kind === "done" ? [] : [`release-gate rollback`, `release-gate deploy --tag ${inFlight.tag} --resume`],
         }
       : null,
     stateUnreadable: usable.kind === "corrupt" ? { reason: usable.reason, advice: corruptStateAdvice(usable.reason) } : null,
@@ -112,8 +112,10 @@ function trusted(stored: StoredState, config: PipelineEnv["config"]): StoredStat
 const lockExpiry = (lock: LockInfo): string => (lock.expired ? "EXPIRED (holder presumed dead)" : `expires ${lock.expiresAt}`);
 
 const waysOut = (f: NonNullable<ProductionStatus["inFlight"]>): string =>
-  `${f.summary}. Repair with \`${f.options[0]}\` (back to the previous version), or continue it with \`${f.options[1]}\` ` +
-  "(redoes the interrupted step after checking production still matches the record).";
+  f.step.kind === "done"
+    ? `${f.summary}.`
+    : `${f.summary}. Repair with \`${f.options[0]}\` (back to the previous version), or continue it with \`${f.options[1]}\` ` +
+      "(redoes the interrupted step after checking production still matches the record).";
 
 export function statusToText(st: ProductionStatus): string {
   const lines = [`namespace ${st.namespace}: ${st.resting ? "at rest (all traffic on stable, canary at 0)" : "NOT at rest"}`, ""];
