@@ -10,7 +10,7 @@ import { deploy } from "#src/pipeline/deploy.ts";
 import { readStatus } from "#src/pipeline/status.ts";
 import { deployment, DEPLOYMENTS, INGRESSES, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { maxWeight, stableTemplateImages } from "../support/invariants.ts";
-import { expectInvariants, expectResting, image } from "../support/scenario.ts";
+import { digestOf, expectInvariants, expectResting, image } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -79,6 +79,8 @@ describe("--skip-canary", () => {
     h = await startHarness({});
     const record = await deploy(h.env, { tag: "1.1.1", skipCanary: true, reason: "hotfix for INC-42" });
     expect(record.skipCanary).toEqual({ reason: "hotfix for INC-42" });
+    // No canary ran: stable went out by tag, and the record has the digest its pods run.
+    expect(record.services[0]).toMatchObject({ newImage: image("qualisys-api", "1.1.1"), digest: digestOf("qualisys-api", "1.1.1") });
     expect(record.steps.map((s) => s.name)).toEqual(["promote"]);
     const rec = await expectResting(h, "1.1.1", "succeeded");
     expect(rec.skipCanary?.reason).toBe("hotfix for INC-42");

@@ -22,14 +22,15 @@ export interface RunningDigests {
 
 /** The digests the Ready pods of `deployment`'s current ReplicaSet run for `container`. */
 export function runningDigests(cluster: ClusterWatch, deployment: string, container: string): RunningDigests {
+  const out: RunningDigests = { digests: new Map(), unknown: [] };
+  // Until the current ReplicaSet is known, a pod of an older template could pass for one of it: none is counted.
   const hash = cluster.currentHash(deployment);
+  if (!hash) return out;
   const pods = cluster
     .pods()
     .filter(
-      (p: k8s.V1Pod) =>
-        !isTerminating(p) && isPodReady(p) && ownedBy(p, deployment) && (!hash || p.metadata?.labels?.["pod-template-hash"] === hash),
+      (p: k8s.V1Pod) => !isTerminating(p) && isPodReady(p) && ownedBy(p, deployment) && p.metadata?.labels?.["pod-template-hash"] === hash,
     );
-  const out: RunningDigests = { digests: new Map(), unknown: [] };
   for (const p of pods) {
     const name = p.metadata?.name ?? "?";
     const digest = digestOf(p.status?.containerStatuses?.find((c) => c.name === container)?.imageID);

@@ -56,8 +56,9 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
     read().catch((err: unknown) => {
       throw isApiFailure(err) ? new FailedError(`status: could not read ${what}: ${explainApiFailure(err, server, ns)}`) : err;
     });
-  const [deployments, lock, stored] = await Promise.all([
-    explained(`the Deployments of namespace ${ns}`, () => kube.apps.listNamespacedDeployment({ namespace: ns })),
+  // The Deployments first, alone: an API that cannot be reached is reported the same way every time.
+  const deployments = await explained(`the Deployments of namespace ${ns}`, () => kube.apps.listNamespacedDeployment({ namespace: ns }));
+  const [lock, stored] = await Promise.all([
     explained(`the release lock (Lease ${ns}/release-gate)`, () => readLock(kube, ns)),
     explained(`the in-flight state (ConfigMap ${ns}/release-gate-state)`, () => inspectInFlight(kube, ns)),
   ]);

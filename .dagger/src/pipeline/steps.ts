@@ -215,6 +215,23 @@ export async function observe(run: Run, windowMs: number, label: string): Promis
   return probes;
 }
 
+/** With no canary, the record's digest is what stable's new pods run, once all of them are in view (best effort). */
+async function recordStableDigests(run: Run): Promise<void> {
+  await Promise.all(
+    servicesOf(run).map(async (s) => {
+      const found = await awaitRunningDigests(run.cluster, {
+        deployment: s.stable.deployment,
+        container: s.container,
+        replicas: s.stable.replicas,
+        timeoutMs: run.env.config.deadlines.stableRollout,
+        signal: run.signal,
+      });
+      const out = run.record.services.find((x) => x.name === s.name);
+      if (out && found.digests.size === 1) out.digest = [...found.digests.keys()][0];
+    }),
+  );
+}
+
 /** The image stable is promoted to: the digest the canary ran, or its tag when no digest was reported. */
 export function promotedImage(s: ServiceInFlight): string {
   return s.canary.digest ? pinnedTo(s.canary.image, s.canary.digest) : s.canary.image;
@@ -250,6 +267,7 @@ export async function runPromoteStep(run: Run, rec: StepRecord, opts: { skipCana
       }),
     ),
   );
+  if (opts.skipCanary) await recordStableDigests(run);
   if (!opts.skipCanary) {
     progress.waiting("traffic back to stable (weight 0)");
     const stableReplicas = (name: string) => services.find((s) => s.name === name)?.stable.replicas ?? 1;
