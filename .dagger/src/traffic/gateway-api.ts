@@ -16,8 +16,8 @@ import {
   assertWeight,
   groupBy,
   requireServices,
-  shareOfStable,
   SplittingRouter,
+  splittingTraits,
   type CanaryHeader,
   type ObjectRef,
   type RouterInputs,
@@ -366,9 +366,7 @@ export class GatewayApiRouter extends SplittingRouter implements TrafficRouter {
 /** gateway-api: one router per HTTPRoute (QualiSys has one per service). */
 export const gatewayApi: RouterType = {
   kind: "gateway-api",
-  headerRouting: true,
-  canaryReplicas: shareOfStable,
-  describeSizing: (weight, services) => `size the canary of ${services} for ${weight}% of stable's replicas`,
+  ...splittingTraits,
   describeWeight: (weight) => `set weight ${weight} on the HTTPRoute backendRefs and verify it took effect`,
   build: (kube: Kube, inputs: RouterInputs) =>
     [...groupBy(inputs.services, (s) => s.httpRoute!)].map(

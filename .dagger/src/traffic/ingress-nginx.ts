@@ -20,8 +20,8 @@ import {
   requireServices,
   MANAGED_BY,
   MANAGED_BY_LABEL,
-  shareOfStable,
   SplittingRouter,
+  splittingTraits,
   type CanaryHeader,
   type ObjectRef,
   type RouterInputs,
@@ -393,9 +393,7 @@ class CanaryIngressMissing extends FailedError {}
 /** ingress-nginx: one router per stable Ingress (QualiSys's one Ingress, a host per service, gives one canary Ingress). */
 export const ingressNginx: RouterType = {
   kind: "ingress-nginx",
-  headerRouting: true,
-  canaryReplicas: shareOfStable,
-  describeSizing: (weight, services) => `size the canary of ${services} for ${weight}% of stable's replicas`,
+  ...splittingTraits,
   describeWeight: (weight) => `set weight ${weight} on the canary Ingress and verify it took effect`,
   build: (kube: Kube, inputs: RouterInputs) =>
     [...groupBy(inputs.services, (s) => s.ingress!)].map(

@@ -132,6 +132,13 @@ export class SplittingRouter {
   }
 }
 
+/** What the kinds of SplittingRouter have in common, as RouterType says it for plan. */
+export const splittingTraits = {
+  headerRouting: true,
+  canaryReplicas: shareOfStable,
+  describeSizing: (weight: number, services: string) => `size the canary of ${services} for ${weight}% of stable's replicas`,
+} as const;
+
 /** Refuse (UsageError) when a Service a router sends traffic to does not exist: one list for all of them. */
 export async function requireServices(
   kube: Kube,
