@@ -22,6 +22,7 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   status: () => import("./commands/status.ts"),
   history: () => import("./commands/history.ts"),
   plan: () => import("./commands/plan.ts"),
+  "eks-token": () => import("./commands/eks-token.ts"),
 };
 // ---- end of command registrations ----
 
