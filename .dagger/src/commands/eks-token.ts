@@ -40,7 +40,7 @@ export function register(program: Command): void {
       try {
         credentials = await standardCredentials(region)();
       } catch (err) {
-        throw awsError(err, "making an EKS token");
+        throw awsError(err, "making an EKS token", "", "no token was printed");
       }
       const t = await eksToken({ cluster: flags.cluster, region, credentials });
       const execCredential = {
