@@ -2,15 +2,13 @@
  * `release-gate <command>`: the pipeline without Dagger, and what runs inside the toolbox container. Thin on
  * purpose: each command lives in commands/<name>.ts and exports `register(program)`. Exit codes: 0 success,
  * 1 failed verdict (FailedError or anything unexpected), 2 bad usage or input (UsageError, commander errors).
+ *
+ * Importing this file does nothing: `bin/release-gate.js` calls main(). The Dagger runtime imports every file under
+ * .dagger/src before it calls a function, so a file here that ran the CLI on import would break every `dagger call`.
  */
-import { enableCompileCache } from "node:module";
 import { Command, CommanderError } from "commander";
 import { redact } from "./commands/common.ts";
 import { exitCodeOf } from "./errors.ts";
-
-// Node's on-disk compile cache roughly halves start-up once warm; it must be on before the commands load, which is
-// why they are imported dynamically below.
-enableCompileCache();
 
 type CommandModule = { register(program: Command): void };
 
@@ -24,6 +22,7 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   status: () => import("./commands/status.ts"),
   history: () => import("./commands/history.ts"),
   plan: () => import("./commands/plan.ts"),
+  "eks-token": () => import("./commands/eks-token.ts"),
 };
 // ---- end of command registrations ----
 
@@ -37,7 +36,8 @@ function modulesFor(argv: string[]): Array<Promise<CommandModule>> {
   return names.map((n) => commandModules[n]());
 }
 
-async function buildProgram(argv: string[]): Promise<Command> {
+/** The program with the commands `argv` needs (all of them for help, no command or an unknown one). */
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command()
     .name("release-gate")
     .description("Canary releases to Kubernetes with smoke tests after every phase and automatic rollback.")
@@ -52,7 +52,8 @@ async function buildProgram(argv: string[]): Promise<Command> {
   return program;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the CLI on `argv` (process.argv shape) and returns the exit code; prints, never exits. */
+export async function main(argv: string[]): Promise<number> {
   try {
     await (await buildProgram(argv)).parseAsync(argv);
     return 0;
@@ -66,6 +67,3 @@ async function main(argv: string[]): Promise<number> {
     return exitCodeOf(err);
   }
 }
-
-// exitCode, not exit(): stdout must drain before the process ends (large --json reports through pipes).
-process.exitCode = await main(process.argv);

@@ -304,9 +304,7 @@ describe("ci.yml", () => {
   it("runs the Dagger layer for real: functions, toolbox, smoke through --target both ways, the wrapper", () => {
     const code = (ci.jobs.dagger.steps ?? []).map((s) => s.run ?? "").join("\n");
     expect(code).toMatch(/dagger --progress=plain functions/);
-    expect(code).toMatch(
-      /call toolbox[\s\S]*with-exec --args=kubectl[\s\S]*with-exec --args=aws[\s\S]*with-exec --args=release-gate,--help/,
-    );
+    expect(code).toMatch(/call toolbox[\s\S]*with-exec --args=kubectl[\s\S]*with-exec --args=release-gate,--help/);
     expect(code).toMatch(/npm run sim -- --edge-port/);
     expect(code.match(/--target="tcp:\/\/localhost:\$\{EDGE_PORT\}"/g)?.length).toBeGreaterThanOrEqual(2);
     const wrapper = ci.jobs.dagger.steps?.find((s) => s.run?.includes("scripts/smoke-tests.sh"));

@@ -15,6 +15,7 @@ export function recordToMarkdown(r: ReleaseRecord): string {
   const lines: string[] = [];
   lines.push(`## release-gate ${r.command} \`${r.tag}\` to ${r.namespace}: ${ICON[r.outcome]}`, "");
   lines.push(`- **Triggered by:** ${cell(r.triggeredBy)}${r.ciRun ? ` (${cell(r.ciRun)})` : ""}`);
+  if (r.deployedAs) lines.push(`- **Deployed as:** ${cell(r.deployedAs)}`);
   if (r.approvedBy?.length) lines.push(`- **Approved by:** ${r.approvedBy.map(cell).join(", ")}`);
   lines.push(`- **Started:** ${r.startedAt}${r.durationMs !== undefined ? `, took ${formatDuration(r.durationMs)}` : ""}`);
   if (r.skipCanary) lines.push(`- **Canary skipped:** ${cell(r.skipCanary.reason)}`);

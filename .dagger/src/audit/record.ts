@@ -42,6 +42,8 @@ export interface ReleaseRecord {
   namespace: string;
   tag: string;
   triggeredBy: string;
+  /** The AWS principal the release ran as (EKS: sts:GetCallerIdentity's ARN), when known. */
+  deployedAs?: string;
   /** Approvers as the CI reported them (RELEASE_GATE_APPROVERS), when known. */
   approvedBy?: string[];
   ciRun?: string;

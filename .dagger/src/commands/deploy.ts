@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { deploy } from "../pipeline/release.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
+import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, readSecretEnv } from "./common.ts";
 
 interface DeployFlags extends ClusterFlags {
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({
       config: flags.config,
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),
     });
     const record = await withCancellation((signal) =>

@@ -5,15 +5,14 @@
 import { userInfo } from "node:os";
 import { loadReleaseConfig } from "../config/load.ts";
 import { kubeFromConfig } from "../kube/client.ts";
-import { loadKubeConfig } from "../kube/kubeconfig.ts";
+import { applyDaggerRedirect, checkClusterPin, connectCluster, type ClusterSource } from "../kube/connect.ts";
 import { defaultIdentity } from "../kube/lease-lock.ts";
 import type { PipelineEnv } from "../pipeline/context.ts";
 import { silentProgress, streamProgress } from "../pipeline/progress.ts";
 import { parseResolve } from "../smoke/public-url.ts";
 
-export interface EnvOptions {
+export interface EnvOptions extends ClusterSource {
   config?: string;
-  kubeconfig?: string;
   /** No progress output (read-only commands). Progress goes to stderr, so --json on stdout stays clean either way. */
   quiet?: boolean;
   smokeToken?: string;
@@ -24,7 +23,10 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
   const env = o.env ?? process.env;
   // Config first: a bad release.yaml is refused before the kubeconfig is even read.
   const { config } = await loadReleaseConfig(o.config);
-  const kc = loadKubeConfig({ ...(o.kubeconfig ? { path: o.kubeconfig } : {}), env });
+  // The cluster, and the release.yaml pin checked, before anything in it is read or changed.
+  const cluster = await connectCluster(o, env);
+  checkClusterPin(config.cluster, cluster);
+  const kc = applyDaggerRedirect(cluster, env).kc;
   const resolve = parseResolve(env.RELEASE_GATE_RESOLVE);
   const identity = defaultIdentity(env);
   const approvers = env.RELEASE_GATE_APPROVERS?.split(",")
@@ -41,6 +43,7 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
     ...(approvers?.length ? { approvedBy: approvers } : {}),
     ...(env.GITHUB_RUN_ID ? { ciRun: `${env.GITHUB_REPOSITORY ?? ""} run ${env.GITHUB_RUN_ID}`.trim() } : {}),
     ...(o.smokeToken ? { smokeToken: o.smokeToken } : {}),
+    ...(cluster.deployedAs ? { deployedAs: cluster.deployedAs } : {}),
     resolve,
   };
 }

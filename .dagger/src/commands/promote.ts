@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { promote } from "../pipeline/operator.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
+import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, readSecretEnv } from "./common.ts";
 
 export function register(program: Command): void {
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({
       config: flags.config,
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),
     });
     const record = await withCancellation((signal) => promote(env, { tag: flags.tag, signal })).catch((err) =>

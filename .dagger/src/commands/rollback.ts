@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { rollback } from "../pipeline/operator.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, type ClusterFlags } from "./support.ts";
+import { addClusterOptions, clusterSource, printAndRethrow, printRecord, type ClusterFlags } from "./support.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
@@ -18,7 +18,7 @@ export function register(program: Command): void {
         "emergency: take the lock even from a live run; that run stops at its next renewal WITHOUT rolling back, and this rollback repairs production",
       ),
   ).action(async (flags: ClusterFlags & { reason?: string; force?: boolean }) => {
-    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
+    const env = await pipelineEnv({ config: flags.config, ...clusterSource(flags) });
     // Not cancellable on purpose: a rollback interrupted halfway is worse than one that finishes.
     const record = await rollback(env, {
       ...(flags.reason ? { reason: flags.reason } : {}),

@@ -66,9 +66,27 @@ const phase = z
   })
   .strict();
 
+/**
+ * The cluster production must be: every command that reaches a cluster refuses (exit 2, nothing changed) a
+ * connection to any other. Exactly one of the two.
+ */
+const clusterPin = z
+  .object({
+    /** An EKS cluster's ARN: matches --eks-cluster's cluster, or a kubeconfig cluster/context named by it. */
+    eksClusterArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9][A-Za-z0-9_-]*$/, "must be an EKS cluster ARN")
+      .optional(),
+    /** The API server URL, e.g. https://ABC123.gr7.eu-west-1.eks.amazonaws.com. */
+    server: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict()
+  .refine((p) => (p.eksClusterArn === undefined) !== (p.server === undefined), "name exactly one of eksClusterArn and server");
+
 export const releaseConfigSchema = z
   .object({
     namespace: name,
+    cluster: clusterPin.optional(),
     router: z
       .object({
         kind: z.enum(["gateway-api", "ingress-nginx", "replicas"]),

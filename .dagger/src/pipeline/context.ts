@@ -15,6 +15,8 @@ export interface PipelineEnv {
   /** Lock holder identity for this run. */
   identity: string;
   triggeredBy: string;
+  /** The AWS principal ARN the run acts as (EKS), recorded as "deployed as". */
+  deployedAs?: string;
   approvedBy?: string[];
   ciRun?: string;
   smokeToken?: string;

@@ -53,6 +53,7 @@ export function newRecord(env: PipelineEnv, command: ReleaseRecord["command"], t
     namespace: env.config.namespace,
     tag,
     triggeredBy: env.triggeredBy,
+    ...(env.deployedAs ? { deployedAs: env.deployedAs } : {}),
     ...(env.approvedBy?.length ? { approvedBy: env.approvedBy } : {}),
     ...(env.ciRun ? { ciRun: env.ciRun } : {}),
     startedAt: new Date().toISOString(),
