@@ -121,11 +121,19 @@ export const releaseConfigSchema = z
         /** The response header where the app reports its version (the image tag). */
         versionHeader: headerName.default("X-App-Version"),
         samples: z.number().int().min(10).max(10_000).default(200),
-        /** Allowed gap between set and observed canary share, in percentage points. */
-        tolerance: z.number().min(0).max(50).default(15),
+        /**
+         * How often a split the routers really apply may be called a mismatch, per check: the bound of an exact
+         * binomial test. 1e-6 is once in a million checks.
+         */
+        falseAlarmRate: z.number().gt(0).max(0.05).default(1e-6),
+        /**
+         * Systematic gap between set and observed canary share allowed on top of sampling noise, in percentage
+         * points; never more than half the way from the weight to 0 or 100 %.
+         */
+        tolerancePoints: z.number().min(0).max(50).default(2),
       })
       .strict()
-      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 15 }),
+      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, falseAlarmRate: 1e-6, tolerancePoints: 2 }),
     lock: z
       .object({ ttl: duration.default(900_000) })
       .strict()

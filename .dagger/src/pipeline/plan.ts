@@ -60,7 +60,7 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
               `set weight ${phase.weight} on the ${config.router.kind} route and verify it took effect (≤ ${formatDuration(d.weightVerified)})`,
             ]),
         ...(config.observedSplit.enabled
-          ? [`sample the public URL: observed canary share within ±${config.observedSplit.tolerance} points`]
+          ? [`sample the public URL: observed canary share within the binomial bound ±${config.observedSplit.tolerancePoints} points`]
           : []),
         `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
         ...(phase.observe > 0
