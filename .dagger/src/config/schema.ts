@@ -9,7 +9,7 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const name = z.string().max(63).regex(K8S_NAME, "must be a Kubernetes name (lowercase letters, digits and '-')");
 
 /** A duration as text ("2m", "30s", "1m30s", "500ms") turned into milliseconds. */
-const duration = z.string().transform((text, ctx) => {
+export const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
     ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (examples: 2m, 30s, 1m30s, 500ms)` });
