@@ -123,7 +123,7 @@ export function assertWithinBudget(plan: ReleasePlan): void {
   throw new UsageError(
     `the plan's worst case is ${formatDuration(plan.worstCaseMs)}, over the ${formatDuration(plan.budgetMs)} budget; ` +
       `costliest: ${costliest.map((s) => `${s.label} (${formatDuration(s.worstCaseMs)})`).join(", ")}. ` +
-      `Shorten observation windows or deadlines in release.yaml; nothing was changed in the cluster`,
+      `Shorten observation windows (phases[].observe) or deadlines, or raise budget: in release.yaml; nothing was changed in the cluster`,
   );
 }
 
