@@ -117,3 +117,13 @@ export async function readOptionFile(option: string, path: string): Promise<stri
 export function output(opts: { json?: boolean }, human: () => string, machine: () => string): void {
   process.stdout.write(opts.json ? redactJson(machine()) : redact(human()));
 }
+
+/**
+ * The "Examples:" block a command's --help ends with (commander's addHelpText("after", …)): one `release-gate …`
+ * line per example, its comment aligned after `#`, so a line pastes into a shell as it is.
+ */
+export function examples(...lines: Array<[args: string, comment?: string]>): string {
+  const commands = lines.map(([args]) => `release-gate ${args}`);
+  const width = Math.max(...commands.map((c) => c.length));
+  return ["", "Examples:", ...commands.map((c, i) => `  ${lines[i][1] ? `${c.padEnd(width)}  # ${lines[i][1]}` : c}`)].join("\n");
+}

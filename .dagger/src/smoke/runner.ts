@@ -11,9 +11,9 @@ import { UsageError } from "../errors.ts";
 import { qualisysSuite } from "./default-suite.ts";
 import { runHttpCheck } from "./http-check.ts";
 import { redactSecrets } from "./redact.ts";
-import { TLS_CHECK_NAME, type Suite } from "./suite.ts";
+import type { Suite } from "./suite.ts";
 import { runTlsCheck } from "./tls-check.ts";
-import type { CheckResult, SmokeReport } from "./types.ts";
+import { TLS_CHECK_NAME, type CheckResult, type SmokeReport } from "./types.ts";
 
 export interface SmokeOptions {
   /** Absolute http:// or https:// URL; a path prefix is kept (checks' paths are appended to it). */
