@@ -53,7 +53,7 @@ export const programHelp = [
   ),
   "",
   "Environment:",
-  "  KUBECONFIG                the cluster (or --kubeconfig FILE); RELEASE_GATE_KUBECONFIG holds kubeconfig text instead",
+  "  KUBECONFIG                the cluster's kubeconfig file (--kubeconfig FILE wins, then RELEASE_GATE_KUBECONFIG: kubeconfig text)",
   "  SMOKE_TEST_TOKEN          bearer token for authenticated smoke checks (another variable: --token-env NAME)",
   "  RELEASE_GATE_RESOLVE      reach public URLs at another address, keeping their Host: host=URL,… (e.g. *=http://127.0.0.1:8080)",
   "  RELEASE_GATE_APPROVERS    who approved, recorded with the release (comma-separated; set by CI)",
