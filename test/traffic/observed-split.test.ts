@@ -122,6 +122,11 @@ describe("judgeSplit: the verdict means something at low weights", () => {
     }
   });
 
+  it("says the tolerance it applied: never more than half the way to 0 or 100 %", () => {
+    expect(judgeSplit(counts(10, 990), 1, { tolerancePoints: 15 }).summary).toContain("(false-alarm rate 0.000001, tolerance ±0.5 points)");
+    expect(judgeSplit(counts(500, 500), 50, { tolerancePoints: 15 }).summary).toContain("tolerance ±15 points");
+  });
+
   it("too few samples to tell a low weight from nothing: 0 canary answers is inconclusive, and says what to raise", () => {
     const r = judgeSplit(counts(0, 100), 10);
     expect(r.verdict).toBe("inconclusive");

@@ -59,7 +59,7 @@ export interface VerdictOptions {
 /** Judge counts against an expected canary weight (percent). Pure. */
 export function judgeSplit(counts: SplitCounts, expectedWeight: number, opts: VerdictOptions = {}): Omit<SplitResult, "examples"> {
   const alpha = opts.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE;
-  const slack = (opts.tolerancePoints ?? DEFAULT_TOLERANCE_POINTS) / 100;
+  let slack = (opts.tolerancePoints ?? DEFAULT_TOLERANCE_POINTS) / 100;
   const minKnown = opts.minKnownFraction ?? 0.9;
   const samples = counts.stable + counts.canary + counts.unknown + counts.errors;
   const known = counts.stable + counts.canary;
@@ -72,7 +72,9 @@ export function judgeSplit(counts: SplitCounts, expectedWeight: number, opts: Ve
     acceptable = [p, p];
     verdict = (p <= 0 ? counts.canary : counts.stable) === 0 ? "match" : "mismatch";
   } else {
-    const [lo, hi] = acceptedCounts(known, Math.max(p - slack, p / 2), Math.min(p + slack, (1 + p) / 2), alpha);
+    // The slack stops half way to 0 and to 100 %: "the canary gets nothing" (or everything) is never within it.
+    slack = Math.min(slack, p / 2, (1 - p) / 2);
+    const [lo, hi] = acceptedCounts(known, p - slack, p + slack, alpha);
     acceptable = known > 0 ? [lo / known, hi / known] : [0, 1];
     if (counts.canary < lo || counts.canary > hi) verdict = "mismatch";
     else if ((counts.canary === 0 && lo === 0) || (counts.canary === known && hi === known)) {
@@ -110,7 +112,7 @@ export function acceptedCounts(n: number, qLo: number, qHi: number, alpha: numbe
   return [lo, hi];
 }
 
-/** P(X = k) for k = 0..n, X ~ binomial(n, q), from log-factorials (exact to double precision for n ≤ 10,000). */
+/** P(X = k) for k = 0..n, X ~ binomial(n, q), from log-factorials (relative error far below 1e-9 for n ≤ 10,000). */
 export function binomialPmf(n: number, q: number): number[] {
   if (q <= 0) return Array.from({ length: n + 1 }, (_, k) => (k === 0 ? 1 : 0));
   if (q >= 1) return Array.from({ length: n + 1 }, (_, k) => (k === n ? 1 : 0));
