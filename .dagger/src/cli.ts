@@ -7,52 +7,43 @@
  * .dagger/src before it calls a function, so a file here that ran the CLI on import would break every `dagger call`.
  */
 import { Command, CommanderError } from "commander";
+import { commandCatalog, programHelp, programVersion } from "./commands/catalog.ts";
 import { redact } from "./commands/common.ts";
 import { exitCodeOf } from "./errors.ts";
 
-type CommandModule = { register(program: Command): void };
-
-// ---- Command registrations: one entry per commands/<name>.ts module, keyed by the command's name; append here. ----
-const commandModules: Record<string, () => Promise<CommandModule>> = {
-  smoke: () => import("./commands/smoke.ts"),
-  deploy: () => import("./commands/deploy.ts"),
-  canary: () => import("./commands/canary.ts"),
-  promote: () => import("./commands/promote.ts"),
-  rollback: () => import("./commands/rollback.ts"),
-  status: () => import("./commands/status.ts"),
-  history: () => import("./commands/history.ts"),
-  plan: () => import("./commands/plan.ts"),
-  "eks-token": () => import("./commands/eks-token.ts"),
-};
-// ---- end of command registrations ----
-
-/**
- * Only the invoked command's module is loaded (the Kubernetes client alone costs most of a second at start-up, and
- * `smoke` runs many times per release); help, no command or an unknown one loads them all.
- */
-function modulesFor(argv: string[]): Array<Promise<CommandModule>> {
-  const name = argv.slice(2).find((a) => !a.startsWith("-"));
-  const names = name && Object.hasOwn(commandModules, name) ? [name] : Object.keys(commandModules);
-  return names.map((n) => commandModules[n]());
+/** The catalog command a command line names (`help <name>` included), if any. */
+function invokedCommand(argv: string[]): string | undefined {
+  const words = argv.slice(2).filter((a) => !a.startsWith("-"));
+  const name = words[0] === "help" ? words[1] : words[0];
+  return name !== undefined && Object.hasOwn(commandCatalog, name) ? name : undefined;
 }
 
-/** The program with the commands `argv` needs (all of them for help, no command or an unknown one). */
+/** The program with the command `argv` names fully registered; the others by name and summary only. */
 export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command()
     .name("release-gate")
     .description("Canary releases to Kubernetes with smoke tests after every phase and automatic rollback.")
+    .version(programVersion(), "-V, --version", "print the version")
+    .addHelpText("after", programHelp)
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     .configureOutput({
       outputError: (message, write) => write(redact(`release-gate: ${message.replace(/^error: /, "")}`)),
     });
-  for (const command of await Promise.all(modulesFor(argv))) command.register(program);
+  // Only the invoked command's module is loaded (the Kubernetes client alone costs most of a second at start-up, and
+  // `smoke` runs many times per release). Every other command is registered by name and summary only: enough for
+  // --help's command list and commander's "did you mean …?" after a typo.
+  const invoked = invokedCommand(argv);
+  for (const [name, entry] of Object.entries(commandCatalog)) {
+    if (name === invoked) (await entry.load()).register(program);
+    else program.command(name).summary(entry.summary);
+  }
   // Subcommands inherit the error handling (usage errors must exit 2, not commander's default 1).
   for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(add --help for usage)");
   return program;
 }
 
-/** Runs the CLI on `argv` (process.argv shape) and returns the exit code; prints, never exits. */
+/** Runs the CLI on `argv` and returns its exit code (the caller sets process.exitCode). */
 export async function main(argv: string[]): Promise<number> {
   try {
     await (await buildProgram(argv)).parseAsync(argv);
@@ -67,3 +58,4 @@ export async function main(argv: string[]): Promise<number> {
     return exitCodeOf(err);
   }
 }
+

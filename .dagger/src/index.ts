@@ -287,8 +287,10 @@ export class ReleaseGate {
     config?: File,
     /** Return the records as JSON. */
     json = false,
+    /** Show only the newest N records (default: every record kept, release.yaml's historyLimit). */
+    limit?: number,
   ): Promise<string> {
-    return this.run(["history"], { config, json, cluster: true, live: true });
+    return this.run(["history", ...(limit !== undefined ? ["--limit", String(limit)] : [])], { config, json, cluster: true, live: true });
   }
 
   /**

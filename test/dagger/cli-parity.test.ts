@@ -26,10 +26,13 @@ const RENAMED: Record<string, string> = { tokenEnv: "token" };
 /** Options every function gets from the module instead: the connection settings are constructor arguments. */
 const FROM_CONSTRUCTOR = new Set<string>(CLUSTER_OPTIONS);
 
-let program: Command;
+/** The CLI's commands, each fully registered (the CLI registers only the invoked one fully; the others by name). */
+const program = { commands: [] as Command[] };
 let module: ScannedObject;
 beforeAll(async () => {
-  program = await buildProgram(["node", "release-gate"]);
+  const names = (await buildProgram(["node", "release-gate"])).commands.map((c) => c.name());
+  for (const name of names)
+    program.commands.push((await buildProgram(["node", "release-gate", name])).commands.find((c) => c.name() === name)!);
   const r = await runtimeLoad();
   expect(r.exitCode, r.stderr).toBe(0);
   module = r.objects![0];

@@ -84,7 +84,6 @@ describe("replicas router on the simulator", () => {
       canaryVersion: CANARY_VERSION,
       expectedWeight: 50,
       samples: 300,
-      verdict: { sigmas: 4.5 },
     });
     expect(s.verdict, s.summary).toBe("match");
   });

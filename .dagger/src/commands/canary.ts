@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { canary } from "../pipeline/operator.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, intOption, readSecretEnv } from "./common.ts";
+import { envNameOption, examples, intOption, readSecretEnv } from "./common.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
@@ -19,6 +19,13 @@ export function register(program: Command): void {
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
         "SMOKE_TEST_TOKEN",
+      )
+      .addHelpText(
+        "after",
+        examples(
+          ["canary --tag 1.4.2 --weight 10", "size the canary, shift 10 % to it, verify, smoke-test"],
+          ["canary --tag 1.4.2 --weight 100", "then: promote --tag 1.4.2, or rollback"],
+        ),
       ),
   ).action(async (flags: ClusterFlags & { tag: string; weight: number; tokenEnv: string }) => {
     const token = readSecretEnv(flags.tokenEnv);

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { deploy } from "../pipeline/release.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, readSecretEnv } from "./common.ts";
+import { envNameOption, examples, readSecretEnv } from "./common.ts";
 
 interface DeployFlags extends ClusterFlags {
   tag: string;
@@ -37,6 +37,16 @@ export function register(program: Command): void {
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
         "SMOKE_TEST_TOKEN",
+      )
+      .addHelpText(
+        "after",
+        examples(
+          ["deploy --tag 1.4.2", "preflight → 10 % → 50 % → 100 % → promote → record"],
+          ['deploy --tag 1.4.3 --skip-canary --reason "hotfix INC-231"', "emergency: straight to promote, reason recorded"],
+          ["deploy --tag 1.4.2 --resume", "a run that died: continue it from the step it stopped in"],
+          ["deploy --tag 1.4.3 --repair", "a run that died: roll it back, then release 1.4.3"],
+          ["deploy --tag 1.4.2 --kubeconfig ~/.kube/prod --token-env QA_TOKEN", "another cluster, another token variable"],
+        ),
       ),
   ).action(async (flags: DeployFlags) => {
     const token = readSecretEnv(flags.tokenEnv);

@@ -4,14 +4,25 @@ import { historyToMarkdown } from "../audit/markdown.ts";
 import { readHistory } from "../audit/history.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, type ClusterFlags } from "./support.ts";
-import { output } from "./common.ts";
+import { examples, intOption, output } from "./common.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
-    program.command("history").description("List the recorded releases (ConfigMap release-gate-history), newest first."),
-  ).action(async (flags: ClusterFlags) => {
+    program
+      .command("history")
+      .description("List the recorded releases (ConfigMap release-gate-history), newest first.")
+      .option("--limit <n>", "show only the newest N records", intOption(1))
+      .addHelpText(
+        "after",
+        examples(
+          ["history", "every record kept (release.yaml's historyLimit, 20 by default)"],
+          ["history --limit 5", "the newest five"],
+          ["history --limit 1 --json", "the last release's full record, for scripts"],
+        ),
+      ),
+  ).action(async (flags: ClusterFlags & { limit?: number }) => {
     const env = await pipelineEnv({ config: flags.config, ...clusterSource(flags), quiet: true });
-    const records = await readHistory(env.kube, env.config.namespace);
+    const records = (await readHistory(env.kube, env.config.namespace)).slice(0, flags.limit);
     output(
       flags,
       () => historyToMarkdown(records),

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { promote } from "../pipeline/operator.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, readSecretEnv } from "./common.ts";
+import { envNameOption, examples, readSecretEnv } from "./common.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
@@ -18,7 +18,8 @@ export function register(program: Command): void {
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
         "SMOKE_TEST_TOKEN",
-      ),
+      )
+      .addHelpText("after", examples(["promote --tag 1.4.2", "after canary --tag 1.4.2 --weight 100 passed"])),
   ).action(async (flags: ClusterFlags & { tag: string; tokenEnv: string }) => {
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({

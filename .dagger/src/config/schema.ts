@@ -9,7 +9,7 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const name = z.string().max(63).regex(K8S_NAME, "must be a Kubernetes name (lowercase letters, digits and '-')");
 
 /** A duration as text ("2m", "30s", "1m30s", "500ms") turned into milliseconds. */
-const duration = z.string().transform((text, ctx) => {
+export const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
     ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (examples: 2m, 30s, 1m30s, 500ms)` });
@@ -139,11 +139,19 @@ export const releaseConfigSchema = z
         /** The response header where the app reports its version (the image tag). */
         versionHeader: headerName.default("X-App-Version"),
         samples: z.number().int().min(10).max(10_000).default(200),
-        /** Allowed gap between set and observed canary share, in percentage points. */
-        tolerance: z.number().min(0).max(50).default(15),
+        /**
+         * How often a split the routers really apply may be called a mismatch, per check: the bound of an exact
+         * binomial test. 1e-6 is once in a million checks.
+         */
+        falseAlarmRate: z.number().gt(0).max(0.05).default(1e-6),
+        /**
+         * Systematic gap between set and observed canary share allowed on top of sampling noise, in percentage
+         * points; never more than half the way from the weight to 0 or 100 %.
+         */
+        tolerancePoints: z.number().min(0).max(50).default(2),
       })
       .strict()
-      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 15 }),
+      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, falseAlarmRate: 1e-6, tolerancePoints: 2 }),
     lock: z
       .object({ ttl: duration.default(900_000) })
       .strict()

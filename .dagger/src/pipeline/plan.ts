@@ -60,7 +60,7 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
               `set weight ${phase.weight} on the ${config.router.kind} route and verify it took effect (≤ ${formatDuration(d.weightVerified)})`,
             ]),
         ...(config.observedSplit.enabled
-          ? [`sample the public URL: observed canary share within ±${config.observedSplit.tolerance} points`]
+          ? [`sample the public URL: observed canary share within the binomial bound ±${config.observedSplit.tolerancePoints} points`]
           : []),
         `smoke-test the public URL (≤ ${formatDuration(d.smoke)})`,
         ...(phase.observe > 0
@@ -123,7 +123,7 @@ export function assertWithinBudget(plan: ReleasePlan): void {
   throw new UsageError(
     `the plan's worst case is ${formatDuration(plan.worstCaseMs)}, over the ${formatDuration(plan.budgetMs)} budget; ` +
       `costliest: ${costliest.map((s) => `${s.label} (${formatDuration(s.worstCaseMs)})`).join(", ")}. ` +
-      `Shorten observation windows or deadlines in release.yaml; nothing was changed in the cluster`,
+      `Shorten observation windows (phases[].observe) or deadlines, or raise budget: in release.yaml; nothing was changed in the cluster`,
   );
 }
 

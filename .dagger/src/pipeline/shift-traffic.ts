@@ -51,7 +51,7 @@ export async function checkObservedSplit(rel: Release, weight: number, stepName:
         samples: config.observedSplit.samples,
         timeoutMs: config.smoke.timeout,
         signal: rel.signal,
-        verdict: { floor: config.observedSplit.tolerance / 100 },
+        verdict: { falseAlarmRate: config.observedSplit.falseAlarmRate, tolerancePoints: config.observedSplit.tolerancePoints },
       });
       rec.observedSplit = [
         ...(rec.observedSplit ?? []),

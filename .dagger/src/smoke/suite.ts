@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
+import { TLS_CHECK_NAME } from "./types.ts";
 
 /** A dot path into a JSON body, e.g. `status` or `checks.database`. */
 const jsonPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, "a dot path such as status or checks.database");
@@ -66,8 +67,7 @@ export const TlsCheck = z.strictObject({
   minDaysValid: z.number().int().min(0).default(14),
 });
 
-/** The name of the built-in certificate check in reports. */
-export const TLS_CHECK_NAME = "tls";
+export { TLS_CHECK_NAME };
 
 export const Suite = z
   .strictObject({
