@@ -58,4 +58,3 @@ export async function main(argv: string[]): Promise<number> {
     return exitCodeOf(err);
   }
 }
-
