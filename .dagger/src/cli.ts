@@ -24,6 +24,8 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   status: () => import("./commands/status.ts"),
   history: () => import("./commands/history.ts"),
   plan: () => import("./commands/plan.ts"),
+  approvals: () => import("./commands/approvals.ts"),
+  "github-environments": () => import("./commands/github-environments.ts"),
 };
 // ---- end of command registrations ----
 

@@ -53,7 +53,7 @@ export function newRecord(env: PipelineEnv, command: ReleaseRecord["command"], t
     namespace: env.config.namespace,
     tag,
     triggeredBy: env.triggeredBy,
-    ...(env.approvedBy?.length ? { approvedBy: env.approvedBy } : {}),
+    ...(env.approval ? { approval: env.approval } : {}),
     ...(env.ciRun ? { ciRun: env.ciRun } : {}),
     startedAt: new Date().toISOString(),
     outcome: "succeeded",
