@@ -165,7 +165,9 @@ describe("release-gate approvals: could not check (exit 2, one clear line)", () 
     const port = await closedPort();
     const r = await approvals(goodApprovals(), [], { GITHUB_API_URL: `http://127.0.0.1:${port}` });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`could not reach GitHub at http://127.0.0.1:${port} to read workflow run qualisys/platform run 16042 (ECONNREFUSED)`);
+    expect(r.stderr).toContain(
+      `could not reach GitHub at http://127.0.0.1:${port} to read workflow run qualisys/platform run 16042 (ECONNREFUSED)`,
+    );
   });
 
   it("no token: names the variable, asks GitHub nothing", async () => {
@@ -196,7 +198,6 @@ describe("release-gate approvals: could not check (exit 2, one clear line)", () 
     expect(r.stderr).toContain("has no approvals: section");
   });
 });
-
 
 /** The production release.yaml with the approvals section changed (null: removed). */
 async function configWith(reviewers: Record<string, string[]> | null): Promise<string> {

@@ -275,7 +275,10 @@ export async function startFakeGitHub(token = "ghp_fakeTokenForTests0123456789ab
             branches: [],
           };
           if (b.reviewers) {
-            next.reviewers = b.reviewers.map((r) => ({ type: "User", login: state.users.find((u) => u.id === r.id)?.login ?? `id-${r.id}` }));
+            next.reviewers = b.reviewers.map((r) => ({
+              type: "User",
+              login: state.users.find((u) => u.id === r.id)?.login ?? `id-${r.id}`,
+            }));
           }
           if (b.prevent_self_review !== undefined) next.preventSelfReview = b.prevent_self_review;
           if (b.can_admins_bypass !== undefined) next.canAdminsBypass = b.can_admins_bypass;
@@ -290,7 +293,12 @@ export async function startFakeGitHub(token = "ghp_fakeTokenForTests0123456789ab
         if (rest.length === 3 && method === "GET") {
           return send(res, 200, {
             total_count: env.branches.length,
-            branch_policies: env.branches.map((b) => ({ id: b.id, node_id: `MDE2OkdhdGVCcmFuY2hQb2xpY3ky${b.id}`, name: b.name, type: b.type })),
+            branch_policies: env.branches.map((b) => ({
+              id: b.id,
+              node_id: `MDE2OkdhdGVCcmFuY2hQb2xpY3ky${b.id}`,
+              name: b.name,
+              type: b.type,
+            })),
           });
         }
         if (rest.length === 3 && method === "POST") {

@@ -32,12 +32,17 @@ export function register(program: Command): void {
     .requiredOption("--repo <owner/repo>", "the repository, e.g. qualisys/platform")
     .requiredOption("--run-id <id>", "the workflow run id (GITHUB_RUN_ID in Actions)")
     .option("--config <file>", "release.yaml with the approvals: section", DEFAULT_CONFIG_PATH)
-    .option("--token-env <name>", "NAME of the environment variable holding the GitHub token (needs actions: read)", envNameOption, "GITHUB_TOKEN")
+    .option(
+      "--token-env <name>",
+      "NAME of the environment variable holding the GitHub token (needs actions: read)",
+      envNameOption,
+      "GITHUB_TOKEN",
+    )
     .option("--api-url <url>", "GitHub API root (default: GITHUB_API_URL, else https://api.github.com)")
     .option("--json", "print the verdict as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  GITHUB_TOKEN=… release-gate approvals --repo qualisys/platform --run-id 16042\n  release-gate approvals --repo qualisys/platform --run-id \"$GITHUB_RUN_ID\" --json\n",
+      '\nExamples:\n  GITHUB_TOKEN=… release-gate approvals --repo qualisys/platform --run-id 16042\n  release-gate approvals --repo qualisys/platform --run-id "$GITHUB_RUN_ID" --json\n',
     )
     .action(async (flags: ApprovalsFlags) => {
       const repo = parseRepo(flags.repo);
@@ -51,6 +56,7 @@ export function register(program: Command): void {
         () => verdictToText(result),
         () => JSON.stringify(result, null, 2) + "\n",
       );
-      if (!result.verdict.satisfied) throw new FailedError(`the two-person rule is not satisfied for run ${runId}: ${result.verdict.problems.join("; ")}`);
+      if (!result.verdict.satisfied)
+        throw new FailedError(`the two-person rule is not satisfied for run ${runId}: ${result.verdict.problems.join("; ")}`);
     });
 }

@@ -98,8 +98,12 @@ function distinctAssignment(candidates: string[][], i = 0, taken: string[] = [])
 
 function sharedApproverProblem(environments: ApprovalEnvironment[], candidates: string[][]): string {
   const people = new Map<string, string[]>();
-  candidates.forEach((c, i) => c.forEach((l) => people.set(l.toLowerCase(), [...(people.get(l.toLowerCase()) ?? []), environments[i]!.name])));
-  const shared = [...people.entries()].filter(([, envs]) => envs.length > 1).map(([login, envs]) => `${login} approved ${envs.join(" and ")}`);
+  candidates.forEach((c, i) =>
+    c.forEach((l) => people.set(l.toLowerCase(), [...(people.get(l.toLowerCase()) ?? []), environments[i]!.name])),
+  );
+  const shared = [...people.entries()]
+    .filter(([, envs]) => envs.length > 1)
+    .map(([login, envs]) => `${login} approved ${envs.join(" and ")}`);
   return `the same person cannot count twice (${shared.join("; ")}): each environment needs a different approver`;
 }
 

@@ -19,7 +19,9 @@ export interface RunApprovals {
 export async function checkRunApprovals(gh: GitHub, run: RunRef, environments: ApprovalEnvironment[]): Promise<RunApprovals> {
   const where = `${run.owner}/${run.repo} run ${run.runId}`;
   const { owner, repo, runId: run_id } = run;
-  const info = await gh.call(`workflow run ${where}`, (request) => gh.octokit.rest.actions.getWorkflowRun({ owner, repo, run_id, request }));
+  const info = await gh.call(`workflow run ${where}`, (request) =>
+    gh.octokit.rest.actions.getWorkflowRun({ owner, repo, run_id, request }),
+  );
   const approvals = await gh.call(`the approvals of ${where}`, (request) =>
     gh.octokit.rest.actions.getReviewsForRun({ owner, repo, run_id, request }),
   );
@@ -56,18 +58,22 @@ export function verdictToText(r: RunApprovals): string {
   const run = `run ${r.run.runId}${r.runAttempt ? ` (attempt ${r.runAttempt})` : ""} of ${r.run.owner}/${r.run.repo}`;
   const starters = `started by ${r.triggeringActor ?? r.actor ?? "?"}${r.actor && r.triggeringActor && r.actor !== r.triggeringActor ? ` (actor ${r.actor})` : ""}`;
   if (r.verdict.satisfied) {
-    return [
-      `two-person rule satisfied for ${run}, ${starters}:`,
-      ...r.verdict.approvers.map((a) => `  ${a.environment}: approved by ${a.login}`),
-      `  ${r.runUrl}`,
-    ].join("\n") + "\n";
+    return (
+      [
+        `two-person rule satisfied for ${run}, ${starters}:`,
+        ...r.verdict.approvers.map((a) => `  ${a.environment}: approved by ${a.login}`),
+        `  ${r.runUrl}`,
+      ].join("\n") + "\n"
+    );
   }
-  return [
-    `two-person rule NOT satisfied for ${run}, ${starters}:`,
-    "  found:",
-    ...r.verdict.found.map((f) => `    ${f}`),
-    "  missing:",
-    ...r.verdict.problems.map((p) => `    ${p}`),
-    `  ${r.runUrl}`,
-  ].join("\n") + "\n";
+  return (
+    [
+      `two-person rule NOT satisfied for ${run}, ${starters}:`,
+      "  found:",
+      ...r.verdict.found.map((f) => `    ${f}`),
+      "  missing:",
+      ...r.verdict.problems.map((p) => `    ${p}`),
+      `  ${r.runUrl}`,
+    ].join("\n") + "\n"
+  );
 }

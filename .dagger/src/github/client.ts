@@ -98,6 +98,7 @@ export function apiUrlFrom(given: string | undefined, env: NodeJS.ProcessEnv): s
   } catch {
     throw new UsageError(`the GitHub API URL ${JSON.stringify(url)} is not a URL (e.g. ${DEFAULT_API_URL})`);
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new UsageError(`the GitHub API URL must be http(s), not ${parsed.protocol}`);
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+    throw new UsageError(`the GitHub API URL must be http(s), not ${parsed.protocol}`);
   return url;
 }

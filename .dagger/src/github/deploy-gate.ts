@@ -45,7 +45,9 @@ export async function approvalForDeploy(o: DeployGateOptions): Promise<ApprovalR
   try {
     checked = await checkRunApprovals(gh, run, approvals.environments);
   } catch (err) {
-    throw new UsageError(`deploy refused: could not check the approvals of ${where}: ${(err as Error).message}; nothing was changed in the cluster`);
+    throw new UsageError(
+      `deploy refused: could not check the approvals of ${where}: ${(err as Error).message}; nothing was changed in the cluster`,
+    );
   }
   if (!checked.verdict.satisfied) {
     throw new UsageError(`deploy refused, nothing was changed in the cluster: ${verdictToText(checked).trimEnd()}`);

@@ -66,13 +66,17 @@ export function environmentDrift(reviewers: string[], state: EnvironmentState): 
   if (rule?.prevent_self_review !== true) drift.push("prevent_self_review is off: whoever started a run could approve it");
   const policy = live.deployment_branch_policy;
   if (!policy) drift.push(`deployment branches: any branch may deploy, configured ${DEPLOY_BRANCH} only`);
-  else if (policy.protected_branches) drift.push(`deployment branches: every protected branch may deploy, configured ${DEPLOY_BRANCH} only`);
+  else if (policy.protected_branches)
+    drift.push(`deployment branches: every protected branch may deploy, configured ${DEPLOY_BRANCH} only`);
   else {
     const names = state.branchPolicies.map((b) => `${b.type === "tag" ? "tag " : ""}${b.name ?? "?"}`);
-    const onlyMain = state.branchPolicies.length === 1 && state.branchPolicies[0]!.name === DEPLOY_BRANCH && state.branchPolicies[0]!.type !== "tag";
-    if (!onlyMain) drift.push(`deployment branches: GitHub allows ${names.length ? names.join(", ") : "none"}, configured ${DEPLOY_BRANCH} only`);
+    const onlyMain =
+      state.branchPolicies.length === 1 && state.branchPolicies[0]!.name === DEPLOY_BRANCH && state.branchPolicies[0]!.type !== "tag";
+    if (!onlyMain)
+      drift.push(`deployment branches: GitHub allows ${names.length ? names.join(", ") : "none"}, configured ${DEPLOY_BRANCH} only`);
   }
-  if (live.can_admins_bypass === undefined) drift.push("administrators' bypass: GitHub did not report can_admins_bypass, so it cannot be shown off");
+  if (live.can_admins_bypass === undefined)
+    drift.push("administrators' bypass: GitHub did not report can_admins_bypass, so it cannot be shown off");
   else if (live.can_admins_bypass) drift.push("administrators can bypass the protection rules (can_admins_bypass is on)");
   return drift;
 }
@@ -83,7 +87,8 @@ export async function readEnvironment(gh: GitHub, repo: RepoRef, name: string): 
   try {
     live = (await gh.octokit.rest.repos.getEnvironment({ owner, repo: r, environment_name: name })).data as LiveEnvironment;
   } catch (err) {
-    if ((err as { status?: number; response?: unknown }).status === 404 && (err as { response?: unknown }).response) return { name, branchPolicies: [] };
+    if ((err as { status?: number; response?: unknown }).status === 404 && (err as { response?: unknown }).response)
+      return { name, branchPolicies: [] };
     // Not a plain "absent": let the shared handler describe it (401, 403, network…).
     await gh.call(`environment ${name} of ${owner}/${r}`, () => Promise.reject(err));
   }
@@ -127,7 +132,9 @@ export async function applyEnvironments(
 ): Promise<void> {
   const admin = await readRepoAdmin(gh, repo);
   if (admin === false) {
-    throw new UsageError(`the token is not an admin token for ${repo.owner}/${repo.repo} (GitHub reports admin: false); ${ADMIN_NEEDED}; nothing was changed`);
+    throw new UsageError(
+      `the token is not an admin token for ${repo.owner}/${repo.repo} (GitHub reports admin: false); ${ADMIN_NEEDED}; nothing was changed`,
+    );
   }
   const { owner, repo: r } = repo;
   for (const env of config.environments) {
@@ -167,7 +174,13 @@ export async function applyEnvironments(
       await gh.call(
         `the removal of deployment branch policy ${p.name} from ${env.name}`,
         (request) =>
-          gh.octokit.rest.repos.deleteDeploymentBranchPolicy({ owner, repo: r, environment_name: env.name, branch_policy_id: p.id!, request }),
+          gh.octokit.rest.repos.deleteDeploymentBranchPolicy({
+            owner,
+            repo: r,
+            environment_name: env.name,
+            branch_policy_id: p.id!,
+            request,
+          }),
         ADMIN_NEEDED,
       );
     }
@@ -192,7 +205,9 @@ export async function applyEnvironments(
 
 export function driftToText(repo: RepoRef, drifts: EnvironmentDrift[]): string {
   const lines = drifts.flatMap((d) =>
-    d.drift.length ? [`${d.environment}: ${d.drift.length} drift${d.drift.length === 1 ? "" : "s"}`, ...d.drift.map((x) => `  - ${x}`)] : [`${d.environment}: as configured`],
+    d.drift.length
+      ? [`${d.environment}: ${d.drift.length} drift${d.drift.length === 1 ? "" : "s"}`, ...d.drift.map((x) => `  - ${x}`)]
+      : [`${d.environment}: as configured`],
   );
   const total = drifts.reduce((n, d) => n + d.drift.length, 0);
   lines.push(
