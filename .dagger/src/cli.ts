@@ -26,6 +26,7 @@ const commandModules: Record<string, () => Promise<CommandModule>> = {
   plan: () => import("./commands/plan.ts"),
   approvals: () => import("./commands/approvals.ts"),
   "github-environments": () => import("./commands/github-environments.ts"),
+  notify: () => import("./commands/notify.ts"),
 };
 // ---- end of command registrations ----
 
