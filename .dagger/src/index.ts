@@ -173,4 +173,46 @@ export class ReleaseGate {
     }
     return stdout;
   }
+  /**
+   * GitHub environments as code: compare the environments of release.yaml's approvals: with GitHub (exact reviewers,
+   * prevent_self_review on, deployment branch main only, no admin bypass), or make GitHub so. Returns the report;
+   * fails naming every drift (check) or when GitHub could not be asked. Apply needs a repository admin's token.
+   */
+  @func({ cache: "never" })
+  async githubEnvironments(
+    /** The repository as OWNER/REPO, e.g. qualisys/platform. */
+    repo: string,
+    /** GitHub token (e.g. env://GITHUB_TOKEN); an admin's for apply. Never printed. */
+    token: Secret,
+    /** Report drift, change nothing. */
+    check = false,
+    /** Make GitHub match release.yaml, then check again. */
+    apply = false,
+    /** release.yaml with the approvals: section (default: the repository's kubernetes/production/release.yaml). */
+    config?: File,
+    /** GitHub API root, e.g. https://ghe.example.com/api/v3 for GitHub Enterprise Server. */
+    apiUrl = "https://api.github.com",
+    /** Return the drift as JSON. */
+    json = false,
+  ): Promise<string> {
+    const args = ["release-gate", "github-environments", "--repo", repo, "--api-url", apiUrl, "--token-env", "GITHUB_TOKEN"];
+    if (check) args.push("--check");
+    if (apply) args.push("--apply");
+    if (json) args.push("--json");
+    let ctr = this.toolbox()
+      // GitHub's settings are only true now: bust the layer cache of this exec (the function cache is off already).
+      .withEnvVariable("RELEASE_GATE_CACHE_BUSTER", `${Date.now()}-${randomUUID()}`)
+      .withSecretVariable("GITHUB_TOKEN", token);
+    if (config) {
+      ctr = ctr.withMountedFile("/run/release-gate/release.yaml", config);
+      args.push("--config", "/run/release-gate/release.yaml");
+    }
+    const run = ctr.withExec(args, { expect: ReturnType.Any });
+    const [exitCode, stdout, stderr] = await Promise.all([run.exitCode(), run.stdout(), run.stderr()]);
+    if (exitCode !== 0) {
+      const verdict = exitCode === 2 ? "github-environments: could not check (nothing changed)" : "github-environments: drift";
+      throw new Error(`${verdict} (exit ${exitCode})\n${stdout}${stderr}`);
+    }
+    return stdout;
+  }
 }
