@@ -24,7 +24,7 @@ afterEach(async () => {
 async function deploy(h: Harness, args: string[], env: Record<string, string>) {
   const r = await execa(
     process.execPath,
-    [BIN, "deploy", "--tag", "1.1.0", "--json", ...args, "--config", h.configPath, "--kubeconfig", h.sim.kubeconfigPath],
+    [BIN, "deploy", "--tag", "1.1.0", "--json", ...args, "--config", h.configPath, "--kubeconfig", h.kubeconfigPath],
     { reject: false, extendEnv: false, env: { ...binEnv(h), GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url, ...env }, timeout: 90_000 },
   );
   expect(String(r.stdout) + String(r.stderr)).not.toContain(gh.token);
