@@ -13,7 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
-import { describeGrant, describeRequest, grantsOf, minimalRules, unusedGrants, type RecordedRequest } from "../test/kubernetes/rbac-rules.ts";
+import {
+  describeGrant,
+  describeRequest,
+  grantsOf,
+  minimalRules,
+  unusedGrants,
+  type RecordedRequest,
+} from "../test/kubernetes/rbac-rules.ts";
 
 const SUITES = ["test/pipeline", "test/commands", "test/github", "test/kubernetes/rbac.test.ts"];
 
