@@ -66,6 +66,16 @@ function smokeTargetHost(url: string): string {
   return host;
 }
 
+/**
+ * The GitHub token as the CLI takes it: a secret variable (GITHUB_TOKEN) whose NAME goes on the command line.
+ * Appends `--*-token-env GITHUB_TOKEN` to `args` when there is a token.
+ */
+function githubSecret(args: string[], token: Secret | undefined): Record<string, Secret> {
+  if (!token) return {};
+  args.push(args[0] === "deploy" ? "--github-token-env" : "--token-env", "GITHUB_TOKEN");
+  return { GITHUB_TOKEN: token };
+}
+
 /** The release-gate pipeline as Dagger functions; the constructor's arguments say which cluster to reach and how. */
 @object()
 export class ReleaseGate {
@@ -201,13 +211,21 @@ export class ReleaseGate {
     config?: File,
     /** Return the release record as JSON instead of Markdown. */
     json = false,
+    /**
+     * The GitHub workflow run this release belongs to (OWNER/REPO/RUN_ID or its URL): its approvals must satisfy
+     * release.yaml's two-person rule before anything changes (else the call fails with exit 2).
+     */
+    githubRun?: string,
+    /** GitHub token that reads the run's approvals (actions: read), e.g. env://GITHUB_TOKEN; never printed. */
+    githubToken?: Secret,
   ): Promise<string> {
     const args = ["deploy", "--tag", tag];
+    if (githubRun !== undefined) args.push("--github-run", githubRun);
     if (skipCanary) args.push("--skip-canary");
     if (reason !== undefined) args.push("--reason", reason);
     if (repair) args.push("--repair");
     if (resume) args.push("--resume");
-    return this.run(args, { token, config, json, cluster: true, live: true });
+    return this.run(args, { token, config, json, cluster: true, live: true, secrets: githubSecret(args, githubToken) });
   }
 
   /**
@@ -429,6 +447,59 @@ export class ReleaseGate {
   }
 
   /** The container with the cluster settings: secrets as secret variables or mounted secret files only. */
+  /**
+   * Check a GitHub workflow run against release.yaml's two-person rule (approvals:): every environment approved by
+   * one of its reviewers, a different person for each, none of them the run's actor or triggering actor, no
+   * rejection. Returns who approved what; fails with exit 1 when the rule is not satisfied, 2 when it cannot check.
+   */
+  @func({ cache: "never" })
+  async approvals(
+    /** The repository as OWNER/REPO, e.g. qualisys/platform. */
+    repo: string,
+    /** The workflow run id (GITHUB_RUN_ID in Actions). */
+    runId: string,
+    /** GitHub token that reads the run and its approvals (actions: read), e.g. env://GITHUB_TOKEN; never printed. */
+    token: Secret,
+    /** release.yaml with the approvals: section (default: the repository's kubernetes/production/release.yaml). */
+    config?: File,
+    /** GitHub API root (default https://api.github.com; e.g. https://ghe.example.com/api/v3 for GitHub Enterprise Server). */
+    apiUrl?: string,
+    /** Return the verdict as JSON. */
+    json = false,
+  ): Promise<string> {
+    const args = ["approvals", "--repo", repo, "--run-id", runId, ...(apiUrl !== undefined ? ["--api-url", apiUrl] : [])];
+    return this.run(args, { config, json, cluster: false, live: true, secrets: githubSecret(args, token) });
+  }
+
+  /**
+   * GitHub environments as code: compare the environments of release.yaml's approvals: with GitHub (exact reviewers,
+   * prevent_self_review on, deployment branch main only, no admin bypass), or make GitHub so. Returns the report;
+   * fails naming every drift (check, exit 1) or when GitHub could not be asked (exit 2). Apply needs a repository
+   * admin's token.
+   */
+  @func({ cache: "never" })
+  async githubEnvironments(
+    /** The repository as OWNER/REPO, e.g. qualisys/platform. */
+    repo: string,
+    /** GitHub token (e.g. env://GITHUB_TOKEN); a repository admin's for apply. Never printed. */
+    token: Secret,
+    /** Report drift, change nothing. */
+    check = false,
+    /** Make GitHub match release.yaml, then check again. */
+    apply = false,
+    /** release.yaml with the approvals: section (default: the repository's kubernetes/production/release.yaml). */
+    config?: File,
+    /** GitHub API root (default https://api.github.com; e.g. https://ghe.example.com/api/v3 for GitHub Enterprise Server). */
+    apiUrl?: string,
+    /** Return the drift as JSON. */
+    json = false,
+  ): Promise<string> {
+    const args = ["github-environments", "--repo", repo, ...(apiUrl !== undefined ? ["--api-url", apiUrl] : [])];
+    if (check) args.push("--check");
+    if (apply) args.push("--apply");
+    return this.run(args, { config, json, cluster: false, live: true, secrets: githubSecret(args, token) });
+  }
+
   private async connected(ctr: Container): Promise<Container> {
     let c = ctr;
     if (this.kubeconfig) c = c.withSecretVariable("RELEASE_GATE_KUBECONFIG", this.kubeconfig);
@@ -467,6 +538,8 @@ export class ReleaseGate {
       cluster: boolean;
       live: boolean;
       mounts?: Array<(c: Container) => Container>;
+      /** Secret environment variables for the CLI (the argv names the variable, never the value). */
+      secrets?: Record<string, Secret>;
     },
   ): Promise<string> {
     // Missing or conflicting settings: refused before anything is built or run.
@@ -476,6 +549,7 @@ export class ReleaseGate {
     if (o.cluster) argv.push(...clusterArgs(this.settings()));
     let c = o.cluster ? await this.connected(this.cli()) : this.cli();
     for (const m of o.mounts ?? []) c = m(c);
+    for (const [name, secret] of Object.entries(o.secrets ?? {})) c = c.withSecretVariable(name, secret);
     if (o.token) {
       c = c.withSecretVariable("SMOKE_TEST_TOKEN", o.token);
       argv.push("--token-env", "SMOKE_TEST_TOKEN");

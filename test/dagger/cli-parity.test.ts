@@ -13,6 +13,7 @@ import { runtimeLoad, type ScannedArg, type ScannedObject } from "./support/runt
 /** CLI commands with no function, and why. */
 const CLI_ONLY: Record<string, string> = {
   "eks-token": "a kubectl credential helper for people's own kubeconfigs; the functions get EKS tokens in process",
+  notify: "runs on the CI runner after the Dagger call, from the record it saved, so a failed notification never fails a release",
 };
 /** Function arguments with no CLI option of that name, and why. */
 const DAGGER_ONLY: Record<string, Record<string, string>> = {
@@ -22,7 +23,9 @@ const DAGGER_ONLY: Record<string, Record<string, string>> = {
  * CLI options that a function takes under another name or type: a secret travels as a Secret argument, never as
  * the NAME of an environment variable (the toolbox's variable is set from the Secret).
  */
-const RENAMED: Record<string, string> = { tokenEnv: "token" };
+const RENAMED: Record<string, string> = { tokenEnv: "token", githubTokenEnv: "githubToken" };
+/** A CLI command's function: the same name in camelCase (github-environments → githubEnvironments). */
+const functionName = (command: string) => command.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 /** Options every function gets from the module instead: the connection settings are constructor arguments. */
 const FROM_CONSTRUCTOR = new Set<string>(CLUSTER_OPTIONS);
 
@@ -44,9 +47,9 @@ const takesValue = (o: Option) => o.required || o.optional;
 describe("Dagger functions and CLI commands", () => {
   it("every CLI command has a function of the same name, unless it is CLI-only for a stated reason", () => {
     const functions = new Set(module.functions.map((f) => f.name));
-    expect(commandNames().filter((c) => !functions.has(c) && !(c in CLI_ONLY))).toEqual([]);
+    expect(commandNames().filter((c) => !functions.has(functionName(c)) && !(c in CLI_ONLY))).toEqual([]);
     // And the other way: every function but the toolbox is a CLI command.
-    expect(module.functions.map((f) => f.name).filter((f) => f !== "toolbox" && !commandNames().includes(f))).toEqual([]);
+    expect(module.functions.map((f) => f.name).filter((f) => f !== "toolbox" && !commandNames().map(functionName).includes(f))).toEqual([]);
   });
 
   it("the constructor takes every cluster option the CLI commands take", () => {
@@ -58,47 +61,50 @@ describe("Dagger functions and CLI commands", () => {
     for (const n of clusterOptions) expect(ctor, n).toContain(n);
   });
 
-  describe.each(["deploy", "canary", "promote", "rollback", "status", "history", "plan", "smoke"])("%s", (name) => {
-    let cmd: Command;
-    let args: Map<string, ScannedArg>;
-    beforeAll(() => {
-      cmd = program.commands.find((c) => c.name() === name)!;
-      args = new Map(module.functions.find((f) => f.name === name)!.arguments.map((a) => [a.name, a]));
-    });
+  describe.each(["deploy", "canary", "promote", "rollback", "status", "history", "plan", "smoke", "approvals", "github-environments"])(
+    "%s",
+    (name) => {
+      let cmd: Command;
+      let args: Map<string, ScannedArg>;
+      beforeAll(() => {
+        cmd = program.commands.find((c) => c.name() === name)!;
+        args = new Map(module.functions.find((f) => f.name === functionName(name))!.arguments.map((a) => [a.name, a]));
+      });
 
-    it("takes each CLI option by the same name (connection settings on the constructor)", () => {
-      const expected = cmd.options
-        .map((o) => o.attributeName())
-        .filter((n) => !FROM_CONSTRUCTOR.has(n))
-        .map((n) => RENAMED[n] ?? n);
-      const extra = Object.keys(DAGGER_ONLY[name] ?? {});
-      expect([...args.keys()].sort()).toEqual([...expected, ...extra].sort());
-    });
+      it("takes each CLI option by the same name (connection settings on the constructor)", () => {
+        const expected = cmd.options
+          .map((o) => o.attributeName())
+          .filter((n) => !FROM_CONSTRUCTOR.has(n))
+          .map((n) => RENAMED[n] ?? n);
+        const extra = Object.keys(DAGGER_ONLY[name] ?? {});
+        expect([...args.keys()].sort()).toEqual([...expected, ...extra].sort());
+      });
 
-    it("a flag is a boolean, an option with a value is not, a required option is required, a secret is a Secret", () => {
-      for (const o of cmd.options) {
-        const n = o.attributeName();
-        if (FROM_CONSTRUCTOR.has(n)) continue;
-        const a = args.get(RENAMED[n] ?? n)!;
-        if (n in RENAMED) {
-          expect(a.type.name, n).toBe("Secret");
-          continue;
+      it("a flag is a boolean, an option with a value is not, a required option is required, a secret is a Secret", () => {
+        for (const o of cmd.options) {
+          const n = o.attributeName();
+          if (FROM_CONSTRUCTOR.has(n)) continue;
+          const a = args.get(RENAMED[n] ?? n)!;
+          if (n in RENAMED) {
+            expect(a.type.name, n).toBe("Secret");
+            continue;
+          }
+          if (takesValue(o)) expect(a.type.kind, n).not.toBe("BOOLEAN_KIND");
+          else expect(a.type.kind, n).toBe("BOOLEAN_KIND");
+          // Dagger makes an argument optional by `?`, null or a default value.
+          const optional = a.isOptional || a.isNullable || a.defaultValue !== undefined;
+          expect(optional, `${name} ${o.long}: optional`).toBe(!o.mandatory);
         }
-        if (takesValue(o)) expect(a.type.kind, n).not.toBe("BOOLEAN_KIND");
-        else expect(a.type.kind, n).toBe("BOOLEAN_KIND");
-        // Dagger makes an argument optional by `?`, null or a default value.
-        const optional = a.isOptional || a.isNullable || a.defaultValue !== undefined;
-        expect(optional, `${name} ${o.long}: optional`).toBe(!o.mandatory);
-      }
-    });
+      });
 
-    it("keeps the CLI's numeric defaults", () => {
-      for (const o of cmd.options) {
-        if (typeof o.defaultValue !== "number") continue;
-        expect(args.get(o.attributeName())?.defaultValue, o.long).toBe(o.defaultValue);
-      }
-    });
-  });
+      it("keeps the CLI's numeric defaults", () => {
+        for (const o of cmd.options) {
+          if (typeof o.defaultValue !== "number") continue;
+          expect(args.get(o.attributeName())?.defaultValue, o.long).toBe(o.defaultValue);
+        }
+      });
+    },
+  );
 
   it("notices a CLI option a function lacks (the check itself can fail)", () => {
     const cmd = program.commands.find((c) => c.name() === "history")!;

@@ -16,9 +16,9 @@ beforeAll(async () => {
   module = r.objects![0];
 }, 180_000);
 
-const PIPELINE = ["deploy", "canary", "promote", "rollback", "status", "history", "plan", "smoke"];
-/** Side effects (deploy…rollback) or a verdict only true now (status, history, smoke). */
-const NEVER_CACHED = ["deploy", "canary", "promote", "rollback", "status", "history", "smoke"];
+const PIPELINE = ["deploy", "canary", "promote", "rollback", "status", "history", "plan", "smoke", "approvals", "githubEnvironments"];
+/** Side effects (deploy…rollback, githubEnvironments --apply) or a verdict only true now (status, history, smoke, approvals). */
+const NEVER_CACHED = ["deploy", "canary", "promote", "rollback", "status", "history", "smoke", "approvals", "githubEnvironments"];
 const CREDENTIAL_LIKE = /token|secret|password|kubeconfig|access-?key|credential/i;
 
 const fn = (name: string) => module.functions.find((f) => f.name === name);

@@ -18,6 +18,7 @@ import { NODE_IP, NODE_NAME } from "./controllers/kubelet.ts";
 import { startEdge } from "./edge.ts";
 import { Faults } from "./faults.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { Authorizer, type Identity } from "./api/authorization.ts";
 import { defaultResourceTypes } from "./resources.ts";
 import { behaviourForImage, resolveScenario, type Scenario, type ScenarioInput } from "./scenario.ts";
 import { Store, StoreError, type KObject } from "./store.ts";
@@ -46,6 +47,13 @@ export interface Sim {
   store: Store;
   clock: Clock;
   faults: Faults;
+  /** Authentication and RBAC: every decision made for a non-admin identity is in `authz.decisions`. */
+  authz: Authorizer;
+  /**
+   * A kubeconfig at `path` that authenticates as `identity` (a bearer token the simulator maps to that user and
+   * its groups), so what it may do is what the RBAC objects applied to the simulator grant it.
+   */
+  writeKubeconfigAs(identity: Identity, path: string): Promise<void>;
   /** The scenario in force (replace it with setScenario). */
   readonly scenario: Scenario;
   /**
@@ -76,7 +84,8 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     for (const c of cleanups.splice(0).reverse()) await c();
   };
   try {
-    const api = await startApiServer(store, { port: opts.port, faults, log });
+    const authz = new Authorizer(store);
+    const api = await startApiServer(store, { port: opts.port, faults, log, authorizer: authz });
     cleanups.push(() => api.close());
     const edge = await startEdge(store, clock, {
       port: opts.edgePort,
@@ -117,6 +126,13 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
       store,
       clock,
       faults,
+      authz,
+      writeKubeconfigAs: (identity, path) =>
+        writeKubeconfig(api.url, path, {
+          ...(opts.namespace ? { namespace: opts.namespace } : {}),
+          token: authz.issueToken(identity),
+          user: identity.user,
+        }),
       get scenario() {
         return scenario;
       },

@@ -16,7 +16,7 @@ export function recordToMarkdown(r: ReleaseRecord): string {
   lines.push(`## release-gate ${r.command} \`${r.tag}\` to ${r.namespace}: ${ICON[r.outcome]}`, "");
   lines.push(`- **Triggered by:** ${cell(r.triggeredBy)}${r.ciRun ? ` (${cell(r.ciRun)})` : ""}`);
   if (r.deployedAs) lines.push(`- **Deployed as:** ${cell(r.deployedAs)}`);
-  if (r.approvedBy?.length) lines.push(`- **Approved by:** ${r.approvedBy.map(cell).join(", ")}`);
+  if (r.approval) lines.push(approvalLine(r.approval));
   lines.push(`- **Started:** ${r.startedAt}${r.durationMs !== undefined ? `, took ${formatDuration(r.durationMs)}` : ""}`);
   if (r.skipCanary) lines.push(`- **Canary skipped:** ${cell(r.skipCanary.reason)}`);
   if (r.rollbackReason) lines.push(`- **Rollback reason:** ${cell(r.rollbackReason)}`);
@@ -43,6 +43,14 @@ export function recordToMarkdown(r: ReleaseRecord): string {
   );
   if (failed.length) lines.push("", "**Failed smoke checks**", "", ...failed.map((f) => `- ${cell(f)}`));
   return lines.join("\n") + "\n";
+}
+
+function approvalLine(a: NonNullable<ReleaseRecord["approval"]>): string {
+  const who = a.approvers.map((p) => `${cell(p.login)}${p.environment ? ` (${cell(p.environment)})` : ""}`).join(", ") || "nobody";
+  if (a.source === "self-reported") return `- **Approved by (self-reported, not verified):** ${who}`;
+  const run = a.runUrl ? `[run${a.runAttempt ? `, attempt ${a.runAttempt}` : ""}](${a.runUrl})` : "the run";
+  const started = a.triggeringActor ?? a.actor;
+  return `- **Approved by:** ${who}, checked against ${run} on GitHub${started ? `; started by ${cell(started)}` : ""}`;
 }
 
 export function historyToMarkdown(records: ReleaseRecord[]): string {

@@ -29,6 +29,12 @@ export const commandCatalog: Record<string, CatalogEntry> = {
   rollback: { summary: "from any state back to a healthy stable", load: () => import("./rollback.ts") },
   status: { summary: "what runs now: images, weights, lock, release in flight", load: () => import("./status.ts") },
   history: { summary: "the recorded releases, newest first", load: () => import("./history.ts") },
+  approvals: { summary: "check a GitHub run against the two-person rule", load: () => import("./approvals.ts") },
+  "github-environments": {
+    summary: "check or apply the GitHub environments release.yaml names",
+    load: () => import("./github-environments.ts"),
+  },
+  notify: { summary: "tell the job summary and Slack how a release ended", load: () => import("./notify.ts") },
   "eks-token": { summary: "print an EKS bearer token as a kubectl ExecCredential", load: () => import("./eks-token.ts") },
 };
 // ---- end of command registrations ----
@@ -57,7 +63,8 @@ export const programHelp = [
   "  KUBECONFIG                the cluster's kubeconfig file (--kubeconfig FILE wins, then RELEASE_GATE_KUBECONFIG: kubeconfig text)",
   "  SMOKE_TEST_TOKEN          bearer token for authenticated smoke checks (another variable: --token-env NAME)",
   "  RELEASE_GATE_RESOLVE      reach public URLs at another address, keeping their Host: host=URL,… (e.g. *=http://127.0.0.1:8080)",
-  "  RELEASE_GATE_APPROVERS    who approved, recorded with the release (comma-separated; set by CI)",
+  "  RELEASE_GATE_APPROVERS    local runs only: who approved, recorded as self-reported (in Actions, approvals come from GitHub)",
+  "  GITHUB_TOKEN              deploy in Actions (or with --github-run): reads the run's approvals; approvals, github-environments",
   "",
   "Exit codes: 0 success, 1 failed (a release rolled back), 2 refused: bad input, nothing was changed.",
   "Documentation: docs/cli.md; release.yaml fields: kubernetes/production/README.md.",

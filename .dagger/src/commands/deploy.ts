@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import { deploy } from "../pipeline/release.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, examples, readSecretEnv } from "./common.ts";
+import { envNameOption, examples, readSecretEnv, registerSecret } from "./common.ts";
+import { approvalForDeploy } from "../github/deploy-gate.ts";
 
 interface DeployFlags extends ClusterFlags {
   tag: string;
@@ -15,6 +16,8 @@ interface DeployFlags extends ClusterFlags {
   repair?: boolean;
   resume?: boolean;
   tokenEnv: string;
+  githubRun?: string;
+  githubTokenEnv: string;
 }
 
 export function register(program: Command): void {
@@ -38,6 +41,17 @@ export function register(program: Command): void {
         envNameOption,
         "SMOKE_TEST_TOKEN",
       )
+      .option(
+        "--github-run <run>",
+        "the GitHub workflow run this release belongs to (OWNER/REPO/RUN_ID or its URL; default in Actions: GITHUB_REPOSITORY/GITHUB_RUN_ID): " +
+          "its approvals must satisfy release.yaml's two-person rule before anything changes (else exit 2)",
+      )
+      .option(
+        "--github-token-env <name>",
+        "NAME of the environment variable holding the GitHub token that reads the run's approvals (actions: read)",
+        envNameOption,
+        "GITHUB_TOKEN",
+      )
       .addHelpText(
         "after",
         examples(
@@ -50,7 +64,17 @@ export function register(program: Command): void {
       ),
   ).action(async (flags: DeployFlags) => {
     const token = readSecretEnv(flags.tokenEnv);
+    // Before preflight: a run that fails the two-person rule never reaches the cluster.
+    const approval = await approvalForDeploy({
+      ...(flags.githubRun ? { githubRun: flags.githubRun } : {}),
+      config: flags.config,
+      tokenEnv: flags.githubTokenEnv,
+      env: process.env,
+      say: (line) => process.stderr.write(`release-gate: ${line}\n`),
+      secret: registerSecret,
+    });
     const env = await pipelineEnv({
+      ...(approval ? { approval } : {}),
       config: flags.config,
       ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),

@@ -3,6 +3,7 @@
  * (for the lock and the record), and where public URLs are reached.
  */
 import { userInfo } from "node:os";
+import type { ApprovalRecord } from "../audit/record.ts";
 import { loadReleaseConfig } from "../config/load.ts";
 import { kubeFromConfig } from "../kube/client.ts";
 import { applyDaggerRedirect, checkClusterPin, connectCluster, type ClusterSource } from "../kube/connect.ts";
@@ -16,6 +17,8 @@ export interface EnvOptions extends ClusterSource {
   /** No progress output (read-only commands). Progress goes to stderr, so --json on stdout stays clean either way. */
   quiet?: boolean;
   smokeToken?: string;
+  /** Approvals checked against GitHub (deploy with a GitHub run); else RELEASE_GATE_APPROVERS, self-reported. */
+  approval?: ApprovalRecord;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -29,10 +32,8 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
   const kc = applyDaggerRedirect(cluster, env).kc;
   const resolve = parseResolve(env.RELEASE_GATE_RESOLVE);
   const identity = defaultIdentity(env);
-  const approvers = env.RELEASE_GATE_APPROVERS?.split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
   const progress = o.quiet ? silentProgress : streamProgress();
+  const approval = o.approval ?? selfReported(env, progress);
   if (!o.smokeToken) progress.warn("no smoke-test token (see --token-env): the authenticated check user-me is skipped");
   return {
     kube: kubeFromConfig(kc),
@@ -40,12 +41,28 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
     progress,
     identity,
     triggeredBy: env.GITHUB_ACTOR ?? env.USER ?? loginName() ?? "unknown",
-    ...(approvers?.length ? { approvedBy: approvers } : {}),
+    ...(approval ? { approval } : {}),
     ...(env.GITHUB_RUN_ID ? { ciRun: `${env.GITHUB_REPOSITORY ?? ""} run ${env.GITHUB_RUN_ID}`.trim() } : {}),
     ...(o.smokeToken ? { smokeToken: o.smokeToken } : {}),
     ...(cluster.deployedAs ? { deployedAs: cluster.deployedAs } : {}),
     resolve,
   };
+}
+
+/**
+ * RELEASE_GATE_APPROVERS (comma-separated) names approvers for a local run; the record labels them self-reported.
+ * Ignored inside GitHub Actions, where approvers come from the run's approvals and nothing else.
+ */
+function selfReported(env: NodeJS.ProcessEnv, progress: { warn(m: string): void }): ApprovalRecord | undefined {
+  const approvers = env.RELEASE_GATE_APPROVERS?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!approvers?.length) return undefined;
+  if (env.GITHUB_ACTIONS === "true") {
+    progress.warn("RELEASE_GATE_APPROVERS is ignored in GitHub Actions: approvers come from the run's approvals (--github-run)");
+    return undefined;
+  }
+  return { source: "self-reported", approvers: approvers.map((login) => ({ login })) };
 }
 
 /** The account running the CLI where USER is not set (containers, CI images); userInfo throws without a passwd entry. */

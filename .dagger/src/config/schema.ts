@@ -83,6 +83,36 @@ const clusterPin = z
   .strict()
   .refine((p) => (p.eksClusterArn === undefined) !== (p.server === undefined), "name exactly one of eksClusterArn and server");
 
+/** GitHub logins: letters, digits and single hyphens, at most 39 characters. */
+const githubLogin = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, "must be a GitHub login");
+
+/**
+ * The two-person rule: GitHub environments the production workflow passes through, each with who may approve it
+ * (at most 6, GitHub's limit). release-gate approvals checks a run against it; github-environments keeps GitHub so.
+ */
+const approvals = z
+  .object({
+    environments: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, "must be a GitHub environment name (letters, digits, . _ -)"),
+            reviewers: z.array(githubLogin).min(1).max(6),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    const seen = new Set<string>();
+    a.environments.forEach((e, i) => {
+      if (seen.has(e.name.toLowerCase()))
+        ctx.addIssue({ code: "custom", path: ["environments", i, "name"], message: `environment "${e.name}" is listed twice` });
+      seen.add(e.name.toLowerCase());
+    });
+  });
+
 export const releaseConfigSchema = z
   .object({
     namespace: name,
@@ -160,6 +190,7 @@ export const releaseConfigSchema = z
     budget: duration.default(600_000),
     /** Release records kept in the history ConfigMap. */
     historyLimit: z.number().int().min(1).max(100).default(20),
+    approvals: approvals.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -207,3 +238,4 @@ export const releaseConfigSchema = z
 export type ReleaseConfig = z.output<typeof releaseConfigSchema>;
 export type ServiceConfig = ReleaseConfig["services"][number];
 export type PhaseConfig = ReleaseConfig["phases"][number];
+export type ApprovalsConfig = NonNullable<ReleaseConfig["approvals"]>;

@@ -6,7 +6,7 @@ import type { TrafficRouter } from "../traffic/router.ts";
 import type { Progress } from "./progress.ts";
 import type { Resolver } from "../smoke/public-url.ts";
 import type { InFlight } from "./state.ts";
-import type { StepRecord } from "../audit/record.ts";
+import type { ApprovalRecord, StepRecord } from "../audit/record.ts";
 
 export interface PipelineEnv {
   kube: Kube;
@@ -17,7 +17,7 @@ export interface PipelineEnv {
   triggeredBy: string;
   /** The AWS principal ARN the run acts as (EKS), recorded as "deployed as". */
   deployedAs?: string;
-  approvedBy?: string[];
+  approval?: ApprovalRecord;
   ciRun?: string;
   smokeToken?: string;
   resolve: Resolver;

@@ -54,7 +54,7 @@ export function newRecord(env: PipelineEnv, command: ReleaseRecord["command"], t
     tag,
     triggeredBy: env.triggeredBy,
     ...(env.deployedAs ? { deployedAs: env.deployedAs } : {}),
-    ...(env.approvedBy?.length ? { approvedBy: env.approvedBy } : {}),
+    ...(env.approval ? { approval: env.approval } : {}),
     ...(env.ciRun ? { ciRun: env.ciRun } : {}),
     startedAt: new Date().toISOString(),
     outcome: "succeeded",
