@@ -1,12 +1,12 @@
 /**
  * A REAL Prometheus server for the metric-analysis tests and bench: Debian's `prometheus` package, installed by
  * the test command itself when the binary is missing (apt-get as root, or through passwordless sudo, as on
- * GitHub's runners); otherwise a clear error, never a skip. Each server gets a generated config scraping the
- * given targets every second, a free loopback port and its own temporary storage; `stop()` ends it and removes
- * the storage.
+ * GitHub's runners); otherwise a clear error, never a skip. Each server gets a generated config scraping its
+ * targets every second (a file_sd file, so targets known only later, such as a simulator's metrics port, are
+ * added with `setTargets`), a free loopback port and its own temporary storage; `stop()` ends it, removes it all.
  */
 import { constants } from "node:fs";
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -94,26 +94,39 @@ export interface PrometheusServer {
   query(promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
   /** Wait until `promql` returns at least one sample (e.g. the edge's first requests were scraped). */
   waitFor(promql: string, what: string, timeoutMs?: number): Promise<void>;
+  /** Replace the scraped targets (host:port); Prometheus picks the file change up at once. */
+  setTargets(targets: string[]): Promise<void>;
   /** What the server printed (for failures). */
   output(): string;
   stop(): Promise<void>;
 }
 
 export interface PrometheusOptions {
-  /** host:port targets serving /metrics, scraped every `scrapeInterval`. */
-  targets: string[];
+  /** host:port targets serving /metrics, scraped every `scrapeInterval` (default none: see setTargets). */
+  targets?: string[];
   /** Default 1s. */
   scrapeInterval?: string;
 }
 
-export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusServer> {
+export async function startPrometheus(o: PrometheusOptions = {}): Promise<PrometheusServer> {
   const binary = await ensurePrometheus();
   const dir = await mkdtemp(join(tmpdir(), "release-gate-prometheus-"));
   const every = o.scrapeInterval ?? "1s";
+  const targetsFile = join(dir, "targets.json");
+  const setTargets = async (targets: string[]) => {
+    await writeFile(`${targetsFile}.tmp`, JSON.stringify([{ targets }]));
+    await rename(`${targetsFile}.tmp`, targetsFile);
+  };
+  await setTargets(o.targets ?? []);
   const config = {
     global: { scrape_interval: every, evaluation_interval: every },
     scrape_configs: [
-      { job_name: "ingress-nginx", scrape_interval: every, scrape_timeout: every, static_configs: [{ targets: o.targets }] },
+      {
+        job_name: "ingress-nginx",
+        scrape_interval: every,
+        scrape_timeout: every,
+        file_sd_configs: [{ files: [targetsFile], refresh_interval: every }],
+      },
     ],
   };
   await writeFile(join(dir, "prometheus.yml"), stringify(config));
@@ -173,5 +186,5 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
     await stop();
     throw err;
   }
-  return { url, query, waitFor, output: () => printed, stop };
+  return { url, query, waitFor, setTargets, output: () => printed, stop };
 }
