@@ -111,12 +111,12 @@ export async function startEdge(store: Store, clock: Clock, opts: EdgeOptions): 
       headers: req.headers,
     });
     req.resume();
-    let upstreamSeconds: number | undefined;
+    const timing: { upstreamSeconds?: number } = {};
     if (route && "metrics" in route && route.metrics) {
       const labels = { ...route.metrics, method: req.method ?? "GET", host };
       // As nginx logs it: when the response is done, or 499 when the client went away first.
       res.once("close", () =>
-        metrics.observe(labels, res.writableFinished ? res.statusCode : 499, (performance.now() - started) / 1000, upstreamSeconds),
+        metrics.observe(labels, res.writableFinished ? res.statusCode : 499, (performance.now() - started) / 1000, timing.upstreamSeconds),
       );
     }
     if (!route)
@@ -151,7 +151,7 @@ export async function startEdge(store: Store, clock: Clock, opts: EdgeOptions): 
       },
     );
     if (answer.delayMs > 0) await new Promise((r) => setTimeout(r, answer.delayMs));
-    upstreamSeconds = (performance.now() - upstreamStarted) / 1000;
+    timing.upstreamSeconds = (performance.now() - upstreamStarted) / 1000;
     send(res, answer.status, { ...answer.headers, "X-Sim-Route": route.detail }, req.method === "HEAD" ? "" : answer.body);
   }
 
