@@ -92,7 +92,7 @@ export class PrometheusClient {
 
   /** Run an instant query at the current time. */
   async query(promql: string, signal?: AbortSignal): Promise<QueryValue> {
-    const answer = await this.call("api/v1/query", new URLSearchParams({ query: promql }), signal);
+    const answer = await this.call("POST", "api/v1/query", new URLSearchParams({ query: promql }), signal);
     return valueOf(answer.data);
   }
 
@@ -100,7 +100,8 @@ export class PrometheusClient {
   async existingMetrics(names: string[], signal?: AbortSignal): Promise<Set<string>> {
     if (names.length === 0) return new Set();
     const params = new URLSearchParams({ "match[]": `{__name__=~"${names.join("|")}"}` });
-    const answer = await this.call("api/v1/label/__name__/values", params, signal);
+    // This endpoint answers GET only (405 to a POST).
+    const answer = await this.call("GET", "api/v1/label/__name__/values", params, signal);
     return new Set(Array.isArray(answer.data) ? (answer.data as string[]) : []);
   }
 
@@ -108,10 +109,16 @@ export class PrometheusClient {
     await this.dispatcher.close();
   }
 
-  /** POST a form to an API path; retries what may succeed next time, throws PrometheusError otherwise. */
-  private async call(path: string, form: URLSearchParams, signal?: AbortSignal): Promise<ApiAnswer> {
+  /**
+   * Call an API path with `params` (a form for POST, the query string for GET); retries what may succeed next
+   * time, throws PrometheusError otherwise. Both are read-only, so any of them may be sent again.
+   */
+  private async call(method: "GET" | "POST", path: string, params: URLSearchParams, signal?: AbortSignal): Promise<ApiAnswer> {
     const url = new URL(path, this.base);
-    const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", "user-agent": "release-gate" };
+    if (method === "GET") url.search = params.toString();
+    const where = `${url.origin}${url.pathname}`;
+    const headers: Record<string, string> = { "user-agent": "release-gate" };
+    if (method === "POST") headers["content-type"] = "application/x-www-form-urlencoded";
     if (this.o.authorization) headers.authorization = this.o.authorization;
     let last = "";
     const attempt = async (): Promise<ApiAnswer> => {
@@ -119,9 +126,9 @@ export class PrometheusClient {
       let res: Dispatcher.ResponseData;
       try {
         res = await request(url, {
-          method: "POST",
+          method,
           headers,
-          body: form.toString(),
+          ...(method === "POST" ? { body: params.toString() } : {}),
           dispatcher: this.dispatcher,
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });
@@ -130,7 +137,7 @@ export class PrometheusClient {
         const code = errorCode(err);
         if (timeout.aborted) last = `no answer within ${this.o.timeoutMs} ms`;
         else if (code && CONNECTION_ERRORS.has(code)) last = `connection failed (${code})`;
-        else throw new AbortError(new PrometheusError("unavailable", `${url.href}: ${(err as Error).message}`));
+        else throw new AbortError(new PrometheusError("unavailable", `${where}: ${(err as Error).message}`));
         throw new Retryable(last);
       }
       const text = await res.body.text();
@@ -146,11 +153,11 @@ export class PrometheusClient {
         throw new Retryable(last);
       }
       if (res.statusCode === 401 || res.statusCode === 403) {
-        throw new AbortError(new PrometheusError("refused", `HTTP ${res.statusCode} from ${url.href}: check analysis.prometheus.auth`));
+        throw new AbortError(new PrometheusError("refused", `HTTP ${res.statusCode} from ${where}: check analysis.prometheus.auth`));
       }
       if (res.statusCode >= 300 || !body || body.status !== "success") {
         throw new AbortError(
-          new PrometheusError("refused", `HTTP ${res.statusCode} from ${url.href}: ${why || "not a Prometheus API answer"}`),
+          new PrometheusError("refused", `HTTP ${res.statusCode} from ${where}: ${why || "not a Prometheus API answer"}`),
         );
       }
       return body;
@@ -167,7 +174,7 @@ export class PrometheusClient {
     } catch (err) {
       if (err instanceof PrometheusError) throw err;
       if (err instanceof Retryable) {
-        throw new PrometheusError("unavailable", `${url.href}: ${last} after ${this.o.retries + 1} attempt(s)`);
+        throw new PrometheusError("unavailable", `${where}: ${last} after ${this.o.retries + 1} attempt(s)`);
       }
       throw err;
     }
