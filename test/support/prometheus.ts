@@ -62,9 +62,14 @@ export function ensurePrometheus(): Promise<string> {
     }
     const install = ["install", "-y", "--no-install-recommends", BINARY];
     let r = await apt(install);
-    // A fresh machine may have no package lists yet ("Unable to locate package").
+    // A fresh machine may have no package lists yet ("Unable to locate package"); another worker may be
+    // refreshing them at this very moment, so one more try follows a short wait.
     if (r.exitCode !== 0) {
       await apt(["update"]);
+      r = await apt(install);
+    }
+    if (r.exitCode !== 0 && !(await onPath(BINARY))) {
+      await new Promise((done) => setTimeout(done, 5_000));
       r = await apt(install);
     }
     const path = await onPath(BINARY);

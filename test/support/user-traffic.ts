@@ -7,7 +7,7 @@
 import { Agent, request } from "undici";
 
 export interface Answer {
-  /** performance.now() when the answer was complete. */
+  /** Wall-clock ms (Date.now()) when the answer was complete, comparable with recorded store events. */
   at: number;
   status: number;
   version: string | undefined;
@@ -51,13 +51,13 @@ export function startUserTraffic(o: UserTrafficOptions): UserTraffic {
         await res.body.text();
         const version = res.headers["x-app-version"];
         answers.push({
-          at: performance.now(),
+          at: Date.now(),
           status: res.statusCode,
           version: typeof version === "string" ? version : undefined,
           ms: performance.now() - started,
         });
       } catch {
-        answers.push({ at: performance.now(), status: 0, version: undefined, ms: performance.now() - started });
+        answers.push({ at: Date.now(), status: 0, version: undefined, ms: performance.now() - started });
       }
       await new Promise((r) => setTimeout(r, o.pauseMs ?? 5));
     }
