@@ -20,9 +20,9 @@ export interface UserTrafficOptions {
   hosts: string[];
   path: string;
   headers?: Record<string, string>;
-  /** Concurrent loops (default 4). */
+  /** Concurrent loops (default 2). */
   workers?: number;
-  /** Pause between a loop's requests (default 5 ms): steady traffic without starving the machine. */
+  /** Pause between a loop's requests (default 15 ms): steady traffic (about 100 requests/s) without starving the machine. */
   pauseMs?: number;
   /** Stop by itself after this long (default 5 min). */
   maxMs?: number;
@@ -34,7 +34,7 @@ export interface UserTraffic {
 }
 
 export function startUserTraffic(o: UserTrafficOptions): UserTraffic {
-  const agent = new Agent({ connections: o.workers ?? 4 });
+  const agent = new Agent({ connections: o.workers ?? 2 });
   const answers: Answer[] = [];
   const deadline = performance.now() + (o.maxMs ?? 300_000);
   let stopped = false;
@@ -59,10 +59,10 @@ export function startUserTraffic(o: UserTrafficOptions): UserTraffic {
       } catch {
         answers.push({ at: Date.now(), status: 0, version: undefined, ms: performance.now() - started });
       }
-      await new Promise((r) => setTimeout(r, o.pauseMs ?? 5));
+      await new Promise((r) => setTimeout(r, o.pauseMs ?? 15));
     }
   };
-  const loops = Array.from({ length: o.workers ?? 4 }, (_, w) => loop(w));
+  const loops = Array.from({ length: o.workers ?? 2 }, (_, w) => loop(w));
   let stopping: Promise<Answer[]> | undefined;
   return {
     answers,
