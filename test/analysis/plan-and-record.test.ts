@@ -19,7 +19,7 @@ describe("plan with metric analysis", () => {
     const config = production(true);
     expect(analysisPlanAction(config, 120_000)).toBe(
       "metric analysis: 4 evaluation(s), every 30s, of error-rate (fails the phase at its 2nd failed evaluation; no data: fail), " +
-        "latency-p99 (fails the phase at its 2nd failed evaluation; no data: fail); Prometheus unreachable after 1 retries fails the phase",
+        "latency-p99 (fails the phase at its 2nd failed evaluation; no data: fail); Prometheus unreachable after 1 retry fails the phase",
     );
     // 45 s: the last evaluation at 30 s; one failure allowed of one evaluation, so thresholds cannot fail that window.
     expect(analysisPlanAction(config, 45_000)).toMatch(

@@ -111,7 +111,7 @@ export function analysisPlanAction(config: ReleaseConfig, observeMs: number): st
     (c) =>
       `${c.name} (fails the phase at its ${ordinal(c.allowedFailures + 1)} failed evaluation${c.allowedFailures + 1 > count ? ", more than this window has: it cannot fail here" : ""}; no data: ${c.noData})`,
   );
-  return `metric analysis: ${count} evaluation(s), every ${formatDuration(everyMs)}, of ${checks.join(", ")}; Prometheus unreachable after ${a.prometheus.retries} retries fails the phase`;
+  return `metric analysis: ${count} evaluation(s), every ${formatDuration(everyMs)}, of ${checks.join(", ")}; Prometheus unreachable after ${a.prometheus.retries} ${a.prometheus.retries === 1 ? "retry" : "retries"} fails the phase`;
 }
 
 /** How far past its window a phase may run: the last evaluation's queries, every retry and backoff included. */

@@ -104,7 +104,9 @@ export async function runCanaryStep(rel: Release, step: CanaryStep, rec: StepRec
 export async function observe(rel: Release, windowMs: number, label: string, rec?: StepRecord): Promise<number> {
   if (windowMs <= 0) return 0;
   const { kube, config, progress } = rel.env;
-  progress.waiting(`observation window of ${formatDuration(windowMs)} (health watch and smoke probes)`);
+  progress.waiting(
+    `observation window of ${formatDuration(windowMs)} (health watch${config.analysis ? ", smoke probes and metric analysis" : " and smoke probes"})`,
+  );
   const window = new AbortController();
   const signal = AbortSignal.any([rel.signal, window.signal]);
   // Metric analysis is not cut by the window's end (its last evaluation is at the end), only by a failure elsewhere.
