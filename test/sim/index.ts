@@ -30,6 +30,8 @@ export interface SimOptions {
   port?: number;
   /** Traffic edge port (default: a free one). */
   edgePort?: number;
+  /** The edge's metrics port (default: a free one). */
+  edgeMetricsPort?: number;
   /** Where to write the kubeconfig (default: a new temporary directory, removed by stop()). */
   kubeconfigPath?: string;
   /** Namespace of the kubeconfig's context (default: none, i.e. "default"). */
@@ -43,6 +45,8 @@ export interface SimOptions {
 export interface Sim {
   apiUrl: string;
   edgeUrl: string;
+  /** The edge's ingress-nginx-compatible Prometheus metrics (`http://127.0.0.1:<port>/metrics`). */
+  edgeMetricsUrl: string;
   kubeconfigPath: string;
   store: Store;
   clock: Clock;
@@ -89,6 +93,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     cleanups.push(() => api.close());
     const edge = await startEdge(store, clock, {
       port: opts.edgePort,
+      metricsPort: opts.edgeMetricsPort,
       scenario: () => scenario,
       runningSince: (uid) => controllers.kubelet.runningSince(uid),
     });
@@ -122,6 +127,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     return {
       apiUrl: api.url,
       edgeUrl: edge.url,
+      edgeMetricsUrl: edge.metricsUrl,
       kubeconfigPath,
       store,
       clock,

@@ -1,4 +1,5 @@
 /** The release record as Markdown, for $GITHUB_STEP_SUMMARY and terminals. */
+import { analysisToMarkdown } from "../analysis/record.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ReleaseRecord } from "./record.ts";
 
@@ -38,6 +39,7 @@ export function recordToMarkdown(r: ReleaseRecord): string {
       );
     }
   }
+  lines.push(...analysisToMarkdown(r.steps));
   const failed = r.steps.flatMap((st) =>
     st.smoke.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${st.name} · ${s.url} · ${c.name}: ${c.reason ?? "failed"}`)),
   );

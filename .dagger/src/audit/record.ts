@@ -2,6 +2,8 @@
  * The release record: who, what, when, each phase with timings and smoke results, the rollback reason, and
  * where production ended. One shape for the history ConfigMap, the Events, the Markdown summary and --json.
  */
+import type { AnalysisEvaluation } from "../analysis/record.ts";
+
 export type ReleaseOutcome = "succeeded" | "rolled-back" | "rollback-failed" | "no-change";
 
 export interface SmokeSummary {
@@ -23,6 +25,8 @@ export interface StepRecord {
   smoke: SmokeSummary[];
   /** The canary share measured through the public URL, per service, when sampled. */
   observedSplit?: Array<{ service: string; expected: number; observed: number; samples: number }>;
+  /** Metric analysis: each evaluation of the observation window, with every check's values per service. */
+  analysis?: AnalysisEvaluation[];
 }
 
 export interface ServiceOutcome {

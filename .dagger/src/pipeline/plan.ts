@@ -3,6 +3,7 @@
  * duration (every deadline hit, every window waited out). The phase machine walks these steps; `plan` prints
  * them; preflight refuses a plan whose worst case exceeds the budget.
  */
+import { analysisOverrunMs, analysisPlanAction } from "../analysis/index.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
@@ -68,6 +69,7 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
               `observe ${formatDuration(phase.observe)}: canary readiness, restarts, crash loops, pull errors, Deployment conditions, smoke probes every ${formatDuration(config.smoke.probeInterval)}`,
             ]
           : []),
+        ...(phase.observe > 0 && config.analysis ? [analysisPlanAction(config, phase.observe)!] : []),
       ];
       const worstCaseMs =
         d.canaryAvailable +
@@ -75,7 +77,8 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
         d.weightVerified +
         (config.observedSplit.enabled ? d.weightVerified : 0) +
         d.smoke +
-        phase.observe;
+        phase.observe +
+        (phase.observe > 0 ? analysisOverrunMs(config) : 0);
       steps.push({ step, label: stepLabel(step), actions, worstCaseMs });
     });
   }

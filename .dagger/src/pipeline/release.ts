@@ -4,6 +4,7 @@
  * run ends with a record. The in-flight state in the cluster is rewritten before each step (I5).
  */
 import { randomUUID } from "node:crypto";
+import { preflightAnalysis } from "../analysis/index.ts";
 import type { ReleaseRecord, ServiceOutcome } from "../audit/record.ts";
 import { formatDuration } from "../config/duration.ts";
 import { parseVersion } from "../config/image-ref.ts";
@@ -260,6 +261,10 @@ async function runPlan(rel: Release, record: ReleaseRecord, opts: { skipCanary: 
   progress.info(
     `plan: ${plan.steps.map((s) => s.label).join(" → ")}; worst case ${formatDuration(plan.worstCaseMs)} of a ${formatDuration(plan.budgetMs)} budget`,
   );
+  // Metric analysis: every query once before the canary gets traffic; a refusal is a UsageError, nothing changed yet.
+  if (plan.steps.slice(opts.startIndex).some((s) => s.step.kind === "canary" && s.step.observeMs > 0)) {
+    await preflightAnalysis(env, { services: state.services.map((s) => s.name), signal: rel.signal });
+  }
   let current = state.step;
   try {
     await writeInFlight(kube, ns, state);

@@ -3,6 +3,7 @@
  * a canary step (capacity first, then traffic, then checks and observation) and promotion.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { AnalysisFailure, observeMetrics } from "../analysis/index.ts";
 import type { StepRecord } from "../audit/record.ts";
 import { formatDuration } from "../config/duration.ts";
 import { waitAvailable, watchCanaryHealth } from "../health/index.ts";
@@ -89,22 +90,27 @@ export async function runCanaryStep(rel: Release, step: CanaryStep, rec: StepRec
   await checkObservedSplit(rel, step.weight, label, rec);
   progress.waiting("smoke tests through the public URL");
   await smokeServices(rel, { canary: false, stepName: label, record: rec });
-  const probes = await observe(rel, step.observeMs, label);
+  const probes = await observe(rel, step.observeMs, label, rec);
   rec.detail = step.observeMs > 0 ? `observed ${formatDuration(step.observeMs)}, ${probes} smoke probe(s) passed` : undefined;
   rel.state.passedWeight = step.weight;
   await writeInFlight(kube, ns, rel.state);
 }
 
 /**
- * The observation window: health watches on every canary and periodic smoke probes, until the window ends
- * (resolves with the number of probes) or the first failure (rejects with StepFailure).
+ * The observation window: health watches on every canary, periodic smoke probes and metric analysis (when
+ * release.yaml has `analysis:`), until the window ends (resolves with the number of probes) or the first
+ * failure (rejects with StepFailure).
  */
-export async function observe(rel: Release, windowMs: number, label: string): Promise<number> {
+export async function observe(rel: Release, windowMs: number, label: string, rec?: StepRecord): Promise<number> {
   if (windowMs <= 0) return 0;
   const { kube, config, progress } = rel.env;
-  progress.waiting(`observation window of ${formatDuration(windowMs)} (health watch and smoke probes)`);
+  progress.waiting(
+    `observation window of ${formatDuration(windowMs)} (health watch${config.analysis ? ", smoke probes and metric analysis" : " and smoke probes"})`,
+  );
   const window = new AbortController();
   const signal = AbortSignal.any([rel.signal, window.signal]);
+  // Metric analysis is not cut by the window's end (its last evaluation is at the end), only by a failure elsewhere.
+  const stopped = new AbortController();
   const timer = setTimeout(() => window.abort(), windowMs);
   let probes = 0;
   const watches = rel.state.services.map(async (s) => {
@@ -133,11 +139,21 @@ export async function observe(rel: Release, windowMs: number, label: string): Pr
       probes++;
     }
   })();
+  // Metric analysis (analysis/): a failed check rolls back like a failed smoke test.
+  const analysing = observeMetrics(rel.env, {
+    services: rel.state.services.map((s) => s.name),
+    windowMs,
+    signal: AbortSignal.any([rel.signal, stopped.signal]),
+    onEvaluation: (e) => rec && (rec.analysis ??= []).push(e),
+  }).catch((err: unknown) => {
+    throw err instanceof AnalysisFailure ? new StepFailure(label, `metric analysis: ${err.message}`) : err;
+  });
   try {
-    await Promise.all([...watches, probing]);
+    await Promise.all([...watches, probing, analysing]);
   } finally {
     clearTimeout(timer);
     window.abort();
+    stopped.abort();
   }
   rel.signal.throwIfAborted();
   return probes;
