@@ -109,10 +109,14 @@ export function kindNodes(cluster: string, names = [`${cluster}-control-plane`])
 }
 
 /**
- * An HTTPS API server that lists `nodes`, requiring a client certificate from `pki`'s CA unless `tokens` (then a
+ * An HTTPS API server that lists `nodes` and has `namespaces` (every other path answers 404), requiring a client certificate from `pki`'s CA unless `tokens` (then a
  * bearer token is accepted instead, as for a ServiceAccount).
  */
-export async function fakeApiServer(pki: Pki, nodes: unknown[], opts: { tokens?: boolean } = {}): Promise<FakeApiServer> {
+export async function fakeApiServer(
+  pki: Pki,
+  nodes: unknown[],
+  opts: { tokens?: boolean; namespaces?: string[] } = {},
+): Promise<FakeApiServer> {
   const requests: string[] = [];
   const authorizations: string[] = [];
   const server: Server = createServer(
@@ -123,8 +127,11 @@ export async function fakeApiServer(pki: Pki, nodes: unknown[], opts: { tokens?:
       req.resume();
       const path = new URL(req.url ?? "/", "https://x").pathname;
       res.setHeader("Content-Type", "application/json");
+      const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path)?.[1];
       if (req.method === "GET" && path === "/api/v1/nodes") {
         res.end(JSON.stringify({ apiVersion: "v1", kind: "NodeList", metadata: {}, items: nodes }));
+      } else if (req.method === "GET" && ns && opts.namespaces?.includes(ns)) {
+        res.end(JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns }, status: { phase: "Active" } }));
       } else {
         res.statusCode = 404;
         res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404, reason: "NotFound" }));
