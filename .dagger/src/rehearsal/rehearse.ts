@@ -1,0 +1,141 @@
+/**
+ * `dagger call rehearse`: checks its arguments (refused with exit 2 before anything is built), builds the demo app
+ * images, kind and kustomize, renders the overlay, downloads the pinned router manifest, and runs the story
+ * (story.ts, through bin/rehearsal.js) in the toolbox with the Docker socket, kind, the API server's host service
+ * (bound exactly as the other functions bind --kube-api) and the edge's. Returns the timeline, or the failure for
+ * index.ts to raise with the story's exit code.
+ */
+import { randomUUID } from "node:crypto";
+import { dag, ReturnType, type Container, type Directory, type Service, type Socket } from "@dagger.io/dagger";
+import { formatDuration } from "../config/duration.ts";
+import type { ConnectionSettings } from "../dagger/connection.ts";
+import { failureOf, refusal, type Failure } from "../dagger/failure.ts";
+import { DEMO_FAILURES, isDemoFailure, type DemoFailure } from "./demo-app.ts";
+import { badVersion, demoImageRef, GOOD_VERSION, STABLE_VERSION } from "./demo-versions.ts";
+import { demoAppImage, kindTools, renderOverlay } from "./images.ts";
+import { checkClusterName } from "./kind-config.ts";
+import { KIND_TLS_SERVER_NAME, rehearseSettingsProblem } from "./refusal.ts";
+import { isRehearsalRouter, ROUTERS, type RehearsalRouter } from "./release-config.ts";
+import { ROUTER_INSTALLS } from "./routers.ts";
+import type { RehearsalSettings } from "./settings.ts";
+
+/** Where the rehearsal's files are mounted in the toolbox. */
+const DIR = "/run/release-gate-rehearsal";
+/** The edge's host service is bound under this name in the toolbox. */
+const EDGE_HOST = "edge";
+
+export const REHEARSE_EXAMPLE =
+  "dagger call --kube-api=tcp://localhost:6443 rehearse --docker-socket=/var/run/docker.sock --edge=tcp://localhost:8080";
+
+export interface RehearseContext {
+  source: Directory;
+  /** The module's constructor arguments, for the refusal. */
+  settings: ConnectionSettings;
+  /** Node 24 with the CLI and its dependencies: the toolbox before any cluster setting. */
+  cli(): Container;
+  /** Binds the module's cluster settings the way every function does (here --kube-api and --tls-server-name). */
+  connect(c: Container): Promise<Container>;
+  /** The pinned Node image the demo app runs on (the toolbox's own). */
+  nodeImage: string;
+}
+
+export interface RehearseOptions {
+  dockerSocket: Socket;
+  edge: Service;
+  router: string;
+  failure: string;
+  clusterName: string;
+  deleteCluster: boolean;
+}
+
+export type RehearseOutcome = { timeline: string } | { failure: Failure };
+
+/** The failure name, or the refusal listing the ones there are. */
+export function demoFailureArg(value: string, allowNone: boolean): DemoFailure | undefined | Failure {
+  if (allowNone && (value === "none" || value === "")) return undefined;
+  if (isDemoFailure(value)) return value;
+  return refusal(
+    `--failure ${JSON.stringify(value)}: not one of ${[...(allowNone ? ["none"] : []), ...DEMO_FAILURES].join(", ")}; nothing was built`,
+  );
+}
+
+/** Refusals of the function's own arguments, before anything is built. */
+export function rehearseArgsProblem(
+  ctx: Pick<RehearseContext, "settings">,
+  o: Pick<RehearseOptions, "router" | "failure" | "clusterName">,
+): Failure | undefined {
+  const settings = rehearseSettingsProblem(ctx.settings, REHEARSE_EXAMPLE);
+  if (settings) return refusal(`release-gate rehearse: ${settings}`);
+  if (!isRehearsalRouter(o.router))
+    return refusal(`release-gate rehearse: --router ${JSON.stringify(o.router)}: not one of ${ROUTERS.join(", ")}; nothing was changed`);
+  const f = demoFailureArg(o.failure, false);
+  if (f && typeof f === "object") return { ...f, message: `release-gate rehearse: ${f.message}` };
+  try {
+    checkClusterName(o.clusterName);
+  } catch (err) {
+    return refusal(`release-gate rehearse: ${(err as Error).message}`);
+  }
+  return undefined;
+}
+
+async function firstPort(svc: Service, what: string): Promise<number | Failure> {
+  const [port] = await svc.ports();
+  if (!port) return refusal(`release-gate rehearse: ${what}: the service exposes no port; pass tcp://localhost:PORT; nothing was changed`);
+  return port.port();
+}
+
+export async function rehearse(ctx: RehearseContext, o: RehearseOptions): Promise<RehearseOutcome> {
+  const started = Date.now();
+  const problem = rehearseArgsProblem(ctx, o);
+  if (problem) return { failure: problem };
+  const router = o.router as RehearsalRouter;
+  const failure = o.failure as DemoFailure;
+  const edgePort = await firstPort(o.edge, "--edge");
+  if (typeof edgePort !== "number") return { failure: edgePort };
+
+  const versions = { stable: STABLE_VERSION, good: GOOD_VERSION, bad: badVersion(failure) };
+  const images = [
+    { version: versions.stable, image: demoAppImage(ctx.nodeImage, ctx.source, versions.stable) },
+    { version: versions.good, image: demoAppImage(ctx.nodeImage, ctx.source, versions.good) },
+    { version: versions.bad, image: demoAppImage(ctx.nodeImage, ctx.source, versions.bad, failure) },
+  ];
+  const tools = kindTools();
+  const install = ROUTER_INSTALLS[router];
+  const manifest = dag.http(install.manifestUrl, install.sha256 ? { checksum: `sha256:${install.sha256}` } : {});
+  const settings: RehearsalSettings = {
+    cluster: o.clusterName,
+    router,
+    failure,
+    deleteCluster: o.deleteCluster,
+    edge: { host: EDGE_HOST, port: edgePort },
+    versions,
+    images: images.map((i) => ({ ref: demoImageRef(i.version), archive: `${DIR}/images/${i.version}.tar` })),
+    files: {
+      // The repository's own files, as uploaded into the toolbox (its working directory).
+      kindConfig: "kubernetes/local/kind.yaml",
+      productionRelease: "kubernetes/production/release.yaml",
+      routerLocal: install.localFile,
+      overlay: `${DIR}/overlay.yaml`,
+      routerManifest: `${DIR}/router.yaml`,
+    },
+  };
+
+  // docker-cli and kind go in before the cluster settings are bound: that layer stays cached between runs.
+  let c = ctx.cli().withExec(["apk", "add", "--no-cache", "docker-cli"]).withFile("/usr/local/bin/kind", tools.file("kind"));
+  c = await ctx.connect(c);
+  if (!ctx.settings.tlsServerName) c = c.withEnvVariable("RELEASE_GATE_TLS_SERVER_NAME", KIND_TLS_SERVER_NAME);
+  for (const i of images) c = c.withMountedFile(`${DIR}/images/${i.version}.tar`, i.image.asTarball());
+  const run = c
+    .withUnixSocket("/var/run/docker.sock", o.dockerSocket)
+    .withServiceBinding(EDGE_HOST, o.edge)
+    .withMountedFile(settings.files.overlay, renderOverlay(ctx.source, tools, router))
+    .withMountedFile(settings.files.routerManifest, manifest)
+    .withNewFile(`${DIR}/settings.json`, JSON.stringify(settings, null, 2))
+    // Never cached: the function is cache "never", and this makes the exec itself run again too.
+    .withEnvVariable("RELEASE_GATE_CACHE_BUSTER", `${Date.now()}-${randomUUID()}`)
+    .withExec(["node", "bin/rehearsal.js", `${DIR}/settings.json`], { expect: ReturnType.Any });
+  const [exitCode, stdout, stderr] = await Promise.all([run.exitCode(), run.stdout(), run.stderr()]);
+  const total = `**Total with Dagger's builds** (demo app images, kind and kustomize, the toolbox): ${formatDuration(Date.now() - started)}\n`;
+  if (exitCode !== 0) return { failure: failureOf("rehearse", { exitCode, stdout: stdout + total, stderr }) };
+  return { timeline: stdout + total };
+}
