@@ -1,10 +1,17 @@
 /**
- * Applying manifests to the rehearsal's cluster with client-node's server-side apply (the way `kubectl apply
- * --server-side` does): Namespaces and CRDs first, then, once the CRDs are established, everything else in file
- * order. Writes that fail because the cluster is still settling (a CRD's kind not served yet, an admission webhook
- * not answering yet) are retried until a deadline; anything else fails at once, naming the object.
+ * Applying manifests to the rehearsal's cluster by server-side apply, as `kubectl apply --server-side` does:
+ * Namespaces and CRDs first, then, once the CRDs are established, everything else in file order. Writes that fail
+ * because the cluster is still settling (a CRD's kind not served yet, an admission webhook not answering yet) are
+ * retried until a deadline; anything else fails at once, naming the object.
+ *
+ * The object goes to the API server exactly as the manifest has it. client-node's KubernetesObjectApi.patch would
+ * first pass it through its typed models, which drop every key whose JSON name differs from the model's property
+ * (a CRD schema's `x-kubernetes-*`, `default`, `enum`, `$ref`…); so the request is made here, with client-node
+ * resolving the resource (discovery) and applying the kubeconfig's TLS and credentials.
  */
-import * as k8s from "@kubernetes/client-node";
+import { request as httpsRequest, type RequestOptions } from "node:https";
+import { request as httpRequest } from "node:http";
+import type * as k8s from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { UsageError } from "../errors.ts";
 import type { Kube } from "../kube/client.ts";
@@ -46,12 +53,69 @@ export interface ApplyOptions {
   log?: (line: string) => void;
 }
 
+/** An API server's refusal: its HTTP status and its own message. */
+export class ApiError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+  }
+}
+
+/** The request path of server-side applying `o` (resolved by discovery), with the field manager, forcing conflicts. */
+export async function applyPath(kube: Pick<Kube, "objects">, o: Manifest, fieldManager: string): Promise<string> {
+  // client-node's own discovery, with its cache (protected there, so reached this way, as kube/client.ts does).
+  const discovery = kube.objects as unknown as { resource(apiVersion: string, kind: string): Promise<k8s.V1APIResource | undefined> };
+  const resource = await discovery.resource(o.apiVersion, o.kind);
+  if (!resource) throw new ApiError(404, `no matches for kind ${o.kind} in version ${o.apiVersion}`);
+  const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
+  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+  const ns = resource.namespaced ? `/namespaces/${encodeURIComponent(o.metadata.namespace ?? "default")}` : "";
+  const query = new URLSearchParams({ fieldManager, force: "true" });
+  return `${base}${ns}/${resource.name}/${encodeURIComponent(o.metadata.name)}?${query}`;
+}
+
+/** One server-side apply of `o`, its body the manifest's own JSON. */
+export async function serverSideApply(kube: Pick<Kube, "kc" | "objects">, o: Manifest, fieldManager: string): Promise<void> {
+  const url = new URL(await applyPath(kube, o, fieldManager), kube.kc.getCurrentCluster()!.server);
+  const body = JSON.stringify(o);
+  const options: RequestOptions = {
+    method: "PATCH",
+    headers: { "Content-Type": "application/apply-patch+yaml", Accept: "application/json", "Content-Length": Buffer.byteLength(body) },
+    timeout: 30_000,
+  };
+  await kube.kc.applyToHTTPSOptions(options);
+  await new Promise<void>((resolve, reject) => {
+    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) return resolve();
+        const text = Buffer.concat(chunks).toString();
+        let message = text;
+        try {
+          message = (JSON.parse(text) as { message?: string }).message ?? text;
+        } catch {
+          // not a Status object: its text
+        }
+        reject(new ApiError(status, `HTTP ${status}: ${message.split("\n")[0]}`));
+      });
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from the API server in 30s`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 async function applyOne(kube: Kube, o: Manifest, opts: ApplyOptions): Promise<void> {
   await waitUntil<true>(
     `applying ${describeObject(o)}`,
     async (): Promise<Look<true>> => {
       try {
-        await kube.objects.patch(o, undefined, undefined, opts.fieldManager, true, k8s.PatchStrategy.ServerSideApply);
+        await serverSideApply(kube, o, opts.fieldManager);
         return { done: true, value: true };
       } catch (err) {
         const message = apiMessage(err);

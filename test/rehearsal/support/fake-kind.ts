@@ -7,6 +7,7 @@
  */
 import "reflect-metadata";
 import { webcrypto } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import * as x509 from "@peculiar/x509";
@@ -108,14 +109,24 @@ export function kindNodes(cluster: string, names = [`${cluster}-control-plane`])
   return names.map((n) => ({ metadata: { name: n }, spec: { providerID: `kind://docker/${cluster}/${n}` } }));
 }
 
+export interface FakeRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+export type FakeAnswer = { status: number; body: unknown } | undefined;
+
 /**
- * An HTTPS API server that lists `nodes` and has `namespaces` (every other path answers 404), requiring a client certificate from `pki`'s CA unless `tokens` (then a
- * bearer token is accepted instead, as for a ServiceAccount).
+ * An HTTPS API server that lists `nodes`, has `namespaces`, and answers what `handle` answers (every other path:
+ * 404), requiring a client certificate from `pki`'s CA unless `tokens` (then a bearer token is accepted instead,
+ * as for a ServiceAccount).
  */
 export async function fakeApiServer(
   pki: Pki,
   nodes: unknown[],
-  opts: { tokens?: boolean; namespaces?: string[] } = {},
+  opts: { tokens?: boolean; namespaces?: string[]; handle?: (r: FakeRequest) => FakeAnswer } = {},
 ): Promise<FakeApiServer> {
   const requests: string[] = [];
   const authorizations: string[] = [];
@@ -124,20 +135,31 @@ export async function fakeApiServer(
     (req, res) => {
       requests.push(`${req.method} ${req.url}`);
       authorizations.push(req.headers.authorization ?? "");
-      req.resume();
-      const path = new URL(req.url ?? "/", "https://x").pathname;
-      res.setHeader("Content-Type", "application/json");
-      const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path)?.[1];
-      if (req.method === "GET" && path === "/api/v1/nodes") {
-        res.end(JSON.stringify({ apiVersion: "v1", kind: "NodeList", metadata: {}, items: nodes }));
-      } else if (req.method === "GET" && ns && opts.namespaces?.includes(ns)) {
-        res.end(JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns }, status: { phase: "Active" } }));
-      } else {
-        res.statusCode = 404;
-        res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404, reason: "NotFound" }));
-      }
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => answer(req, res, Buffer.concat(chunks).toString()));
     },
   );
+  function answer(req: IncomingMessage, res: ServerResponse, body: string) {
+    const u = new URL(req.url ?? "/", "https://x");
+    const path = u.pathname;
+    res.setHeader("Content-Type", "application/json");
+    const custom = opts.handle?.({ method: req.method ?? "GET", path, query: u.searchParams, headers: req.headers, body });
+    if (custom) {
+      res.statusCode = custom.status;
+      res.end(JSON.stringify(custom.body));
+      return;
+    }
+    const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path)?.[1];
+    if (req.method === "GET" && path === "/api/v1/nodes") {
+      res.end(JSON.stringify({ apiVersion: "v1", kind: "NodeList", metadata: {}, items: nodes }));
+    } else if (req.method === "GET" && ns && opts.namespaces?.includes(ns)) {
+      res.end(JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns }, status: { phase: "Active" } }));
+    } else {
+      res.statusCode = 404;
+      res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404, reason: "NotFound" }));
+    }
+  }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
