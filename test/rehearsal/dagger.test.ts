@@ -96,7 +96,8 @@ describe("the demo app image, as the SDK builds it", () => {
       ["/app/.dagger/src/rehearsal/demo-app.ts", ".dagger/src/rehearsal/demo-app.ts"],
     ]);
     expect(argsOf(cs, "withExec")).toEqual([]); // nothing installed: no dependencies to pull
-    expect(argsOf(cs, "withEntrypoint")).toEqual([{ args: ["node", "/app/bin/demo-app.js"] }]);
+    expect(argsOf(cs, "withEntrypoint")).toEqual([{ args: [] }]);
+    expect(argsOf(cs, "withDefaultArgs")).toEqual([{ args: ["node", "/app/bin/demo-app.js"] }]);
     expect(argsOf(cs, "withUser")).toEqual([{ name: "node" }]);
   });
 
@@ -134,9 +135,9 @@ describe("the demo app image, as the SDK builds it", () => {
         await writeFile(root(f.path as string), await readFile(join(ROOT, (f.source as Call[]).at(-1)!.args.path as string)));
       }
       const env = Object.fromEntries(argsOf(cs, "withEnvVariable").map((a) => [a.name as string, a.value as string]));
-      const [cmd, ...args] = argsOf(cs, "withEntrypoint")[0].args as string[];
+      const [cmd, ...args] = argsOf(cs, "withDefaultArgs")[0].args as string[];
       expect(cmd).toBe("node");
-      // The image's own paths, under the temporary root; any free port on loopback instead of 3000 on all interfaces.
+      // The image's command with its own paths under the temporary root; any free port on loopback, not 3000 on all.
       const p = execa(
         process.execPath,
         args.map((a) => (a.startsWith("/") ? root(a) : a)),

@@ -35,7 +35,10 @@ export function demoAppImage(nodeImage: string, source: Directory, version: stri
       .withEnvVariable("NODE_ENV", "production")
       .withExposedPort(DEMO_APP_PORT)
       .withUser("node")
-      .withEntrypoint(["node", "/app/bin/demo-app.js"])
+      // The command, not an entrypoint: Kubernetes runs it as the image's CMD, and `as-service` (which runs default
+      // args) too. The Node image's own entrypoint script is dropped.
+      .withEntrypoint([])
+      .withDefaultArgs(["node", "/app/bin/demo-app.js"])
       .withLabel("org.opencontainers.image.title", "release-gate demo app")
       .withLabel("org.opencontainers.image.version", version)
       // The name `ctr images import` (kind load image-archive) gives the image: the reference the overlays use.
