@@ -20,6 +20,7 @@ import { demoAppImage, kindTools, KIND_VERSION, KUSTOMIZE_VERSION, renderOverlay
 import { rehearseArgsProblem } from "#src/rehearsal/rehearse.ts";
 import { ROUTERS } from "#src/rehearsal/release-config.ts";
 import type { ConnectionSettings } from "#src/dagger/connection.ts";
+import { NO_SETTINGS } from "./support/fixtures.ts";
 import { runtimeLoad, type ScannedObject } from "../dagger/support/runtime-load.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -189,14 +190,7 @@ describe("kind, kustomize and the overlay, as the SDK builds them", () => {
 });
 
 describe("rehearse's own refusals, before anything is built", () => {
-  const none: ConnectionSettings = {
-    kubeconfig: false,
-    kubeApi: true,
-    awsAccessKeyId: false,
-    awsSecretAccessKey: false,
-    awsSessionToken: false,
-    awsWebIdentityToken: false,
-  };
+  const none: ConnectionSettings = { ...NO_SETTINGS, kubeApi: true };
   const ok = { router: "ingress-nginx", failure: "crash-loop", clusterName: "release-gate-rehearsal" };
 
   it("accepts the defaults with --kube-api", () => {

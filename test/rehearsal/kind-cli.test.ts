@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { storySettings } from "./support/fixtures.ts";
 import { controlPlaneNode, kindCli, parseClusters, parseCrictlImages, parseDockerPort } from "#src/rehearsal/kind-cli.ts";
 
 let dir: string;
@@ -102,25 +103,7 @@ describe("bin/rehearsal.js", () => {
 
   async function settingsFile(): Promise<string> {
     const path = join(dir, "settings.json");
-    await writeFile(
-      path,
-      JSON.stringify({
-        cluster: "release-gate-rehearsal",
-        router: "ingress-nginx",
-        failure: "crash-loop",
-        deleteCluster: false,
-        edge: { host: "edge", port: 8080 },
-        versions: { stable: "1.0.0", good: "2.0.0", bad: "2.1.0-crash-loop" },
-        images: [{ ref: "release-gate.local/demo:1.0.0", archive: "/run/1.0.0.tar" }],
-        files: {
-          kindConfig: "kubernetes/local/kind.yaml",
-          productionRelease: "kubernetes/production/release.yaml",
-          overlay: "/run/overlay.yaml",
-          routerManifest: "/run/router.yaml",
-          routerLocal: "kubernetes/local/routers/ingress-nginx.yaml",
-        },
-      }),
-    );
+    await writeFile(path, JSON.stringify(storySettings()));
     return path;
   }
   const run = (args: string[], env: Record<string, string>) =>

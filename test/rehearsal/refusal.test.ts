@@ -5,20 +5,14 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { ConnectionSettings } from "#src/dagger/connection.ts";
+import { NO_SETTINGS } from "./support/fixtures.ts";
 import { kubeFromConfig } from "#src/kube/client.ts";
 import { kubeApiRoute, reachKind } from "#src/rehearsal/kube-api.ts";
 import { checkKindNodes, kindKubeconfigProblems, kindNodeProblems, rehearseSettingsProblem } from "#src/rehearsal/refusal.ts";
 import { fakeApiServer, kindKubeconfig, kindNodes, kindPki, type FakeApiServer } from "./support/fake-kind.ts";
 
 const NAME = "release-gate-rehearsal";
-const none: ConnectionSettings = {
-  kubeconfig: false,
-  kubeApi: false,
-  awsAccessKeyId: false,
-  awsSecretAccessKey: false,
-  awsSessionToken: false,
-  awsWebIdentityToken: false,
-};
+const none = NO_SETTINGS;
 const EXAMPLE = "dagger call --kube-api=tcp://localhost:6443 rehearse …";
 
 describe("the module's settings", () => {

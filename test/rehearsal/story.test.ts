@@ -19,6 +19,7 @@ import type { RehearsalSettings } from "#src/rehearsal/settings.ts";
 import { boundServiceAccount, releaseBoth, runStory, type CliRun, type StoryDeps } from "#src/rehearsal/story.ts";
 import type { StoryResult } from "#src/rehearsal/timeline.ts";
 import { fakeApiServer, kindKubeconfig, kindNodes, kindPki, type FakeApiServer, type Pki } from "./support/fake-kind.ts";
+import { storySettings } from "./support/fixtures.ts";
 import { badRecordBeforeTraffic, goodRecord } from "./support/records.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -41,23 +42,14 @@ afterEach(async () => {
 async function settings(over: Partial<RehearsalSettings> = {}, kindYaml?: string): Promise<RehearsalSettings> {
   const kindConfig = join(dir, "kind.yaml");
   await writeFile(kindConfig, kindYaml ?? (await read("kubernetes/local/kind.yaml")));
-  return {
-    cluster: NAME,
-    router: "ingress-nginx",
-    failure: "crash-loop",
-    deleteCluster: false,
-    edge: { host: "127.0.0.1", port: 8080 },
-    versions: { stable: "1.0.0", good: "2.0.0", bad: "2.1.0-crash-loop" },
-    images: [{ ref: "release-gate.local/demo:1.0.0", archive: "/run/images/1.0.0.tar" }],
-    files: {
+  return storySettings(
+    { edge: { host: "127.0.0.1", port: 8080 }, ...over },
+    {
       kindConfig,
       productionRelease: new URL("kubernetes/production/release.yaml", ROOT).pathname,
-      overlay: join(dir, "overlay.yaml"),
-      routerManifest: join(dir, "router.yaml"),
       routerLocal: new URL("kubernetes/local/routers/ingress-nginx.yaml", ROOT).pathname,
     },
-    ...over,
-  };
+  );
 }
 
 interface FakeKind extends KindCli {
