@@ -183,6 +183,12 @@ describe("refusals come before anything is created, loaded or applied", () => {
     await refusal(runStory(await settings({ deleteCluster: true }), deps(del, kubeApiRoute({ RELEASE_GATE_KUBE_API: "kube-api:6443" }))));
     expect(del.calls.at(-1)).toBe(`kind delete cluster --name ${NAME}`);
   });
+
+  it("a reused cluster it refused is never deleted, even with --delete-cluster", async () => {
+    const kind = fakeKind({ clusters: [NAME], kubeconfig: () => "", hostPorts: { 6443: ["0.0.0.0:6443"], 30080: ["127.0.0.1:8080"] } });
+    await refusal(runStory(await settings({ deleteCluster: true }), deps(kind, kubeApiRoute({ RELEASE_GATE_KUBE_API: "kube-api:6443" }))));
+    expect(kind.calls.some((c) => c.startsWith("kind delete"))).toBe(false);
+  });
 });
 
 describe("the releases and their verdict", () => {

@@ -103,7 +103,8 @@ export async function runStory(set: RehearsalSettings, deps: StoryDeps): Promise
     return value;
   };
   const tmp = await mkdtemp(join(tmpdir(), "release-gate-rehearsal-"));
-  let clusterExists = false;
+  // --delete-cluster deletes a cluster this run created or checked to be kind's on loopback; never one it refused.
+  let deletable = false;
   try {
     // Nothing exists yet: the config must keep everything on loopback, and Docker must answer.
     const kindText = await readFile(set.files.kindConfig, "utf8");
@@ -115,8 +116,8 @@ export async function runStory(set: RehearsalSettings, deps: StoryDeps): Promise
     });
     deps.log(`Docker engine ${docker}`);
 
-    clusterExists = (await deps.kind.clusters()).includes(set.cluster);
-    if (clusterExists) {
+    const exists = (await deps.kind.clusters()).includes(set.cluster);
+    if (exists) {
       result.clusterReused = true;
       // Reused: its ports must be the ones this rehearsal reaches, on loopback (kind.yaml's rules, as created).
       const problems: string[] = [];
@@ -142,7 +143,7 @@ export async function runStory(set: RehearsalSettings, deps: StoryDeps): Promise
         () => deps.kind.create(set.cluster, configPath),
         () => `created ${set.cluster} from kubernetes/local/kind.yaml`,
       );
-      clusterExists = true;
+      deletable = true;
     }
 
     // The cluster reached must be kind's on loopback before anything in it changes.
@@ -153,6 +154,7 @@ export async function runStory(set: RehearsalSettings, deps: StoryDeps): Promise
     );
     const kube = deps.connect(kubeconfig);
     await checkKindNodes(kube.core, set.cluster);
+    deletable = true;
     for (const ns of otherRouterNamespaces(set.router)) {
       if (await namespaceExists(kube, ns)) {
         throw new UsageError(
@@ -209,7 +211,7 @@ export async function runStory(set: RehearsalSettings, deps: StoryDeps): Promise
     result.problems.push((err as Error).message.split("\n")[0]);
     return result;
   } finally {
-    if (set.deleteCluster && clusterExists) {
+    if (set.deleteCluster && deletable) {
       const t0 = now();
       await deps.kind
         .delete(set.cluster)
