@@ -21,9 +21,13 @@ import {
   type File,
   type Secret,
   type Service,
+  type Socket,
 } from "@dagger.io/dagger";
 import { clusterArgs, connectionProblem, type ConnectionSettings } from "./dagger/connection.ts";
 import { failureOf, refusal, type Failure } from "./dagger/failure.ts";
+import { parseVersion } from "./config/image-ref.ts";
+import { demoAppImage } from "./rehearsal/images.ts";
+import { demoFailureArg, rehearse } from "./rehearsal/rehearse.ts";
 
 /**
  * Node 24 on Alpine, pinned by digest: the image Dagger 0.21.8's TypeScript runtime itself runs on
@@ -404,6 +408,70 @@ export class ReleaseGate {
       }
       throw err;
     }
+  }
+
+  /**
+   * Rehearse a release on a kind cluster on this machine: create (or reuse) it from kubernetes/local/kind.yaml,
+   * install the router, build the demo app in two good versions and a bad one and load them into kind, apply
+   * kubernetes/local's overlay of kubernetes/production, then release the good version through every phase (it must
+   * be promoted) and the bad one (it must be rolled back by itself). Prints the timeline: each phase, weight,
+   * observed split, smoke results, time to detect the failure, time until traffic was back on stable, total time.
+   * Refuses anything but a kind cluster on loopback (exit 2); a story that goes otherwise fails the call (exit 1).
+   * Needs Docker: dagger call --kube-api=tcp://localhost:6443 rehearse --docker-socket=/var/run/docker.sock
+   * --edge=tcp://localhost:8080. Never cached.
+   */
+  @func({ cache: "never" })
+  async rehearse(
+    /** The Docker engine's socket kind creates its node container with, e.g. /var/run/docker.sock. */
+    dockerSocket: Socket,
+    /**
+     * The router's port on this machine as a host service, e.g. tcp://localhost:8080: kind publishes the cluster's
+     * edge there (127.0.0.1 only), and the smoke tests and traffic sampling go through it.
+     */
+    edge: Service,
+    /** The router to install and release through: ingress-nginx, or gateway-api (Envoy Gateway). */
+    router = "ingress-nginx",
+    /** How the bad version fails: crash-loop, failing-health, wrong-login, server-errors (5xx on some requests) or slow. */
+    failure = "crash-loop",
+    /** The kind cluster's name: created when absent, reused (its app namespace reset) when present. */
+    clusterName = "release-gate-rehearsal",
+    /** Delete the kind cluster at the end (by default it is kept, to look around and to rehearse again faster). */
+    deleteCluster = false,
+  ): Promise<string> {
+    const outcome = await rehearse(
+      {
+        source: this.source,
+        settings: this.settings(),
+        cli: () => this.cli(),
+        connect: (c) => this.connected(c),
+        nodeImage: NODE_IMAGE,
+      },
+      { dockerSocket, edge, router, failure, clusterName, deleteCluster },
+    );
+    if ("failure" in outcome) throw this.error(outcome.failure);
+    return outcome.timeline;
+  }
+
+  /**
+   * The demo app image the rehearsal releases (the same app answers for the simulator's pods): Node 24 pinned by
+   * digest, the smoke endpoints, its version in X-App-Version and /api/health, misbehaving as --failure says. Try it:
+   * dagger call demo-app --version=2.1.0 --failure=wrong-login as-service up --ports=3000:3000
+   */
+  @func()
+  demoApp(
+    /** The version it reports (an OCI tag). */
+    version = "1.0.0",
+    /** none, or how it fails: crash-loop, failing-health, wrong-login, server-errors or slow. */
+    failure = "none",
+  ): Container {
+    try {
+      parseVersion(version);
+    } catch (err) {
+      throw this.error(refusal(`release-gate demo-app: ${(err as Error).message}`));
+    }
+    const f = demoFailureArg(failure, true);
+    if (f && typeof f === "object") throw this.error({ ...f, message: `release-gate demo-app: ${f.message}` });
+    return demoAppImage(NODE_IMAGE, this.source, version, f);
   }
 
   /** Node 24 and the CLI, from the allow-listed source, dependencies installed from the lock file alone. */

@@ -17,8 +17,21 @@ beforeAll(async () => {
 }, 180_000);
 
 const PIPELINE = ["deploy", "canary", "promote", "rollback", "status", "history", "plan", "smoke", "approvals", "githubEnvironments"];
-/** Side effects (deploy…rollback, githubEnvironments --apply) or a verdict only true now (status, history, smoke, approvals). */
-const NEVER_CACHED = ["deploy", "canary", "promote", "rollback", "status", "history", "smoke", "approvals", "githubEnvironments"];
+/** The kind rehearsal and the demo app image it releases (test/rehearsal/dagger.test.ts looks at them closely). */
+const REHEARSAL = ["rehearse", "demoApp"];
+/** Side effects (deploy…rollback, githubEnvironments --apply, rehearse) or a verdict only true now (status, history, smoke, approvals). */
+const NEVER_CACHED = [
+  "deploy",
+  "canary",
+  "promote",
+  "rollback",
+  "status",
+  "history",
+  "smoke",
+  "approvals",
+  "githubEnvironments",
+  "rehearse",
+];
 const CREDENTIAL_LIKE = /token|secret|password|kubeconfig|access-?key|credential/i;
 
 const fn = (name: string) => module.functions.find((f) => f.name === name);
@@ -29,8 +42,8 @@ describe("scan() of the module", () => {
     expect(module.description).toMatch(/\S{10}/);
   });
 
-  it("lists every pipeline function and the toolbox", () => {
-    expect(module.functions.map((f) => f.name).sort()).toEqual([...PIPELINE, "toolbox"].sort());
+  it("lists every pipeline function, the toolbox and the rehearsal's", () => {
+    expect(module.functions.map((f) => f.name).sort()).toEqual([...PIPELINE, "toolbox", ...REHEARSAL].sort());
   });
 
   it("describes every function and every argument, the constructor's included", () => {
@@ -129,6 +142,14 @@ describe("the source directory's ignore patterns", () => {
     ".dagger/src/pipeline/release.ts",
     "kubernetes/production/release.yaml",
     "kubernetes/production/gateway-api/httproutes.yaml",
+    // The rehearsal: its story's entry, the demo app image's files, kind's config, overlays and router files.
+    "bin/rehearsal.js",
+    "bin/demo-app.js",
+    ".dagger/src/rehearsal/demo-app.ts",
+    "kubernetes/local/kind.yaml",
+    "kubernetes/local/ingress-nginx/kustomization.yaml",
+    "kubernetes/local/demo-app/kustomization.yaml",
+    "kubernetes/local/routers/gateway-api.yaml",
   ])("uploads %s (the toolbox needs it)", (path) => {
     expect(uploaded(path)).toBe(true);
   });
