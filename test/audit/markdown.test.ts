@@ -8,7 +8,17 @@ const record: ReleaseRecord = {
   namespace: "production",
   tag: "1.2.0",
   triggeredBy: "alice",
-  approvedBy: ["devops-lead", "tech-lead"],
+  approval: {
+    source: "github",
+    approvers: [
+      { login: "devops-lead", environment: "production-signoff" },
+      { login: "tech-lead", environment: "production" },
+    ],
+    actor: "alice",
+    triggeringActor: "alice",
+    runUrl: "https://github.com/qualisys/app/actions/runs/42",
+    runAttempt: 2,
+  },
   ciRun: "qualisys/app run 42",
   startedAt: "2026-11-26T10:00:00.000Z",
   durationMs: 95_000,
@@ -56,7 +66,9 @@ describe("the release record as Markdown", () => {
   it("says who, what, when, each step, the failed checks, the reason and where production stands", () => {
     const md = recordToMarkdown(record);
     expect(md).toMatch(/^## release-gate deploy `1.2.0` to production: ↩️ rolled back/);
-    expect(md).toContain("**Approved by:** devops-lead, tech-lead");
+    expect(md).toContain(
+      "**Approved by:** devops-lead (production-signoff), tech-lead (production), checked against [run, attempt 2](https://github.com/qualisys/app/actions/runs/42) on GitHub; started by alice",
+    );
     expect(md).toContain("took 1m 35s");
     // A pipe in a reason cannot break the table.
     expect(md).toContain("canary 50%: smoke tests failed \\| login 503");
@@ -64,6 +76,12 @@ describe("the release record as Markdown", () => {
     expect(md).toMatch(/\| canary 10% \| passed \| 40s \| ✓ canary https:\/\/api.qualisys.io \| qualisys-api: 11.5% observed of 10% \|/);
     expect(md).toContain("- canary 50% · https://api.qualisys.io · login: expected 200, got 503");
     expect(md).toContain("**Production now:** qualisys-api: stable r/api:1.1.0");
+  });
+
+  it("labels self-reported approvers as not verified", () => {
+    const md = recordToMarkdown({ ...record, approval: { source: "self-reported", approvers: [{ login: "bob" }, { login: "carol" }] } });
+    expect(md).toContain("**Approved by (self-reported, not verified):** bob, carol");
+    expect(md).not.toContain("checked against");
   });
 
   it("lists history newest first, or says there is none", () => {

@@ -58,6 +58,7 @@ describe("bad input: exit 2, nothing in the cluster changed", () => {
     ];
     for (const [what, change, message] of cases) {
       const config = await variantConfig(h, change);
+      // As the admin: these are existence checks; as the deployer a misspelt name is not in the Role's resourceNames (403).
       const r = await execa(process.execPath, [BIN, "deploy", "--tag", "1.1.0", "--config", config, "--kubeconfig", h.sim.kubeconfigPath], {
         reject: false,
         env: binEnv(h),

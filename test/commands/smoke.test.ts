@@ -164,6 +164,41 @@ describe("release-gate smoke: a long token cut short in a reason", () => {
   });
 });
 
+describe("release-gate smoke: a one-character token (SMOKE_TEST_TOKEN=t)", () => {
+  it("is redacted where it stands as a word; the rest of the output and the --json document stay intact", async () => {
+    const echo: Route = (req, res) => json(200, { id: null, echoed: req.headers.authorization })(req, res);
+    const a = await startApp({ ...healthyRoutes("t"), "/api/health": json(500, { status: "error" }), "/api/v1/user/me": echo });
+    apps.push(a);
+    const env = { SMOKE_TEST_TOKEN: "t" };
+    const [table, doc] = await Promise.all([
+      releaseGate(["smoke", "--url", a.url], env),
+      releaseGate(["smoke", "--url", a.url, "--json"], env),
+    ]);
+    expect(a.seen.some((s) => s.headers.authorization === "Bearer t")).toBe(true);
+    expect(table.code).toBe(1);
+    expect(table.stdout).toMatch(/^health +FAIL +500 +\d+ ms +expected HTTP 200, got 500$/m);
+    expect(table.stdout).toMatch(/^user-me +FAIL +200 +\d+ ms +expected JSON id not null, got null$/m);
+    expect(table.stdout + table.stderr).not.toContain("redac[");
+    expect(table.stderr).toBe(`release-gate: smoke failed: 2 of 4 checks failed (health, user-me) against ${a.url}/`);
+    const report = JSON.parse(doc.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.checks.find((c: { name: string }) => c.name === "health").reason).toBe("expected HTTP 200, got 500");
+  });
+});
+
+describe("release-gate smoke: the token over plain http", () => {
+  it("is refused (exit 2, nothing sent) to anything but loopback, with the ways out", async () => {
+    // .invalid never resolves: without the refusal this would be a failed check (exit 1), not a refusal.
+    const r = await releaseGate(["smoke", "--url", "http://app.qualisys.invalid"], withToken);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'release-gate: refusing to send the bearer token of check "user-me" over plain http to app.qualisys.invalid: anyone on the way could read it; ' +
+        "use https://, or skip the check with --skip user-me. Plain http carries the token only to loopback (localhost, 127.0.0.0/8, ::1); nothing was sent",
+    );
+    expect(r.stdout).toBe("");
+  });
+});
+
 describe("release-gate smoke: bad usage or input exits 2 before any request", () => {
   let a: TestApp;
   beforeAll(async () => {

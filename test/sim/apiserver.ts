@@ -28,6 +28,7 @@ import { openApiV3GroupVersion, openApiV3Root } from "./kubectl-compat/openapi.t
 import { tableOf, wantsTable } from "./kubectl-compat/table.ts";
 import { applyDefaults } from "./api/defaults.ts";
 import { decodeProtobufObject, PROTOBUF } from "./kubectl-compat/protobuf.ts";
+import { Authorizer } from "./api/authorization.ts";
 
 export interface ApiServerOptions {
   port?: number;
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Cap on a watch without timeoutSeconds (default 1800 s, the real server's min-request-timeout). */
   watchTimeoutSeconds?: number;
+  /** Authentication and RBAC (default: a new one; requests without credentials are the admin). */
+  authorizer?: Authorizer;
 }
 
 export interface ApiServer {
@@ -108,6 +111,7 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
   const faults = opts.faults ?? new Faults();
   const log = opts.log ?? (() => {});
   const handlers = new ResourceHandlers(store);
+  const authorizer = opts.authorizer ?? new Authorizer(store);
   const sockets = new Set<Socket>();
   let serverAddress = "127.0.0.1:0";
   const types = () => [...store.types.values()];
@@ -236,6 +240,15 @@ export async function startApiServer(store: Store, opts: ApiServerOptions = {}):
         }
       } catch (e) {
         routeError = e;
+      }
+      // Authentication and authorization come first, as in kube-apiserver's filter chain.
+      try {
+        const who = authorizer.authenticate(req);
+        if (!routeError && routed!.kind === "resource") authorizer.authorize(who, Authorizer.attributes(routed!.req, url.searchParams));
+        else if (!routeError) authorizer.authorize(who, { verb: (req.method ?? "GET").toLowerCase(), apiGroup: "", resource: "", path });
+      } catch (e) {
+        await readBody(req).catch(() => undefined);
+        return sendError(res, e);
       }
       const actions = faults.onRequest({ verb, path, resource });
       try {

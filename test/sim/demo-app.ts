@@ -1,9 +1,12 @@
 /**
- * How a simulated pod answers HTTP: as the QualiSys demo app of its version would (health, readiness, the
- * login page, the current user behind a bearer token), with its version and pod name in response headers,
- * unless the scenario makes that version misbehave (another status, another body, extra latency), possibly
- * only after it has been running a while or for a fraction of requests.
+ * How a simulated pod answers HTTP: as the module's demo app (.dagger/src/rehearsal/demo-app.ts, the same code the
+ * kind rehearsal's pods run) of its version would, including the misbehaviour a version names ("2.1.0-wrong-login"),
+ * with its version and pod name in response headers; then the scenario's own failures on top (another status,
+ * another body, extra latency), possibly only after the pod has been running a while or for a fraction of requests.
+ * Process-level behaviour (a crash loop, a pod that never becomes Ready) is the kubelet's, from the scenario's pod
+ * behaviour: the simulator runs no process.
  */
+import { DEMO_APP_DEFAULTS, demoAnswer, failureInVersion } from "#src/rehearsal/demo-app.ts";
 import type { AppBehaviour } from "./scenario.ts";
 import { globMatch } from "./scenario.ts";
 
@@ -30,49 +33,21 @@ export interface AppInstance {
   runningForSeconds?: number;
 }
 
-const json = (status: number, body: unknown): Omit<AppResponse, "headers" | "delayMs"> & { type: string } => ({
-  status,
-  body: JSON.stringify(body),
-  type: "application/json",
-});
-
-function normalAnswer(req: AppRequest, inst: AppInstance): { status: number; body: string; type: string; extra?: Record<string, string> } {
-  switch (req.path) {
-    case "/api/health":
-      return json(200, { status: "ok" });
-    case "/api/ready":
-      return json(200, { status: "ready", checks: { database: "ok" } });
-    case "/api/version":
-      return json(200, { version: inst.version, pod: inst.podName });
-    case "/login":
-      return {
-        status: 200,
-        type: "text/html; charset=utf-8",
-        body: `<!doctype html>\n<html><head><title>Sign In - QualiSys</title></head><body><h1>Sign In</h1><form method="post" action="/login"><input name="email"><input name="password" type="password"><button>Sign In</button></form><footer>v${inst.version}</footer></body></html>\n`,
-      };
-    case "/api/v1/user/me": {
-      const auth = String(req.headers["authorization"] ?? "");
-      if (!/^Bearer \S+/.test(auth))
-        return { ...json(401, { error: "unauthorized" }), extra: { "WWW-Authenticate": 'Bearer realm="qualisys"' } };
-      return json(200, { id: "usr_1001", email: "smoke-test@qualisys.io", name: "Smoke Test" });
-    }
-    case "/":
-      return {
-        status: 200,
-        type: "text/html; charset=utf-8",
-        body: `<!doctype html>\n<html><head><title>QualiSys</title></head><body><a href="/login">Sign In</a><footer>v${inst.version}</footer></body></html>\n`,
-      };
-    default:
-      return json(404, { error: "not found", path: req.path });
-  }
-}
-
 export function demoAppResponse(req: AppRequest, inst: AppInstance, random: () => number = Math.random): AppResponse {
-  const normal = normalAnswer(req, inst);
-  let status = normal.status;
-  let body = normal.body;
-  let type = normal.type;
-  let delayMs = 0;
+  const failure = failureInVersion(inst.version);
+  const answer = demoAnswer(
+    req,
+    {
+      version: inst.version,
+      podName: inst.podName,
+      ...(failure ? { failure } : {}),
+      errorRate: DEMO_APP_DEFAULTS.errorRate,
+      slowMs: DEMO_APP_DEFAULTS.slowMs,
+    },
+    random,
+  );
+  let { status, body, delayMs } = answer;
+  const headers = { ...answer.headers };
   for (const f of inst.app.failures) {
     if (f.paths && !f.paths.some((p) => globMatch(p, req.path))) continue;
     if ((inst.runningForSeconds ?? 0) < f.afterSeconds) continue;
@@ -80,14 +55,9 @@ export function demoAppResponse(req: AppRequest, inst: AppInstance, random: () =
     if (f.status !== undefined) status = f.status;
     if (f.body !== undefined) {
       body = f.body;
-      type = "text/plain; charset=utf-8";
+      headers["Content-Type"] = "text/plain; charset=utf-8";
     }
     if (f.latencyMs !== undefined) delayMs += f.latencyMs;
   }
-  return {
-    status,
-    body,
-    delayMs,
-    headers: { "Content-Type": type, "X-App-Version": inst.version, "X-Pod-Name": inst.podName, ...(normal.extra ?? {}) },
-  };
+  return { status, body, delayMs, headers };
 }

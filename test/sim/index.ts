@@ -18,6 +18,7 @@ import { NODE_IP, NODE_NAME, type Kubelet } from "./controllers/kubelet.ts";
 import { startEdge } from "./edge.ts";
 import { Faults } from "./faults.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { Authorizer, type Identity } from "./api/authorization.ts";
 import { defaultResourceTypes } from "./resources.ts";
 import { behaviourForImage, resolveScenario, type Scenario, type ScenarioInput } from "./scenario.ts";
 import { Store, StoreError, type KObject } from "./store.ts";
@@ -29,6 +30,8 @@ export interface SimOptions {
   port?: number;
   /** Traffic edge port (default: a free one). */
   edgePort?: number;
+  /** The edge's metrics port (default: a free one). */
+  edgeMetricsPort?: number;
   /** Where to write the kubeconfig (default: a new temporary directory, removed by stop()). */
   kubeconfigPath?: string;
   /** Namespace of the kubeconfig's context (default: none, i.e. "default"). */
@@ -42,12 +45,21 @@ export interface SimOptions {
 export interface Sim {
   apiUrl: string;
   edgeUrl: string;
+  /** The edge's ingress-nginx-compatible Prometheus metrics (`http://127.0.0.1:<port>/metrics`). */
+  edgeMetricsUrl: string;
   kubeconfigPath: string;
   store: Store;
   clock: Clock;
   faults: Faults;
   /** The simulated node (e.g. `sim.kubelet.repush(image)`: a tag pushed again, pulled as another digest from then on). */
   kubelet: Kubelet;
+  /** Authentication and RBAC: every decision made for a non-admin identity is in `authz.decisions`. */
+  authz: Authorizer;
+  /**
+   * A kubeconfig at `path` that authenticates as `identity` (a bearer token the simulator maps to that user and
+   * its groups), so what it may do is what the RBAC objects applied to the simulator grant it.
+   */
+  writeKubeconfigAs(identity: Identity, path: string): Promise<void>;
   /** The scenario in force (replace it with setScenario). */
   readonly scenario: Scenario;
   /**
@@ -78,10 +90,12 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     for (const c of cleanups.splice(0).reverse()) await c();
   };
   try {
-    const api = await startApiServer(store, { port: opts.port, faults, log });
+    const authz = new Authorizer(store);
+    const api = await startApiServer(store, { port: opts.port, faults, log, authorizer: authz });
     cleanups.push(() => api.close());
     const edge = await startEdge(store, clock, {
       port: opts.edgePort,
+      metricsPort: opts.edgeMetricsPort,
       scenario: () => scenario,
       runningSince: (uid) => controllers.kubelet.runningSince(uid),
     });
@@ -115,11 +129,19 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     return {
       apiUrl: api.url,
       edgeUrl: edge.url,
+      edgeMetricsUrl: edge.metricsUrl,
       kubeconfigPath,
       store,
       clock,
       faults,
       kubelet: controllers.kubelet,
+      authz,
+      writeKubeconfigAs: (identity, path) =>
+        writeKubeconfig(api.url, path, {
+          ...(opts.namespace ? { namespace: opts.namespace } : {}),
+          token: authz.issueToken(identity),
+          user: identity.user,
+        }),
       get scenario() {
         return scenario;
       },

@@ -1,5 +1,6 @@
 /**
- * A kubeconfig for the simulator: plain HTTP on loopback, no credentials. `insecure-skip-tls-verify` is set
+ * A kubeconfig for the simulator: plain HTTP on loopback; no credentials (the admin) or a bearer token the
+ * simulator maps to an identity (api/authorization.ts). `insecure-skip-tls-verify` is set
  * because @kubernetes/client-node 2.x refuses an `http:` server without it ("HTTP protocol is not allowed when
  * skipTLSVerify is not set or false"); kubectl ignores it for plain HTTP.
  */
@@ -7,16 +8,25 @@ import { writeFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { stringify } from "yaml";
 
-export function kubeconfigYaml(url: string, opts: { namespace?: string } = {}): string {
+export interface KubeconfigOptions {
+  namespace?: string;
+  /** A bearer token the simulator maps to an identity (see api/authorization.ts); none: the admin. */
+  token?: string;
+  /** The kubeconfig's user entry name (default release-gate-sim). */
+  user?: string;
+}
+
+export function kubeconfigYaml(url: string, opts: KubeconfigOptions = {}): string {
+  const user = opts.user ?? "release-gate-sim";
   return stringify({
     apiVersion: "v1",
     kind: "Config",
     clusters: [{ name: "release-gate-sim", cluster: { server: url, "insecure-skip-tls-verify": true } }],
-    users: [{ name: "release-gate-sim", user: {} }],
+    users: [{ name: user, user: opts.token ? { token: opts.token } : {} }],
     contexts: [
       {
         name: "release-gate-sim",
-        context: { cluster: "release-gate-sim", user: "release-gate-sim", ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+        context: { cluster: "release-gate-sim", user, ...(opts.namespace ? { namespace: opts.namespace } : {}) },
       },
     ],
     "current-context": "release-gate-sim",
@@ -24,7 +34,7 @@ export function kubeconfigYaml(url: string, opts: { namespace?: string } = {}): 
   });
 }
 
-export async function writeKubeconfig(url: string, path: string, opts: { namespace?: string } = {}): Promise<void> {
+export async function writeKubeconfig(url: string, path: string, opts: KubeconfigOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, kubeconfigYaml(url, opts), { mode: 0o600 });
 }

@@ -18,6 +18,28 @@ const port = (v: string): number => {
   return n;
 };
 
+/** A word quoted for a POSIX shell: paths may hold spaces, and RELEASE_GATE_RESOLVE's `*` must not be globbed. */
+const shellQuote = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * What a user pastes into another shell (in the repository) to drive release-gate against this simulator: the
+ * cluster is the simulator's API (KUBECONFIG), the public URLs of release.yaml (app.qualisys.io, api.qualisys.io)
+ * are reached at its traffic edge with their Host header kept (RELEASE_GATE_RESOLVE), and the simulated app
+ * accepts any bearer token. test/commands/sim-exports.test.ts runs these lines, then the bin.
+ */
+function driveInstructions(kubeconfigPath: string, edgeUrl: string): string[] {
+  return [
+    "Drive release-gate against it from another shell, in this repository (the cluster is SIMULATED):",
+    `  export KUBECONFIG=${shellQuote(kubeconfigPath)}`,
+    `  export RELEASE_GATE_RESOLVE=${shellQuote(`*=${edgeUrl}`)}`,
+    `  export SMOKE_TEST_TOKEN=${shellQuote("sim-token")}`,
+    "  kubectl apply -k kubernetes/production",
+    "  npx release-gate plan --tag 1.1.0",
+    "  npx release-gate deploy --tag 1.1.0     # 10 → 50 → 100 % with release.yaml's windows: about 4 minutes",
+    "  npx release-gate status",
+  ];
+}
+
 const program = new Command()
   .name("npm run sim --")
   .description("Run the Kubernetes simulator: API server, controllers, kubelet and traffic edge on 127.0.0.1")
@@ -57,7 +79,9 @@ try {
       `Traffic edge: ${sim.edgeUrl}${sim.scenario.edge.defaultHost ? ` (default host ${sim.scenario.edge.defaultHost})` : ""}`,
       `Kubeconfig:  ${sim.kubeconfigPath}`,
       `Time scale:  1 simulated second = ${sim.clock.msPerSecond} ms`,
-      `  export KUBECONFIG=${sim.kubeconfigPath}`,
+      "",
+      ...driveInstructions(sim.kubeconfigPath, sim.edgeUrl),
+      "",
       "Ctrl-C to stop.",
       "",
     ].join("\n"),

@@ -48,7 +48,7 @@ function rt(
 }
 
 /** API groups that are CustomResourceDefinitions on a real cluster (no strategic merge patch, no protobuf). */
-export const CUSTOM_RESOURCE_GROUPS = new Set(["gateway.networking.k8s.io"]);
+export const CUSTOM_RESOURCE_GROUPS = new Set(["gateway.networking.k8s.io", "cert-manager.io"]);
 
 export const isCustomResource = (t: Pick<ResourceType, "group">): boolean => CUSTOM_RESOURCE_GROUPS.has(t.group);
 
@@ -98,5 +98,7 @@ export function defaultResourceTypes(): ResourceType[] {
     rt("gateway.networking.k8s.io", "v1", "Gateway", "gateways", true, { sub: ["status"], short: ["gtw"] }),
     rt("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true, { sub: ["status"] }),
     rt("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants", true, { short: ["refgrant"] }),
+    // cert-manager.io/v1 (CRDs on a real cluster; stored, never issued here)
+    rt("cert-manager.io", "v1", "Certificate", "certificates", true, { sub: ["status"], short: ["cert", "certs"] }),
   ];
 }

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createTcp, type AddressInfo, type Socket } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "#src/errors.ts";
-import { parseSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "#src/smoke/index.ts";
+import { assertTokenTransport, isLoopbackHost, parseSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "#src/smoke/index.ts";
 import { makePki, type TestPki } from "../support/certs.ts";
 import { CLOSED_PORT, hang, healthyRoutes, html, json, startApp, type Route, type TestApp } from "../support/smoke-app.ts";
 
@@ -449,5 +449,35 @@ describe("bad input is refused before any request", () => {
       "GET /api/v1/user/me",
     ]);
     expect(qualisysSuite.tls).toEqual({ enabled: true, minDaysValid: 14 });
+  });
+});
+
+describe("the bearer token over plain http", () => {
+  it("goes only to loopback", async () => {
+    for (const host of ["localhost", "127.0.0.1", "127.8.9.10", "[::1]", "[::ffff:127.0.0.1]", "LOCALHOST"])
+      expect(isLoopbackHost(new URL(`http://${host}/`).hostname), host).toBe(true);
+    for (const host of [
+      "app.qualisys.io",
+      "10.0.0.5",
+      "128.0.0.1",
+      "[::2]",
+      "[::ffff:10.0.0.1]",
+      "localhost.example.com",
+      "127.0.0.1.nip.io",
+    ])
+      expect(isLoopbackHost(new URL(`http://${host}/`).hostname), host).toBe(false);
+  });
+
+  it("is refused before any request when the URL is plain http to another host; https and skipping the check are fine", async () => {
+    await expect(runSmokeSuite({ baseUrl: "http://app.qualisys.invalid", token: TOKEN })).rejects.toThrow(
+      /^refusing to send the bearer token of check "user-me" over plain http to app\.qualisys\.invalid: .*nothing was sent$/,
+    );
+    await expect(runSmokeSuite({ baseUrl: "http://10.0.0.5:8080", token: TOKEN })).rejects.toBeInstanceOf(UsageError);
+    expect(() => assertTokenTransport(new URL("https://app.qualisys.io"), "user-me")).not.toThrow();
+    expect(() => assertTokenTransport(new URL("http://127.0.0.1:3000"), "user-me")).not.toThrow();
+    // Loopback over http: the token is sent.
+    const a = await app();
+    expect((await runSmokeSuite({ baseUrl: a.url, token: TOKEN })).ok).toBe(true);
+    expect(a.seen.find((s) => s.path === "/api/v1/user/me")?.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
 });

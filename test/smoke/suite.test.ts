@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "#src/errors.ts";
-import { loadSuite, qualisysSuite, qualisysSuiteData, runSmokeSuite } from "#src/smoke/index.ts";
+import { loadSuite, parseSuite, qualisysSuite, qualisysSuiteData, runSmokeSuite } from "#src/smoke/index.ts";
 import { html, json, startApp, type TestApp } from "../support/smoke-app.ts";
 
 let dir: string;
@@ -52,6 +52,10 @@ describe("loadSuite", () => {
       expect: { status: 200, bodyContains: "pong", json: [] },
     });
     expect(suite.tls).toEqual({ enabled: false, minDaysValid: 14 });
+  });
+
+  it("the built-in suite, written out with its defaults, is exactly what its data parses to", () => {
+    expect(parseSuite(qualisysSuiteData, "built in")).toStrictEqual(qualisysSuite);
   });
 
   it("reads JSON: the default suite written to a file loads back as the same suite", async () => {

@@ -12,7 +12,7 @@ export function binEnv(h: Harness): Record<string, string> {
 }
 
 export function spawnBin(h: Harness, args: string[], config = h.configPath): ResultPromise {
-  return execa(process.execPath, [BIN, ...args, "--config", config, "--kubeconfig", h.sim.kubeconfigPath], {
+  return execa(process.execPath, [BIN, ...args, "--config", config, "--kubeconfig", h.kubeconfigPath], {
     reject: false,
     env: binEnv(h),
     extendEnv: false,

@@ -3,7 +3,7 @@
  * kubernetes/production` with the real kubectl), a release.yaml derived from the production one with short
  * windows, an in-process pipeline environment, and a recorder of every store event for invariant checks.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
@@ -28,6 +28,16 @@ export const LEASES = "coordination.k8s.io/v1/leases";
 export const REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 export const OLD = "1.0.0";
 
+/**
+ * Who the pipeline runs as: what an EKS access entry makes of the GitHub OIDC role's session (its ARN as the user,
+ * the entry's Kubernetes group). The simulator authorizes its requests against the RBAC objects of
+ * kubernetes/production, so a grant missing from rbac.yaml fails the scenario that needs it.
+ */
+export const DEPLOYER = {
+  user: "arn:aws:sts::123456789012:assumed-role/release-gate-production/release-gate-16042",
+  groups: ["release-gate-deployers"],
+};
+
 /** Fast windows for tests: the timing of real releases is a bench/ matter. */
 export const FAST = {
   phases: [
@@ -38,8 +48,8 @@ export const FAST = {
   smoke: { timeout: "2s", retries: 2, probeInterval: "150ms" },
   deadlines: { canaryAvailable: "6s", weightVerified: "3s", smoke: "5s", stableRollout: "6s", scaleDown: "3s" },
   health: { maxRestarts: 0, notReadyGrace: "300ms" },
-  // 25 points over 100 samples is ≥ 5σ at any weight: a test never fails on sampling noise, and a misrouted split (0 or 100 %) is still caught.
-  observedSplit: { enabled: true, versionHeader: "X-App-Version", samples: 100, tolerance: 25 },
+  // 100 samples at the default false-alarm rate (1e-6): a test fails on sampling noise about once in a million checks, and a misrouted split (0 or 100 %) is still caught.
+  observedSplit: { enabled: true, versionHeader: "X-App-Version", samples: 100 },
   // Renewals (every ttl/6) must succeed within 2.5 intervals, 5 s here, or the run stops (lock loss): that outlasts
   // any hiccup of a loaded machine. Scenarios about expiry, takeover or lock loss set their own.
   lock: { ttl: "12s" },
@@ -53,7 +63,10 @@ export interface Recorded {
 
 export interface Harness {
   sim: Sim;
+  /** The admin's kubectl (applies manifests, changes things behind the pipeline's back). */
   kubectl: KubectlRunner;
+  /** The deployer's kubeconfig: what the pipeline (in process and through the bin) runs as. */
+  kubeconfigPath: string;
   configPath: string;
   env: PipelineEnv;
   events: Recorded[];
@@ -95,6 +108,16 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const kubectl = await kubectlFor(sim.kubeconfigPath);
   const applied = await kubectl.run(["apply", "-k", "kubernetes/production"]);
   if (applied.exitCode !== 0) throw new Error(`kubectl apply -k kubernetes/production failed: ${applied.stderr}`);
+  // What installing ingress-nginx leaves in a cluster: the IngressClass the stable Ingress names.
+  const ingressClass = await kubectl.run(["apply", "-f", "-"], {
+    input: stringify({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "IngressClass",
+      metadata: { name: "nginx" },
+      spec: { controller: "k8s.io/ingress-nginx" },
+    }),
+  });
+  if (ingressClass.exitCode !== 0) throw new Error(`applying the IngressClass failed: ${ingressClass.stderr}`);
   const router = o.router ?? "ingress-nginx";
   if (router === "gateway-api") {
     const r = await kubectl.run(["apply", "-k", "kubernetes/production/gateway-api"]);
@@ -131,8 +154,10 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const { config } = await loadReleaseConfig(configPath);
   const log: string[] = [];
   const hooks = new Map<string, () => void>();
+  const kubeconfigPath = join(dir, "deployer.kubeconfig");
+  await sim.writeKubeconfigAs(DEPLOYER, kubeconfigPath);
   const env: PipelineEnv = {
-    kube: kubeFromConfig(loadKubeConfig({ path: sim.kubeconfigPath }), {
+    kube: kubeFromConfig(loadKubeConfig({ path: kubeconfigPath }), {
       retry: { minTimeoutMs: 20, maxTimeoutMs: 200, maxRetryAfterMs: 300 },
     }),
     config,
@@ -145,6 +170,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   return {
     sim,
     kubectl,
+    kubeconfigPath,
     configPath,
     env,
     events,
@@ -153,11 +179,23 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     dir,
     async stop() {
       unwatch.forEach((u) => u());
+      await recordRbacDecisions(sim);
       await kubectl.dispose();
       await sim.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * RELEASE_GATE_RBAC_RECORD=FILE: every authorization decision made for the deployer is appended to FILE (JSON lines),
+ * so `npm run rbac:derive` can rebuild the Role from what the scenario suite really asks for (docs in rbac.yaml).
+ */
+async function recordRbacDecisions(sim: Sim): Promise<void> {
+  const file = process.env.RELEASE_GATE_RBAC_RECORD;
+  if (!file) return;
+  const lines = sim.authz.decisions.filter((d) => d.user === DEPLOYER.user).map((d) => JSON.stringify(d) + "\n");
+  if (lines.length) await appendFile(file, lines.join(""));
 }
 
 export async function waitStableAvailable(sim: Sim, timeoutMs = 10_000): Promise<void> {

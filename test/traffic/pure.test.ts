@@ -3,7 +3,6 @@ import { readFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
 import { parseReleaseConfig } from "#src/config/load.ts";
 import { canaryReplicasFor, shareOf } from "#src/traffic/replicas.ts";
-import { judgeSplit } from "#src/traffic/observed-split.ts";
 import { Routing, routerType, routingFor } from "#src/traffic/routing.ts";
 import { shareOfStable, type RouterInputs } from "#src/traffic/router.ts";
 import { UsageError } from "#src/errors.ts";
@@ -19,33 +18,6 @@ describe("replicas router sizing", () => {
     expect(canaryReplicasFor(90, 4)).toBe(4); // round(36) capped
     expect(shareOf(1, 4)).toBe(20);
     expect(shareOf(0, 0)).toBe(0);
-  });
-});
-
-describe("judgeSplit", () => {
-  const counts = (canary: number, stable: number, unknown = 0, errors = 0) => ({ canary, stable, unknown, errors });
-
-  it("accepts a share within 3σ and rejects one outside", () => {
-    // p = 0.1, n = 400: σ = 0.015, tolerance = max(0.045, 0.05) = 0.05.
-    expect(judgeSplit(counts(58, 342), 10).verdict).toBe("match"); // 14.5 %
-    expect(judgeSplit(counts(62, 338), 10).verdict).toBe("mismatch"); // 15.5 %
-    // p = 0.5, n = 100: σ = 0.05, tolerance 0.15.
-    expect(judgeSplit(counts(36, 64), 50).verdict).toBe("match");
-    expect(judgeSplit(counts(30, 70), 50).verdict).toBe("mismatch");
-  });
-
-  it("is exact at weight 0 and 100: one request on the wrong side is a mismatch", () => {
-    expect(judgeSplit(counts(0, 200), 0).verdict).toBe("match");
-    expect(judgeSplit(counts(1, 199), 0).verdict).toBe("mismatch");
-    expect(judgeSplit(counts(200, 0), 100).verdict).toBe("match");
-    expect(judgeSplit(counts(199, 1), 100).verdict).toBe("mismatch");
-  });
-
-  it("is inconclusive when too few responses carry a known version", () => {
-    const r = judgeSplit(counts(10, 80, 5, 10), 10);
-    expect(r.verdict).toBe("inconclusive");
-    expect(r.samples).toBe(105);
-    expect(judgeSplit(counts(0, 0), 10).verdict).toBe("inconclusive");
   });
 });
 

@@ -95,7 +95,6 @@ describe("replicas router on the simulator", () => {
       canaryVersion: CANARY_VERSION,
       expectedWeight: 50,
       samples: 300,
-      verdict: { sigmas: 4.5 },
     });
     expect(s.verdict, s.summary).toBe("match");
   });

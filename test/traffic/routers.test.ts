@@ -37,8 +37,6 @@ const split = (t: TrafficSim, host: string, expectedWeight: number) =>
     expectedWeight,
     samples: 300,
     concurrency: 8,
-    // 4.5σ: a correct edge fails this about once in 150,000 checks (the production default is 3σ).
-    verdict: { sigmas: 4.5 },
   });
 
 for (const kind of ["ingress-nginx", "gateway-api"] as const) {

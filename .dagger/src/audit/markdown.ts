@@ -1,4 +1,5 @@
 /** The release record as Markdown, for $GITHUB_STEP_SUMMARY and terminals. */
+import { analysisToMarkdown } from "../analysis/record.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ReleaseRecord } from "./record.ts";
 
@@ -15,7 +16,8 @@ export function recordToMarkdown(r: ReleaseRecord): string {
   const lines: string[] = [];
   lines.push(`## release-gate ${r.command} \`${r.tag}\` to ${r.namespace}: ${ICON[r.outcome]}`, "");
   lines.push(`- **Triggered by:** ${cell(r.triggeredBy)}${r.ciRun ? ` (${cell(r.ciRun)})` : ""}`);
-  if (r.approvedBy?.length) lines.push(`- **Approved by:** ${r.approvedBy.map(cell).join(", ")}`);
+  if (r.deployedAs) lines.push(`- **Deployed as:** ${cell(r.deployedAs)}`);
+  if (r.approval) lines.push(approvalLine(r.approval));
   lines.push(`- **Started:** ${r.startedAt}${r.durationMs !== undefined ? `, took ${formatDuration(r.durationMs)}` : ""}`);
   if (r.skipCanary) lines.push(`- **Canary skipped:** ${cell(r.skipCanary.reason)}`);
   if (r.rollbackReason) lines.push(`- **Rollback reason:** ${cell(r.rollbackReason)}`);
@@ -37,11 +39,20 @@ export function recordToMarkdown(r: ReleaseRecord): string {
       );
     }
   }
+  lines.push(...analysisToMarkdown(r.steps));
   const failed = r.steps.flatMap((st) =>
     st.smoke.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${st.name} · ${s.url} · ${c.name}: ${c.reason ?? "failed"}`)),
   );
   if (failed.length) lines.push("", "**Failed smoke checks**", "", ...failed.map((f) => `- ${cell(f)}`));
   return lines.join("\n") + "\n";
+}
+
+function approvalLine(a: NonNullable<ReleaseRecord["approval"]>): string {
+  const who = a.approvers.map((p) => `${cell(p.login)}${p.environment ? ` (${cell(p.environment)})` : ""}`).join(", ") || "nobody";
+  if (a.source === "self-reported") return `- **Approved by (self-reported, not verified):** ${who}`;
+  const run = a.runUrl ? `[run${a.runAttempt ? `, attempt ${a.runAttempt}` : ""}](${a.runUrl})` : "the run";
+  const started = a.triggeringActor ?? a.actor;
+  return `- **Approved by:** ${who}, checked against ${run} on GitHub${started ? `; started by ${cell(started)}` : ""}`;
 }
 
 export function historyToMarkdown(records: ReleaseRecord[]): string {

@@ -2,6 +2,8 @@
  * The release record: who, what, when, each phase with timings and smoke results, the rollback reason, and
  * where production ended. One shape for the history ConfigMap, the Events, the Markdown summary and --json.
  */
+import type { AnalysisEvaluation } from "../analysis/record.ts";
+
 export type ReleaseOutcome = "succeeded" | "rolled-back" | "rollback-failed" | "no-change";
 
 export interface SmokeSummary {
@@ -23,6 +25,8 @@ export interface StepRecord {
   smoke: SmokeSummary[];
   /** The canary share measured through the public URL, per service, when sampled. */
   observedSplit?: Array<{ service: string; expected: number; observed: number; samples: number }>;
+  /** Metric analysis: each evaluation of the observation window, with every check's values per service. */
+  analysis?: AnalysisEvaluation[];
 }
 
 export interface ServiceOutcome {
@@ -38,14 +42,34 @@ export interface ServiceOutcome {
   finalCanaryReplicas?: number;
 }
 
+/**
+ * Who approved a release. `github`: read from the workflow run's approvals and checked against the two-person
+ * rule before preflight (release-gate approvals). `self-reported`: named by whoever ran it (RELEASE_GATE_APPROVERS
+ * outside GitHub Actions), not verified by anyone.
+ */
+export interface ApprovalRecord {
+  source: "github" | "self-reported";
+  /** The approvers counted, with the environment each approved (GitHub), or as named (self-reported). */
+  approvers: Array<{ login: string; environment?: string }>;
+  /** The run's actor and the user who started this attempt (a re-run may be started by someone else). */
+  actor?: string;
+  triggeringActor?: string;
+  runUrl?: string;
+  runAttempt?: number;
+  /** When the approvals were checked (GitHub's approvals API has no review timestamps). */
+  checkedAt?: string;
+}
+
 export interface ReleaseRecord {
   id: string;
   command: "deploy" | "canary" | "promote" | "rollback";
   namespace: string;
   tag: string;
   triggeredBy: string;
-  /** Approvers as the CI reported them (RELEASE_GATE_APPROVERS), when known. */
-  approvedBy?: string[];
+  /** The AWS principal the release ran as (EKS: sts:GetCallerIdentity's ARN), when known. */
+  deployedAs?: string;
+  /** Who approved the release: checked against GitHub, or self-reported for a local run. */
+  approval?: ApprovalRecord;
   ciRun?: string;
   skipCanary?: { reason: string };
   startedAt: string;

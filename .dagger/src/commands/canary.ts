@@ -2,8 +2,8 @@
 import type { Command } from "commander";
 import { canary } from "../pipeline/operator.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, intOption, readSecretEnv } from "./common.ts";
+import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
+import { envNameOption, examples, intOption, readSecretEnv } from "./common.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
@@ -19,12 +19,19 @@ export function register(program: Command): void {
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
         "SMOKE_TEST_TOKEN",
+      )
+      .addHelpText(
+        "after",
+        examples(
+          ["canary --tag 1.4.2 --weight 10", "size the canary, shift 10 % to it, verify, smoke-test"],
+          ["canary --tag 1.4.2 --weight 100", "then: promote --tag 1.4.2, or rollback"],
+        ),
       ),
   ).action(async (flags: ClusterFlags & { tag: string; weight: number; tokenEnv: string }) => {
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({
       config: flags.config,
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),
     });
     const record = await withCancellation((signal) => canary(env, { tag: flags.tag, weight: flags.weight, signal })).catch((err) =>

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
 import { isHeaderName, isHeaderValue } from "../config/http-header.ts";
 import { UsageError } from "../errors.ts";
-import { redactSecrets } from "../smoke/redact.ts";
+import { redactJsonValue, redactSecrets } from "../smoke/redact.ts";
 
 const secrets = new Set<string>();
 
@@ -17,11 +17,28 @@ export function registerSecret(value: string): void {
 }
 
 /**
- * Replaces every registered secret in `text` with "[redacted]": whole, JSON-escaped (--json), and for tokens any
- * long-enough piece, such as the start of one left by a reason cut short ("sk_live_A1b2...").
+ * Replaces every registered secret in `text` with "[redacted]": whole, JSON-escaped, and for tokens any
+ * identifying piece, such as the start of one left by a reason cut short ("sk_live_A1b2..."). A secret too short
+ * to identify anyone inside a word (e.g. "t") is redacted only where it stands as a word. See smoke/redact.ts.
  */
 export function redact(text: string): string {
   return secrets.size === 0 ? text : redactSecrets(text, secrets);
+}
+
+/**
+ * `json` (a JSON document) with every registered secret redacted inside its strings, re-serialised as
+ * `JSON.stringify(…, null, 2)`: the result is valid JSON whatever the secret looks like (`true`, `200`, `"`).
+ * Text that is not JSON is redacted as text.
+ */
+export function redactJson(json: string): string {
+  if (secrets.size === 0) return json;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch {
+    return redact(json);
+  }
+  return JSON.stringify(redactJsonValue(doc, secrets), null, 2) + (json.endsWith("\n") ? "\n" : "");
 }
 
 /** commander parser: an integer >= min. */
@@ -95,7 +112,17 @@ export async function readOptionFile(option: string, path: string): Promise<stri
   }
 }
 
-/** Prints a result: the JSON document with --json, else the human text. Both go to stdout, redacted. */
+/** Prints a result: the JSON document with --json (still valid JSON once redacted), else the human text. Both go to stdout, redacted. */
 export function output(opts: { json?: boolean }, human: () => string, machine: () => string): void {
-  process.stdout.write(redact(opts.json ? machine() : human()));
+  process.stdout.write(opts.json ? redactJson(machine()) : redact(human()));
+}
+
+/**
+ * The "Examples:" block a command's --help ends with (commander's addHelpText("after", …)): one `release-gate …`
+ * line per example, its comment aligned after `#`, so a line pastes into a shell as it is.
+ */
+export function examples(...lines: Array<[args: string, comment?: string]>): string {
+  const commands = lines.map(([args]) => `release-gate ${args}`);
+  const width = Math.max(...commands.map((c) => c.length));
+  return ["", "Examples:", ...commands.map((c, i) => `  ${lines[i][1] ? `${c.padEnd(width)}  # ${lines[i][1]}` : c}`)].join("\n");
 }

@@ -5,8 +5,9 @@
 import type { Command } from "commander";
 import { deploy } from "../pipeline/deploy.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, readSecretEnv } from "./common.ts";
+import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
+import { envNameOption, examples, readSecretEnv, registerSecret } from "./common.ts";
+import { approvalForDeploy } from "../github/deploy-gate.ts";
 
 interface DeployFlags extends ClusterFlags {
   tag: string;
@@ -15,6 +16,8 @@ interface DeployFlags extends ClusterFlags {
   repair?: boolean;
   resume?: boolean;
   tokenEnv: string;
+  githubRun?: string;
+  githubTokenEnv: string;
 }
 
 export function register(program: Command): void {
@@ -37,12 +40,43 @@ export function register(program: Command): void {
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
         "SMOKE_TEST_TOKEN",
+      )
+      .option(
+        "--github-run <run>",
+        "the GitHub workflow run this release belongs to (OWNER/REPO/RUN_ID or its URL; default in Actions: GITHUB_REPOSITORY/GITHUB_RUN_ID): " +
+          "its approvals must satisfy release.yaml's two-person rule before anything changes (else exit 2)",
+      )
+      .option(
+        "--github-token-env <name>",
+        "NAME of the environment variable holding the GitHub token that reads the run's approvals (actions: read)",
+        envNameOption,
+        "GITHUB_TOKEN",
+      )
+      .addHelpText(
+        "after",
+        examples(
+          ["deploy --tag 1.4.2", "preflight → 10 % → 50 % → 100 % → promote → record"],
+          ['deploy --tag 1.4.3 --skip-canary --reason "hotfix INC-231"', "emergency: straight to promote, reason recorded"],
+          ["deploy --tag 1.4.2 --resume", "a run that died: continue it from the step it stopped in"],
+          ["deploy --tag 1.4.3 --repair", "a run that died: roll it back, then release 1.4.3"],
+          ["deploy --tag 1.4.2 --kubeconfig ~/.kube/prod --token-env QA_TOKEN", "another cluster, another token variable"],
+        ),
       ),
   ).action(async (flags: DeployFlags) => {
     const token = readSecretEnv(flags.tokenEnv);
-    const env = await pipelineEnv({
+    // Before preflight: a run that fails the two-person rule never reaches the cluster.
+    const approval = await approvalForDeploy({
+      ...(flags.githubRun ? { githubRun: flags.githubRun } : {}),
       config: flags.config,
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      tokenEnv: flags.githubTokenEnv,
+      env: process.env,
+      say: (line) => process.stderr.write(`release-gate: ${line}\n`),
+      secret: registerSecret,
+    });
+    const env = await pipelineEnv({
+      ...(approval ? { approval } : {}),
+      config: flags.config,
+      ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),
     });
     const record = await withCancellation((signal) =>

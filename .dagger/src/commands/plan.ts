@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { loadReleaseConfig, DEFAULT_CONFIG_PATH } from "../config/load.ts";
 import { parseVersion } from "../config/image-ref.ts";
 import { assertWithinBudget, planRelease, planToText } from "../pipeline/plan.ts";
-import { output } from "./common.ts";
+import { examples, output } from "./common.ts";
 
 export function register(program: Command): void {
   program
@@ -15,6 +15,14 @@ export function register(program: Command): void {
     .option("--skip-canary", "plan an emergency release without canary phases")
     .option("--config <file>", "release.yaml", DEFAULT_CONFIG_PATH)
     .option("--json", "print the plan as JSON")
+    .addHelpText(
+      "after",
+      examples(
+        ["plan --tag 1.4.2", "every step, its deadline, and the worst case against the budget"],
+        ["plan --tag 1.4.3 --skip-canary", "the emergency path: straight to promote"],
+        ["plan --tag 1.4.2 --config staging/release.yaml --json", "another release.yaml; JSON for scripts"],
+      ),
+    )
     .action(async (flags: { tag: string; skipCanary?: boolean; config: string; json?: boolean }) => {
       parseVersion(flags.tag);
       const { config, path } = await loadReleaseConfig(flags.config);

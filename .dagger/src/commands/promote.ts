@@ -2,8 +2,8 @@
 import type { Command } from "commander";
 import { promote } from "../pipeline/operator.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, readSecretEnv } from "./common.ts";
+import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
+import { envNameOption, examples, readSecretEnv } from "./common.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
@@ -18,12 +18,13 @@ export function register(program: Command): void {
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
         "SMOKE_TEST_TOKEN",
-      ),
+      )
+      .addHelpText("after", examples(["promote --tag 1.4.2", "after canary --tag 1.4.2 --weight 100 passed"])),
   ).action(async (flags: ClusterFlags & { tag: string; tokenEnv: string }) => {
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({
       config: flags.config,
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),
     });
     const record = await withCancellation((signal) => promote(env, { tag: flags.tag, signal })).catch((err) =>

@@ -2,7 +2,8 @@
 import type { Command } from "commander";
 import { rollback } from "../pipeline/operator.ts";
 import { pipelineEnv } from "./pipeline-env.ts";
-import { addClusterOptions, printAndRethrow, printRecord, type ClusterFlags } from "./support.ts";
+import { addClusterOptions, clusterSource, printAndRethrow, printRecord, type ClusterFlags } from "./support.ts";
+import { examples } from "./common.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
@@ -16,9 +17,16 @@ export function register(program: Command): void {
       .option(
         "--force",
         "emergency: take the lock even from a live run; that run stops at its next renewal WITHOUT rolling back, and this rollback repairs production",
+      )
+      .addHelpText(
+        "after",
+        examples(
+          ['rollback --reason "errors on checkout"', "weight 0 verified, canary to 0, stable restored if promotion had started"],
+          ['rollback --force --reason "INC-231"', "emergency: take the lock from a live run"],
+        ),
       ),
   ).action(async (flags: ClusterFlags & { reason?: string; force?: boolean }) => {
-    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) });
+    const env = await pipelineEnv({ config: flags.config, ...clusterSource(flags) });
     // Not cancellable on purpose: a rollback interrupted halfway is worse than one that finishes.
     const record = await rollback(env, {
       ...(flags.reason ? { reason: flags.reason } : {}),

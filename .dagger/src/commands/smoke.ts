@@ -1,8 +1,12 @@
 /** `release-gate smoke`: run the smoke suite against a URL and exit 0 (all passed), 1 (a check failed) or 2 (bad input). */
 import { Option, type Command } from "commander";
 import { FailedError, UsageError } from "../errors.ts";
-import { DEFAULTS, loadSuite, parseBaseUrl, qualisysSuite, renderTable, runSmokeSuite, toJSON } from "../smoke/index.ts";
-import { collect, envNameOption, headerOption, intOption, listOption, output, readOptionFile, readSecretEnv } from "./common.ts";
+// Not smoke/index.ts: the suite schema (zod) and YAML parser load only when --suite names a file, so a plain
+// `release-gate smoke` starts fast (it runs after every phase and in people's shells).
+import { qualisysSuite } from "../smoke/default-suite.ts";
+import { renderTable, toJSON } from "../smoke/report.ts";
+import { DEFAULTS, parseBaseUrl, runSmokeSuite } from "../smoke/runner.ts";
+import { collect, envNameOption, examples, headerOption, intOption, listOption, output, readOptionFile, readSecretEnv } from "./common.ts";
 
 interface SmokeFlags {
   url: string;
@@ -42,10 +46,20 @@ export function register(program: Command): void {
     .option("--deadline <ms>", "overall deadline for the whole suite in milliseconds", intOption(1), DEFAULTS.deadlineMs)
     .option("--retries <n>", "retries after a connection error (wrong answers are never retried)", intOption(0), DEFAULTS.retries)
     .option("--ca-file <pem>", "extra trusted CA certificates (PEM), added to the system store")
+    .addHelpText(
+      "after",
+      examples(
+        ["smoke --url https://app.qualisys.io", "the QualiSys suite; token from $SMOKE_TEST_TOKEN"],
+        ["smoke --url https://app.qualisys.io --canary", "ask the canary directly (X-Canary: always)"],
+        ["smoke --url https://app.qualisys.io --skip user-me --json", "no token at hand; a report for scripts"],
+        ["smoke --url http://127.0.0.1:3000 --suite smoke.yaml", "your own suite against a local server"],
+      ) +
+        "\n\nThe token goes over https, or over plain http only to loopback (localhost, 127.0.0.0/8, ::1); it never appears in any output.",
+    )
     .action(async (flags: SmokeFlags) => {
       // Validate everything first: a usage error must come before any request.
       const baseUrl = parseBaseUrl(flags.url);
-      const suite = flags.suite ? await loadSuite(flags.suite) : qualisysSuite;
+      const suite = flags.suite ? await (await import("../smoke/suite.ts")).loadSuite(flags.suite) : qualisysSuite;
       const ca = flags.caFile ? await readOptionFile("--ca-file", flags.caFile) : undefined;
       const skip = flags.skip ?? [];
       const token = readSecretEnv(flags.tokenEnv);

@@ -2,16 +2,23 @@
 import type { Command } from "commander";
 import { pipelineEnv } from "./pipeline-env.ts";
 import { readStatus, statusToText } from "../pipeline/status.ts";
-import { addClusterOptions, type ClusterFlags } from "./support.ts";
-import { output } from "./common.ts";
+import { addClusterOptions, clusterSource, type ClusterFlags } from "./support.ts";
+import { examples, output } from "./common.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
     program
       .command("status")
-      .description("Show what production runs now: images and replicas, canary weights, the release lock, any interrupted release."),
+      .description("Show what production runs now: images and replicas, canary weights, the release lock, any interrupted release.")
+      .addHelpText(
+        "after",
+        examples(
+          ["status", "images, replicas, weights, who holds the lock, anything in flight"],
+          ["status --json", "the same for scripts"],
+        ),
+      ),
   ).action(async (flags: ClusterFlags) => {
-    const env = await pipelineEnv({ config: flags.config, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), quiet: true });
+    const env = await pipelineEnv({ config: flags.config, ...clusterSource(flags), quiet: true });
     const status = await readStatus(env);
     output(
       flags,

@@ -8,19 +8,32 @@ import type { Command } from "commander";
 import { recordToMarkdown } from "../audit/markdown.ts";
 import type { ReleaseRecord } from "../audit/record.ts";
 import { DEFAULT_CONFIG_PATH } from "../config/load.ts";
+import type { ClusterSource } from "../kube/connect.ts";
 import { ReleaseFailedError } from "../pipeline/lifecycle.ts";
 
-export interface ClusterFlags {
+export interface ClusterFlags extends ClusterSource {
   config: string;
-  kubeconfig?: string;
   json?: boolean;
 }
+
+/** The options naming the cluster; the Dagger module takes the same ones as constructor arguments. */
+export const CLUSTER_OPTIONS = ["kubeconfig", "context", "eksCluster", "awsRegion"] as const;
 
 export function addClusterOptions(cmd: Command): Command {
   return cmd
     .option("--config <file>", "release.yaml describing what a release touches", DEFAULT_CONFIG_PATH)
     .option("--kubeconfig <file>", "kubeconfig to use (default: KUBECONFIG, or the kubeconfig text in RELEASE_GATE_KUBECONFIG)")
+    .option("--context <name>", "kubeconfig context to use (default: the kubeconfig's current-context)")
+    .option("--eks-cluster <name>", "reach this EKS cluster with AWS credentials (standard chain) instead of a kubeconfig")
+    .option("--aws-region <region>", "the EKS cluster's region (default: AWS_REGION); only with --eks-cluster")
     .option("--json", "print the result as JSON");
+}
+
+/** The cluster options of a command's flags, for pipelineEnv. */
+export function clusterSource(flags: ClusterSource): ClusterSource {
+  const out: ClusterSource = {};
+  for (const k of CLUSTER_OPTIONS) if (flags[k] !== undefined) out[k] = flags[k];
+  return out;
 }
 
 /** Run `fn` with a signal aborted by SIGTERM/SIGINT; handlers are removed afterwards. */

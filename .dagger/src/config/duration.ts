@@ -3,7 +3,7 @@
  * as milliseconds everywhere else.
  */
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+export const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
 /** Milliseconds for a duration string, or undefined when it is not one. */

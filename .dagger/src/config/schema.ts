@@ -4,13 +4,14 @@
  */
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
+import { isTemplateVariable, placeholders } from "../analysis/template.ts";
 import { HEADER_NAME_MESSAGE, HTTP_HEADER_NAME, isHeaderValue } from "./http-header.ts";
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const name = z.string().max(63).regex(K8S_NAME, "must be a Kubernetes name (lowercase letters, digits and '-')");
 
 /** A duration as text ("2m", "30s", "1m30s", "500ms") turned into milliseconds. */
-const duration = z.string().transform((text, ctx) => {
+export const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
     ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (examples: 2m, 30s, 1m30s, 500ms)` });
@@ -67,9 +68,164 @@ const phase = z
   })
   .strict();
 
+/**
+ * The cluster production must be: every command that reaches a cluster refuses (exit 2, nothing changed) a
+ * connection to any other. Exactly one of the two.
+ */
+const clusterPin = z
+  .object({
+    /** An EKS cluster's ARN: matches --eks-cluster's cluster, or a kubeconfig cluster/context named by it. */
+    eksClusterArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9][A-Za-z0-9_-]*$/, "must be an EKS cluster ARN")
+      .optional(),
+    /** The API server URL, e.g. https://ABC123.gr7.eu-west-1.eks.amazonaws.com. */
+    server: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict()
+  .refine((p) => (p.eksClusterArn === undefined) !== (p.server === undefined), "name exactly one of eksClusterArn and server");
+
+/** GitHub logins: letters, digits and single hyphens, at most 39 characters. */
+const githubLogin = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, "must be a GitHub login");
+
+/**
+ * The two-person rule: GitHub environments the production workflow passes through, each with who may approve it
+ * (at most 6, GitHub's limit). release-gate approvals checks a run against it; github-environments keeps GitHub so.
+ */
+const approvals = z
+  .object({
+    environments: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, "must be a GitHub environment name (letters, digits, . _ -)"),
+            reviewers: z.array(githubLogin).min(1).max(6),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    const seen = new Set<string>();
+    a.environments.forEach((e, i) => {
+      if (seen.has(e.name.toLowerCase()))
+        ctx.addIssue({ code: "custom", path: ["environments", i, "name"], message: `environment "${e.name}" is listed twice` });
+      seen.add(e.name.toLowerCase());
+    });
+  });
+
+/**
+ * Where a credential comes from: an environment variable by NAME, or a key of a Kubernetes Secret in the
+ * release's namespace. Never the value itself: release.yaml is committed.
+ */
+const credential = z.union(
+  [
+    z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable NAME, not its value") }).strict(),
+    z.object({ secret: z.object({ name, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret data key") }).strict() }).strict(),
+  ],
+  { error: "must be { env: VARIABLE_NAME } or { secret: { name, key } } (credentials are never written in release.yaml)" },
+);
+
+/** A check's bounds: absolute, or relative to stable's value (which needs stableQuery). */
+const threshold = z
+  .object({
+    /** The canary's value must be ≤ max. */
+    max: z.number().optional(),
+    /** The canary's value must be ≥ min. */
+    min: z.number().optional(),
+    /** The canary's value must be ≤ stable's + maxAboveStable (e.g. 0.25 s more p99 latency). */
+    maxAboveStable: z.number().min(0).optional(),
+    /** The canary's value must be ≥ stable's − maxBelowStable (e.g. a success rate at most 1 point lower). */
+    maxBelowStable: z.number().min(0).optional(),
+    /** The canary's value must be ≤ stable's × maxRatioToStable. */
+    maxRatioToStable: z.number().positive().optional(),
+  })
+  .strict()
+  .refine((t) => Object.values(t).some((v) => v !== undefined), {
+    message: "needs at least one of max, min, maxAboveStable, maxBelowStable, maxRatioToStable",
+  });
+
+const analysisCheck = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be lowercase letters, digits and '-'"),
+    /** PromQL for the canary's value, with {{ placeholders }} (analysis/template.ts). One number: a scalar or a one-sample vector. */
+    query: z.string().trim().min(1),
+    /** PromQL for stable's value, for relative thresholds (and shown next to the canary's in the record). */
+    stableQuery: z.string().trim().min(1).optional(),
+    threshold,
+    /** Failed evaluations tolerated per observation window; the next one fails the phase. */
+    allowedFailures: z.number().int().min(0).default(1),
+    /** No data (empty result or NaN, e.g. no traffic yet): a failed evaluation, or a pass with a warning. */
+    noData: z.enum(["fail", "warn"]).default("fail"),
+    /** Only for these services (default: every service). */
+    services: z.array(name).min(1).optional(),
+  })
+  .strict();
+
+/** Metric analysis: Prometheus queried during every observation window (analysis/). */
+const analysis = z
+  .object({
+    prometheus: z
+      .object({
+        /** Base URL of the Prometheus HTTP API (…/api/v1/query is appended). */
+        url: z
+          .url({ protocol: /^https?$/ })
+          .refine((u) => !new URL(u).username && !new URL(u).password, "must not carry credentials: use prometheus.auth"),
+        auth: z
+          .object({
+            bearerToken: credential.optional(),
+            basic: z
+              .object({ username: z.string().min(1), password: credential })
+              .strict()
+              .optional(),
+          })
+          .strict()
+          .refine((a) => !(a.bearerToken && a.basic), "set bearerToken or basic, not both")
+          .optional(),
+        /** Per request. */
+        timeout: duration.default(5_000),
+        /** Retries of a request that could not connect or got a 5xx (never of a refused query). */
+        retries: z.number().int().min(0).max(10).default(2),
+      })
+      .strict(),
+    /** Time between evaluations during an observation window. */
+    interval: duration.default(30_000),
+    /** The range rate() and friends look back over: {{ window }} in queries. */
+    window: duration.default(60_000),
+    checks: z.array(analysisCheck).min(1),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.interval <= 0) ctx.addIssue({ code: "custom", path: ["interval"], message: "must be longer than 0" });
+    if (a.window < 1000) ctx.addIssue({ code: "custom", path: ["window"], message: "must be at least 1s (PromQL ranges)" });
+    const seen = new Set<string>();
+    a.checks.forEach((c, i) => {
+      if (seen.has(c.name)) ctx.addIssue({ code: "custom", path: ["checks", i, "name"], message: `check "${c.name}" is listed twice` });
+      seen.add(c.name);
+      const relative = ["maxAboveStable", "maxBelowStable", "maxRatioToStable"].filter(
+        (k) => c.threshold[k as keyof typeof c.threshold] !== undefined,
+      );
+      if (relative.length && !c.stableQuery) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["checks", i, "stableQuery"],
+          message: `threshold ${relative.join(", ")} compares with stable: needs stableQuery`,
+        });
+      }
+      for (const field of ["query", "stableQuery"] as const) {
+        for (const p of placeholders(c[field] ?? "")) {
+          if (!isTemplateVariable(p))
+            ctx.addIssue({ code: "custom", path: ["checks", i, field], message: `unknown placeholder {{ ${p} }}` });
+        }
+      }
+    });
+  });
+
 export const releaseConfigSchema = z
   .object({
     namespace: name,
+    cluster: clusterPin.optional(),
     router: z
       .object({
         kind: z.enum(["gateway-api", "ingress-nginx", "replicas"]),
@@ -127,13 +283,21 @@ export const releaseConfigSchema = z
         /** The response header where the app reports its version (the image tag). */
         versionHeader: headerName.default("X-App-Version"),
         samples: z.number().int().min(10).max(10_000).default(200),
-        /** Allowed gap between set and observed canary share, in percentage points. */
-        tolerance: z.number().min(0).max(50).default(15),
+        /**
+         * How often a split the routers really apply may be called a mismatch, per check: the bound of an exact
+         * binomial test. 1e-6 is once in a million checks.
+         */
+        falseAlarmRate: z.number().gt(0).max(0.05).default(1e-6),
+        /**
+         * Systematic gap between set and observed canary share allowed on top of sampling noise, in percentage
+         * points; never more than half the way from the weight to 0 or 100 %.
+         */
+        tolerancePoints: z.number().min(0).max(50).default(2),
         /** Sampling stops here and judges what it has (fewer answers: at worst inconclusive); counted by plan. */
         deadline: duration.default(10_000),
       })
       .strict()
-      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, tolerance: 15, deadline: 10_000 }),
+      .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, falseAlarmRate: 1e-6, tolerancePoints: 2, deadline: 10_000 }),
     lock: z
       .object({ ttl: duration.default(900_000) })
       .strict()
@@ -142,6 +306,9 @@ export const releaseConfigSchema = z
     budget: duration.default(600_000),
     /** Release records kept in the history ConfigMap. */
     historyLimit: z.number().int().min(1).max(100).default(20),
+    approvals: approvals.optional(),
+    /** Metric analysis during observation windows (optional; see docs/analysis.md). */
+    analysis: analysis.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -191,8 +358,28 @@ export const releaseConfigSchema = z
         });
       }
     });
+    cfg.analysis?.checks.forEach((c, i) => {
+      for (const [j, svc] of (c.services ?? []).entries()) {
+        if (!seen.has(svc))
+          ctx.addIssue({ code: "custom", path: ["analysis", "checks", i, "services", j], message: `no service "${svc}" in services` });
+      }
+      // A route placeholder needs that route on every service the check runs for.
+      const uses = new Set([...placeholders(c.query), ...placeholders(c.stableQuery ?? "")]);
+      const route = { ingress: "ingress", canaryIngress: "ingress", httpRoute: "httpRoute" } as const;
+      for (const [p, field] of Object.entries(route)) {
+        if (!uses.has(p)) continue;
+        const missing = cfg.services.filter((s) => (!c.services || c.services.includes(s.name)) && !s.route[field]).map((s) => s.name);
+        if (missing.length)
+          ctx.addIssue({
+            code: "custom",
+            path: ["analysis", "checks", i, "query"],
+            message: `uses {{ ${p} }}, but ${missing.join(", ")} has no route.${field}`,
+          });
+      }
+    });
   });
 
 export type ReleaseConfig = z.output<typeof releaseConfigSchema>;
 export type ServiceConfig = ReleaseConfig["services"][number];
 export type PhaseConfig = ReleaseConfig["phases"][number];
+export type ApprovalsConfig = NonNullable<ReleaseConfig["approvals"]>;

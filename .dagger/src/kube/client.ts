@@ -19,6 +19,7 @@ export interface Kube {
   coordination: k8s.CoordinationV1Api;
   /** For kinds without a typed client here, such as gateway.networking.k8s.io HTTPRoutes. */
   custom: k8s.CustomObjectsApi;
+  objects: k8s.KubernetesObjectApi;
   watch: k8s.Watch;
 }
 
@@ -32,6 +33,9 @@ export interface KubeOptions {
 
 export function kubeFromConfig(kc: k8s.KubeConfig, options: KubeOptions = {}): Kube {
   const make = clientFactory(kc, options);
+  const objects = make(k8s.KubernetesObjectApi);
+  // Same default namespace as KubernetesObjectApi.makeApiClient (protected there, so reached this way).
+  (objects as unknown as { setDefaultNamespace(kc: k8s.KubeConfig): void }).setDefaultNamespace(kc);
   return {
     kc,
     apps: make(k8s.AppsV1Api),
@@ -39,6 +43,7 @@ export function kubeFromConfig(kc: k8s.KubeConfig, options: KubeOptions = {}): K
     networking: make(k8s.NetworkingV1Api),
     coordination: make(k8s.CoordinationV1Api),
     custom: make(k8s.CustomObjectsApi),
+    objects,
     watch: new k8s.Watch(kc),
   };
 }

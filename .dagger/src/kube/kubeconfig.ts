@@ -10,6 +10,8 @@ import { UsageError } from "../errors.ts";
 export interface KubeconfigSource {
   path?: string;
   data?: string;
+  /** The context to use instead of the kubeconfig's current-context (--context). */
+  context?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -43,10 +45,43 @@ export function loadKubeConfig(source: KubeconfigSource): k8s.KubeConfig {
     const reason = err instanceof Error ? err.message.split("\n")[0] : "unreadable";
     throw new UsageError(`cannot load kubeconfig: ${reason}; nothing was changed in the cluster`);
   }
+  if (source.context !== undefined) {
+    if (!kc.contexts.some((c) => c.name === source.context)) {
+      const known = kc.contexts.map((c) => c.name);
+      throw new UsageError(
+        `--context ${source.context}: the kubeconfig from ${from} has no such context (it has: ${known.length ? known.join(", ") : "none"}); nothing was changed in the cluster`,
+      );
+    }
+    kc.setCurrentContext(source.context);
+  }
   if (!kc.getCurrentCluster()) {
     throw new UsageError(`the kubeconfig from ${from} has no current context/cluster; nothing was changed in the cluster`);
   }
   return allowLoopbackHttp(kc);
+}
+
+/**
+ * The same kubeconfig with its current cluster reached at another address, keeping its scheme, CA and credentials:
+ * inside a Dagger container, a kind API server on the host's localhost is a bound service (`kube-api:PORT`), and
+ * `tlsServerName` (localhost) keeps the certificate check meaningful. Applied after the cluster pin was checked
+ * against the address the kubeconfig names.
+ */
+export function reachClusterAt(kc: k8s.KubeConfig, hostPort: string, tlsServerName?: string): k8s.KubeConfig {
+  const current = kc.getCurrentCluster();
+  if (!current) return kc;
+  const url = new URL(current.server);
+  const at = new URL(`${url.protocol}//${hostPort}`);
+  url.host = at.host;
+  const out = new k8s.KubeConfig();
+  out.loadFromOptions({
+    clusters: kc.clusters.map((c) =>
+      c.name === current.name ? { ...c, server: url.toString().replace(/\/$/, ""), ...(tlsServerName ? { tlsServerName } : {}) } : c,
+    ),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  return out;
 }
 
 const LOOPBACK_HTTP = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;

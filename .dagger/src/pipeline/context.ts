@@ -1,5 +1,5 @@
 /** What every part of the phase machine works with: the environment of a run, and the run itself. */
-import type { ReleaseRecord, StepRecord } from "../audit/record.ts";
+import type { ApprovalRecord, ReleaseRecord, StepRecord } from "../audit/record.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
 import type { ClusterWatch } from "../health/cluster-watch.ts";
 import type { HealthLimits } from "../health/pod-health.ts";
@@ -17,7 +17,9 @@ export interface PipelineEnv {
   /** Lock holder identity for this run. */
   identity: string;
   triggeredBy: string;
-  approvedBy?: string[];
+  /** The AWS principal ARN the run acts as (EKS), recorded as "deployed as". */
+  deployedAs?: string;
+  approval?: ApprovalRecord;
   ciRun?: string;
   smokeToken?: string;
   resolve: Resolver;

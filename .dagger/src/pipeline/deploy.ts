@@ -43,6 +43,7 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
       command: "deploy",
       tag: req.tag,
       inFlight: req.repair ? "repair" : "refuse",
+      planFrom: 0,
       ...(req.repair ? { takeOver: "stale" as const } : {}),
       ...(skipCanary ? { skipCanary: { reason: req.reason!.trim() } } : {}),
       ...(req.signal ? { signal: req.signal } : {}),

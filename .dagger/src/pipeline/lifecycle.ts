@@ -55,6 +55,11 @@ export interface ReleaseRequest {
   /** Take the lock over from a holder that stopped renewing it ("stale"), or even from a live one ("force"). */
   takeOver?: "stale" | "force";
   skipCanary?: { reason: string };
+  /**
+   * deploy and deploy --resume: the index of the plan's step the body starts from (0: the whole plan). Preflight
+   * then checks metric analysis's queries when a step left has an observation window.
+   */
+  planFrom?: number;
   /** SIGTERM/SIGINT: the run stops and rolls back. */
   signal?: AbortSignal;
 }
@@ -90,6 +95,8 @@ export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: B
     ...(req.tag ? { tag: req.tag } : {}),
     skipCanary: !!req.skipCanary,
     releasing: req.command !== "rollback",
+    ...(req.planFrom !== undefined ? { planFrom: req.planFrom } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
   }).catch((err: unknown) => {
     throw explained(err);
   });
@@ -268,7 +275,8 @@ function newRecord(env: PipelineEnv, command: ReleaseRecord["command"], tag: str
     namespace: env.config.namespace,
     tag,
     triggeredBy: env.triggeredBy,
-    ...(env.approvedBy?.length ? { approvedBy: env.approvedBy } : {}),
+    ...(env.deployedAs ? { deployedAs: env.deployedAs } : {}),
+    ...(env.approval ? { approval: env.approval } : {}),
     ...(env.ciRun ? { ciRun: env.ciRun } : {}),
     startedAt: new Date().toISOString(),
     outcome: "succeeded",

@@ -4,6 +4,7 @@
  * its worst, then a failure at the latest point (the end of promotion) and the rollback from there. The phase
  * machine walks these steps; `plan` prints them; preflight refuses a plan whose worst case exceeds the budget.
  */
+import { analysisOverrunMs, analysisPlanAction } from "../analysis/index.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
@@ -60,7 +61,7 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
         `${setsWeight ?? "read the weight the Ready pods give"} (≤ ${formatDuration(d.weightVerified)})`,
         ...(split.enabled
           ? [
-              `sample the public URL: observed canary share within ±${split.tolerance} points ` +
+              `sample the public URL: observed canary share within the binomial bound ±${split.tolerancePoints} points ` +
                 `(${split.samples} requests, ≤ ${formatDuration(split.deadline)})`,
             ]
           : []),
@@ -71,6 +72,7 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
                 `probes every ${formatDuration(config.smoke.probeInterval)}`,
             ]
           : []),
+        ...(phase.observe > 0 && config.analysis ? [analysisPlanAction(config, phase.observe)!] : []),
       ];
       const worstCaseMs =
         d.canaryAvailable +
@@ -78,7 +80,8 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
         d.weightVerified +
         (split.enabled ? split.deadline : 0) +
         d.smoke +
-        phase.observe;
+        phase.observe +
+        (phase.observe > 0 ? analysisOverrunMs(config) : 0);
       steps.push({ step, label: stepLabel(step), actions, worstCaseMs });
     });
   }
@@ -131,7 +134,7 @@ export function assertWithinBudget(plan: ReleasePlan): void {
       `${formatDuration(plan.rollbackWorstCaseMs)}, included), ` +
       `over the ${formatDuration(plan.budgetMs)} budget; ` +
       `costliest: ${costliest.map((s) => `${s.label} (${formatDuration(s.worstCaseMs)})`).join(", ")}. ` +
-      `Shorten observation windows or deadlines in release.yaml; nothing was changed in the cluster`,
+      `Shorten observation windows (phases[].observe) or deadlines, or raise budget: in release.yaml; nothing was changed in the cluster`,
   );
 }
 

@@ -1,10 +1,11 @@
 /**
  * Preflight. Before the lock, read-only, so bad input is refused (UsageError, exit 2) with nothing changed in the
  * cluster: the tag, the plan's budget, every Deployment and container release.yaml names, the routers' objects,
- * the smoke suites and token. Under the lock, from the run's watch: what production runs now (what a rollback puts
+ * the smoke suites and token, and metric analysis's queries (when the run will observe). Under the lock, from the run's watch: what production runs now (what a rollback puts
  * back), and whether it is at rest.
  */
 import type * as k8s from "@kubernetes/client-node";
+import { preflightAnalysis } from "../analysis/index.ts";
 import { imageRef, parseVersion, repositoryOf, versionOf, type ImageVersion } from "../config/image-ref.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
@@ -24,16 +25,24 @@ export interface Checked {
   smoke: SmokePlan;
 }
 
-/**
- * The read-only checks. `releasing`: a command that moves a new version (deploy, canary, promote); rollback is
- * not, and is refused nothing here: it must be able to repair whatever it finds.
- */
-export async function checkInputs(env: PipelineEnv, o: { tag?: string; skipCanary?: boolean; releasing: boolean }): Promise<Checked> {
+export interface CheckOptions {
+  tag?: string;
+  skipCanary?: boolean;
+  /** A command that moves a new version (deploy, canary, promote); rollback is not, and is refused nothing here. */
+  releasing: boolean;
+  /** The plan's step the run starts from, when it walks the plan (deploy, deploy --resume). */
+  planFrom?: number;
+  signal?: AbortSignal;
+}
+
+/** The read-only checks. Rollback is refused nothing here: it must be able to repair whatever it finds. */
+export async function checkInputs(env: PipelineEnv, o: CheckOptions): Promise<Checked> {
   const { kube, config } = env;
   const routing = routingFor(kube, config);
   if (!o.releasing) return { routing, smoke: new Map() };
   const version = parseVersion(o.tag ?? "");
-  assertWithinBudget(planRelease(config, { skipCanary: o.skipCanary ?? false }));
+  const plan = planRelease(config, { skipCanary: o.skipCanary ?? false });
+  assertWithinBudget(plan);
   const deployments = await listDeployments(env);
   for (const svc of config.services) {
     const stable = mustExist(deployments, svc.stable.deployment, config.namespace);
@@ -50,6 +59,10 @@ export async function checkInputs(env: PipelineEnv, o: { tag?: string; skipCanar
   }
   await Promise.all(routing.routers.map((r) => r.preflight()));
   const smoke = await planSmoke(config, env.smokeToken, env.progress);
+  // Metric analysis: every query once before the canary gets traffic (UsageError when one is refused).
+  if (o.planFrom !== undefined && plan.steps.slice(o.planFrom).some((s) => s.step.kind === "canary" && s.step.observeMs > 0)) {
+    await preflightAnalysis(env, { services: config.services.map((s) => s.name), ...(o.signal ? { signal: o.signal } : {}) });
+  }
   return { version, routing, smoke };
 }
 

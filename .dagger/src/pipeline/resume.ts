@@ -46,6 +46,7 @@ export async function resume(env: PipelineEnv, req: { tag: string; signal?: Abor
       tag: req.tag,
       inFlight: "adopt",
       takeOver: "stale",
+      planFrom: startIndex,
       ...(earlier?.record.skipCanary ? { skipCanary: earlier.record.skipCanary } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
     },

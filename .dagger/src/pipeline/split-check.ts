@@ -31,7 +31,7 @@ export async function checkObservedSplit(run: Run, weight: number, stepName: str
         timeoutMs: config.smoke.timeout,
         deadlineMs: split.deadline,
         signal: run.signal,
-        verdict: { floor: split.tolerance / 100 },
+        verdict: { falseAlarmRate: split.falseAlarmRate, tolerancePoints: split.tolerancePoints },
       });
       rec.observedSplit = [
         ...(rec.observedSplit ?? []),

@@ -4,6 +4,7 @@
  * its record, the journal written before its first change, and its verdict.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { AnalysisFailure, observeMetrics } from "../analysis/index.ts";
 import type { StepRecord } from "../audit/record.ts";
 import { formatDuration } from "../config/duration.ts";
 import { pinnedTo, versionOf } from "../config/image-ref.ts";
@@ -163,21 +164,26 @@ export async function runCanaryStep(run: Run, step: CanaryStep, rec: StepRecord)
   await checkObservedSplit(run, step.weight, label, rec);
   progress.waiting("smoke tests through the public URL");
   await smokeServices(run, { canary: false, stepName: label, record: rec });
-  const probes = await observe(run, step.observeMs, label);
+  const probes = await observe(run, step.observeMs, label, rec);
   if (step.observeMs > 0) rec.detail = `observed ${formatDuration(step.observeMs)}, ${probes} smoke probe(s) passed`;
   run.journal.passed(step.weight);
 }
 
 /**
- * The observation window: health watches on every canary and periodic smoke probes, until the window ends
- * (resolves with the number of probes) or the first failure (rejects with StepFailure).
+ * The observation window: health watches on every canary, periodic smoke probes and metric analysis (when
+ * release.yaml has `analysis:`), until the window ends (resolves with the number of probes) or the first
+ * failure (rejects with StepFailure).
  */
-export async function observe(run: Run, windowMs: number, label: string): Promise<number> {
+export async function observe(run: Run, windowMs: number, label: string, rec?: StepRecord): Promise<number> {
   if (windowMs <= 0) return 0;
   const { config, progress } = run.env;
-  progress.waiting(`observation window of ${formatDuration(windowMs)} (health watch and smoke probes)`);
+  progress.waiting(
+    `observation window of ${formatDuration(windowMs)} (health watch${config.analysis ? ", smoke probes and metric analysis" : " and smoke probes"})`,
+  );
   const window = new AbortController();
   const signal = AbortSignal.any([run.signal, window.signal]);
+  // Metric analysis is not cut by the window's end (its last evaluation is at the end), only by a failure elsewhere.
+  const stopped = new AbortController();
   const timer = setTimeout(() => window.abort(), windowMs);
   let probes = 0;
   const watches = servicesOf(run).map(async (s) => {
@@ -205,11 +211,21 @@ export async function observe(run: Run, windowMs: number, label: string): Promis
       probes++;
     }
   })();
+  // Metric analysis (analysis/): a failed check rolls back like a failed smoke test.
+  const analysing = observeMetrics(run.env, {
+    services: servicesOf(run).map((s) => s.name),
+    windowMs,
+    signal: AbortSignal.any([run.signal, stopped.signal]),
+    onEvaluation: (e) => rec && (rec.analysis ??= []).push(e),
+  }).catch((err: unknown) => {
+    throw err instanceof AnalysisFailure ? new StepFailure(label, `metric analysis: ${err.message}`) : err;
+  });
   try {
-    await Promise.all([...watches, probing]);
+    await Promise.all([...watches, probing, analysing]);
   } finally {
     clearTimeout(timer);
     window.abort();
+    stopped.abort();
   }
   run.signal.throwIfAborted();
   return probes;

@@ -1,8 +1,10 @@
 /**
  * The QualiSys critical paths: the default suite when no --suite file is given. Written as suite data (the same
- * shape a suite file has), so it doubles as the example of the format.
+ * shape a suite file has), so it doubles as the example of the format; `qualisysSuite` is the same suite with
+ * every default filled in, written out so that `release-gate smoke` need not load the suite schema (zod) at
+ * start-up. test/smoke/suite.test.ts holds the two equal (parsing the data gives exactly qualisysSuite).
  */
-import { parseSuite, type Suite, type SuiteInput } from "./suite.ts";
+import type { Suite, SuiteInput } from "./suite.ts";
 
 export const qualisysSuiteData = {
   name: "qualisys",
@@ -27,4 +29,40 @@ export const qualisysSuiteData = {
   tls: { enabled: true, minDaysValid: 14 },
 } satisfies SuiteInput;
 
-export const qualisysSuite: Suite = parseSuite(qualisysSuiteData, "qualisys (built in)");
+export const qualisysSuite: Suite = {
+  name: "qualisys",
+  checks: [
+    {
+      name: "health",
+      path: "/api/health",
+      method: "GET",
+      headers: {},
+      auth: "none",
+      expect: { status: 200, json: [{ path: "status", equals: "ok", optional: false }] },
+    },
+    {
+      name: "ready",
+      path: "/api/ready",
+      method: "GET",
+      headers: {},
+      auth: "none",
+      expect: {
+        status: 200,
+        json: [
+          { path: "status", equals: "ready", optional: false },
+          { path: "checks", everyEntryEquals: "ok", optional: true },
+        ],
+      },
+    },
+    { name: "login", path: "/login", method: "GET", headers: {}, auth: "none", expect: { status: 200, bodyContains: "Sign In", json: [] } },
+    {
+      name: "user-me",
+      path: "/api/v1/user/me",
+      method: "GET",
+      headers: {},
+      auth: "bearer",
+      expect: { status: 200, json: [{ path: "id", notNull: true, optional: false }] },
+    },
+  ],
+  tls: { enabled: true, minDaysValid: 14 },
+};

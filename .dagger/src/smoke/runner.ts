@@ -4,15 +4,16 @@
  * sent; the token is only ever placed in an Authorization header and is scrubbed from every reason.
  */
 import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
 import { createSecureContext, getCACertificates, type SecureContext } from "node:tls";
 import { Agent } from "undici";
 import { UsageError } from "../errors.ts";
 import { qualisysSuite } from "./default-suite.ts";
 import { runHttpCheck } from "./http-check.ts";
 import { redactSecrets } from "./redact.ts";
-import { TLS_CHECK_NAME, type Suite } from "./suite.ts";
+import type { Suite } from "./suite.ts";
 import { runTlsCheck } from "./tls-check.ts";
-import type { CheckResult, SmokeReport } from "./types.ts";
+import { TLS_CHECK_NAME, type CheckResult, type SmokeReport } from "./types.ts";
 
 export interface SmokeOptions {
   /** Absolute http:// or https:// URL; a path prefix is kept (checks' paths are appended to it). */
@@ -69,6 +70,33 @@ export function parseBaseUrl(input: string | URL): URL {
   return url;
 }
 
+/**
+ * Whether a host name is this machine's loopback: localhost, 127.0.0.0/8, ::1 (or ::ffff:127.x.y.z). Only there may a
+ * bearer token travel over plain http: nobody else is on that path.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  if (isIP(host) !== 6) return false;
+  if (host === "::1") return true;
+  // The URL parser writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(host);
+  return mapped !== null && parseInt(mapped[1], 16) >> 8 === 127;
+}
+
+/**
+ * Refuses (UsageError, before anything is sent) to send the bearer token of `checkName` over plain http to anything
+ * but loopback: whoever is on the path between here and the service could read it.
+ */
+export function assertTokenTransport(url: URL, checkName: string): void {
+  if (url.protocol !== "http:" || isLoopbackHost(url.hostname)) return;
+  throw new UsageError(
+    `refusing to send the bearer token of check "${checkName}" over plain http to ${url.host}: anyone on the way could read it; ` +
+      `use https://, or skip the check with --skip ${checkName}. Plain http carries the token only to loopback (localhost, 127.0.0.0/8, ::1); nothing was sent`,
+  );
+}
+
 function positiveInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new UsageError(`${name} must be an integer >= ${min}, got ${value}`);
   return value;
@@ -98,6 +126,7 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
       `no token for check "${needsToken.name}" (it sends a bearer token): set SMOKE_TEST_TOKEN or name another variable with --token-env (Dagger: --token=env://VAR), or skip it with --skip ${needsToken.name}`,
     );
   }
+  if (needsToken) assertTokenTransport(baseUrl, needsToken.name);
   const runTls = baseUrl.protocol === "https:" && suite.tls.enabled && !skip.has(TLS_CHECK_NAME);
   if (checks.length === 0 && !runTls) throw new UsageError(`every check of suite ${suite.name} is skipped: nothing would be tested`);
   const secureContext = opts.ca === undefined ? undefined : trustStore([opts.ca].flat());

@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { HTTP_HEADER_NAME } from "../config/http-header.ts";
 import { UsageError } from "../errors.ts";
+import { TLS_CHECK_NAME } from "./types.ts";
 
 /** A dot path into a JSON body, e.g. `status` or `checks.database`. */
 const jsonPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, "a dot path such as status or checks.database");
@@ -67,8 +68,7 @@ export const TlsCheck = z.strictObject({
   minDaysValid: z.number().int().min(0).default(14),
 });
 
-/** The name of the built-in certificate check in reports. */
-export const TLS_CHECK_NAME = "tls";
+export { TLS_CHECK_NAME };
 
 export const Suite = z
   .strictObject({

@@ -1,5 +1,8 @@
 /** The report shapes the runner returns, the renderers print and the pipeline records. */
 
+/** The name of the built-in certificate check in reports. */
+export const TLS_CHECK_NAME = "tls";
+
 export interface CheckResult {
   /** The check's name from the suite ("tls" for the certificate check). */
   name: string;

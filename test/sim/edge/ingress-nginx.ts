@@ -35,6 +35,8 @@ export interface IngressDecision {
   service: ServiceRef;
   canary: boolean;
   ingress: string;
+  /** The main Ingress's matched location, which nginx's metrics name even when the canary answered. */
+  location: { ingress: string; service: ServiceRef; path: string; host: string | undefined };
 }
 
 interface Location {
@@ -136,12 +138,20 @@ export function routeIngress(routes: RouteSource, req: EdgeRequest, random: () =
     .flatMap((i) => locations(i, req))
     .find((l) => sameLocation(l, best));
   const target = canaryLoc && routeToCanary(canaryLoc.ingress, req, random) ? canaryLoc : best;
-  const svc = target.path.backend?.service;
-  if (!svc) return undefined;
-  const port = svc.port?.number ?? svc.port?.name;
+  const service = serviceOf(target, ns);
+  const main = serviceOf(best, ns);
+  if (!service || !main) return undefined;
   return {
-    service: { namespace: ns, name: svc.name, ...(port !== undefined ? { port } : {}) },
+    service,
     canary: target !== best,
     ingress: target.ingress.metadata.name,
+    location: { ingress: best.ingress.metadata.name, service: main, path: best.path.path ?? "/", host: best.host },
   };
+}
+
+function serviceOf(loc: Location, namespace: string): ServiceRef | undefined {
+  const svc = loc.path.backend?.service;
+  if (!svc) return undefined;
+  const port = svc.port?.number ?? svc.port?.name;
+  return { namespace, name: svc.name, ...(port !== undefined ? { port } : {}) };
 }

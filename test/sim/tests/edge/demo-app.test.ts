@@ -12,7 +12,8 @@ describe("simulated pods answer as the demo app", () => {
     h.store.create(INGRESSES, ingress("web", "app.qualisys.io", "web"));
     const health = await h.get("/api/health");
     expect(health.status).toBe(200);
-    expect(JSON.parse(health.body)).toEqual({ status: "ok" });
+    // The module's demo app answers (the same code as the kind rehearsal's pods): its version in the body too.
+    expect(JSON.parse(health.body)).toEqual({ status: "ok", version: "1.4.2" });
     expect(health.headers["x-app-version"]).toBe("1.4.2");
     expect(health.headers["x-pod-name"]).toMatch(/^web-[a-z0-9]+-[a-z0-9]{5}$/);
     expect(JSON.parse((await h.get("/api/ready")).body)).toEqual({ status: "ready", checks: { database: "ok" } });
@@ -44,6 +45,17 @@ describe("simulated pods answer as the demo app", () => {
       images: [{ tag: "2.*", app: { failures: [{ status: 503, afterSeconds: 1e6 }] } }],
     });
     expect((await h.get("/api/health")).status).toBe(200); // not running long enough yet
+  });
+
+  it("misbehaves as its version names, with the module's own failure (the kind rehearsal's bad versions)", async () => {
+    h = await startEdgeHarness({ edge: { defaultHost: "app.qualisys.io" } });
+    await h.app("web", "web:2.1.0-wrong-login", 1);
+    h.store.create(INGRESSES, ingress("web", "app.qualisys.io", "web"));
+    const login = await h.get("/login");
+    expect(login.status).toBe(200);
+    expect(login.body).not.toContain("Sign In");
+    expect(login.headers["x-app-version"]).toBe("2.1.0-wrong-login");
+    expect((await h.get("/api/health")).status).toBe(200);
   });
 
   it("fails only the configured fraction of requests", async () => {

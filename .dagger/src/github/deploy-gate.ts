@@ -1,0 +1,57 @@
+/**
+ * The two-person rule inside `deploy`: when the release belongs to a GitHub workflow run (--github-run, or the
+ * GITHUB_REPOSITORY/GITHUB_RUN_ID of the job it runs in), the run's approvals are checked before preflight and a
+ * run that fails the rule is refused (exit 2) before anything in the cluster changes. The approvers, who started
+ * the run, its page and attempt go into the release record.
+ */
+import type { ApprovalRecord } from "../audit/record.ts";
+import { UsageError } from "../errors.ts";
+import { approvalRecord, checkRunApprovals, verdictToText } from "./approvals.ts";
+import { apiUrlFrom, gitHubClient, requireToken } from "./client.ts";
+import { loadApprovals } from "./config.ts";
+import { parseRunRef, runFromActionsEnv, type RunRef } from "./repo.ts";
+
+export interface DeployGateOptions {
+  /** --github-run as given (OWNER/REPO/RUN_ID or the run's URL). */
+  githubRun?: string;
+  config?: string;
+  tokenEnv: string;
+  apiUrl?: string;
+  env: NodeJS.ProcessEnv;
+  /** Progress lines (stderr). */
+  say: (line: string) => void;
+  /** Registers the token for redaction before anything can print it. */
+  secret: (value: string) => void;
+}
+
+/** The run this deploy belongs to, if any. */
+export function deployRun(o: Pick<DeployGateOptions, "githubRun" | "env">): RunRef | undefined {
+  return o.githubRun ? parseRunRef(o.githubRun) : runFromActionsEnv(o.env);
+}
+
+/** undefined when no GitHub run is involved; the approval to record when the rule holds; a UsageError otherwise. */
+export async function approvalForDeploy(o: DeployGateOptions): Promise<ApprovalRecord | undefined> {
+  const run = deployRun(o);
+  if (!run) return undefined;
+  const where = `${run.owner}/${run.repo} run ${run.runId}`;
+  const approvals = await loadApprovals(o.config).catch((err: Error) => {
+    throw new UsageError(`deploy for GitHub ${where} refused: ${err.message}; nothing was changed in the cluster`);
+  });
+  const token = o.env[o.tokenEnv];
+  if (token) o.secret(token);
+  const gh = gitHubClient({ apiUrl: apiUrlFrom(o.apiUrl, o.env), token: requireToken(o.env, o.tokenEnv) });
+  o.say(`checking the two-person rule for ${where} on GitHub`);
+  let checked;
+  try {
+    checked = await checkRunApprovals(gh, run, approvals.environments);
+  } catch (err) {
+    throw new UsageError(
+      `deploy refused: could not check the approvals of ${where}: ${(err as Error).message}; nothing was changed in the cluster`,
+    );
+  }
+  if (!checked.verdict.satisfied) {
+    throw new UsageError(`deploy refused, nothing was changed in the cluster: ${verdictToText(checked).trimEnd()}`);
+  }
+  o.say(verdictToText(checked).trimEnd());
+  return approvalRecord(checked);
+}

@@ -1,0 +1,121 @@
+/**
+ * Which cluster a command talks to, decided once from its options: a kubeconfig (--kubeconfig, KUBECONFIG or
+ * RELEASE_GATE_KUBECONFIG, with --context), or an EKS cluster reached with AWS credentials (--eks-cluster,
+ * --aws-region). Missing or conflicting settings are refused (exit 2) before any request; the release.yaml pin
+ * (`cluster:`) is checked before anything in the cluster is read or changed.
+ */
+import type * as k8s from "@kubernetes/client-node";
+import { standardCredentials } from "../aws/credentials.ts";
+import { connectEks, type EksConnectOptions } from "../aws/eks-kubeconfig.ts";
+import type { ReleaseConfig } from "../config/schema.ts";
+import { UsageError } from "../errors.ts";
+import { loadKubeConfig, reachClusterAt } from "./kubeconfig.ts";
+
+export interface ClusterSource {
+  kubeconfig?: string;
+  context?: string;
+  eksCluster?: string;
+  awsRegion?: string;
+}
+
+export interface ClusterConnection {
+  kc: k8s.KubeConfig;
+  /** The API server as the kubeconfig or DescribeCluster names it (before any Dagger redirect). */
+  server: string;
+  /** The kubeconfig's cluster entry name, or the EKS cluster ARN. */
+  clusterName: string;
+  /** The kubeconfig context used, when from a kubeconfig. */
+  context?: string;
+  /** EKS only: the cluster's ARN and the AWS principal the release runs as. */
+  eksArn?: string;
+  deployedAs?: string;
+}
+
+const NOTHING = "nothing was changed in the cluster";
+
+/** The one-line reason these settings cannot be used, or undefined. Checked before anything is read. */
+export function clusterSourceProblem(s: ClusterSource, env: NodeJS.ProcessEnv): string | undefined {
+  if (s.eksCluster !== undefined) {
+    if (s.kubeconfig) return `--eks-cluster and --kubeconfig name two ways to reach the cluster: pass one; ${NOTHING}`;
+    if (env.RELEASE_GATE_KUBECONFIG)
+      return `--eks-cluster and RELEASE_GATE_KUBECONFIG name two ways to reach the cluster: pass one; ${NOTHING}`;
+    if (s.context) return `--context picks a kubeconfig context and does not apply to --eks-cluster; ${NOTHING}`;
+    if (s.eksCluster.startsWith("arn:"))
+      return `--eks-cluster takes the cluster's name (the part after cluster/ in its ARN), not the ARN; ${NOTHING}`;
+    if (!(s.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION))
+      return `--eks-cluster needs the cluster's region: pass --aws-region or set AWS_REGION; ${NOTHING}`;
+    return undefined;
+  }
+  if (s.awsRegion !== undefined) return `--aws-region only applies with --eks-cluster; ${NOTHING}`;
+  return undefined;
+}
+
+export async function connectCluster(
+  s: ClusterSource,
+  env: NodeJS.ProcessEnv = process.env,
+  aws: Pick<EksConnectOptions, "sts" | "eks" | "now"> = {},
+): Promise<ClusterConnection> {
+  const problem = clusterSourceProblem(s, env);
+  if (problem) throw new UsageError(problem);
+  if (s.eksCluster !== undefined) {
+    const region = (s.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION)!;
+    const eks = await connectEks({ cluster: s.eksCluster, region, credentials: standardCredentials(region), ...aws });
+    return {
+      kc: eks.kc,
+      server: eks.cluster.endpoint,
+      clusterName: eks.cluster.arn,
+      eksArn: eks.cluster.arn,
+      deployedAs: eks.identity.arn,
+    };
+  }
+  const kc = loadKubeConfig({ ...(s.kubeconfig ? { path: s.kubeconfig } : {}), ...(s.context ? { context: s.context } : {}), env });
+  const cluster = kc.getCurrentCluster()!;
+  return { kc, server: cluster.server, clusterName: cluster.name, context: kc.getCurrentContext() };
+}
+
+/** Normalised for comparison: lower-case scheme and host, default port dropped, no trailing slash. */
+function normalServer(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`.toLowerCase();
+  } catch {
+    return url.trim().toLowerCase();
+  }
+}
+
+/**
+ * Refuses (exit 2, nothing changed) a connection to anything but the cluster release.yaml pins production to.
+ * An ARN pin matches an EKS connection's ARN, or a kubeconfig whose cluster entry or context is named by that ARN
+ * (as `aws eks update-kubeconfig` names them); a server pin matches the API server URL.
+ */
+export function checkClusterPin(pin: ReleaseConfig["cluster"], c: ClusterConnection): void {
+  if (!pin) return;
+  const where = c.eksArn
+    ? `EKS cluster ${c.eksArn} (${c.server})`
+    : `kubeconfig context ${c.context ?? "?"} (cluster ${c.clusterName}, server ${c.server})`;
+  if (pin.eksClusterArn !== undefined) {
+    const names = c.eksArn ? [c.eksArn] : [c.clusterName, c.context ?? ""];
+    if (names.includes(pin.eksClusterArn)) return;
+    throw new UsageError(
+      `release.yaml pins production to EKS cluster ${pin.eksClusterArn}, but this run would reach ${where}; refusing, ${NOTHING}` +
+        (c.eksArn ? "" : " (a kubeconfig written by `aws eks update-kubeconfig` names its cluster by the ARN; or pass --eks-cluster)"),
+    );
+  }
+  if (pin.server !== undefined && normalServer(pin.server) !== normalServer(c.server)) {
+    throw new UsageError(
+      `release.yaml pins production to the API server ${pin.server}, but this run would reach ${where}; refusing, ${NOTHING}`,
+    );
+  }
+}
+
+/**
+ * Inside the Dagger toolbox, the API server named by the kubeconfig may be reached through a bound host service:
+ * RELEASE_GATE_KUBE_API (host:port) and RELEASE_GATE_TLS_SERVER_NAME, set by the module's --kube-api and
+ * --tls-server-name. Applied after the pin check, which compares the address the kubeconfig names.
+ */
+export function applyDaggerRedirect(c: ClusterConnection, env: NodeJS.ProcessEnv = process.env): ClusterConnection {
+  const at = env.RELEASE_GATE_KUBE_API;
+  if (!at) return c;
+  if (c.eksArn) throw new UsageError(`--kube-api reaches a cluster on your machine and does not apply to --eks-cluster; ${NOTHING}`);
+  return { ...c, kc: reachClusterAt(c.kc, at, env.RELEASE_GATE_TLS_SERVER_NAME || undefined) };
+}
