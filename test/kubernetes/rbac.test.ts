@@ -48,17 +48,19 @@ describe("rbac.yaml against what the pipeline asks for", () => {
     expect(unused.map(describeGrant)).toEqual([]);
   });
 
-  it("names objects wherever Kubernetes can: only creates and label-selected or whole-kind lists name none", async () => {
+  it("names objects wherever Kubernetes can: only creates and whole-kind lists and watches name none", async () => {
     const unnamed = minimalRules(requests)
       .filter((r) => !r.resourceNames)
       .map((r) => `${r.apiGroups[0] || "core"}/${r.resources[0]}: ${r.verbs.join(",")}`);
     expect(unnamed.sort()).toEqual(
       [
-        "apps/replicasets: list",
+        "apps/deployments: list,watch",
+        "apps/replicasets: list,watch",
         "coordination.k8s.io/leases: create",
         "core/configmaps: create",
         "core/events: create",
         "core/pods: list,watch",
+        "core/services: list",
         "networking.k8s.io/ingresses: create,list",
       ].sort(),
     );

@@ -31,20 +31,38 @@ async function closedPort(): Promise<number> {
 }
 
 describe("API failures in words", () => {
-  it("a namespace that does not exist: status reports the Deployments missing; rollback names the server, the namespace and what to check", async () => {
+  it("a namespace that does not exist: the deployer is told it has no Role there; to an admin, status reports the Deployments missing and rollback names the server, the namespace and what to check", async () => {
     h = await startHarness({});
     const doc = parse(await readFile(h.configPath, "utf8"));
     doc.namespace = "staging";
     const config = join(h.dir, "staging.yaml");
     await writeFile(config, stringify(doc));
 
-    const status = await bin(h, ["status"], config);
+    // The deployer has no Role there: Kubernetes authorizes before it looks, so it answers 403, said as such.
+    const refused = await bin(h, ["status"], config);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /could not read the Deployments of namespace staging: .* forbids it .*: the identity needs the release-gate Role in namespace staging/,
+    );
+    expect(refused.stderr).not.toMatch(RAW);
+
+    // Someone allowed everywhere (the cluster's admin) gets the 404s.
+    const asAdmin = async (args: string[]) => {
+      const r = await execa(process.execPath, [BIN, ...args, "--config", config, "--kubeconfig", h!.sim.kubeconfigPath], {
+        reject: false,
+        env: binEnv(h!),
+        extendEnv: false,
+        timeout: 60_000,
+      });
+      return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+    };
+    const status = await asAdmin(["status"]);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/namespace staging: NOT at rest/);
     expect(status.stdout).toMatch(/stable {2}MISSING \(the Deployment does not exist\)/);
     expect(status.stdout + status.stderr).not.toMatch(RAW);
 
-    const rollback = await bin(h, ["rollback"], config);
+    const rollback = await asAdmin(["rollback"]);
     expect(rollback.code).toBe(1);
     expect(rollback.stderr).toMatch(
       new RegExp(
