@@ -45,6 +45,9 @@ describe("the digest the canary ran", () => {
     });
     const markdown = await bin(h, ["history"]);
     expect(markdown.stdout).toMatch(/1\.1\.0/);
+    // status shows what runs (the digest) with the tag it was released as.
+    const status = await bin(h, ["status"]);
+    expect(status.stdout).toContain(`stable  ${image("qualisys-api", "1.1.0")}@${digestOf("qualisys-api", "1.1.0")}  `);
     // A second release from a digest-pinned stable: its observed split tells 1.1.0 (stable) from 1.2.0 (canary).
     const next = await deploy(h.env, { tag: "1.2.0" });
     expect(next.steps[0]!.observedSplit?.[0]?.samples).toBeGreaterThan(0);

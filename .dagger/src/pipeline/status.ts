@@ -4,9 +4,11 @@
  * refuses is named with its server and what to check.
  */
 import type * as k8s from "@kubernetes/client-node";
+import { repositoryOf } from "../config/image-ref.ts";
 import { FailedError } from "../errors.ts";
 import { explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
 import { containerImage } from "../kube/deployments.ts";
+import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
 import { readLock, type LockInfo } from "../kube/lease-lock.ts";
 import { routingFor } from "../traffic/routing.ts";
 import type { PipelineEnv } from "./context.ts";
@@ -22,6 +24,8 @@ import {
 
 interface Side {
   image?: string;
+  /** The tag a Deployment pinned by digest was released as (its template's release-gate.qualisys.io/tag). */
+  releasedAs?: string;
   replicas: number;
   available: number;
   /** The Deployment release.yaml names does not exist. */
@@ -63,10 +67,16 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
     explained(`the in-flight state (ConfigMap ${ns}/release-gate-state)`, () => inspectInFlight(kube, ns)),
   ]);
   const byName = new Map(deployments.items.map((d) => [d.metadata?.name ?? "", d]));
-  const side = (d: k8s.V1Deployment | undefined, container: string): Side =>
-    d
-      ? { image: containerImage(d, container), replicas: d.spec?.replicas ?? 0, available: d.status?.availableReplicas ?? 0 }
-      : { replicas: 0, available: 0, missing: true };
+  const side = (d: k8s.V1Deployment | undefined, container: string): Side => {
+    if (!d) return { replicas: 0, available: 0, missing: true };
+    const releasedAs = d.spec?.template?.metadata?.annotations?.[RELEASED_TAG_ANNOTATION];
+    return {
+      image: containerImage(d, container),
+      ...(releasedAs ? { releasedAs } : {}),
+      replicas: d.spec?.replicas ?? 0,
+      available: d.status?.availableReplicas ?? 0,
+    };
+  };
   const services = config.services.map((s) => ({
     name: s.name,
     stable: side(byName.get(s.stable.deployment), s.container),
@@ -118,10 +128,18 @@ const waysOut = (f: NonNullable<ProductionStatus["inFlight"]>): string =>
     : `${f.summary}. Repair with \`${f.options[0]}\` (back to the previous version), or continue it with \`${f.options[1]}\` ` +
       "(redoes the interrupted step after checking production still matches the record).";
 
+/** An image pinned by digest is shown with the tag it was released as, `repository:tag@sha256:…` (the digest is what runs). */
+function shown(s: Side): string {
+  if (!s.image) return "?";
+  const at = s.image.indexOf("@");
+  return s.releasedAs && at >= 0 && repositoryOf(s.image) === s.image.slice(0, at)
+    ? `${s.image.slice(0, at)}:${s.releasedAs}${s.image.slice(at)}`
+    : s.image;
+}
+
 export function statusToText(st: ProductionStatus): string {
   const lines = [`namespace ${st.namespace}: ${st.resting ? "at rest (all traffic on stable, canary at 0)" : "NOT at rest"}`, ""];
-  const side = (s: Side) =>
-    s.missing ? "MISSING (the Deployment does not exist)" : `${s.image ?? "?"}  ${s.available}/${s.replicas} available`;
+  const side = (s: Side) => (s.missing ? "MISSING (the Deployment does not exist)" : `${shown(s)}  ${s.available}/${s.replicas} available`);
   for (const s of st.services) {
     lines.push(`${s.name}`);
     lines.push(`  stable  ${side(s.stable)}`);
