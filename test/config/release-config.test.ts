@@ -154,9 +154,11 @@ describe("release.yaml", () => {
   });
 
   it("gives the observed split a sampling deadline and the smoke token a requirement switch, both with defaults", () => {
-    const cfg = parseReleaseConfig(productionYaml);
+    const cfg = parseReleaseConfig(withChange((doc) => delete doc.observedSplit.deadline));
     expect(cfg.observedSplit.deadline).toBe(10_000);
     expect(cfg.smoke.requireToken).toBe(false);
+    // Production sets a shorter one, so the plan fits the budget with metric analysis on.
+    expect(parseReleaseConfig(productionYaml).observedSplit.deadline).toBe(6_000);
   });
 
   it("refuses YAML that does not parse and a file that does not exist", async () => {
