@@ -11,7 +11,7 @@ import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { bin, spawnBin, waitLockStale, whenStderr } from "../support/bin.ts";
 import { deployment, imageOf, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
-import { image } from "../support/scenario.ts";
+import { image, pinned } from "../support/scenario.ts";
 
 let h: Harness | undefined;
 let bindir: string | undefined;
@@ -42,11 +42,13 @@ describe("docs/runbook.md, section 5, run as written", () => {
     await new Promise((r) => setTimeout(r, 300));
     run.kill("SIGKILL");
     await run;
-    expect(imageOf(deployment(h.sim, "qualisys-api-stable"), "qualisys-api")).toBe(image("qualisys-api", "1.6.0"));
+    // Promotion pins stable to the digest the canary ran.
+    expect(imageOf(deployment(h.sim, "qualisys-api-stable"), "qualisys-api")).toBe(pinned("qualisys-api", "1.6.0"));
 
     const section = await blocks("## 5. Only if release-gate itself cannot run");
     const kubectlBlocks = section.filter((b) => b.code.trim().startsWith("kubectl"));
     expect(kubectlBlocks.length).toBe(3);
+    expect(kubectlBlocks.some((b) => b.code.includes("release-gate\\.qualisys\\.io/tag"))).toBe(true);
     // `kubectl` on PATH is the tests' real kubectl, pointed at the simulator with the admin's kubeconfig.
     bindir = await mkdtemp(join(tmpdir(), "runbook-bin-"));
     await symlink(h.kubectl.binary.path, join(bindir, "kubectl"));
@@ -59,6 +61,8 @@ describe("docs/runbook.md, section 5, run as written", () => {
         timeout: 60_000,
       });
       expect(r.exitCode, `${code}\n${r.stderr}`).toBe(0);
+      // The look at stable names the tag a digest-pinned stable was released as.
+      if (code.includes("release-gate\\.qualisys\\.io/tag")) expect(String(r.stdout)).toContain("qualisys-api-stable\t1.6.0\n");
     }
 
     for (const svc of ["qualisys-api", "qualisys-web"]) {
