@@ -3,36 +3,12 @@
  * service with its namespace, Deployments, Services, routes and the analysis window. Every name is a
  * Kubernetes name or a duration, so a rendered value never needs quoting inside a PromQL string.
  */
+import { isTemplateVariable, PLACEHOLDER, type TemplateVariable } from "../config/query-placeholders.ts";
 import type { ReleaseConfig, ServiceConfig } from "../config/schema.ts";
 import { canaryIngressName } from "../traffic/ingress-nginx.ts";
 
-/** Every placeholder a query may use, and what it stands for (for docs and error messages). */
-export const TEMPLATE_VARIABLES = {
-  namespace: "the release's namespace",
-  service: "the service's name in release.yaml",
-  stableDeployment: "stable's Deployment",
-  canaryDeployment: "the canary's Deployment",
-  stableService: "stable's Service",
-  canaryService: "the canary's Service",
-  ingress: "the stable Ingress (route.ingress; router ingress-nginx)",
-  canaryIngress: "the canary Ingress release-gate derives from it (<ingress>-canary)",
-  httpRoute: "the HTTPRoute (route.httpRoute; router gateway-api)",
-  window: "the analysis window as a PromQL duration (e.g. 1m), for rate() and friends",
-} as const;
-
-export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
+export { isTemplateVariable, placeholders } from "../config/query-placeholders.ts";
 export type TemplateValues = Partial<Record<TemplateVariable, string>>;
-
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
-/** The placeholder names a query uses, in order of first use. */
-export function placeholders(query: string): string[] {
-  return [...new Set([...query.matchAll(PLACEHOLDER)].map((m) => m[1]!))];
-}
-
-export function isTemplateVariable(name: string): name is TemplateVariable {
-  return Object.hasOwn(TEMPLATE_VARIABLES, name);
-}
 
 /** A duration in milliseconds as PromQL writes it: 1m, 90s, 1500ms. */
 export function promDuration(ms: number): string {

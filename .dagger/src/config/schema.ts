@@ -4,8 +4,8 @@
  */
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
-import { isTemplateVariable, placeholders } from "../analysis/template.ts";
 import { HEADER_NAME_MESSAGE, HTTP_HEADER_NAME, isHeaderValue } from "./http-header.ts";
+import { isTemplateVariable, placeholders } from "./query-placeholders.ts";
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const name = z.string().max(63).regex(K8S_NAME, "must be a Kubernetes name (lowercase letters, digits and '-')");
