@@ -9,9 +9,9 @@ import { readLock } from "#src/kube/lease-lock.ts";
 import { UsageError } from "#src/errors.ts";
 import { deploy } from "#src/pipeline/deploy.ts";
 import { bin } from "../support/bin.ts";
-import { deployment, INGRESSES, NS } from "../support/pipeline-harness.ts";
+import { deployment, INGRESSES, NS, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { freePort } from "../support/prometheus.ts";
-import { startAnalysisRun, type AnalysisRun } from "./fixture.ts";
+import { shippedAnalysis, startAnalysisRun, type AnalysisRun } from "./fixture.ts";
 
 let run: AnalysisRun | undefined;
 afterEach(async () => {
@@ -101,5 +101,36 @@ describe("metric analysis preflight (real Prometheus)", () => {
       }
     }
     await client.close();
+  }, 120_000);
+});
+
+describe("metric analysis preflight: only a run that will observe asks Prometheus", () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.stop();
+    h = undefined;
+  });
+
+  /** The shipped analysis, pointed at a port nothing listens on: any query would refuse the run. */
+  async function withUnreachablePrometheus(): Promise<Harness> {
+    const port = await freePort();
+    return startHarness({
+      services: ["qualisys-api"],
+      config: (d) => (d.analysis = { ...shippedAnalysis(), prometheus: { url: `http://127.0.0.1:${port}`, timeout: "1s", retries: 0 } }),
+    });
+  }
+
+  it("deploy refuses; deploy --skip-canary (no observation window) and canary --weight (none either) go ahead", async () => {
+    h = await withUnreachablePrometheus();
+    const full = await bin(h, ["deploy", "--tag", "1.1.0"]);
+    expect(full.code).toBe(2);
+    expect(full.stderr).toMatch(/metric analysis: Prometheus at .* cannot be reached/);
+    const canary = await bin(h, ["canary", "--tag", "1.1.0", "--weight", "10"]);
+    expect(canary.code, canary.stderr).toBe(0);
+    expect(canary.stderr).not.toContain("metric analysis");
+    expect((await bin(h, ["rollback"])).code).toBe(0);
+    const skip = await bin(h, ["deploy", "--tag", "1.1.0", "--skip-canary", "--reason", "INC-1: hotfix"]);
+    expect(skip.code, skip.stderr).toBe(0);
+    expect(skip.stderr).not.toContain("metric analysis");
   }, 120_000);
 });
