@@ -256,7 +256,8 @@ export async function inspectInFlight(kube: Kube, namespace: string): Promise<St
   return stored(await readStateConfigMap(kube, namespace));
 }
 
-function stored(cm: k8s.V1ConfigMap | undefined): StoredState {
+/** What a state ConfigMap (as read or watched) holds. */
+export function stored(cm: k8s.V1ConfigMap | undefined): StoredState {
   if (!cm) return { kind: "none" };
   const parsed = parseInFlight(cm.data?.[KEY]);
   return parsed.ok ? { kind: "ok", state: parsed.state } : { kind: "corrupt", reason: parsed.reason };
