@@ -83,6 +83,7 @@ describe("at rest, and healthy only when checked", () => {
     ({ st, text } = await status(h));
     expect(st.problems).toHaveLength(2);
     expect(st.problems[1]).toMatch(/Ingress production\/production-ingress not found/);
+    expect(text).toContain(`  - ${st.problems[1]}`);
   });
 
   it("a deleted canary Deployment is a fact (no pods, no traffic), not an HTTP dump", async () => {
