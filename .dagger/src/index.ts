@@ -76,7 +76,7 @@ function smokeTargetHost(url: string): string {
  */
 function githubSecret(args: string[], token: Secret | undefined): Record<string, Secret> {
   if (!token) return {};
-  args.push(args[0] === "deploy" ? "--github-token-env" : "--token-env", "GITHUB_TOKEN");
+  args.push(args[0] === "deploy" || args[0] === "undo" ? "--github-token-env" : "--token-env", "GITHUB_TOKEN");
   return { GITHUB_TOKEN: token };
 }
 
@@ -291,15 +291,58 @@ export class ReleaseGate {
     return this.run(args, { config, json, cluster: true, live: true });
   }
 
-  /** What production runs now: images and replicas, canary weights, the release lock, any interrupted release. Never cached. */
+  /**
+   * Take back the last release: release the image each stable ran before it (from the release history) through the
+   * same canary phases as deploy, then promote; rolls back by itself on any failure (exit 1). Refused (exit 2,
+   * nothing changed) when there is nothing sure to take back. Never cached.
+   */
+  @func({ cache: "never" })
+  async undo(
+    /** Emergency: straight to promote with smoke tests (needs --reason). */
+    skipCanary = false,
+    /** Why the release is taken back (recorded). */
+    reason?: string,
+    /** Say what undo would take back and release; change nothing. */
+    dryRun = false,
+    /** Smoke-test bearer token (e.g. env://SMOKE_TEST_TOKEN); reaches the CLI as a secret variable, never printed. */
+    token?: Secret,
+    /** release.yaml to use instead of the repository's. */
+    config?: File,
+    /** Return the release record as JSON instead of Markdown. */
+    json = false,
+    /**
+     * The GitHub workflow run this undo belongs to (OWNER/REPO/RUN_ID or its URL): its approvals must satisfy
+     * release.yaml's two-person rule before anything changes (else the call fails with exit 2).
+     */
+    githubRun?: string,
+    /** GitHub token that reads the run's approvals (actions: read), e.g. env://GITHUB_TOKEN; never printed. */
+    githubToken?: Secret,
+  ): Promise<string> {
+    const args = ["undo"];
+    if (githubRun !== undefined) args.push("--github-run", githubRun);
+    if (skipCanary) args.push("--skip-canary");
+    if (reason !== undefined) args.push("--reason", reason);
+    if (dryRun) args.push("--dry-run");
+    return this.run(args, { token, config, json, cluster: true, live: true, secrets: githubSecret(args, githubToken) });
+  }
+
+  /**
+   * What production runs now: images and replicas, canary weights, whether production is healthy, the release lock
+   * (and whether its run is alive), any release in flight with the ways out, drift from the last release. Never cached.
+   */
   @func({ cache: "never" })
   async status(
     /** release.yaml to use instead of the repository's. */
     config?: File,
     /** Return the status as JSON. */
     json = false,
+    /**
+     * Follow the release in flight until it ends (one line per change): the call succeeds when it was promoted,
+     * fails with exit 1 when it was rolled back or its run died, with exit 2 when there is nothing to watch.
+     */
+    watch = false,
   ): Promise<string> {
-    return this.run(["status"], { config, json, cluster: true, live: true });
+    return this.run(["status", ...(watch ? ["--watch"] : [])], { config, json, cluster: true, live: true });
   }
 
   /** The recorded releases (ConfigMap release-gate-history), newest first. Never cached. */

@@ -16,7 +16,19 @@ beforeAll(async () => {
   module = r.objects![0];
 }, 180_000);
 
-const PIPELINE = ["deploy", "canary", "promote", "rollback", "status", "history", "plan", "smoke", "approvals", "githubEnvironments"];
+const PIPELINE = [
+  "deploy",
+  "canary",
+  "promote",
+  "rollback",
+  "undo",
+  "status",
+  "history",
+  "plan",
+  "smoke",
+  "approvals",
+  "githubEnvironments",
+];
 /** The kind rehearsal and the demo app image it releases (test/rehearsal/dagger.test.ts looks at them closely). */
 const REHEARSAL = ["rehearse", "demoApp"];
 /** Side effects (deploy…rollback, githubEnvironments --apply, rehearse) or a verdict only true now (status, history, smoke, approvals). */
@@ -25,6 +37,7 @@ const NEVER_CACHED = [
   "canary",
   "promote",
   "rollback",
+  "undo",
   "status",
   "history",
   "smoke",

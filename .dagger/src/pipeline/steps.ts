@@ -121,8 +121,8 @@ async function checkCanaryDigests(run: Run, services: ServiceInFlight[], replica
       if (s.canary.digest && s.canary.digest !== digest) {
         throw new StepFailure(
           label,
-          `the canary of ${s.name} now runs ${digest}, not ${s.canary.digest}, which passed the earlier phases: ${s.canary.image} was ` +
-            `pushed again while the release ran`,
+          `the canary of ${s.name} now runs ${digest}, not ${s.canary.digest}, the digest this release recorded (what passed its earlier ` +
+            `phases, or for an undo what stable ran before): ${s.canary.image} was pushed again since`,
         );
       }
       if (!s.canary.digest)
