@@ -3,11 +3,8 @@
  * an interrupted release back first, `--resume` continues it (same tag) from the step it stopped in.
  */
 import type { Command } from "commander";
-import { deploy } from "../pipeline/deploy.ts";
-import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, examples, readSecretEnv, registerSecret } from "./common.ts";
-import { approvalForDeploy } from "../github/deploy-gate.ts";
 
 interface DeployFlags extends ClusterFlags {
   tag: string;
@@ -63,6 +60,12 @@ export function register(program: Command): void {
         ),
       ),
   ).action(async (flags: DeployFlags) => {
+    // Loaded here, not at the top: `deploy --help` must not load the Kubernetes client.
+    const [{ deploy }, { pipelineEnv }, { approvalForDeploy }] = await Promise.all([
+      import("../pipeline/deploy.ts"),
+      import("./pipeline-env.ts"),
+      import("../github/deploy-gate.ts"),
+    ]);
     const token = readSecretEnv(flags.tokenEnv);
     // Before preflight: a run that fails the two-person rule never reaches the cluster.
     const approval = await approvalForDeploy({
