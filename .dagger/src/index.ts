@@ -25,6 +25,7 @@ import {
 } from "@dagger.io/dagger";
 import { clusterArgs, connectionProblem, type ConnectionSettings } from "./dagger/connection.ts";
 import { failureOf, refusal, type Failure } from "./dagger/failure.ts";
+import { githubContextEnv } from "./dagger/github-context.ts";
 import { parseVersion } from "./config/image-ref.ts";
 import { demoAppImage } from "./rehearsal/images.ts";
 import { demoFailureArg, rehearse } from "./rehearsal/rehearse.ts";
@@ -96,6 +97,8 @@ export class ReleaseGate {
   awsSessionToken?: Secret;
   awsRoleArn?: string;
   awsWebIdentityToken?: Secret;
+  githubActor?: string;
+  githubRunUrl?: string;
 
   constructor(
     /**
@@ -152,6 +155,17 @@ export class ReleaseGate {
     awsRoleArn?: string,
     /** A web identity token (the GitHub OIDC JWT) for --aws-role-arn; mounted as a secret file, never printed. */
     awsWebIdentityToken?: Secret,
+    /**
+     * Who started the GitHub Actions run calling the module (pass $GITHUB_ACTOR): release records and the release lock
+     * name them. A function sees nothing of its caller's environment, so without it a record made through Dagger
+     * names the toolbox's user.
+     */
+    githubActor?: string,
+    /**
+     * The GitHub Actions run calling the module, $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID:
+     * records link to it, and deploy and undo check its approvals (the two-person rule), as they do inside Actions.
+     */
+    githubRunUrl?: string,
   ) {
     this.source = source;
     this.kubeconfig = kubeconfig;
@@ -165,6 +179,8 @@ export class ReleaseGate {
     this.awsSessionToken = awsSessionToken;
     this.awsRoleArn = awsRoleArn;
     this.awsWebIdentityToken = awsWebIdentityToken;
+    this.githubActor = githubActor;
+    this.githubRunUrl = githubRunUrl;
   }
 
   /**
@@ -613,6 +629,13 @@ export class ReleaseGate {
 
   private async connected(ctr: Container): Promise<Container> {
     let c = ctr;
+    // The GitHub context as the CLI reads it in any Actions job: plain variables (no secret in them).
+    const github = githubContextEnv({
+      ...(this.githubActor ? { actor: this.githubActor } : {}),
+      ...(this.githubRunUrl ? { runUrl: this.githubRunUrl } : {}),
+    });
+    if ("problem" in github) throw this.error(refusal(`${github.problem}; nothing was run`));
+    for (const [name, value] of Object.entries(github.env)) c = c.withEnvVariable(name, value);
     if (this.kubeconfig) c = c.withSecretVariable("RELEASE_GATE_KUBECONFIG", this.kubeconfig);
     if (this.kubeApi) {
       const [port] = await this.kubeApi.ports();

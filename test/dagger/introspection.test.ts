@@ -109,6 +109,9 @@ describe("scan() of the module", () => {
       awsSessionToken: "Secret",
       awsRoleArn: "STRING_KIND",
       awsWebIdentityToken: "Secret",
+      // The GitHub Actions run calling the module (issue 10): records name who triggered them.
+      githubActor: "STRING_KIND",
+      githubRunUrl: "STRING_KIND",
     });
     expect(module.constructor.filter((a) => a.name !== "source").every((a) => a.isOptional)).toBe(true);
   });
