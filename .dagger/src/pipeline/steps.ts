@@ -162,6 +162,7 @@ export async function runCanaryStep(run: Run, step: CanaryStep, rec: StepRecord)
     await waitCanariesAvailable(run, shrinking, target);
   }
   progress.info(`weight ${step.weight} verified on ${run.routing.routers.length} route object(s)`);
+  if (config.observedSplit.enabled) progress.waiting("the observed split: the public URL sampled for the canary's share");
   await checkObservedSplit(run, step.weight, label, rec);
   progress.waiting("smoke tests through the public URL");
   await smokeServices(run, { canary: false, stepName: label, record: rec });
@@ -171,7 +172,8 @@ export async function runCanaryStep(run: Run, step: CanaryStep, rec: StepRecord)
 }
 
 /**
- * The observation window: health watches on every canary, periodic smoke probes and metric analysis (when
+ * The observation window: health watches on every canary, periodic smoke probes (the public URL, and the canary
+ * directly where the router routes by header) and metric analysis (when
  * release.yaml has `analysis:`), until the window ends (resolves with the number of probes) or the first
  * failure (rejects with StepFailure). What it knows is told as it goes (observation.ts: heartbeat, in-flight
  * state), and the first failing signal is kept in the step's record with when it was first seen.
@@ -211,7 +213,12 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
         return;
       }
       try {
-        await smokeServices(run, { canary: false, stepName: label, signal });
+        // The public URL (what users get), and the canary itself through the canary header where the router has one:
+        // at 10 % a public probe meets the canary one time in ten, so a canary answering errors would be found by luck.
+        await Promise.all([
+          smokeServices(run, { canary: false, stepName: label, signal }),
+          ...(run.routing.canaryHeader ? [smokeServices(run, { canary: true, stepName: label, signal })] : []),
+        ]);
       } catch (err) {
         if (signal.aborted) return; // The window closed mid-probe: not a verdict.
         const failed = err instanceof Error ? [err.message.replace(/^smoke tests failed: /, "")] : [];
