@@ -34,9 +34,10 @@ export function register(program: Command): void {
       throw new UsageError("--watch draws a live picture and --json prints one snapshot: use one or the other; nothing was read");
     }
     // Loaded here, not at the top: `status --help` must not load the Kubernetes client.
-    const [{ pipelineEnv }, { readStatus, statusToText }] = await Promise.all([
+    const [{ pipelineEnv }, { readStatus }, { statusToText }] = await Promise.all([
       import("./pipeline-env.ts"),
       import("../pipeline/status.ts"),
+      import("../pipeline/status-text.ts"),
     ]);
     const env = await pipelineEnv({ config: flags.config, ...clusterSource(flags), quiet: true });
     if (flags.watch) {

@@ -19,7 +19,8 @@ import type { PipelineEnv } from "./context.ts";
 import { type InFlightState, STATE_CONFIGMAP, stored } from "./journal.ts";
 import { elapsedColumn, HEARTBEAT_MS, shortDuration } from "./progress.ts";
 import { recordedRouting } from "./recorded-routing.ts";
-import { describeState, type InFlightStatus, type ProductionStatus, readStatus, serviceSides, statusToText } from "./status.ts";
+import { describeState, type InFlightStatus, type ProductionStatus, readStatus, serviceSides } from "./status.ts";
+import { statusToText } from "./status-text.ts";
 
 /** How a watch ended: its exit code and the last line to print. */
 export interface WatchEnd {
