@@ -8,11 +8,12 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ReleaseRecord } from "#src/audit/record.ts";
 import { parseReleaseConfig } from "#src/config/load.ts";
 import { FailedError } from "#src/errors.ts";
-import type { PipelineEnv, Run } from "#src/pipeline/context.ts";
+import type { Run } from "#src/pipeline/context.ts";
 import { deploy } from "#src/pipeline/deploy.ts";
 import { inspectInFlight } from "#src/pipeline/journal.ts";
 import { ObservationLog } from "#src/pipeline/observation.ts";
 import { canary, observeMsFor } from "#src/pipeline/operator.ts";
+import { whenObserving } from "../support/observing.ts";
 import { NS, OLD, startHarness, type Harness, type HarnessOptions } from "../support/pipeline-harness.ts";
 import { expectInvariants, expectResting } from "../support/scenario.ts";
 import { readFileSync } from "node:fs";
@@ -23,25 +24,6 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-/** The harness's environment, calling `hook` when a window of the step at `weight` opens. */
-function whenObserving(harness: Harness, weight: number, hook: () => void): PipelineEnv {
-  let step: string | undefined;
-  return {
-    ...harness.env,
-    progress: {
-      ...harness.env.progress,
-      step(label, w) {
-        step = label;
-        harness.env.progress.step(label, w);
-      },
-      waiting(what, detail) {
-        harness.env.progress.waiting(what, detail);
-        if (step === `canary ${weight}%` && what.startsWith("observation window")) hook();
-      },
-    },
-  };
-}
 
 async function failed(p: Promise<ReleaseRecord>): Promise<FailedError & { record?: ReleaseRecord }> {
   const err = await p.then(
