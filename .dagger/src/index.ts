@@ -25,6 +25,7 @@ import {
 } from "@dagger.io/dagger";
 import { clusterArgs, connectionProblem, type ConnectionSettings } from "./dagger/connection.ts";
 import { failureOf, refusal, type Failure } from "./dagger/failure.ts";
+import { githubContextEnv } from "./dagger/github-context.ts";
 import { parseVersion } from "./config/image-ref.ts";
 import { demoAppImage } from "./rehearsal/images.ts";
 import { demoFailureArg, rehearse } from "./rehearsal/rehearse.ts";
@@ -76,7 +77,7 @@ function smokeTargetHost(url: string): string {
  */
 function githubSecret(args: string[], token: Secret | undefined): Record<string, Secret> {
   if (!token) return {};
-  args.push(args[0] === "deploy" ? "--github-token-env" : "--token-env", "GITHUB_TOKEN");
+  args.push(args[0] === "deploy" || args[0] === "undo" ? "--github-token-env" : "--token-env", "GITHUB_TOKEN");
   return { GITHUB_TOKEN: token };
 }
 
@@ -96,6 +97,8 @@ export class ReleaseGate {
   awsSessionToken?: Secret;
   awsRoleArn?: string;
   awsWebIdentityToken?: Secret;
+  githubActor?: string;
+  githubRunUrl?: string;
 
   constructor(
     /**
@@ -152,6 +155,17 @@ export class ReleaseGate {
     awsRoleArn?: string,
     /** A web identity token (the GitHub OIDC JWT) for --aws-role-arn; mounted as a secret file, never printed. */
     awsWebIdentityToken?: Secret,
+    /**
+     * Who started the GitHub Actions run calling the module (pass $GITHUB_ACTOR): release records and the release lock
+     * name them. A function sees nothing of its caller's environment, so without it a record made through Dagger
+     * names the toolbox's user.
+     */
+    githubActor?: string,
+    /**
+     * The GitHub Actions run calling the module, $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID:
+     * records link to it, and deploy and undo check its approvals (the two-person rule), as they do inside Actions.
+     */
+    githubRunUrl?: string,
   ) {
     this.source = source;
     this.kubeconfig = kubeconfig;
@@ -165,6 +179,8 @@ export class ReleaseGate {
     this.awsSessionToken = awsSessionToken;
     this.awsRoleArn = awsRoleArn;
     this.awsWebIdentityToken = awsWebIdentityToken;
+    this.githubActor = githubActor;
+    this.githubRunUrl = githubRunUrl;
   }
 
   /**
@@ -291,15 +307,58 @@ export class ReleaseGate {
     return this.run(args, { config, json, cluster: true, live: true });
   }
 
-  /** What production runs now: images and replicas, canary weights, the release lock, any interrupted release. Never cached. */
+  /**
+   * Take back the last release: release the image each stable ran before it (from the release history) through the
+   * same canary phases as deploy, then promote; rolls back by itself on any failure (exit 1). Refused (exit 2,
+   * nothing changed) when there is nothing sure to take back. Never cached.
+   */
+  @func({ cache: "never" })
+  async undo(
+    /** Emergency: straight to promote with smoke tests (needs --reason). */
+    skipCanary = false,
+    /** Why the release is taken back (recorded). */
+    reason?: string,
+    /** Say what undo would take back and release; change nothing. */
+    dryRun = false,
+    /** Smoke-test bearer token (e.g. env://SMOKE_TEST_TOKEN); reaches the CLI as a secret variable, never printed. */
+    token?: Secret,
+    /** release.yaml to use instead of the repository's. */
+    config?: File,
+    /** Return the release record as JSON instead of Markdown. */
+    json = false,
+    /**
+     * The GitHub workflow run this undo belongs to (OWNER/REPO/RUN_ID or its URL): its approvals must satisfy
+     * release.yaml's two-person rule before anything changes (else the call fails with exit 2).
+     */
+    githubRun?: string,
+    /** GitHub token that reads the run's approvals (actions: read), e.g. env://GITHUB_TOKEN; never printed. */
+    githubToken?: Secret,
+  ): Promise<string> {
+    const args = ["undo"];
+    if (githubRun !== undefined) args.push("--github-run", githubRun);
+    if (skipCanary) args.push("--skip-canary");
+    if (reason !== undefined) args.push("--reason", reason);
+    if (dryRun) args.push("--dry-run");
+    return this.run(args, { token, config, json, cluster: true, live: true, secrets: githubSecret(args, githubToken) });
+  }
+
+  /**
+   * What production runs now: images and replicas, canary weights, whether production is healthy, the release lock
+   * (and whether its run is alive), any release in flight with the ways out, drift from the last release. Never cached.
+   */
   @func({ cache: "never" })
   async status(
     /** release.yaml to use instead of the repository's. */
     config?: File,
     /** Return the status as JSON. */
     json = false,
+    /**
+     * Follow the release in flight until it ends (one line per change): the call succeeds when it was promoted,
+     * fails with exit 1 when it was rolled back or its run died, with exit 2 when there is nothing to watch.
+     */
+    watch = false,
   ): Promise<string> {
-    return this.run(["status"], { config, json, cluster: true, live: true });
+    return this.run(["status", ...(watch ? ["--watch"] : [])], { config, json, cluster: true, live: true });
   }
 
   /** The recorded releases (ConfigMap release-gate-history), newest first. Never cached. */
@@ -570,6 +629,13 @@ export class ReleaseGate {
 
   private async connected(ctr: Container): Promise<Container> {
     let c = ctr;
+    // The GitHub context as the CLI reads it in any Actions job: plain variables (no secret in them).
+    const github = githubContextEnv({
+      ...(this.githubActor ? { actor: this.githubActor } : {}),
+      ...(this.githubRunUrl ? { runUrl: this.githubRunUrl } : {}),
+    });
+    if ("problem" in github) throw this.error(refusal(`${github.problem}; nothing was run`));
+    for (const [name, value] of Object.entries(github.env)) c = c.withEnvVariable(name, value);
     if (this.kubeconfig) c = c.withSecretVariable("RELEASE_GATE_KUBECONFIG", this.kubeconfig);
     if (this.kubeApi) {
       const [port] = await this.kubeApi.ports();

@@ -120,15 +120,14 @@ describe("metric analysis preflight: only a run that will observe asks Prometheu
     });
   }
 
-  it("deploy refuses; deploy --skip-canary (no observation window) and canary --weight (none either) go ahead", async () => {
+  it("deploy and canary --weight (it observes like a phase) refuse; deploy --skip-canary (no observation window) goes ahead", async () => {
     h = await withUnreachablePrometheus();
     const full = await bin(h, ["deploy", "--tag", "1.1.0"]);
     expect(full.code).toBe(2);
     expect(full.stderr).toMatch(/metric analysis: Prometheus at .* cannot be reached/);
     const canary = await bin(h, ["canary", "--tag", "1.1.0", "--weight", "10"]);
-    expect(canary.code, canary.stderr).toBe(0);
-    expect(canary.stderr).not.toContain("metric analysis");
-    expect((await bin(h, ["rollback"])).code).toBe(0);
+    expect(canary.code, canary.stderr).toBe(2);
+    expect(canary.stderr).toMatch(/metric analysis: Prometheus at .* cannot be reached/);
     const skip = await bin(h, ["deploy", "--tag", "1.1.0", "--skip-canary", "--reason", "INC-1: hotfix"]);
     expect(skip.code, skip.stderr).toBe(0);
     expect(skip.stderr).not.toContain("metric analysis");

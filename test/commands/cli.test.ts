@@ -111,6 +111,11 @@ describe("start-up loads only what the command uses", () => {
     expect([...(await packagesLoaded(["--help"]))]).toEqual(["commander"]);
   });
 
+  it("a pipeline command's own --help loads commander only: the Kubernetes client is loaded by the action", async () => {
+    for (const command of ["deploy", "canary", "promote", "rollback", "undo", "status", "history", "plan"])
+      expect([...(await packagesLoaded([command, "--help"]))], command).toEqual(["commander"]);
+  });
+
   it("smoke with the built-in suite loads neither the Kubernetes client nor the suite schema (zod, yaml); --suite loads those", async () => {
     const app = await startApp(healthyRoutes("tok"));
     try {

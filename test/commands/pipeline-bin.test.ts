@@ -163,10 +163,12 @@ describe("killed runs (I5)", () => {
     expect(status.lock.holder).toMatch(/cli-tester/);
     expect(status.lock.expired).toBe(false);
     expect(status.weights.map((w: any) => w.weight)).toEqual([50]);
+    // Judged as the lock judges it: renewed seconds ago, so taken for alive; no repair offered (issue 10).
+    expect(status.inFlight).toMatchObject({ liveness: "running", options: [], triggeredBy: "cli-tester" });
     const text = await bin(h, ["status"]);
-    expect(text.stdout).toMatch(
-      /in flight: release 1.1.0 .* stopped at "canary 50%".*Repair with `release-gate rollback`.*continue it with `release-gate deploy --tag 1.1.0 --resume`/,
-    );
+    expect(text.stdout).toMatch(/in flight: RUNNING — release 1.1.0 \(started .* by cli-tester\) is at "canary 50%"; its run is alive/);
+    expect(text.stdout).toMatch(/lock: held by cli-tester .*, renewed \d+s ago \(alive\)/);
+    expect(text.stdout).not.toMatch(/--resume|--repair|release-gate rollback/);
     const early = await bin(h, ["rollback", "--reason", "runner died"]);
     expect(early.code, early.stderr).toBe(2);
     expect(early.stderr).toMatch(
@@ -174,6 +176,13 @@ describe("killed runs (I5)", () => {
     );
     expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
     await ageLock(h, 40_000);
+    // Now stale: how long ago it died, and the ways out the commands accept.
+    const dead = await bin(h, ["status"]);
+    expect(dead.stdout).toMatch(/lock: held by cli-tester .*, last renewed 4\ds ago: STALE/);
+    expect(dead.stdout).toMatch(/in flight: STOPPED — release 1.1.0 \(started .* by cli-tester\) stopped at "canary 50%" about 4\ds ago/);
+    expect(dead.stdout).toMatch(
+      /Ways out: `release-gate rollback`; `release-gate deploy --tag 1.1.0 --resume`; `release-gate deploy --tag <new tag> --repair`/,
+    );
     const rb = await bin(h, ["rollback", "--reason", "runner died"]);
     expect(rb.code, rb.stderr).toBe(0);
     expect(rb.stderr).toMatch(/took the release lock over from cli-tester .*\(it had not renewed it for [\d.]+ s\)/);

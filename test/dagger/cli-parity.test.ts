@@ -69,50 +69,59 @@ describe("Dagger functions and CLI commands", () => {
     for (const n of clusterOptions) expect(ctor, n).toContain(n);
   });
 
-  describe.each(["deploy", "canary", "promote", "rollback", "status", "history", "plan", "smoke", "approvals", "github-environments"])(
-    "%s",
-    (name) => {
-      let cmd: Command;
-      let args: Map<string, ScannedArg>;
-      beforeAll(() => {
-        cmd = program.commands.find((c) => c.name() === name)!;
-        args = new Map(module.functions.find((f) => f.name === functionName(name))!.arguments.map((a) => [a.name, a]));
-      });
+  describe.each([
+    "deploy",
+    "canary",
+    "promote",
+    "rollback",
+    "undo",
+    "status",
+    "history",
+    "plan",
+    "smoke",
+    "approvals",
+    "github-environments",
+  ])("%s", (name) => {
+    let cmd: Command;
+    let args: Map<string, ScannedArg>;
+    beforeAll(() => {
+      cmd = program.commands.find((c) => c.name() === name)!;
+      args = new Map(module.functions.find((f) => f.name === functionName(name))!.arguments.map((a) => [a.name, a]));
+    });
 
-      it("takes each CLI option by the same name (connection settings on the constructor)", () => {
-        const expected = cmd.options
-          .map((o) => o.attributeName())
-          .filter((n) => !FROM_CONSTRUCTOR.has(n))
-          .map((n) => RENAMED[n] ?? n);
-        const extra = Object.keys(DAGGER_ONLY[name] ?? {});
-        expect([...args.keys()].sort()).toEqual([...expected, ...extra].sort());
-      });
+    it("takes each CLI option by the same name (connection settings on the constructor)", () => {
+      const expected = cmd.options
+        .map((o) => o.attributeName())
+        .filter((n) => !FROM_CONSTRUCTOR.has(n))
+        .map((n) => RENAMED[n] ?? n);
+      const extra = Object.keys(DAGGER_ONLY[name] ?? {});
+      expect([...args.keys()].sort()).toEqual([...expected, ...extra].sort());
+    });
 
-      it("a flag is a boolean, an option with a value is not, a required option is required, a secret is a Secret", () => {
-        for (const o of cmd.options) {
-          const n = o.attributeName();
-          if (FROM_CONSTRUCTOR.has(n)) continue;
-          const a = args.get(RENAMED[n] ?? n)!;
-          if (n in RENAMED) {
-            expect(a.type.name, n).toBe("Secret");
-            continue;
-          }
-          if (takesValue(o)) expect(a.type.kind, n).not.toBe("BOOLEAN_KIND");
-          else expect(a.type.kind, n).toBe("BOOLEAN_KIND");
-          // Dagger makes an argument optional by `?`, null or a default value.
-          const optional = a.isOptional || a.isNullable || a.defaultValue !== undefined;
-          expect(optional, `${name} ${o.long}: optional`).toBe(!o.mandatory);
+    it("a flag is a boolean, an option with a value is not, a required option is required, a secret is a Secret", () => {
+      for (const o of cmd.options) {
+        const n = o.attributeName();
+        if (FROM_CONSTRUCTOR.has(n)) continue;
+        const a = args.get(RENAMED[n] ?? n)!;
+        if (n in RENAMED) {
+          expect(a.type.name, n).toBe("Secret");
+          continue;
         }
-      });
+        if (takesValue(o)) expect(a.type.kind, n).not.toBe("BOOLEAN_KIND");
+        else expect(a.type.kind, n).toBe("BOOLEAN_KIND");
+        // Dagger makes an argument optional by `?`, null or a default value.
+        const optional = a.isOptional || a.isNullable || a.defaultValue !== undefined;
+        expect(optional, `${name} ${o.long}: optional`).toBe(!o.mandatory);
+      }
+    });
 
-      it("keeps the CLI's numeric defaults", () => {
-        for (const o of cmd.options) {
-          if (typeof o.defaultValue !== "number") continue;
-          expect(args.get(o.attributeName())?.defaultValue, o.long).toBe(o.defaultValue);
-        }
-      });
-    },
-  );
+    it("keeps the CLI's numeric defaults", () => {
+      for (const o of cmd.options) {
+        if (typeof o.defaultValue !== "number") continue;
+        expect(args.get(o.attributeName())?.defaultValue, o.long).toBe(o.defaultValue);
+      }
+    });
+  });
 
   it("notices a CLI option a function lacks (the check itself can fail)", () => {
     const cmd = program.commands.find((c) => c.name() === "history")!;

@@ -16,7 +16,19 @@ beforeAll(async () => {
   module = r.objects![0];
 }, 180_000);
 
-const PIPELINE = ["deploy", "canary", "promote", "rollback", "status", "history", "plan", "smoke", "approvals", "githubEnvironments"];
+const PIPELINE = [
+  "deploy",
+  "canary",
+  "promote",
+  "rollback",
+  "undo",
+  "status",
+  "history",
+  "plan",
+  "smoke",
+  "approvals",
+  "githubEnvironments",
+];
 /** The kind rehearsal and the demo app image it releases (test/rehearsal/dagger.test.ts looks at them closely). */
 const REHEARSAL = ["rehearse", "demoApp"];
 /** Side effects (deploy…rollback, githubEnvironments --apply, rehearse) or a verdict only true now (status, history, smoke, approvals). */
@@ -25,6 +37,7 @@ const NEVER_CACHED = [
   "canary",
   "promote",
   "rollback",
+  "undo",
   "status",
   "history",
   "smoke",
@@ -96,6 +109,9 @@ describe("scan() of the module", () => {
       awsSessionToken: "Secret",
       awsRoleArn: "STRING_KIND",
       awsWebIdentityToken: "Secret",
+      // The GitHub Actions run calling the module (issue 10): records name who triggered them.
+      githubActor: "STRING_KIND",
+      githubRunUrl: "STRING_KIND",
     });
     expect(module.constructor.filter((a) => a.name !== "source").every((a) => a.isOptional)).toBe(true);
   });

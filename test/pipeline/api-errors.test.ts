@@ -39,10 +39,11 @@ describe("API failures in words", () => {
     await writeFile(config, stringify(doc));
 
     // The deployer has no Role there: Kubernetes authorizes before it looks, so it answers 403, said as such.
+    // Nothing could be read at all: a refusal (exit 2), not a verdict on production.
     const refused = await bin(h, ["status"], config);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
-      /could not read the Deployments of namespace staging: .* forbids it .*: the identity needs the release-gate Role in namespace staging/,
+      /could not read anything from the cluster \(the Deployments of namespace staging\): .* forbids it .*: the identity needs the release-gate Role in namespace staging/,
     );
     expect(refused.stderr).not.toMatch(RAW);
 
@@ -59,7 +60,8 @@ describe("API failures in words", () => {
     const status = await asAdmin(["status"]);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/namespace staging: NOT at rest/);
-    expect(status.stdout).toMatch(/stable {2}MISSING \(the Deployment does not exist\)/);
+    expect(status.stdout).toMatch(/stable {2}MISSING \(Deployment qualisys-api-stable does not exist: no pods, no traffic\)/);
+    expect(status.stdout).toMatch(/PRODUCTION IS NOT HEALTHY:\n {2}- stable Deployment qualisys-api-stable does not exist/);
     expect(status.stdout + status.stderr).not.toMatch(RAW);
 
     const rollback = await asAdmin(["rollback"]);
@@ -88,11 +90,12 @@ describe("API failures in words", () => {
         extendEnv: false,
         timeout: 60_000,
       });
+    // Nothing could be read: exit 2, naming the server (issue 13, item 15).
     const status = await run(["status"]);
-    expect(status.exitCode).toBe(1);
+    expect(status.exitCode).toBe(2);
     expect(String(status.stderr)).toContain(
-      `status: could not read the Deployments of namespace production: cannot reach the Kubernetes API at ${server} (ECONNREFUSED): check ` +
-        `the kubeconfig's server address`,
+      `status: could not read anything from the cluster (the Deployments of namespace production): cannot reach the Kubernetes API at ` +
+        `${server} (ECONNREFUSED): check the kubeconfig's server address`,
     );
     const rollback = await run(["rollback"]);
     expect(rollback.exitCode).toBe(1);

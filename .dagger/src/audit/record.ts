@@ -27,6 +27,20 @@ export interface StepRecord {
   observedSplit?: Array<{ service: string; expected: number; observed: number; samples: number }>;
   /** Metric analysis: each evaluation of the observation window, with every check's values per service. */
   analysis?: AnalysisEvaluation[];
+  /** A failure found during the observation window: which signal, when it was first seen and when it failed the step. */
+  detection?: Detection;
+}
+
+/**
+ * When a failing signal was first seen (a pod not Ready, a failing probe's answer) and when it failed the step (a
+ * not-Ready pod's grace ran out): with the time the failure began, the detection latency.
+ */
+export interface Detection {
+  signal: "canary health" | "smoke probe" | "metric analysis";
+  /** The health reason (CrashLoopBackOff, NotReady, …) or the failed checks. */
+  reason: string;
+  firstSeenAt: string;
+  detectedAt: string;
 }
 
 export interface ServiceOutcome {

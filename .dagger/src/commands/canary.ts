@@ -1,7 +1,5 @@
 /** `release-gate canary --tag T --weight W`: one canary step for operators, with deploy's safety. */
 import type { Command } from "commander";
-import { canary } from "../pipeline/operator.ts";
-import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, examples, intOption, readSecretEnv } from "./common.ts";
 
@@ -28,6 +26,8 @@ export function register(program: Command): void {
         ),
       ),
   ).action(async (flags: ClusterFlags & { tag: string; weight: number; tokenEnv: string }) => {
+    // Loaded here, not at the top: `canary --help` must not load the Kubernetes client.
+    const [{ canary }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({
       config: flags.config,

@@ -3,21 +3,16 @@
  * an interrupted release back first, `--resume` continues it (same tag) from the step it stopped in.
  */
 import type { Command } from "commander";
-import { deploy } from "../pipeline/deploy.ts";
-import { pipelineEnv } from "./pipeline-env.ts";
-import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, examples, readSecretEnv, registerSecret } from "./common.ts";
-import { approvalForDeploy } from "../github/deploy-gate.ts";
+import { addClusterOptions, printAndRethrow, printRecord, withCancellation } from "./support.ts";
+import { envNameOption, examples } from "./common.ts";
+import { releaseEnv, type ReleaseFlags } from "./release-env.ts";
 
-interface DeployFlags extends ClusterFlags {
+interface DeployFlags extends ReleaseFlags {
   tag: string;
   skipCanary?: boolean;
   reason?: string;
   repair?: boolean;
   resume?: boolean;
-  tokenEnv: string;
-  githubRun?: string;
-  githubTokenEnv: string;
 }
 
 export function register(program: Command): void {
@@ -63,22 +58,9 @@ export function register(program: Command): void {
         ),
       ),
   ).action(async (flags: DeployFlags) => {
-    const token = readSecretEnv(flags.tokenEnv);
-    // Before preflight: a run that fails the two-person rule never reaches the cluster.
-    const approval = await approvalForDeploy({
-      ...(flags.githubRun ? { githubRun: flags.githubRun } : {}),
-      config: flags.config,
-      tokenEnv: flags.githubTokenEnv,
-      env: process.env,
-      say: (line) => process.stderr.write(`release-gate: ${line}\n`),
-      secret: registerSecret,
-    });
-    const env = await pipelineEnv({
-      ...(approval ? { approval } : {}),
-      config: flags.config,
-      ...clusterSource(flags),
-      ...(token ? { smokeToken: token } : {}),
-    });
+    // Loaded here, not at the top: `deploy --help` must not load the Kubernetes client.
+    const { deploy } = await import("../pipeline/deploy.ts");
+    const env = await releaseEnv(flags);
     const record = await withCancellation((signal) =>
       deploy(env, {
         tag: flags.tag,

@@ -1,12 +1,8 @@
 /** `release-gate history`: the release records kept in the cluster, newest first. */
 import type { Command } from "commander";
-import { historyToMarkdown } from "../audit/markdown.ts";
-import { readHistory } from "../audit/history.ts";
-import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, type ClusterFlags } from "./support.ts";
 import { examples, intOption, output } from "./common.ts";
 import { FailedError } from "../errors.ts";
-import { explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
@@ -23,6 +19,13 @@ export function register(program: Command): void {
         ),
       ),
   ).action(async (flags: ClusterFlags & { limit?: number }) => {
+    // Loaded here, not at the top: `history --help` must not load the Kubernetes client.
+    const [{ historyToMarkdown }, { readHistory }, { pipelineEnv }, { explainApiFailure, isApiFailure }] = await Promise.all([
+      import("../audit/markdown.ts"),
+      import("../audit/history.ts"),
+      import("./pipeline-env.ts"),
+      import("../kube/api-errors.ts"),
+    ]);
     const env = await pipelineEnv({ config: flags.config, ...clusterSource(flags), quiet: true });
     const all = await readHistory(env.kube, env.config.namespace).catch((err: unknown) => {
       if (!isApiFailure(err)) throw err;

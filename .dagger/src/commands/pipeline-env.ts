@@ -31,17 +31,25 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
   checkClusterPin(config.cluster, cluster);
   const kc = applyDaggerRedirect(cluster, env).kc;
   const resolve = parseResolve(env.RELEASE_GATE_RESOLVE);
-  const identity = defaultIdentity(env);
   const progress = o.quiet ? silentProgress : streamProgress();
   const approval = o.approval ?? selfReported(env, progress);
+  // Who triggered it, named the same in the record and in the lock (whose holder must never read "unknown" when
+  // the record knows better): the Actions actor, who started the run GitHub approved, or the account running this.
+  const triggeredBy =
+    env.GITHUB_ACTOR ||
+    (approval?.source === "github" ? (approval.triggeringActor ?? approval.actor) : undefined) ||
+    env.USER ||
+    loginName() ||
+    "unknown";
+  const ciRun = ciRunOf(env) ?? (approval?.source === "github" ? approval.runUrl : undefined);
   return {
     kube: kubeFromConfig(kc),
     config,
     progress,
-    identity,
-    triggeredBy: env.GITHUB_ACTOR ?? env.USER ?? loginName() ?? "unknown",
+    identity: defaultIdentity({ ...env, GITHUB_ACTOR: triggeredBy }),
+    triggeredBy,
     ...(approval ? { approval } : {}),
-    ...(env.GITHUB_RUN_ID ? { ciRun: `${env.GITHUB_REPOSITORY ?? ""} run ${env.GITHUB_RUN_ID}`.trim() } : {}),
+    ...(ciRun ? { ciRun } : {}),
     ...(o.smokeToken ? { smokeToken: o.smokeToken } : {}),
     ...(cluster.deployedAs ? { deployedAs: cluster.deployedAs } : {}),
     resolve,
@@ -62,6 +70,15 @@ function selfReported(env: NodeJS.ProcessEnv, progress: { warn(m: string): void 
     return undefined;
   }
   return { source: "self-reported", approvers: approvers.map((login) => ({ login })) };
+}
+
+/** The Actions run this process belongs to, with its page: "qualisys/platform run 123 (https://github.com/…/actions/runs/123)". */
+export function ciRunOf(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.GITHUB_RUN_ID) return undefined;
+  const page = env.GITHUB_REPOSITORY
+    ? ` (${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID})`
+    : "";
+  return `${env.GITHUB_REPOSITORY ?? ""} run ${env.GITHUB_RUN_ID}${page}`.trim();
 }
 
 /** The account running the CLI where USER is not set (containers, CI images); userInfo throws without a passwd entry. */

@@ -1,8 +1,6 @@
 /** `release-gate plan --tag T`: what deploy would do, step by step, and its worst case; changes nothing. */
 import type { Command } from "commander";
-import { loadReleaseConfig, DEFAULT_CONFIG_PATH } from "../config/load.ts";
-import { parseVersion } from "../config/image-ref.ts";
-import { assertWithinBudget, planRelease, planToText } from "../pipeline/plan.ts";
+import { DEFAULT_CONFIG_PATH } from "../config/default-path.ts";
 import { examples, output } from "./common.ts";
 
 export function register(program: Command): void {
@@ -24,6 +22,12 @@ export function register(program: Command): void {
       ),
     )
     .action(async (flags: { tag: string; skipCanary?: boolean; config: string; json?: boolean }) => {
+      // Loaded here, not at the top: `plan --help` must not load what a plan needs.
+      const [{ parseVersion }, { loadReleaseConfig }, { assertWithinBudget, planRelease, planToText }] = await Promise.all([
+        import("../config/image-ref.ts"),
+        import("../config/load.ts"),
+        import("../pipeline/plan.ts"),
+      ]);
       parseVersion(flags.tag);
       const { config, path } = await loadReleaseConfig(flags.config);
       const plan = planRelease(config, { skipCanary: flags.skipCanary ?? false });

@@ -1,7 +1,5 @@
 /** `release-gate promote --tag T`: promote a canary that passed at 100 % (I3), with deploy's safety. */
 import type { Command } from "commander";
-import { promote } from "../pipeline/operator.ts";
-import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
 import { envNameOption, examples, readSecretEnv } from "./common.ts";
 
@@ -21,6 +19,8 @@ export function register(program: Command): void {
       )
       .addHelpText("after", examples(["promote --tag 1.4.2", "after canary --tag 1.4.2 --weight 100 passed"])),
   ).action(async (flags: ClusterFlags & { tag: string; tokenEnv: string }) => {
+    // Loaded here, not at the top: `promote --help` must not load the Kubernetes client.
+    const [{ promote }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({
       config: flags.config,

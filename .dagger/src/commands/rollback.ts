@@ -1,7 +1,5 @@
 /** `release-gate rollback [--reason R]`: from any state back to all traffic on a healthy stable (I4). */
 import type { Command } from "commander";
-import { rollback } from "../pipeline/operator.ts";
-import { pipelineEnv } from "./pipeline-env.ts";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, type ClusterFlags } from "./support.ts";
 import { examples } from "./common.ts";
 
@@ -26,6 +24,8 @@ export function register(program: Command): void {
         ),
       ),
   ).action(async (flags: ClusterFlags & { reason?: string; force?: boolean }) => {
+    // Loaded here, not at the top: `rollback --help` must not load the Kubernetes client.
+    const [{ rollback }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);
     const env = await pipelineEnv({ config: flags.config, ...clusterSource(flags) });
     // Not cancellable on purpose: a rollback interrupted halfway is worse than one that finishes.
     const record = await rollback(env, {

@@ -5,11 +5,9 @@
  */
 import { appendFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { recordToMarkdown } from "../audit/markdown.ts";
 import type { ReleaseRecord } from "../audit/record.ts";
-import { DEFAULT_CONFIG_PATH } from "../config/load.ts";
+import { DEFAULT_CONFIG_PATH } from "../config/default-path.ts";
 import type { ClusterSource } from "../kube/connect.ts";
-import { ReleaseFailedError } from "../pipeline/lifecycle.ts";
 
 export interface ClusterFlags extends ClusterSource {
   config: string;
@@ -58,6 +56,7 @@ export async function withCancellation<T>(fn: (signal: AbortSignal) => Promise<T
 }
 
 export async function printRecord(record: ReleaseRecord, json: boolean | undefined): Promise<void> {
+  const { recordToMarkdown } = await import("../audit/markdown.ts");
   process.stdout.write(json ? JSON.stringify(record, null, 2) + "\n" : recordToMarkdown(record));
   const summary = process.env.GITHUB_STEP_SUMMARY;
   if (summary) await appendFile(summary, recordToMarkdown(record)).catch(() => undefined);
@@ -65,6 +64,8 @@ export async function printRecord(record: ReleaseRecord, json: boolean | undefin
 
 /** Print the record a failed run attached to its error (if any), then rethrow for the exit code. */
 export async function printAndRethrow(err: unknown, json: boolean | undefined): Promise<never> {
+  // Loaded here: the lifecycle (and the Kubernetes client) is already loaded whenever a release failed.
+  const { ReleaseFailedError } = await import("../pipeline/lifecycle.ts");
   if (err instanceof ReleaseFailedError && err.record) await printRecord(err.record, json);
   throw err;
 }

@@ -8,7 +8,9 @@ import type { z } from "zod";
 import { UsageError } from "../errors.ts";
 import { releaseConfigSchema, type ReleaseConfig } from "./schema.ts";
 
-export const DEFAULT_CONFIG_PATH = "kubernetes/production/release.yaml";
+import { DEFAULT_CONFIG_PATH } from "./default-path.ts";
+
+export { DEFAULT_CONFIG_PATH };
 
 export interface LoadedConfig {
   config: ReleaseConfig;

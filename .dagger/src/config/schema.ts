@@ -248,8 +248,11 @@ export const releaseConfigSchema = z
       .object({
         timeout: duration.default(5_000),
         retries: z.number().int().min(0).max(10).default(2),
-        /** Smoke probes repeated during observation windows, this far apart. */
-        probeInterval: duration.default(15_000),
+        /**
+         * Smoke probes repeated during observation windows, this far apart: an app answering 500 is found within this
+         * (plus one probe), so 4s keeps detection under 5 s.
+         */
+        probeInterval: duration.default(4_000),
         /**
          * Refuse a release (at preflight, nothing changed) when no smoke-test token is given. Without a token, and
          * with this false, the checks of a service's suite that send one are skipped, each named in a warning.
@@ -257,7 +260,7 @@ export const releaseConfigSchema = z
         requireToken: z.boolean().default(false),
       })
       .strict()
-      .default({ timeout: 5_000, retries: 2, probeInterval: 15_000, requireToken: false }),
+      .default({ timeout: 5_000, retries: 2, probeInterval: 4_000, requireToken: false }),
     deadlines: z
       .object({
         canaryAvailable: duration.default(45_000),
@@ -272,11 +275,14 @@ export const releaseConfigSchema = z
       .object({
         /** Container restarts of the canary tolerated during a phase. */
         maxRestarts: z.number().int().min(0).default(0),
-        /** A canary pod that was Ready may be not Ready this long before the canary fails. */
-        notReadyGrace: duration.default(10_000),
+        /**
+         * A canary pod that was Ready may be not Ready this long before the canary fails (found the moment it runs
+         * out): 3s keeps detection under 5 s and outlasts a readiness probe's single failure.
+         */
+        notReadyGrace: duration.default(3_000),
       })
       .strict()
-      .default({ maxRestarts: 0, notReadyGrace: 10_000 }),
+      .default({ maxRestarts: 0, notReadyGrace: 3_000 }),
     observedSplit: z
       .object({
         enabled: z.boolean().default(true),

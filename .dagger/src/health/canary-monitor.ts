@@ -37,6 +37,8 @@ interface PodState {
   firstSeen: number;
   everReady: boolean;
   notReadySince?: number;
+  /** notReadySince on the wall clock, for the record's detection times. */
+  notReadySinceWall?: number;
 }
 
 export type MonitorEnd = { kind: "failure"; failure: HealthFailure } | { kind: "stopped" };
@@ -48,9 +50,13 @@ export class CanaryMonitor {
   private readonly pods = new Map<string, PodState>();
   private deploymentObj: k8s.V1Deployment | undefined;
   private unavailableSince: number | undefined;
+  private unavailableSinceWall: number | undefined;
   private failure: HealthFailure | undefined;
   private finish: ((end: MonitorEnd) => void) | undefined;
   private stopped = false;
+  /** One-shot checks at the moment a grace runs out, so a failure is found then, not at the next tick. */
+  private readonly deadlines = new Set<NodeJS.Timeout>();
+  private running = false;
 
   constructor(o: MonitorOptions) {
     this.o = o;
@@ -85,12 +91,16 @@ export class CanaryMonitor {
     const tickMs = Math.min(1_000, Math.max(20, Math.min(l.notReadyGraceMs, l.unavailableGraceMs, l.readyDeadlineMs) / 4));
     const timer = setInterval(() => this.evaluate(), tickMs);
     try {
+      this.running = true;
       // What is there now: pods present at the start count as "initial" (see notePod).
       for (const p of cluster.pods()) if (this.counts(p)) this.notePod(p, true);
       this.noteDeployment(d);
       return await Promise.race([ended, cluster.lost()]);
     } finally {
+      this.running = false;
       clearInterval(timer);
+      for (const t of this.deadlines) clearTimeout(t);
+      this.deadlines.clear();
       unsubscribe();
       signal?.removeEventListener("abort", onAbort);
     }
@@ -150,18 +160,37 @@ export class CanaryMonitor {
     if (ready) {
       state.everReady = true;
       state.notReadySince = undefined;
+      state.notReadySinceWall = undefined;
     } else if (state.everReady && state.notReadySince === undefined) {
       state.notReadySince = t;
+      state.notReadySinceWall = Date.now();
+      this.checkAfter(this.o.limits.notReadyGraceMs);
     }
     this.pods.set(name, state);
   }
 
   private noteDeployment(d: k8s.V1Deployment): void {
     this.deploymentObj = d;
-    if (unavailableCondition(d)) this.unavailableSince ??= now();
-    else this.unavailableSince = undefined;
+    if (unavailableCondition(d)) {
+      if (this.unavailableSince === undefined) this.checkAfter(this.o.limits.unavailableGraceMs);
+      this.unavailableSince ??= now();
+      this.unavailableSinceWall ??= Date.now();
+    } else {
+      this.unavailableSince = undefined;
+      this.unavailableSinceWall = undefined;
+    }
     this.evaluate();
     if (!this.failure && !this.stopped && this.o.cluster.isCurrent(this.o.deployment)) this.o.onDeployment?.(d);
+  }
+
+  /** Evaluate again just after `ms`, when a grace that starts now runs out. */
+  private checkAfter(ms: number): void {
+    if (!this.running) return;
+    const t = setTimeout(() => {
+      this.deadlines.delete(t);
+      this.evaluate();
+    }, ms + 1);
+    this.deadlines.add(t);
   }
 
   /** Pods the verdict is about: those of the current ReplicaSet once it is known, else all of the Deployment's. */
@@ -175,8 +204,8 @@ export class CanaryMonitor {
 
   private fail(f: HealthFailure): void {
     if (this.failure || this.stopped) return;
-    this.failure = f;
-    this.finish?.({ kind: "failure", failure: f });
+    this.failure = { ...f, firstSeenAt: f.firstSeenAt ?? Date.now() };
+    this.finish?.({ kind: "failure", failure: this.failure });
   }
 
   /** Check everything against the limits; records the first failure. */
@@ -199,6 +228,7 @@ export class CanaryMonitor {
           pod: name,
           reason: "NotReady",
           message: `pod ${describePod(s.pod)} was Ready and has not been Ready for over ${limits.notReadyGraceMs} ms`,
+          ...(s.notReadySinceWall !== undefined ? { firstSeenAt: s.notReadySinceWall } : {}),
         });
       }
       if (steadyState && !s.everReady && t - s.firstSeen > limits.readyDeadlineMs) {
@@ -223,6 +253,7 @@ export class CanaryMonitor {
           message:
             `Deployment ${deployment}: Available=False ${unavailable.reason ?? ""} for over ${limits.unavailableGraceMs} ms` +
             (unavailable.message ? ` (${unavailable.message})` : ""),
+          ...(this.unavailableSinceWall !== undefined ? { firstSeenAt: this.unavailableSinceWall } : {}),
         });
       }
     }

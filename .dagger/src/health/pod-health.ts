@@ -29,6 +29,11 @@ export interface HealthFailure {
   container?: string;
   /** One line: what is wrong, with the cluster's own words where it gave any. */
   message: string;
+  /**
+   * When the watch first saw the failing signal (epoch ms): the pod going not Ready, the Deployment going
+   * unavailable; for an immediate failure (a crash, a fatal container state) the moment it was seen.
+   */
+  firstSeenAt?: number;
 }
 
 /** When a canary counts as failed. All four come from release.yaml (health.*, deadlines.canaryAvailable): none here. */

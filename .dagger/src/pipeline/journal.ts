@@ -84,6 +84,18 @@ export interface InFlightState {
   services: ServiceInFlight[];
   /** The run's record so far (steps, smoke results), so a repair or a finder can finish and store it. */
   record: ReleaseRecord;
+  /** The observation window under way, for `status --watch` (absent outside a window; stale once `step` moved on). */
+  observation?: ObservationInFlight;
+}
+
+/** An observation window as `status` shows it: when it ends, the probes passed so far, the last probe's verdict. */
+export interface ObservationInFlight {
+  /** The canary weight observed (the window belongs to that canary step). */
+  weight: number;
+  startedAt: string;
+  endsAt: string;
+  probesPassed: number;
+  lastProbe?: { at: string; ok: boolean; failed?: string[] };
 }
 
 /** The state as found: absent, a release in flight, or something nobody can act on (`reason` says why). */
@@ -244,7 +256,8 @@ export async function inspectInFlight(kube: Kube, namespace: string): Promise<St
   return stored(await readStateConfigMap(kube, namespace));
 }
 
-function stored(cm: k8s.V1ConfigMap | undefined): StoredState {
+/** What a state ConfigMap (as read or watched) holds. */
+export function stored(cm: k8s.V1ConfigMap | undefined): StoredState {
   if (!cm) return { kind: "none" };
   const parsed = parseInFlight(cm.data?.[KEY]);
   return parsed.ok ? { kind: "ok", state: parsed.state } : { kind: "corrupt", reason: parsed.reason };
@@ -328,6 +341,12 @@ export class Journal {
   canaryDigest(service: string, digest: string): void {
     const s = this.must().services.find((x) => x.name === service);
     if (s) s.canary.digest = digest;
+  }
+
+  /** The observation window's progress (status --watch reads it): written now. */
+  async observing(observation: ObservationInFlight): Promise<void> {
+    this.must().observation = observation;
+    await this.write();
   }
 
   /** Written before stable is touched, so a run killed from here on is repaired by restoring stable's revision. */

@@ -4,6 +4,7 @@
  * state back to invariant I4's resting state.
  */
 import type { ReleaseRecord } from "../audit/record.ts";
+import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 import type { PipelineEnv } from "./context.ts";
 import { prepareCanary, tidyUp } from "./run-plan.ts";
@@ -17,28 +18,46 @@ export interface CanaryRequest {
   signal?: AbortSignal;
 }
 
+/**
+ * The observation window of `canary --weight W`: that of the first phase of release.yaml at or above W (the phase the
+ * operator's step stands in for; the last phase reaches 100, so there always is one).
+ */
+export function observeMsFor(config: ReleaseConfig, weight: number): number {
+  return (config.phases.find((p) => p.weight >= weight) ?? config.phases.at(-1))?.observe ?? 0;
+}
+
 export async function canary(env: PipelineEnv, req: CanaryRequest): Promise<ReleaseRecord> {
   if (!Number.isInteger(req.weight) || req.weight < 1 || req.weight > 100)
     throw new UsageError(`--weight must be an integer from 1 to 100, got ${req.weight}; nothing was changed`);
   const { weight, tag } = req;
-  return withRelease(env, { command: "canary", tag, inFlight: "adopt", ...(req.signal ? { signal: req.signal } : {}) }, async (run) => {
-    const first = !run.interrupted;
-    const untested = run.journal.state!.passedWeight === 0;
-    await runStep(
-      run,
-      `canary ${weight}%`,
-      weight,
-      () => run.journal.enter({ kind: "canary", weight }),
-      async (rec) => {
-        if (first) await prepareCanary(run);
-        // The first weight of a release gets the direct canary smoke test, as deploy's first phase does.
-        await runCanaryStep(run, { kind: "canary", weight, observeMs: 0, directSmoke: untested }, rec);
-      },
-    );
-    await run.journal.enter({ kind: "canary", weight, held: true });
-    run.record.finalState = `canary of ${tag} at weight ${weight}, release in flight: next \`promote --tag ${tag}\` (after weight 100) or \`rollback\``;
-    return "held";
-  });
+  // planFrom: the phase it stands in for, so metric analysis's queries are checked before its window.
+  const planFrom = Math.max(
+    0,
+    env.config.phases.findIndex((p) => p.weight >= weight),
+  );
+  return withRelease(
+    env,
+    { command: "canary", tag, inFlight: "adopt", planFrom, ...(req.signal ? { signal: req.signal } : {}) },
+    async (run) => {
+      const first = !run.interrupted;
+      const untested = run.journal.state!.passedWeight === 0;
+      await runStep(
+        run,
+        `canary ${weight}%`,
+        weight,
+        () => run.journal.enter({ kind: "canary", weight }),
+        async (rec) => {
+          if (first) await prepareCanary(run);
+          // Deploy's safety: the first weight gets the direct canary smoke test, and every weight an observation
+          // window (health watch, smoke probes, metric analysis) as long as the phase it stands in for.
+          await runCanaryStep(run, { kind: "canary", weight, observeMs: observeMsFor(env.config, weight), directSmoke: untested }, rec);
+        },
+      );
+      await run.journal.enter({ kind: "canary", weight, held: true });
+      run.record.finalState = `canary of ${tag} at weight ${weight}, release in flight: next \`promote --tag ${tag}\` (after weight 100) or \`rollback\``;
+      return "held";
+    },
+  );
 }
 
 export async function promote(env: PipelineEnv, req: { tag: string; signal?: AbortSignal }): Promise<ReleaseRecord> {

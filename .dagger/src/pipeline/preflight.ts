@@ -58,7 +58,7 @@ export async function checkInputs(env: PipelineEnv, o: CheckOptions): Promise<Ch
     }
   }
   await Promise.all(routing.routers.map((r) => r.preflight()));
-  const smoke = await planSmoke(config, env.smokeToken, env.progress);
+  const smoke = await planSmoke(config, env.smokeToken, env.progress, env.resolve);
   // Metric analysis: every query once before the canary gets traffic (UsageError when one is refused).
   if (o.planFrom !== undefined && plan.steps.slice(o.planFrom).some((s) => s.step.kind === "canary" && s.step.observeMs > 0)) {
     await preflightAnalysis(env, { services: config.services.map((s) => s.name), ...(o.signal ? { signal: o.signal } : {}) });

@@ -7,7 +7,8 @@
 import type { SmokeSummary, StepRecord } from "../audit/record.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
-import { loadSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "../smoke/index.ts";
+import { assertTokenTransport, loadSuite, qualisysSuite, runSmokeSuite, type SmokeReport } from "../smoke/index.ts";
+import { directResolver, type Resolver } from "../smoke/public-url.ts";
 import { type Run, type SmokePlan, StepFailure } from "./context.ts";
 import type { Progress } from "./progress.ts";
 
@@ -15,11 +16,31 @@ import type { Progress } from "./progress.ts";
  * Each service's suite and skip list. Without a token, the checks that send one (auth: bearer) are skipped, each
  * named in a warning; with `smoke.requireToken`, or when that would leave a suite with nothing to test, refused.
  */
-export async function planSmoke(config: ReleaseConfig, token: string | undefined, progress: Progress): Promise<SmokePlan> {
+export async function planSmoke(
+  config: ReleaseConfig,
+  token: string | undefined,
+  progress: Progress,
+  resolve: Resolver = directResolver,
+): Promise<SmokePlan> {
   const plan: SmokePlan = new Map();
   const skipped: string[] = [];
   for (const svc of config.services) {
     const suite = svc.smoke.suite ? await loadSuite(svc.smoke.suite) : qualisysSuite;
+    // The token over plain http to anything but loopback is refused here, before anything changed, not at the first probe.
+    const sends = token ? suite.checks.find((c) => c.auth === "bearer") : undefined;
+    if (sends) {
+      const target = new URL(resolve(svc.smoke.url).url);
+      try {
+        assertTokenTransport(target, sends.name);
+      } catch {
+        throw new UsageError(
+          `refused: ${svc.name}'s smoke tests would send the bearer token (check "${sends.name}") over plain http to ${target.host}` +
+            `${target.href !== new URL(svc.smoke.url).href ? ` (where RELEASE_GATE_RESOLVE sends ${svc.smoke.url})` : ""}: anyone on the way could ` +
+            "read it. The token travels over https, or over plain http only to loopback (localhost, 127.0.0.0/8, ::1, e.g. a port-forward); " +
+            "nothing was changed in the cluster",
+        );
+      }
+    }
     const needToken = token ? [] : suite.checks.filter((c) => c.auth === "bearer").map((c) => c.name);
     if (needToken.length && config.smoke.requireToken) {
       throw new UsageError(

@@ -15,6 +15,7 @@ import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
 import { finishStep, healthLimits, newStepRecord, type Run, servicesOf, StepFailure } from "./context.ts";
 import type { ServiceInFlight } from "./journal.ts";
 import type { Step } from "./plan.ts";
+import { canaryPodsReady, ObservationLog } from "./observation.ts";
 import { checkObservedSplit } from "./split-check.ts";
 import { smokeServices } from "./smoke-services.ts";
 
@@ -71,7 +72,7 @@ async function waitCanariesAvailable(run: Run, services: ServiceInFlight[], repl
   await Promise.all(
     services.map(async (s) => {
       const replicas = replicasOf(s);
-      progress.waiting(`${s.canary.deployment}: ${replicas} pods Available`);
+      progress.waiting(`${s.canary.deployment}: ${replicas} pods Available`, () => `canary pods Ready: ${canaryPodsReady(run)}`);
       await waitAvailable({
         cluster: run.cluster,
         deployment: s.canary.deployment,
@@ -120,8 +121,8 @@ async function checkCanaryDigests(run: Run, services: ServiceInFlight[], replica
       if (s.canary.digest && s.canary.digest !== digest) {
         throw new StepFailure(
           label,
-          `the canary of ${s.name} now runs ${digest}, not ${s.canary.digest}, which passed the earlier phases: ${s.canary.image} was ` +
-            `pushed again while the release ran`,
+          `the canary of ${s.name} now runs ${digest}, not ${s.canary.digest}, the digest this release recorded (what passed its earlier ` +
+            `phases, or for an undo what stable ran before): ${s.canary.image} was pushed again since`,
         );
       }
       if (!s.canary.digest)
@@ -161,25 +162,31 @@ export async function runCanaryStep(run: Run, step: CanaryStep, rec: StepRecord)
     await waitCanariesAvailable(run, shrinking, target);
   }
   progress.info(`weight ${step.weight} verified on ${run.routing.routers.length} route object(s)`);
+  if (config.observedSplit.enabled) progress.waiting("the observed split: the public URL sampled for the canary's share");
   await checkObservedSplit(run, step.weight, label, rec);
   progress.waiting("smoke tests through the public URL");
   await smokeServices(run, { canary: false, stepName: label, record: rec });
-  const probes = await observe(run, step.observeMs, label, rec);
+  const probes = await observe(run, step.observeMs, label, rec, step.weight);
   if (step.observeMs > 0) rec.detail = `observed ${formatDuration(step.observeMs)}, ${probes} smoke probe(s) passed`;
   run.journal.passed(step.weight);
 }
 
 /**
- * The observation window: health watches on every canary, periodic smoke probes and metric analysis (when
+ * The observation window: health watches on every canary, periodic smoke probes (the public URL, and the canary
+ * directly where the router routes by header) and metric analysis (when
  * release.yaml has `analysis:`), until the window ends (resolves with the number of probes) or the first
- * failure (rejects with StepFailure).
+ * failure (rejects with StepFailure). What it knows is told as it goes (observation.ts: heartbeat, in-flight
+ * state), and the first failing signal is kept in the step's record with when it was first seen.
  */
-export async function observe(run: Run, windowMs: number, label: string, rec?: StepRecord): Promise<number> {
+export async function observe(run: Run, windowMs: number, label: string, rec?: StepRecord, weight = rec?.weight ?? 0): Promise<number> {
   if (windowMs <= 0) return 0;
   const { config, progress } = run.env;
+  const log = new ObservationLog(run, { weight, windowMs, ...(rec ? { rec } : {}) });
   progress.waiting(
-    `observation window of ${formatDuration(windowMs)} (health watch${config.analysis ? ", smoke probes and metric analysis" : " and smoke probes"})`,
+    `observation window of ${formatDuration(windowMs)} to end (health watch${config.analysis ? ", smoke probes and metric analysis" : " and smoke probes"}; any failure rolls back)`,
+    log.detail,
   );
+  log.start();
   const window = new AbortController();
   const signal = AbortSignal.any([run.signal, window.signal]);
   // Metric analysis is not cut by the window's end (its last evaluation is at the end), only by a failure elsewhere.
@@ -193,7 +200,10 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
       signal,
       limits: healthLimits(config),
     });
-    if (failure) throw new StepFailure(label, `canary health: ${failure.message}`);
+    if (failure) {
+      log.detected("canary health", failure.reason, failure.firstSeenAt);
+      throw new StepFailure(label, `canary health: ${failure.message}`);
+    }
   });
   const probing = (async () => {
     for (;;) {
@@ -203,12 +213,21 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
         return;
       }
       try {
-        await smokeServices(run, { canary: false, stepName: label, signal });
+        // The public URL (what users get), and the canary itself through the canary header where the router has one:
+        // at 10 % a public probe meets the canary one time in ten, so a canary answering errors would be found by luck.
+        await Promise.all([
+          smokeServices(run, { canary: false, stepName: label, signal }),
+          ...(run.routing.canaryHeader ? [smokeServices(run, { canary: true, stepName: label, signal })] : []),
+        ]);
       } catch (err) {
         if (signal.aborted) return; // The window closed mid-probe: not a verdict.
+        const failed = err instanceof Error ? [err.message.replace(/^smoke tests failed: /, "")] : [];
+        log.probeFailed(failed);
+        log.detected("smoke probe", failed.join("; "));
         throw err;
       }
       probes++;
+      log.probePassed();
     }
   })();
   // Metric analysis (analysis/): a failed check rolls back like a failed smoke test.
@@ -218,7 +237,9 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
     signal: AbortSignal.any([run.signal, stopped.signal]),
     onEvaluation: (e) => rec && (rec.analysis ??= []).push(e),
   }).catch((err: unknown) => {
-    throw err instanceof AnalysisFailure ? new StepFailure(label, `metric analysis: ${err.message}`) : err;
+    if (!(err instanceof AnalysisFailure)) throw err;
+    log.detected("metric analysis", err.message);
+    throw new StepFailure(label, `metric analysis: ${err.message}`);
   });
   try {
     await Promise.all([...watches, probing, analysing]);
@@ -226,6 +247,7 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
     clearTimeout(timer);
     window.abort();
     stopped.abort();
+    await log.stop();
   }
   run.signal.throwIfAborted();
   return probes;
