@@ -15,6 +15,10 @@ export function register(program: Command): void {
       .requiredOption("--tag <tag>", "image tag or sha256: digest")
       .requiredOption("--weight <percent>", "canary weight, 1..100", intOption(1))
       .option(
+        "--allow-mutable-tag",
+        "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+      )
+      .option(
         "--token-env <name>",
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
@@ -27,16 +31,16 @@ export function register(program: Command): void {
           ["canary --tag 1.4.2 --weight 100", "then: promote --tag 1.4.2, or rollback"],
         ),
       ),
-  ).action(async (flags: ClusterFlags & { tag: string; weight: number; tokenEnv: string }) => {
+  ).action(async (flags: ClusterFlags & { tag: string; weight: number; allowMutableTag?: boolean; tokenEnv: string }) => {
     const token = readSecretEnv(flags.tokenEnv);
     const env = await pipelineEnv({
       config: flags.config,
       ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),
     });
-    const record = await withCancellation((signal) => canary(env, { tag: flags.tag, weight: flags.weight, signal })).catch((err) =>
-      printAndRethrow(err, flags.json),
-    );
+    const record = await withCancellation((signal) =>
+      canary(env, { tag: flags.tag, weight: flags.weight, allowMutableTag: flags.allowMutableTag ?? false, signal }),
+    ).catch((err) => printAndRethrow(err, flags.json));
     await printRecord(record, flags.json);
   });
 }

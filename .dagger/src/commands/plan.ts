@@ -1,7 +1,7 @@
 /** `release-gate plan --tag T`: what deploy would do, step by step, and its worst case; changes nothing. */
 import type { Command } from "commander";
 import { loadReleaseConfig, DEFAULT_CONFIG_PATH } from "../config/load.ts";
-import { parseVersion } from "../config/image-ref.ts";
+import { assertImmutableTag, parseVersion } from "../config/image-ref.ts";
 import { assertWithinBudget, planRelease, planToText } from "../pipeline/plan.ts";
 import { examples, output } from "./common.ts";
 
@@ -13,6 +13,10 @@ export function register(program: Command): void {
     )
     .requiredOption("--tag <tag>", "image tag or sha256: digest")
     .option("--skip-canary", "plan an emergency release without canary phases")
+    .option(
+      "--allow-mutable-tag",
+      "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+    )
     .option("--config <file>", "release.yaml", DEFAULT_CONFIG_PATH)
     .option("--json", "print the plan as JSON")
     .addHelpText(
@@ -23,9 +27,11 @@ export function register(program: Command): void {
         ["plan --tag 1.4.2 --config staging/release.yaml --json", "another release.yaml; JSON for scripts"],
       ),
     )
-    .action(async (flags: { tag: string; skipCanary?: boolean; config: string; json?: boolean }) => {
-      parseVersion(flags.tag);
+    .action(async (flags: { tag: string; skipCanary?: boolean; allowMutableTag?: boolean; config: string; json?: boolean }) => {
+      const version = parseVersion(flags.tag);
       const { config, path } = await loadReleaseConfig(flags.config);
+      // As deploy would refuse it: plan says so first.
+      assertImmutableTag(version, config.mutableTags, flags.allowMutableTag ?? false);
       const plan = planRelease(config, { skipCanary: flags.skipCanary ?? false });
       output(
         flags,
