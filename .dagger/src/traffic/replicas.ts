@@ -15,7 +15,7 @@
 import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
-import { assertWeight, type ObjectRef, type RouterInputs, type RouterType, type TrafficRouter } from "./router.ts";
+import { assertWeight, type ObjectRef, type RouterInputs, type RouterType, type TrafficRouter, type WatchedRoute } from "./router.ts";
 import { ifExists, isNotFound } from "../kube/api-errors.ts";
 
 export interface ReplicasRouterOptions {
@@ -55,6 +55,8 @@ export class ReplicasRouter implements TrafficRouter {
   readonly services: readonly string[];
   readonly objects: readonly ObjectRef[];
   readonly canaryHeader = undefined;
+  /** No route object: the weight is the canary's Ready pods, which the health watch follows. */
+  readonly watched: readonly WatchedRoute[] = [];
   private readonly kube: Kube;
 
   constructor(kube: Kube, opts: ReplicasRouterOptions) {
@@ -133,6 +135,17 @@ export class ReplicasRouter implements TrafficRouter {
       await this.scaleCanary(0, "scale the canary to 0");
     } catch (err) {
       if (!(err instanceof CanaryMissing)) throw err; // No canary Deployment: no canary pod gets traffic.
+    }
+  }
+
+  /** The one Service over both tracks must exist: it is all users reach. */
+  async stableRouteProblems(): Promise<string[]> {
+    try {
+      await this.kube.core.readNamespacedService({ name: this.service, namespace: this.namespace });
+      return [];
+    } catch (err) {
+      if (isNotFound(err)) return [`Service ${this.namespace}/${this.service} does not exist: users reach no pod`];
+      throw err;
     }
   }
 
