@@ -1,8 +1,7 @@
 /** Driving the real bin against a scenario's simulator (execa, argument arrays), for the CLI scenarios. */
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
-import { V1MicroTime } from "@kubernetes/client-node";
-import { LOCK_NAME, readLock } from "#src/kube/lease-lock.ts";
+import { readLock } from "#src/kube/lease-lock.ts";
 import { NS, type Harness } from "./pipeline-harness.ts";
 
 export const BIN = fileURLToPath(new URL("../../bin/release-gate.js", import.meta.url));
@@ -63,8 +62,9 @@ export function stableChanged(h: Harness, before: (service: string) => string): 
 }
 
 /**
- * Resolves once the lock's holder has stopped renewing long enough to count as dead (stale), so `rollback` and
- * `deploy --resume` may take it over without --force.
+ * Resolves once the lock's holder has stopped renewing long enough to look dead by this machine's clock (stale): a
+ * killed run's renewals are surely over. The takeover itself (`rollback`, `deploy --resume`/`--repair`) still
+ * watches the Lease for 3 renew intervals before it takes it.
  */
 export async function waitLockStale(h: Harness, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -83,18 +83,4 @@ export async function waitLockExpired(h: Harness, timeoutMs = 60_000): Promise<v
     if (Date.now() > deadline) throw new Error("the lock never expired");
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/**
- * Move the Lease's last renewal `ms` into the past, as if its (dead) holder had stopped renewing that long ago:
- * staleness is judged from renewTime, so a test need not wait for it.
- */
-export async function ageLock(h: Harness, ms: number): Promise<void> {
-  const lease = await h.env.kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: NS });
-  const renewed = new Date(lease.spec?.renewTime as unknown as string).getTime();
-  await h.env.kube.coordination.replaceNamespacedLease({
-    name: LOCK_NAME,
-    namespace: NS,
-    body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(renewed - ms) } },
-  });
 }

@@ -8,12 +8,14 @@ import { UsageError } from "../errors.ts";
 import type { PipelineEnv } from "./context.ts";
 import { prepareCanary, tidyUp } from "./run-plan.ts";
 import { describeInFlight } from "./journal.ts";
-import { rollbackBody, withRelease } from "./lifecycle.ts";
-import { runCanaryStep, runPromoteStep, runStep } from "./steps.ts";
+import { type ReleaseRequest, rollbackBody, withRelease } from "./lifecycle.ts";
+import { runCanaryStep, runPromoteStep, runStep, startPromotion } from "./steps.ts";
 
 export interface CanaryRequest {
   tag: string;
   weight: number;
+  /** Release a mutable tag (`latest`, release.yaml's mutableTags) on purpose. */
+  allowMutableTag?: boolean;
   signal?: AbortSignal;
 }
 
@@ -21,7 +23,14 @@ export async function canary(env: PipelineEnv, req: CanaryRequest): Promise<Rele
   if (!Number.isInteger(req.weight) || req.weight < 1 || req.weight > 100)
     throw new UsageError(`--weight must be an integer from 1 to 100, got ${req.weight}; nothing was changed`);
   const { weight, tag } = req;
-  return withRelease(env, { command: "canary", tag, inFlight: "adopt", ...(req.signal ? { signal: req.signal } : {}) }, async (run) => {
+  const request: ReleaseRequest = {
+    command: "canary",
+    tag,
+    inFlight: "adopt",
+    ...(req.allowMutableTag ? { allowMutableTag: true } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  };
+  return withRelease(env, request, async (run) => {
     const first = !run.interrupted;
     const untested = run.journal.state!.passedWeight === 0;
     await runStep(
@@ -41,10 +50,19 @@ export async function canary(env: PipelineEnv, req: CanaryRequest): Promise<Rele
   });
 }
 
-export async function promote(env: PipelineEnv, req: { tag: string; signal?: AbortSignal }): Promise<ReleaseRecord> {
+export async function promote(
+  env: PipelineEnv,
+  req: { tag: string; allowMutableTag?: boolean; signal?: AbortSignal },
+): Promise<ReleaseRecord> {
   return withRelease(
     env,
-    { command: "promote", tag: req.tag, inFlight: "adopt", ...(req.signal ? { signal: req.signal } : {}) },
+    {
+      command: "promote",
+      tag: req.tag,
+      inFlight: "adopt",
+      ...(req.allowMutableTag ? { allowMutableTag: true } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+    },
     async (run) => {
       const state = run.interrupted;
       // I3: stable changes only after the canary passed at 100 %.
@@ -58,7 +76,7 @@ export async function promote(env: PipelineEnv, req: { tag: string; signal?: Abo
         run,
         "promote",
         100,
-        () => run.journal.promotionStarting(),
+        () => startPromotion(run),
         (rec) => runPromoteStep(run, rec, { skipCanary: false }),
       );
       await tidyUp(run);
