@@ -10,17 +10,18 @@ export function binEnv(h: Harness): Record<string, string> {
   return { PATH: process.env.PATH ?? "", RELEASE_GATE_RESOLVE: `*=${h.sim.edgeUrl}`, USER: "cli-tester" };
 }
 
-export function spawnBin(h: Harness, args: string[], config = h.configPath): ResultPromise {
+/** The bin with `args`, against the scenario's simulator as the deployer; `env` adds variables (e.g. NODE_OPTIONS). */
+export function spawnBin(h: Harness, args: string[], config = h.configPath, env: Record<string, string> = {}): ResultPromise {
   return execa(process.execPath, [BIN, ...args, "--config", config, "--kubeconfig", h.kubeconfigPath], {
     reject: false,
-    env: binEnv(h),
+    env: { ...binEnv(h), ...env },
     extendEnv: false,
     timeout: 60_000,
   });
 }
 
-export async function bin(h: Harness, args: string[], config?: string) {
-  const r = await spawnBin(h, args, config);
+export async function bin(h: Harness, args: string[], config?: string, env?: Record<string, string>) {
+  const r = await spawnBin(h, args, config, env);
   return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 

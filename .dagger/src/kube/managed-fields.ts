@@ -40,14 +40,16 @@ export function otherManagers(obj: { metadata?: k8s.V1ObjectMeta } | undefined, 
 
 const toIso = (t: unknown): string => (t instanceof Date ? t.toISOString() : String(t));
 
-/** Who changed it, in words: `"kubectl-set" (Update at 2026-03-02T10:04:05Z)`, or why that cannot be told. */
+/**
+ * Who changed it last, in words: `"kubectl-set" (Update at 2026-03-02T10:04:05Z)`, or why that cannot be told. Only the
+ * newest writer is named: older ones (the manifests' apply) own other fields of the same object.
+ */
 export function describeChanger(obj: { metadata?: k8s.V1ObjectMeta } | undefined, paths: FieldPath[] = []): string {
-  const [latest, ...rest] = otherManagers(obj, paths);
+  const [latest] = otherManagers(obj, paths);
   if (!latest) {
     return obj?.metadata?.managedFields?.length
       ? "a writer the API server recorded as release-gate (another release-gate run?)"
       : "an unknown writer (the object carries no managedFields)";
   }
-  const others = rest.length ? `; also written by ${[...new Set(rest.map((m) => `"${m.manager}"`))].join(", ")}` : "";
-  return `"${latest.manager}" (${latest.operation}${latest.time ? ` at ${latest.time}` : ""})${others}`;
+  return `"${latest.manager}" (${latest.operation}${latest.time ? ` at ${latest.time}` : ""})`;
 }

@@ -20,7 +20,16 @@ import { ClusterWatch } from "../health/cluster-watch.ts";
 import { describeApiError, explainApiFailure, isApiFailure, statusOf } from "../kube/api-errors.ts";
 import { containerImage } from "../kube/deployments.ts";
 import { LOCK_NAME, ReleaseLock, renewIntervalMs, takenOverBy } from "../kube/lease-lock.ts";
-import { type EndState, finishStep, newStepRecord, type PipelineEnv, type RollbackResult, type Run, servicesOf } from "./context.ts";
+import {
+  type EndState,
+  finishStep,
+  newStepRecord,
+  type PipelineEnv,
+  type RollbackResult,
+  type Run,
+  servicesOf,
+  StepFailure,
+} from "./context.ts";
 import { checkEndState } from "./end-state.ts";
 import {
   corruptStateAdvice,
@@ -437,7 +446,8 @@ async function ownerInstead(run: Run, err: unknown, held: Held): Promise<string 
  */
 async function fail(run: Run, err: unknown, held: Held): Promise<ReleaseFailedError> {
   const state = run.journal.state!;
-  const at = stepLabelOf(state.step);
+  // A step that failed before its first write (promotion refused over someone else's change) is named for itself.
+  const at = err instanceof StepFailure ? err.step : stepLabelOf(state.step);
   const stopped = (winner: string) => {
     // Rolling back, or writing the state, would undo or overwrite the other run's work (I6).
     run.env.progress.warn(`stopped at ${at}: the release lock was taken over by ${winner}`);

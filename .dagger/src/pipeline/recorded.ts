@@ -36,14 +36,6 @@ export function recordedRouting(kube: Kube, state: InFlightState, namespace: str
   return new Routing(routerType(state.router.kind).build(kube, recordedRouterInputs(state, namespace)), kube);
 }
 
-const routeOf = (r: { ingress?: string | undefined; httpRoute?: string | undefined; ruleIndex?: number | undefined }): string =>
-  [
-    r.ingress ? `Ingress ${r.ingress}` : "",
-    r.httpRoute ? `HTTPRoute ${r.httpRoute}${r.ruleIndex !== undefined ? ` rule ${r.ruleIndex}` : ""}` : "",
-  ]
-    .filter(Boolean)
-    .join(", ") || "no route object";
-
 /**
  * How release.yaml differs from what the interrupted release recorded, one sentence each (empty: no difference).
  * Deployments named differently for the same service are not drift but a state not to trust (untrustedBecause).
@@ -60,17 +52,19 @@ export function driftFrom(state: InFlightState, config: ReleaseConfig): string[]
     );
   }
   const now = new Map(config.services.map((s) => [s.name, s]));
+  const recordedRoute = routerType(state.router.kind).describeRoute;
+  const configuredRoute = routerType(config.router.kind).describeRoute;
   for (const s of state.services) {
     const c = now.get(s.name);
     if (!c) {
       out.push(
-        `release.yaml no longer names service ${s.name}, which the interrupted release changed (${routeOf(s.route)}, Deployments ` +
+        `release.yaml no longer names service ${s.name}, which the interrupted release changed (${recordedRoute(s.route)}, Deployments ` +
           `${s.stable.deployment} and ${s.canary.deployment})`,
       );
       continue;
     }
-    const was = routeOf(s.route);
-    const is = routeOf(c.route);
+    const was = recordedRoute(s.route);
+    const is = configuredRoute(c.route);
     if (was !== is) out.push(`service ${s.name}: release.yaml now routes through ${is}; the interrupted release changed ${was}`);
     if (c.stable.service !== s.stable.service || c.canary.service !== s.canary.service) {
       out.push(

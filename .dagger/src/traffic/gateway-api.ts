@@ -412,6 +412,8 @@ export const gatewayApi: RouterType = {
   kind: "gateway-api",
   ...splittingTraits,
   describeWeight: (weight) => `set weight ${weight} on the HTTPRoute backendRefs and verify it took effect`,
+  describeRoute: (route) =>
+    `HTTPRoute ${route.httpRoute ?? "(none named)"}${route.ruleIndex !== undefined ? ` rule ${route.ruleIndex}` : ""}`,
   build: (kube: Kube, inputs: RouterInputs) =>
     [...groupBy(inputs.services, (s) => s.httpRoute!)].map(
       ([httpRoute, services]) =>

@@ -433,6 +433,7 @@ export const ingressNginx: RouterType = {
   kind: "ingress-nginx",
   ...splittingTraits,
   describeWeight: (weight) => `set weight ${weight} on the canary Ingress and verify it took effect`,
+  describeRoute: (route) => `Ingress ${route.ingress ?? "(none named)"}`,
   build: (kube: Kube, inputs: RouterInputs) =>
     [...groupBy(inputs.services, (s) => s.ingress!)].map(
       ([ingress, services]) =>

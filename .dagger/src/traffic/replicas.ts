@@ -172,6 +172,7 @@ export const replicas: RouterType = {
   describeSizing: (weight, services) =>
     `scale the canary of ${services} to its ${weight}% share of Ready pods (with no router, that sets the weight)`,
   describeWeight: () => undefined,
+  describeRoute: () => "no route object (one Service over both tracks)",
   build: (kube: Kube, inputs: RouterInputs) =>
     inputs.services.map(
       (s) =>

@@ -113,6 +113,8 @@ export interface RouterType {
   describeSizing(weight: number, services: string): string;
   /** How a phase's weight is set and verified, for plan; undefined when sizing alone sets it. */
   describeWeight(weight: number): string | undefined;
+  /** The route object of a service's route this kind moves, in words ("Ingress production-ingress"), for drift reports. */
+  describeRoute(route: { ingress?: string | undefined; httpRoute?: string | undefined; ruleIndex?: number | undefined }): string;
   build(kube: Kube, inputs: RouterInputs): TrafficRouter[];
 }
 
