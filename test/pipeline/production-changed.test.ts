@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { readHistory } from "#src/audit/history.ts";
-import { bin, killDeployAt, spawnBin, stableChanged, whenStderr } from "../support/bin.ts";
+import { bin, killDeployAt, spawnBin, stableChanged, waitLockStale, whenStderr } from "../support/bin.ts";
 import { stableTemplateImages } from "../support/invariants.ts";
 import { deployment, HTTPROUTES, imageOf, INGRESSES, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { expectInvariants, expectResting, fromOutside, image, pinned } from "../support/scenario.ts";
@@ -53,6 +53,7 @@ describe("1. release.yaml changed between a killed run and its repair", () => {
   it("ingress-nginx, the Ingress renamed: rollback puts back the canary Ingress the run recorded, and says release.yaml differs", async () => {
     h = await startHarness({ config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "6s")) });
     await killDeployAt(h, "1.1.0", OBSERVING_50);
+    await waitLockStale(h); // By the clock too: the scenario tests the repair, not the takeover.
     expect(canaryIngressWeight(h)).toBe("50");
     const renamed = await editedConfig(h, (d) => d.services.forEach((s: any) => (s.route.ingress = "production-ingress-v2")));
     const rb = await bin(h, ["rollback", "--reason", "runner died"], renamed);
@@ -70,6 +71,7 @@ describe("1. release.yaml changed between a killed run and its repair", () => {
   it("gateway-api, a service dropped: deploy --repair rolls back both recorded HTTPRoutes, then releases the service left", async () => {
     h = await startHarness({ router: "gateway-api", config: (d) => ((d.phases[1].observe = "20s"), (d.lock.ttl = "6s")) });
     await killDeployAt(h, "1.1.0", OBSERVING_50);
+    await waitLockStale(h); // By the clock too: the scenario tests the repair, not the takeover.
     expect([routeShare(h, "qualisys-api"), routeShare(h, "qualisys-web")]).toEqual([50, 50]);
     const apiOnly = await editedConfig(h, (d) => {
       d.services = d.services.filter((s: any) => s.name === "qualisys-api");
@@ -130,6 +132,7 @@ describe("2. a hotfix made by hand on stable during a release", () => {
       "promote · weight 100% · started",
       stableChanged(h, (svc) => image(svc, OLD)),
     );
+    await waitLockStale(h); // By the clock too: the scenario tests the repair, not the takeover.
     const hotfix = image("qualisys-api", "1.0.1-hotfix");
     await fromOutside(
       h,
@@ -265,6 +268,7 @@ describe("4. 'all traffic on a healthy stable' is claimed only after checking", 
     async (_what, change, named) => {
       h = await startHarness({ config: (d) => ((d.phases[0].observe = "20s"), (d.lock.ttl = "6s")) });
       await killDeployAt(h, "1.1.0", OBSERVING_10);
+      await waitLockStale(h); // By the clock too: the scenario tests the repair, not the takeover.
       const del = await h.kubectl.run(change);
       expect(del.exitCode, del.stderr).toBe(0);
       const rb = await bin(h, ["rollback"]);
@@ -303,6 +307,7 @@ describe("5. a deleted canary Deployment is a fact to report, not a crash", () =
   it("deleted after the run died: rollback routes around it and returns the rest to rest", async () => {
     h = await startHarness({ config: (d) => ((d.phases[0].observe = "20s"), (d.lock.ttl = "6s")) });
     await killDeployAt(h, "1.1.0", OBSERVING_10);
+    await waitLockStale(h); // By the clock too: the scenario tests the repair, not the takeover.
     const del = await h.kubectl.run(["delete", "deployment", "qualisys-web-canary", "-n", NS]);
     expect(del.exitCode, del.stderr).toBe(0);
     const rb = await bin(h, ["rollback"]);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readHistory } from "#src/audit/history.ts";
 import type { ReleaseRecord } from "#src/audit/record.ts";
 import { inspectInFlight } from "#src/pipeline/journal.ts";
-import { bin, spawnBin } from "../support/bin.ts";
+import { bin, spawnBin, waitLockStale } from "../support/bin.ts";
 import { CONFIGMAPS, NS, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { expectInvariants, expectResting } from "../support/scenario.ts";
 
@@ -53,6 +53,7 @@ describe("10. a kill around the record: the state or the record, never neither",
       run.kill("SIGKILL");
       await run;
       harness.sim.faults.clear();
+      await waitLockStale(harness); // By the clock too: the scenario tests the record, not the takeover.
       const state = await inspectInFlight(harness.env.kube, NS);
       expect(state.kind === "ok" && state.state.step).toEqual({ kind: "done", outcome: "succeeded" });
       const id = state.kind === "ok" ? state.state.record.id : "";
