@@ -55,3 +55,30 @@ export async function checkEndState(run: Run): Promise<EndState> {
     summary: atZero ? `all traffic on stable running ${stables.join(", ")}; ${canaryAt}` : `stable runs ${stables.join(", ")}; ${canaryAt}`,
   };
 }
+
+/**
+ * What each service runs at the end, the live weights and whether production is healthy (end-state.ts), once per
+ * run: the record's final state says it, after what the body said (a canary held for the operator, nothing done).
+ */
+export async function describeEnd(run: Run): Promise<EndState> {
+  if (run.end) return run.end;
+  const { record, cluster } = run;
+  const services = servicesOf(run);
+  for (const out of record.services) {
+    const s = services.find((x) => x.name === out.name);
+    if (!s) continue;
+    if (s.canary.digest) out.digest = s.canary.digest;
+    const stable = cluster.deployment(s.stable.deployment);
+    const canary = cluster.deployment(s.canary.deployment);
+    out.finalImage = stable ? containerImage(stable, s.container) : undefined;
+    out.finalStableReplicas = stable?.status?.availableReplicas ?? 0;
+    out.finalCanaryReplicas = canary?.spec?.replicas ?? 0;
+  }
+  const end = await checkEndState(run);
+  run.end = end;
+  record.finalWeights = end.weights.map((w) => w.weight ?? -1);
+  record.finalState = record.finalState ? `${record.finalState}. ${capitalized(end.summary)}` : end.summary;
+  return end;
+}
+
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -18,19 +18,10 @@ import { storeRecord } from "../audit/store.ts";
 import { FailedError, UsageError } from "../errors.ts";
 import { ClusterWatch } from "../health/cluster-watch.ts";
 import { describeApiError, explainApiFailure, isApiFailure, statusOf } from "../kube/api-errors.ts";
-import { containerImage } from "../kube/deployments.ts";
-import { LOCK_NAME, ReleaseLock, renewIntervalMs, takenOverBy } from "../kube/lease-lock.ts";
-import {
-  type EndState,
-  finishStep,
-  newStepRecord,
-  type PipelineEnv,
-  type RollbackResult,
-  type Run,
-  servicesOf,
-  StepFailure,
-} from "./context.ts";
-import { checkEndState } from "./end-state.ts";
+import type { ReleaseLock } from "../kube/lease-lock.ts";
+import { finishStep, newStepRecord, type PipelineEnv, type RollbackResult, type Run, servicesOf, StepFailure } from "./context.ts";
+import { describeEnd } from "./end-state.ts";
+import { ownerInstead, takeLock } from "./lock.ts";
 import {
   corruptStateAdvice,
   describeInFlight,
@@ -157,38 +148,6 @@ function stoppedAfterRepair(req: ReleaseRequest, repaired: ReleaseRecord, signal
       `(${repaired.outcome}; its record is stored), and the release of ${req.tag} was NOT started. Production now: ${repaired.finalState ?? "see release-gate status"}`,
     repaired,
   );
-}
-
-/**
- * The lock, taking it over as allowed: from a holder watched not renewing it (its silence measured on this run's own
- * clock), or by force, when the holder, maybe alive, is given time to see it and stop.
- */
-async function takeLock(env: PipelineEnv, takeOver: ReleaseRequest["takeOver"]): Promise<ReleaseLock> {
-  const { kube, config, progress } = env;
-  const lock = await ReleaseLock.acquire(kube, config.namespace, {
-    identity: env.identity,
-    ttlMs: config.lock.ttl,
-    ...(takeOver ? { takeOverStale: true } : {}),
-    ...(takeOver === "force" ? { force: true } : {}),
-    onWaiting: (what) => progress.waiting(what),
-  });
-  const was = lock.takenOverFrom;
-  if (was) {
-    if (was.observedSilentMs !== undefined) {
-      progress.warn(
-        `took the release lock over from ${was.holder} (it did not renew it during the ${(was.observedSilentMs / 1000).toFixed(1)} s this run watched it)`,
-      );
-    } else {
-      progress.warn(
-        `took the release lock over from ${was.holder} (--force; it last renewed it at ${was.renewedAt ?? "?"} by its own clock)`,
-      );
-      // It notices at its next renewal and stops without touching production: wait for that before acting.
-      const wait = 2 * renewIntervalMs(Date.parse(was.expiresAt ?? "") - Date.parse(was.renewedAt ?? "") || config.lock.ttl);
-      progress.waiting(`${(wait / 1000).toFixed(1)} s for ${was.holder} to see the takeover and stop`);
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-  return lock;
 }
 
 /**
@@ -427,20 +386,6 @@ export async function rollbackBody(run: Run, reason: string): Promise<Outcome> {
 }
 
 /**
- * Who owns production now, if not this run: the lock taken over or its Lease deleted (the renewals saw it, or one
- * renewal made now does), or the in-flight state replaced or deleted under it.
- */
-async function ownerInstead(run: Run, err: unknown, held: Held): Promise<string | undefined> {
-  const lost = takenOverBy(run.signal) ?? (err instanceof StateOwnedError ? err.holder : undefined);
-  if (lost) return lost;
-  // The renewals run every few seconds: before touching production again, one renewal now says whether the lock
-  // is still this run's. An API that does not answer is no proof of anything: the rollback goes on.
-  const holder = await held.lock.renew().catch(() => held.holder);
-  if (holder === held.holder) return undefined;
-  return holder || `whoever deleted or freed the Lease ${LOCK_NAME}`;
-}
-
-/**
  * After `err`: stop without touching production when another run took the lock over or the state from this run (it
  * owns production now); otherwise roll back (once) and say what failed, what was done, and where production stands.
  */
@@ -519,30 +464,3 @@ async function finish(run: Run, outcome: Outcome | undefined): Promise<void> {
       );
   }
 }
-
-/**
- * What each service runs at the end, the live weights and whether production is healthy (end-state.ts), once per
- * run: the record's final state says it, after what the body said (a canary held for the operator, nothing done).
- */
-async function describeEnd(run: Run): Promise<EndState> {
-  if (run.end) return run.end;
-  const { record, cluster } = run;
-  const services = servicesOf(run);
-  for (const out of record.services) {
-    const s = services.find((x) => x.name === out.name);
-    if (!s) continue;
-    if (s.canary.digest) out.digest = s.canary.digest;
-    const stable = cluster.deployment(s.stable.deployment);
-    const canary = cluster.deployment(s.canary.deployment);
-    out.finalImage = stable ? containerImage(stable, s.container) : undefined;
-    out.finalStableReplicas = stable?.status?.availableReplicas ?? 0;
-    out.finalCanaryReplicas = canary?.spec?.replicas ?? 0;
-  }
-  const end = await checkEndState(run);
-  run.end = end;
-  record.finalWeights = end.weights.map((w) => w.weight ?? -1);
-  record.finalState = record.finalState ? `${record.finalState}. ${capitalized(end.summary)}` : end.summary;
-  return end;
-}
-
-const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -8,32 +8,15 @@ import type { ReleaseConfig } from "../config/schema.ts";
 import type { ClusterWatch } from "../health/cluster-watch.ts";
 import type { Kube } from "../kube/client.ts";
 import { FIELD_MANAGER } from "../kube/labels.ts";
-import { routerType, Routing } from "../traffic/routing.ts";
-import type { RouterInputs } from "../traffic/router.ts";
+import { routerType, type Routing, routingFor } from "../traffic/routing.ts";
 import type { InFlightState, ServiceInFlight } from "./journal.ts";
 
-/** The routers' inputs as the state recorded them. */
-export function recordedRouterInputs(state: InFlightState, namespace: string): RouterInputs {
-  return {
-    namespace,
-    canaryHeader: state.router.canaryHeader,
-    services: state.services.map((s) => ({
-      name: s.name,
-      stableDeployment: s.stable.deployment,
-      canaryDeployment: s.canary.deployment,
-      stableService: s.stable.service,
-      canaryService: s.canary.service,
-      ...(s.route.ingress ? { ingress: s.route.ingress } : {}),
-      ...(s.route.httpRoute
-        ? { httpRoute: s.route.httpRoute, ...(s.route.ruleIndex !== undefined ? { ruleIndex: s.route.ruleIndex } : {}) }
-        : {}),
-    })),
-  };
-}
-
-/** The routing of the objects the interrupted release changed (its router kind, its routes). Touches nothing. */
+/**
+ * The routing of the objects the interrupted release changed: its router kind, its canary header and each service's
+ * route and Services, as its state recorded them. Touches nothing.
+ */
 export function recordedRouting(kube: Kube, state: InFlightState, namespace: string): Routing {
-  return new Routing(routerType(state.router.kind).build(kube, recordedRouterInputs(state, namespace)), kube);
+  return routingFor(kube, { namespace, router: state.router, services: state.services });
 }
 
 /**

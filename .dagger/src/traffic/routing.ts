@@ -3,7 +3,6 @@
  * moved together and read back. Built from release.yaml without touching the cluster.
  */
 import pRetry, { AbortError } from "p-retry";
-import type { ReleaseConfig } from "../config/schema.ts";
 import { FailedError, UsageError } from "../errors.ts";
 import { describeApiError } from "../kube/api-errors.ts";
 import type { Kube } from "../kube/client.ts";
@@ -20,8 +19,20 @@ export function routerType(kind: RouterKind): RouterType {
   return ROUTER_TYPES[kind];
 }
 
+/** A release's routes: as release.yaml describes them (a ReleaseConfig is one), or as an in-flight state recorded them. */
+export interface RoutesDescription {
+  namespace: string;
+  router: { kind: RouterKind; canaryHeader: CanaryHeader };
+  services: ReadonlyArray<{
+    name: string;
+    stable: { deployment: string; service: string };
+    canary: { deployment: string; service: string };
+    route: { ingress?: string | undefined; httpRoute?: string | undefined; ruleIndex?: number | undefined };
+  }>;
+}
+
 /** What the routers of `config` are built from. */
-export function routerInputs(config: ReleaseConfig): RouterInputs {
+export function routerInputs(config: RoutesDescription): RouterInputs {
   return {
     namespace: config.namespace,
     canaryHeader: config.router.canaryHeader,
@@ -40,8 +51,8 @@ export function routerInputs(config: ReleaseConfig): RouterInputs {
   };
 }
 
-/** The routing of a release described by release.yaml. Touches nothing. */
-export function routingFor(kube: Kube, config: ReleaseConfig): Routing {
+/** The routing of a release described by release.yaml (or recorded by its in-flight state). Touches nothing. */
+export function routingFor(kube: Kube, config: RoutesDescription): Routing {
   return new Routing(routerType(config.router.kind).build(kube, routerInputs(config)), kube);
 }
 
