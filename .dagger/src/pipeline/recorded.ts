@@ -69,8 +69,13 @@ export function driftFrom(state: InFlightState, config: ReleaseConfig): string[]
  * with `update` on its ConfigMap can write must not make a rollback scale or restore a Deployment release.yaml does
  * not name, unless that Deployment shows release-gate wrote it (its managedFields name release-gate as a manager of
  * its pod template or size), as the interrupted release did; and never one release.yaml gives another role.
+ * `cluster`: where the Deployments are looked up (the run's watch, or any `deployment(name)`, e.g. status's list).
  */
-export function droppedUntrustedBecause(state: InFlightState, config: ReleaseConfig, cluster: ClusterWatch): string | undefined {
+export function droppedUntrustedBecause(
+  state: InFlightState,
+  config: ReleaseConfig,
+  cluster: Pick<ClusterWatch, "deployment">,
+): string | undefined {
   const named = new Set(config.services.flatMap((s) => [s.stable.deployment, s.canary.deployment]));
   const dropped = state.services.filter((s) => !config.services.some((c) => c.name === s.name));
   const problems: string[] = [];
