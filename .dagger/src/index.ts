@@ -225,6 +225,8 @@ export class ReleaseGate {
     repair = false,
     /** Continue the interrupted release of this same tag from the step it stopped in. */
     resume = false,
+    /** Release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it. */
+    allowMutableTag = false,
     /** Smoke-test bearer token (e.g. env://SMOKE_TEST_TOKEN); reaches the CLI as a secret variable, never printed. */
     token?: Secret,
     /** release.yaml to use instead of the repository's kubernetes/production/release.yaml. */
@@ -245,6 +247,7 @@ export class ReleaseGate {
     if (reason !== undefined) args.push("--reason", reason);
     if (repair) args.push("--repair");
     if (resume) args.push("--resume");
+    if (allowMutableTag) args.push("--allow-mutable-tag");
     return this.run(args, { token, config, json, cluster: true, live: true, secrets: githubSecret(args, githubToken) });
   }
 
@@ -258,6 +261,8 @@ export class ReleaseGate {
     tag: string,
     /** Canary weight, 1..100. */
     weight: number,
+    /** Release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it. */
+    allowMutableTag = false,
     /** Smoke-test bearer token (e.g. env://SMOKE_TEST_TOKEN). */
     token?: Secret,
     /** release.yaml to use instead of the repository's. */
@@ -265,7 +270,9 @@ export class ReleaseGate {
     /** Return the release record as JSON. */
     json = false,
   ): Promise<string> {
-    return this.run(["canary", "--tag", tag, "--weight", String(weight)], { token, config, json, cluster: true, live: true });
+    const args = ["canary", "--tag", tag, "--weight", String(weight)];
+    if (allowMutableTag) args.push("--allow-mutable-tag");
+    return this.run(args, { token, config, json, cluster: true, live: true });
   }
 
   /**
@@ -276,6 +283,8 @@ export class ReleaseGate {
   async promote(
     /** The tag whose canary is in flight. */
     tag: string,
+    /** Release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it. */
+    allowMutableTag = false,
     /** Smoke-test bearer token (e.g. env://SMOKE_TEST_TOKEN). */
     token?: Secret,
     /** release.yaml to use instead of the repository's. */
@@ -283,7 +292,9 @@ export class ReleaseGate {
     /** Return the release record as JSON. */
     json = false,
   ): Promise<string> {
-    return this.run(["promote", "--tag", tag], { token, config, json, cluster: true, live: true });
+    const args = ["promote", "--tag", tag];
+    if (allowMutableTag) args.push("--allow-mutable-tag");
+    return this.run(args, { token, config, json, cluster: true, live: true });
   }
 
   /**
@@ -384,6 +395,8 @@ export class ReleaseGate {
     tag: string,
     /** Plan an emergency release without canary phases. */
     skipCanary = false,
+    /** Release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it. */
+    allowMutableTag = false,
     /** release.yaml to use instead of the repository's. */
     config?: File,
     /** Return the plan as JSON. */
@@ -391,6 +404,7 @@ export class ReleaseGate {
   ): Promise<string> {
     const args = ["plan", "--tag", tag];
     if (skipCanary) args.push("--skip-canary");
+    if (allowMutableTag) args.push("--allow-mutable-tag");
     return this.run(args, { config, json, cluster: false, live: false });
   }
 

@@ -40,7 +40,7 @@ describe("release.schema.json", () => {
       doc,
       { ...doc, router: { kind: "gateway-api" } },
       { namespace: "ns", router: { kind: "replicas" }, services: doc.services },
-      { ...doc, phases: [{ weight: 5, observe: "1m30s" }, { weight: 100 }], deadlines: { smoke: "500ms" }, budget: "1h" },
+      { ...doc, phases: [{ weight: 5, observe: "1m30s" }, { weight: 100 }], deadlines: { smoke: "5500ms" }, budget: "1h" },
       { ...doc, observedSplit: { samples: 1000, falseAlarmRate: 0.001, tolerancePoints: 0 } },
     ];
     for (const v of variants) {

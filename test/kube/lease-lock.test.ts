@@ -3,6 +3,7 @@
  * forced), replayed writes that were ours, renewals by one PUT that carries the resourceVersion (no read), and a
  * run that stops when its renewals fail or its Lease is gone. Waits are for conditions, never for a time.
  */
+import { V1MicroTime } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Kube } from "#src/kube/client.ts";
 import { LockHeldError, LockLostError, readLock, ReleaseLock, renewIntervalMs } from "#src/kube/lease-lock.ts";
@@ -22,6 +23,16 @@ beforeEach(async () => {
   await kube.coordination.deleteNamespacedLease({ name: "release-gate", namespace: NS }).catch(() => undefined);
 });
 
+/** The holder's renewal as its own clock writes it: now, `skewMs` off this machine's clock. */
+async function skewRenewTime(skewMs: number): Promise<void> {
+  const lease = await kube.coordination.readNamespacedLease({ name: "release-gate", namespace: NS });
+  await kube.coordination.replaceNamespacedLease({
+    name: "release-gate",
+    namespace: NS,
+    body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(Date.now() + skewMs) } },
+  });
+}
+
 /** Resolves once `check` holds, polling every 20 ms (the condition, never a fixed time, decides). */
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -33,11 +44,11 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 
 describe("the release lock", () => {
   it("one holder: a second run is refused with the holder's name; a forced takeover is noticed by the old holder", async () => {
-    // A 6 s ttl: run-a counts as alive for 3 s after acquiring, whatever the machine's load.
     const a = await ReleaseLock.acquire(kube, NS, { identity: "run-a", ttlMs: 6000 });
     const refused = await ReleaseLock.acquire(kube, NS, { identity: "run-b", ttlMs: 6000 }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(LockHeldError);
-    expect((refused as Error).message).toMatch(/holds the release lock .*: run-a \(.*last renewed [\d.]+ s ago.*It is alive/);
+    expect((refused as Error).message).toMatch(/holds the release lock .*: run-a \(since .*, last renewed .*\); nothing was changed/);
+    expect((refused as LockHeldError).alive).toBe(false); // Not watched: a plain acquisition never takes a held lock.
     expect((await readLock(kube, NS))?.holder).toBe("run-a");
     let lostTo: string | undefined;
     a.startRenewing((err) => (lostTo = err.holder));
@@ -46,21 +57,62 @@ describe("the release lock", () => {
     await until("run-a to notice the takeover", () => lostTo !== undefined);
     expect(lostTo).toBe("rollback-c");
     expect(a.signal.aborted).toBe(true);
+    expect((a.signal.reason as LockLostError).how).toBe("taken");
     await a.release(); // Not its lock any more: it must not clear it.
     expect((await readLock(kube, NS))?.holder).toBe("rollback-c");
     await c.release();
     expect(await readLock(kube, NS)).toBeUndefined();
   });
 
-  it("a holder that stops renewing becomes stale, then expired: a takeover of the stale one, free acquisition of the expired one", async () => {
-    await ReleaseLock.acquire(kube, NS, { identity: "dead-run", ttlMs: 1200 });
-    await until("the holder to look stale", async () => (await readLock(kube, NS))?.stale === true);
+  it("a takeover watches the holder first: one that renews meanwhile is alive and kept; one silent for 3 of its intervals is taken", async () => {
+    // ttl 1.2 s, a Lease of 2 s (whole seconds): its holder counts as renewing every 333 ms, so the watch lasts 1 s of
+    // this process's own time.
+    const live = await ReleaseLock.acquire(kube, NS, { identity: "live-run", ttlMs: 1200 });
+    live.startRenewing();
+    const waited: string[] = [];
+    const refused = await ReleaseLock.acquire(kube, NS, {
+      identity: "rollback",
+      ttlMs: 1200,
+      takeOverStale: true,
+      onWaiting: (w) => waited.push(w),
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LockHeldError);
+    expect((refused as LockHeldError).alive).toBe(true);
+    expect((refused as Error).message).toMatch(/live-run .*It is alive \(it renewed the lock while this run watched\)/);
+    expect(waited).toEqual([expect.stringMatching(/^1\.0 s to see whether live-run still renews the release lock/)]);
+    live.stopRenewing(); // It dies: the next watch sees it silent.
     const taken = await ReleaseLock.acquire(kube, NS, { identity: "rollback", ttlMs: 1200, takeOverStale: true });
-    expect(taken.takenOverFrom).toMatchObject({ holder: "dead-run", stale: true });
-    await until("the lock to expire", async () => (await readLock(kube, NS))?.expired === true);
+    expect(taken.takenOverFrom).toMatchObject({ holder: "live-run", stale: true });
+    expect(taken.takenOverFrom?.observedSilentMs).toBeGreaterThanOrEqual(1000);
+    // A plain acquisition never takes a held lock, however long its holder has been silent.
+    await expect(ReleaseLock.acquire(kube, NS, { identity: "next-run", ttlMs: 1200 })).rejects.toBeInstanceOf(LockHeldError);
+    await taken.release();
     const next = await ReleaseLock.acquire(kube, NS, { identity: "next-run", ttlMs: 1200 });
-    expect(next.takenOverFrom?.holder).toBe("rollback");
     await next.release();
+  });
+
+  it("staleness does not depend on clocks: a live holder 45 s behind is kept, a dead holder 45 s ahead is taken", async () => {
+    // A holder whose clock is 45 s behind this process writes renewTimes that look 45 s old here.
+    const behind = await ReleaseLock.acquire(kube, NS, { identity: "slow-clock", ttlMs: 1200 });
+    await skewRenewTime(-45_000);
+    const renewing = setInterval(() => void skewRenewTime(-45_000).catch(() => undefined), 150);
+    try {
+      expect((await readLock(kube, NS))?.stale).toBe(true); // By the local clock it would look dead.
+      const refused = await ReleaseLock.acquire(kube, NS, { identity: "rollback", ttlMs: 1200, takeOverStale: true }).catch(
+        (e: unknown) => e,
+      );
+      expect((refused as LockHeldError).alive).toBe(true);
+    } finally {
+      clearInterval(renewing);
+    }
+    await behind.release();
+    // A holder 45 s ahead wrote a renewTime in the future and died: by the local clock it would never look stale.
+    await ReleaseLock.acquire(kube, NS, { identity: "fast-clock", ttlMs: 1200 });
+    await skewRenewTime(45_000);
+    expect((await readLock(kube, NS))?.stale).toBe(false);
+    const taken = await ReleaseLock.acquire(kube, NS, { identity: "rollback", ttlMs: 1200, takeOverStale: true });
+    expect(taken.takenOverFrom?.holder).toBe("fast-clock");
+    await taken.release();
   });
 
   it("renews with one PUT carrying the resourceVersion, never a read first, and releases the same way", async () => {
@@ -105,6 +157,7 @@ describe("the release lock", () => {
     const reason = await new Promise<unknown>((resolve) => signal.addEventListener("abort", () => resolve(signal.reason), { once: true }));
     expect(reason).toBeInstanceOf(LockLostError);
     expect((reason as Error).message).toMatch(/freed or deleted under this run/);
+    expect((reason as LockLostError).takenOver).toBe(true); // Anyone may hold it now: the run must not touch production.
     await lock.release();
     expect(await readLock(kube, NS)).toBeUndefined();
   });

@@ -98,7 +98,7 @@ describe("API failures in words", () => {
         `${server} (ECONNREFUSED): check the kubeconfig's server address`,
     );
     const rollback = await run(["rollback"]);
-    expect(rollback.exitCode).toBe(1);
+    expect(rollback.exitCode).toBe(2); // Nothing could be read, nothing was changed: refused.
     expect(String(rollback.stderr)).toContain(
       `rollback stopped while taking the release lock: cannot reach the Kubernetes API at ${server} (ECONNREFUSED)`,
     );

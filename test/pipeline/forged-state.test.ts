@@ -82,6 +82,34 @@ describe("the in-flight state", () => {
     );
     await expectResting(h, OLD, "rolled-back", ["qualisys-api"]);
   });
+
+  it("forged with a service release.yaml does not name: rollback acts on recorded objects only where release-gate wrote them", async () => {
+    h = await startHarness({ services: ["qualisys-api"] });
+    const applied = await h.kubectl.run(["apply", "-f", "-"], { input: VICTIM });
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    await canary(h.env, { tag: "2.0.0", weight: 10 });
+    const victimBefore = JSON.stringify(deployment(h.sim, "payments").spec);
+    // A "dropped service" whose canary is payments: release.yaml no longer names it, so it could pass for drift.
+    const forged = JSON.parse(await stateText(h));
+    forged.services.push({
+      ...structuredClone(forged.services[0]),
+      name: "billing",
+      container: "payments",
+      stable: { ...forged.services[0].stable, deployment: "payments" },
+      canary: { ...forged.services[0].canary, deployment: "payments" },
+    });
+    const cm = await h.env.kube.core.readNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace: NS });
+    await h.env.kube.core.replaceNamespacedConfigMap({
+      name: STATE_CONFIGMAP,
+      namespace: NS,
+      body: { ...cm, data: { "inflight.json": JSON.stringify(forged) } },
+    });
+    const rb = await bin(h, ["rollback", "--reason", "forged drift"]);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(rb.stderr).toMatch(/it does not match release\.yaml: billing names Deployment payments, which release-gate never changed/);
+    expect(JSON.stringify(deployment(h.sim, "payments").spec)).toBe(victimBefore);
+    await expectResting(h, OLD, "rolled-back", ["qualisys-api"]);
+  });
 });
 
 /** Stable rolled out its current template (after a change made by the test). */

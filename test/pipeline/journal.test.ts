@@ -18,6 +18,7 @@ import {
   untrustedBecause,
   type InFlightState,
 } from "#src/pipeline/journal.ts";
+import { driftFrom } from "#src/pipeline/recorded.ts";
 import type { Sim } from "../sim/index.ts";
 import { startBareSim } from "../support/bare-sim.ts";
 
@@ -159,8 +160,16 @@ describe("the journal", () => {
     expect(untrustedBecause(forged, config)).toBe(
       "it does not match release.yaml: qualisys-api names Deployments payments, qualisys-api-canary (container qualisys-api)",
     );
-    const stranger = state("rec-9");
-    stranger.services[0]!.name = "billing";
-    expect(untrustedBecause(stranger, config)).toMatch(/billing is not a service of release\.yaml/);
+    // A service release.yaml no longer names is drift, not distrust: acted on from the recorded objects once the
+    // cluster shows release-gate changed them (droppedUntrustedBecause, test/pipeline/drift.test.ts).
+    const dropped = state("rec-9");
+    dropped.services[0]!.name = "billing";
+    expect(untrustedBecause(dropped, config)).toBeUndefined();
+    expect(driftFrom(dropped, config)).toEqual([
+      "release.yaml no longer names service billing, which the interrupted release changed (Ingress production-ingress, Deployments " +
+        "qualisys-api-stable and qualisys-api-canary)",
+      "release.yaml names service qualisys-api, which the interrupted release did not touch: it is left as it is",
+      "release.yaml names service qualisys-web, which the interrupted release did not touch: it is left as it is",
+    ]);
   });
 });

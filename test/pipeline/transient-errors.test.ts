@@ -163,16 +163,24 @@ describe("operator single steps", () => {
     for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD)]);
   });
 
-  it("rollback from a held canary returns to rest; with nothing in flight it still enforces rest", async () => {
+  it("rollback from a held canary returns to rest; with nothing in flight it changes nothing and says so", async () => {
     h = await startHarness({});
     await canary(h.env, { tag: "2.1.0", weight: 50 });
     expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBe(2);
     const record = await rollback(h.env, { reason: "operator changed their mind" });
     expect(record.rollbackReason).toMatch(/operator changed their mind; interrupted release 2.1.0/);
     await expectResting(h, OLD, "rolled-back");
+    const eventsBefore = h.events.length;
     const again = await rollback(h.env, {});
     expect(again.tag).toBe("(none in flight)");
-    await expectResting(h, OLD, "rolled-back");
+    expect(again.finalState).toMatch(
+      /^nothing was in flight and production was already at rest: nothing was changed\. All traffic on stable running /,
+    );
+    expect(again.steps).toEqual([]);
+    const rec = await expectResting(h, OLD, "no-change");
+    expect(rec.id).toBe(again.id);
+    // No Deployment or route was written.
+    expect(h.events.slice(eventsBefore).filter((e) => e.event.typeKey !== "/v1/pods")).toEqual([]);
     expectInvariants(h);
   });
 });

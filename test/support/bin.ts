@@ -1,8 +1,7 @@
 /** Driving the real bin against a scenario's simulator (execa, argument arrays), for the CLI scenarios. */
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
-import { V1MicroTime } from "@kubernetes/client-node";
-import { LOCK_NAME, readLock } from "#src/kube/lease-lock.ts";
+import { readLock } from "#src/kube/lease-lock.ts";
 import { NS, type Harness } from "./pipeline-harness.ts";
 
 export const BIN = fileURLToPath(new URL("../../bin/release-gate.js", import.meta.url));
@@ -11,17 +10,18 @@ export function binEnv(h: Harness): Record<string, string> {
   return { PATH: process.env.PATH ?? "", RELEASE_GATE_RESOLVE: `*=${h.sim.edgeUrl}`, USER: "cli-tester" };
 }
 
-export function spawnBin(h: Harness, args: string[], config = h.configPath): ResultPromise {
+/** The bin with `args`, against the scenario's simulator as the deployer; `env` adds variables (e.g. NODE_OPTIONS). */
+export function spawnBin(h: Harness, args: string[], config = h.configPath, env: Record<string, string> = {}): ResultPromise {
   return execa(process.execPath, [BIN, ...args, "--config", config, "--kubeconfig", h.kubeconfigPath], {
     reject: false,
-    env: binEnv(h),
+    env: { ...binEnv(h), ...env },
     extendEnv: false,
     timeout: 60_000,
   });
 }
 
-export async function bin(h: Harness, args: string[], config?: string) {
-  const r = await spawnBin(h, args, config);
+export async function bin(h: Harness, args: string[], config?: string, env?: Record<string, string>) {
+  const r = await spawnBin(h, args, config, env);
   return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -63,8 +63,9 @@ export function stableChanged(h: Harness, before: (service: string) => string): 
 }
 
 /**
- * Resolves once the lock's holder has stopped renewing long enough to count as dead (stale), so `rollback` and
- * `deploy --resume` may take it over without --force.
+ * Resolves once the lock's holder has stopped renewing long enough to look dead by this machine's clock (stale): a
+ * killed run's renewals are surely over. The takeover itself (`rollback`, `deploy --resume`/`--repair`) still
+ * watches the Lease for 3 renew intervals before it takes it.
  */
 export async function waitLockStale(h: Harness, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -83,18 +84,4 @@ export async function waitLockExpired(h: Harness, timeoutMs = 60_000): Promise<v
     if (Date.now() > deadline) throw new Error("the lock never expired");
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/**
- * Move the Lease's last renewal `ms` into the past, as if its (dead) holder had stopped renewing that long ago:
- * staleness is judged from renewTime, so a test need not wait for it.
- */
-export async function ageLock(h: Harness, ms: number): Promise<void> {
-  const lease = await h.env.kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: NS });
-  const renewed = new Date(lease.spec?.renewTime as unknown as string).getTime();
-  await h.env.kube.coordination.replaceNamespacedLease({
-    name: LOCK_NAME,
-    namespace: NS,
-    body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(renewed - ms) } },
-  });
 }

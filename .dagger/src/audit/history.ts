@@ -1,27 +1,112 @@
 /**
  * Bounded release history in the cluster: a ConfigMap whose `records.json` holds the newest N records, newest
  * first. Written with the object's resourceVersion, so two writers cannot lose each other's record.
+ *
+ * Anyone with `update` on the ConfigMap can damage it, so what is read is validated (historySchema): a record that
+ * is not one is never shown or kept as if it were. When a release stores its record over damaged content, the
+ * content is not lost: it is moved aside to a key of its own (`records.unreadable.<time>.json`) and recording goes on.
  */
 import pRetry, { AbortError } from "p-retry";
+import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
-import { isConflict, isNotFound } from "../kube/api-errors.ts";
+import { ifExists, isConflict, isNotFound } from "../kube/api-errors.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../kube/labels.ts";
 import type { ReleaseRecord } from "./record.ts";
 
 export const HISTORY_CONFIGMAP = "release-gate-history";
 const KEY = "records.json";
+const ASIDE_PREFIX = "records.unreadable.";
 
-export async function readHistory(kube: Kube, namespace: string): Promise<ReleaseRecord[]> {
-  try {
-    const cm = await kube.core.readNamespacedConfigMap({ name: HISTORY_CONFIGMAP, namespace });
-    return JSON.parse(cm.data?.[KEY] ?? "[]") as ReleaseRecord[];
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
-  }
+/** What a stored record must hold to be shown and kept; unknown fields (a newer version's) are kept. */
+export const storedRecordSchema = z.looseObject({
+  id: z.string().min(1),
+  command: z.string(),
+  namespace: z.string(),
+  tag: z.string(),
+  triggeredBy: z.string(),
+  startedAt: z.string(),
+  outcome: z.enum(["succeeded", "rolled-back", "rollback-failed", "no-change"]),
+  services: z.array(z.looseObject({ name: z.string(), previousImage: z.string(), newImage: z.string() })),
+  steps: z.array(z.looseObject({ name: z.string(), result: z.string() })),
+});
+
+/** The history as read: the records that are records, and what is wrong with the rest. */
+export interface History {
+  records: ReleaseRecord[];
+  /** records.json could not be read whole (not JSON, not a list, entries that are not records): why. */
+  unreadable?: string;
+  /** What `unreadable` covers, kept as it was, to move aside: the whole text, or the entries that are not records. */
+  damaged?: string;
+  /** Keys where earlier damaged content was moved aside. */
+  asideKeys: string[];
 }
 
-export async function appendHistory(kube: Kube, namespace: string, record: ReleaseRecord, limit: number): Promise<void> {
+/** Validate records.json: never throws, whatever the text. */
+export function parseHistory(text: string | undefined): Omit<History, "asideKeys"> {
+  if (text === undefined || text.trim() === "") return { records: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { records: [], unreadable: `${KEY} is not JSON (${(err as Error).message})`, damaged: text };
+  }
+  if (!Array.isArray(json)) {
+    return { records: [], unreadable: `${KEY} is not a list of records (it is ${json === null ? "null" : typeof json})`, damaged: text };
+  }
+  const records: ReleaseRecord[] = [];
+  const bad: Array<{ index: number; entry: unknown; why: string }> = [];
+  json.forEach((entry, index) => {
+    const checked = storedRecordSchema.safeParse(entry);
+    if (checked.success) records.push(entry as ReleaseRecord);
+    else {
+      const first = checked.error.issues[0];
+      bad.push({ index, entry, why: `${first?.path.join(".") || "(the entry)"}: ${first?.message ?? "invalid"}` });
+    }
+  });
+  if (!bad.length) return { records };
+  return {
+    records,
+    unreadable:
+      `${bad.length} of the ${json.length} entries of ${KEY} are not release records ` +
+      `(${bad
+        .slice(0, 3)
+        .map((b) => `entry ${b.index}: ${b.why}`)
+        .join("; ")}${bad.length > 3 ? "; …" : ""})`,
+    damaged: JSON.stringify(bad.map((b) => b.entry)),
+  };
+}
+
+function historyOf(data: Record<string, string> | undefined): History {
+  return { ...parseHistory(data?.[KEY]), asideKeys: Object.keys(data ?? {}).filter((k) => k.startsWith(ASIDE_PREFIX)) };
+}
+
+/** The history with what is wrong with it; an empty one when the ConfigMap does not exist. */
+export async function inspectHistory(kube: Kube, namespace: string): Promise<History> {
+  const cm = await ifExists(() => kube.core.readNamespacedConfigMap({ name: HISTORY_CONFIGMAP, namespace }));
+  return historyOf(cm?.data);
+}
+
+/** The records that are records, newest first. */
+export async function readHistory(kube: Kube, namespace: string): Promise<ReleaseRecord[]> {
+  return (await inspectHistory(kube, namespace)).records;
+}
+
+/** The key damaged content is moved aside to: its time, so each incident keeps its own. */
+export function asideKey(now = new Date()): string {
+  return `${ASIDE_PREFIX}${now.toISOString().replace(/[:.]/g, "")}.json`;
+}
+
+/**
+ * Add `record` (replacing one of the same id), keeping the newest `limit`. Damaged content found in records.json is
+ * moved aside to a key of its own first, and `onMovedAside` says so; recording goes on.
+ */
+export async function appendHistory(
+  kube: Kube,
+  namespace: string,
+  record: ReleaseRecord,
+  limit: number,
+  onMovedAside?: (message: string) => void,
+): Promise<void> {
   await pRetry(
     async () => {
       try {
@@ -39,9 +124,21 @@ export async function appendHistory(kube: Kube, namespace: string, record: Relea
           });
           return;
         }
-        const records = (JSON.parse(cm.data?.[KEY] ?? "[]") as ReleaseRecord[]).filter((r) => r.id !== record.id);
-        cm.data = { ...cm.data, [KEY]: JSON.stringify([record, ...records].slice(0, limit)) };
+        const found = historyOf(cm.data);
+        const aside = found.damaged !== undefined ? asideKey() : undefined;
+        const records = found.records.filter((r) => r.id !== record.id);
+        cm.data = {
+          ...cm.data,
+          ...(aside ? { [aside]: found.damaged! } : {}),
+          [KEY]: JSON.stringify([record, ...records].slice(0, limit)),
+        };
         await kube.core.replaceNamespacedConfigMap({ name: HISTORY_CONFIGMAP, namespace, body: cm });
+        if (aside) {
+          onMovedAside?.(
+            `ConfigMap ${namespace}/${HISTORY_CONFIGMAP}: ${found.unreadable}; that content was moved aside, unchanged, to key ${aside}, ` +
+              `and the history goes on from the ${records.length} readable record(s)`,
+          );
+        }
       } catch (err) {
         // Only a lost compare-and-swap is worth another go; everything else is the caller's to report.
         if (isConflict(err)) throw err;

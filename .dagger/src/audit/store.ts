@@ -28,7 +28,7 @@ const REASONS: Record<ReleaseRecord["outcome"], string> = {
 export async function storeRecord(kube: Kube, record: ReleaseRecord, o: StoreRecordOptions): Promise<boolean> {
   let stored = true;
   try {
-    await appendHistory(kube, o.namespace, record, o.historyLimit);
+    await appendHistory(kube, o.namespace, record, o.historyLimit, o.warn);
   } catch (err) {
     stored = false;
     o.warn(`could not store the release record in ConfigMap release-gate-history: ${describeApiError(err)}`);

@@ -13,6 +13,10 @@ export function register(program: Command): void {
       .requiredOption("--tag <tag>", "image tag or sha256: digest")
       .requiredOption("--weight <percent>", "canary weight, 1..100", intOption(1))
       .option(
+        "--allow-mutable-tag",
+        "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+      )
+      .option(
         "--token-env <name>",
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
@@ -25,7 +29,7 @@ export function register(program: Command): void {
           ["canary --tag 1.4.2 --weight 100", "then: promote --tag 1.4.2, or rollback"],
         ),
       ),
-  ).action(async (flags: ClusterFlags & { tag: string; weight: number; tokenEnv: string }) => {
+  ).action(async (flags: ClusterFlags & { tag: string; weight: number; allowMutableTag?: boolean; tokenEnv: string }) => {
     // Loaded here, not at the top: `canary --help` must not load the Kubernetes client.
     const [{ canary }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);
     const token = readSecretEnv(flags.tokenEnv);
@@ -34,9 +38,9 @@ export function register(program: Command): void {
       ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),
     });
-    const record = await withCancellation((signal) => canary(env, { tag: flags.tag, weight: flags.weight, signal })).catch((err) =>
-      printAndRethrow(err, flags.json),
-    );
+    const record = await withCancellation((signal) =>
+      canary(env, { tag: flags.tag, weight: flags.weight, allowMutableTag: flags.allowMutableTag ?? false, signal }),
+    ).catch((err) => printAndRethrow(err, flags.json));
     await printRecord(record, flags.json);
   });
 }

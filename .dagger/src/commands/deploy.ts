@@ -13,6 +13,7 @@ interface DeployFlags extends ReleaseFlags {
   reason?: string;
   repair?: boolean;
   resume?: boolean;
+  allowMutableTag?: boolean;
 }
 
 export function register(program: Command): void {
@@ -26,6 +27,10 @@ export function register(program: Command): void {
       .option("--skip-canary", "emergency hotfix: straight to promote with smoke tests (needs --reason)")
       .option("--reason <text>", "why the canary is skipped (recorded)")
       .option("--repair", "roll back an interrupted release first, then deploy")
+      .option(
+        "--allow-mutable-tag",
+        "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+      )
       .option(
         "--resume",
         "continue the interrupted release of this same tag from the step it stopped in (after checking production still matches its record); excludes --repair",
@@ -68,6 +73,7 @@ export function register(program: Command): void {
         ...(flags.reason ? { reason: flags.reason } : {}),
         repair: flags.repair ?? false,
         resume: flags.resume ?? false,
+        allowMutableTag: flags.allowMutableTag ?? false,
         signal,
       }),
     ).catch((err) => printAndRethrow(err, flags.json));

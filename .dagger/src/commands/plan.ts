@@ -11,6 +11,10 @@ export function register(program: Command): void {
     )
     .requiredOption("--tag <tag>", "image tag or sha256: digest")
     .option("--skip-canary", "plan an emergency release without canary phases")
+    .option(
+      "--allow-mutable-tag",
+      "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+    )
     .option("--config <file>", "release.yaml", DEFAULT_CONFIG_PATH)
     .option("--json", "print the plan as JSON")
     .addHelpText(
@@ -21,15 +25,14 @@ export function register(program: Command): void {
         ["plan --tag 1.4.2 --config staging/release.yaml --json", "another release.yaml; JSON for scripts"],
       ),
     )
-    .action(async (flags: { tag: string; skipCanary?: boolean; config: string; json?: boolean }) => {
+    .action(async (flags: { tag: string; skipCanary?: boolean; allowMutableTag?: boolean; config: string; json?: boolean }) => {
       // Loaded here, not at the top: `plan --help` must not load what a plan needs.
-      const [{ parseVersion }, { loadReleaseConfig }, { assertWithinBudget, planRelease, planToText }] = await Promise.all([
-        import("../config/image-ref.ts"),
-        import("../config/load.ts"),
-        import("../pipeline/plan.ts"),
-      ]);
-      parseVersion(flags.tag);
+      const [{ assertImmutableTag, parseVersion }, { loadReleaseConfig }, { assertWithinBudget, planRelease, planToText }] =
+        await Promise.all([import("../config/image-ref.ts"), import("../config/load.ts"), import("../pipeline/plan.ts")]);
+      const version = parseVersion(flags.tag);
       const { config, path } = await loadReleaseConfig(flags.config);
+      // As deploy would refuse it: plan says so first.
+      assertImmutableTag(version, config.mutableTags, flags.allowMutableTag ?? false);
       const plan = planRelease(config, { skipCanary: flags.skipCanary ?? false });
       output(
         flags,

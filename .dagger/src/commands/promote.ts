@@ -12,13 +12,17 @@ export function register(program: Command): void {
       )
       .requiredOption("--tag <tag>", "the tag whose canary is in flight")
       .option(
+        "--allow-mutable-tag",
+        "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+      )
+      .option(
         "--token-env <name>",
         "NAME of the environment variable holding the smoke-test bearer token",
         envNameOption,
         "SMOKE_TEST_TOKEN",
       )
       .addHelpText("after", examples(["promote --tag 1.4.2", "after canary --tag 1.4.2 --weight 100 passed"])),
-  ).action(async (flags: ClusterFlags & { tag: string; tokenEnv: string }) => {
+  ).action(async (flags: ClusterFlags & { tag: string; allowMutableTag?: boolean; tokenEnv: string }) => {
     // Loaded here, not at the top: `promote --help` must not load the Kubernetes client.
     const [{ promote }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);
     const token = readSecretEnv(flags.tokenEnv);
@@ -27,9 +31,9 @@ export function register(program: Command): void {
       ...clusterSource(flags),
       ...(token ? { smokeToken: token } : {}),
     });
-    const record = await withCancellation((signal) => promote(env, { tag: flags.tag, signal })).catch((err) =>
-      printAndRethrow(err, flags.json),
-    );
+    const record = await withCancellation((signal) =>
+      promote(env, { tag: flags.tag, allowMutableTag: flags.allowMutableTag ?? false, signal }),
+    ).catch((err) => printAndRethrow(err, flags.json));
     await printRecord(record, flags.json);
   });
 }

@@ -2,6 +2,7 @@
  * What an operator may pass as --tag: an OCI tag or a sha256 digest. Everything else (spaces, `;`, `$`,
  * quotes, newlines…) is refused before anything is sent to the cluster, and the message says why.
  */
+import { matchesGlob } from "node:path";
 import { UsageError } from "../errors.ts";
 
 // OCI distribution spec: tags are [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}; digests here are sha256 only.
@@ -23,6 +24,25 @@ function whyInvalid(input: string): string {
   if (bad !== undefined) return `character ${JSON.stringify(bad)} is not allowed in an OCI tag ([A-Za-z0-9_.-] only)`;
   if (input.length > 128) return `an OCI tag is at most 128 characters (this one has ${input.length})`;
   return "an OCI tag must start with a letter, digit or underscore";
+}
+
+/** A tag that is pushed again by design, whatever release.yaml says. */
+export const ALWAYS_MUTABLE = "latest";
+
+/**
+ * Refuse a mutable tag (`latest`, or one matching a pattern of release.yaml's mutableTags, `*` matching any run of
+ * characters) unless it is allowed on purpose: the image it names can change under a release, so what passed the
+ * canary, what stable runs and what the record says could differ. A digest never moves.
+ */
+export function assertImmutableTag(version: ImageVersion, mutableTags: readonly string[], allowed: boolean): void {
+  if (version.kind !== "tag" || allowed) return;
+  const pattern = [ALWAYS_MUTABLE, ...mutableTags].find((p) => matchesGlob(version.value, p));
+  if (pattern === undefined) return;
+  throw new UsageError(
+    `refused --tag ${version.value}: it is a mutable tag (${pattern === ALWAYS_MUTABLE ? "`latest` always moves" : `release.yaml's mutableTags has "${pattern}"`}), ` +
+      "so the image it names can change while the release runs. Release a version tag or a sha256: digest, or pass --allow-mutable-tag to " +
+      "release it anyway (stable then gets the digest the canary ran, and the record keeps it); nothing was changed in the cluster",
+  );
 }
 
 /** The repository part of an image reference: registry/path without tag or digest. */

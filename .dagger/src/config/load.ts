@@ -11,6 +11,8 @@ import { releaseConfigSchema, type ReleaseConfig } from "./schema.ts";
 import { DEFAULT_CONFIG_PATH } from "./default-path.ts";
 
 export { DEFAULT_CONFIG_PATH };
+/** YAML aliases expanded in release.yaml at most (a real file uses none or a handful). */
+const MAX_ALIAS_COUNT = 100;
 
 export interface LoadedConfig {
   config: ReleaseConfig;
@@ -39,7 +41,14 @@ export function parseReleaseConfig(text: string, source = "release.yaml"): Relea
   if (doc.errors.length > 0) {
     throw new UsageError(`${source} is not valid YAML: ${doc.errors.map((e) => e.message).join("; ")}; nothing was changed in the cluster`);
   }
-  const result = releaseConfigSchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    // An alias expanded too many times (a "billion laughs" file) is refused, not expanded.
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw new UsageError(`${source} cannot be read: ${(err as Error).message}; nothing was changed in the cluster`);
+  }
+  const result = releaseConfigSchema.safeParse(value);
   if (!result.success) {
     throw new UsageError(`${source} is invalid; nothing was changed in the cluster:\n${formatIssues(result.error.issues)}`);
   }

@@ -3,7 +3,7 @@
  * file goes through here, so a wrong field is refused with its path before anything in the cluster changes.
  */
 import { z } from "zod";
-import { parseDuration } from "./duration.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 import { HEADER_NAME_MESSAGE, HTTP_HEADER_NAME, isHeaderValue } from "./http-header.ts";
 import { isTemplateVariable, placeholders } from "./query-placeholders.ts";
 
@@ -19,6 +19,18 @@ export const duration = z.string().transform((text, ctx) => {
   }
   return ms;
 });
+
+/**
+ * A duration of at least `minMs`: anything shorter passes for a setting but cannot work (a 0s deadline fails every
+ * release, after the canary was created), so it is refused before anything in the cluster changes.
+ */
+const durationAtLeast = (minMs: number, why: string) =>
+  duration.refine((ms) => ms >= minMs, { message: `must be at least ${formatDuration(minMs)}: ${why}` });
+
+/** The shortest deadline release-gate accepts: the API answers in milliseconds, pods start in seconds. */
+const DEADLINE = durationAtLeast(1_000, "a shorter deadline cannot be met, and would fail the release only after production changed");
+/** The shortest HTTP request timeout: a request needs a round trip. */
+const REQUEST_TIMEOUT = durationAtLeast(100, "no request can be answered sooner");
 
 const headerName = z.string().regex(HTTP_HEADER_NAME, HEADER_NAME_MESSAGE);
 
@@ -184,20 +196,19 @@ const analysis = z
           .refine((a) => !(a.bearerToken && a.basic), "set bearerToken or basic, not both")
           .optional(),
         /** Per request. */
-        timeout: duration.default(5_000),
+        timeout: REQUEST_TIMEOUT.default(5_000),
         /** Retries of a request that could not connect or got a 5xx (never of a refused query). */
         retries: z.number().int().min(0).max(10).default(2),
       })
       .strict(),
     /** Time between evaluations during an observation window. */
-    interval: duration.default(30_000),
+    interval: durationAtLeast(1_000, "Prometheus scrapes every few seconds: evaluations closer together see the same data").default(30_000),
     /** The range rate() and friends look back over: {{ window }} in queries. */
     window: duration.default(60_000),
     checks: z.array(analysisCheck).min(1),
   })
   .strict()
   .superRefine((a, ctx) => {
-    if (a.interval <= 0) ctx.addIssue({ code: "custom", path: ["interval"], message: "must be longer than 0" });
     if (a.window < 1000) ctx.addIssue({ code: "custom", path: ["window"], message: "must be at least 1s (PromQL ranges)" });
     const seen = new Set<string>();
     a.checks.forEach((c, i) => {
@@ -246,13 +257,13 @@ export const releaseConfigSchema = z
       ]),
     smoke: z
       .object({
-        timeout: duration.default(5_000),
+        timeout: REQUEST_TIMEOUT.default(5_000),
         retries: z.number().int().min(0).max(10).default(2),
         /**
          * Smoke probes repeated during observation windows, this far apart: an app answering 500 is found within this
          * (plus one probe), so 4s keeps detection under 5 s.
          */
-        probeInterval: duration.default(4_000),
+        probeInterval: durationAtLeast(100, "probes closer together would only load the app").default(4_000),
         /**
          * Refuse a release (at preflight, nothing changed) when no smoke-test token is given. Without a token, and
          * with this false, the checks of a service's suite that send one are skipped, each named in a warning.
@@ -263,11 +274,11 @@ export const releaseConfigSchema = z
       .default({ timeout: 5_000, retries: 2, probeInterval: 4_000, requireToken: false }),
     deadlines: z
       .object({
-        canaryAvailable: duration.default(45_000),
-        weightVerified: duration.default(10_000),
-        smoke: duration.default(15_000),
-        stableRollout: duration.default(90_000),
-        scaleDown: duration.default(10_000),
+        canaryAvailable: DEADLINE.default(45_000),
+        weightVerified: DEADLINE.default(10_000),
+        smoke: DEADLINE.default(15_000),
+        stableRollout: DEADLINE.default(90_000),
+        scaleDown: DEADLINE.default(10_000),
       })
       .strict()
       .default({ canaryAvailable: 45_000, weightVerified: 10_000, smoke: 15_000, stableRollout: 90_000, scaleDown: 10_000 }),
@@ -300,24 +311,42 @@ export const releaseConfigSchema = z
          */
         tolerancePoints: z.number().min(0).max(50).default(2),
         /** Sampling stops here and judges what it has (fewer answers: at worst inconclusive); counted by plan. */
-        deadline: duration.default(10_000),
+        deadline: DEADLINE.default(10_000),
       })
       .strict()
       .default({ enabled: true, versionHeader: "X-App-Version", samples: 200, falseAlarmRate: 1e-6, tolerancePoints: 2, deadline: 10_000 }),
     lock: z
-      .object({ ttl: duration.default(900_000) })
+      .object({
+        ttl: durationAtLeast(3_000, "the running release renews the lock every ttl/6, and others must be able to see it do so").default(
+          900_000,
+        ),
+      })
       .strict()
       .default({ ttl: 900_000 }),
     /** Worst case a deploy may take, human approval excluded; plan and deploy refuse a config over it. */
-    budget: duration.default(600_000),
+    budget: durationAtLeast(60_000, "no release with a canary phase and a rollback fits in less").default(600_000),
     /** Release records kept in the history ConfigMap. */
     historyLimit: z.number().int().min(1).max(100).default(20),
+    /**
+     * Tags that are pushed again (moving tags, e.g. "main", "*-SNAPSHOT"; `*` matches any run of characters): refused
+     * by deploy, canary, promote and plan unless --allow-mutable-tag. `latest` always is.
+     */
+    mutableTags: z
+      .array(z.string().regex(/^[A-Za-z0-9_*][A-Za-z0-9._*-]{0,127}$/, "must be an OCI tag, where * matches any run of characters"))
+      .default([]),
     approvals: approvals.optional(),
     /** Metric analysis during observation windows (optional; see docs/analysis.md). */
     analysis: analysis.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    if (cfg.smoke.timeout > cfg.deadlines.smoke) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["smoke", "timeout"],
+        message: `a smoke check's timeout (${formatDuration(cfg.smoke.timeout)}) cannot be longer than deadlines.smoke (${formatDuration(cfg.deadlines.smoke)}), the whole suite's`,
+      });
+    }
     const weights = cfg.phases.map((p) => p.weight);
     weights.forEach((w, i) => {
       if (i > 0 && w <= weights[i - 1]) {

@@ -7,3 +7,6 @@ export const MANAGED_BY = "release-gate";
  * `repository@sha256:…` no longer says.
  */
 export const RELEASED_TAG_ANNOTATION = "release-gate.qualisys.io/tag";
+
+/** The field manager of every write release-gate makes (metadata.managedFields): its changes are told from others' by it. */
+export const FIELD_MANAGER = "release-gate";

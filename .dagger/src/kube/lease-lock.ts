@@ -1,13 +1,17 @@
 /**
  * The release lock (invariant I6): a coordination.k8s.io/v1 Lease per namespace with a holder identity and an
- * expiry. A live holder renews it; a run that died stops renewing, so the lock frees itself after `ttl`.
- * Liveness is judged by renewals: a holder renews every renewIntervalMs(ttl) (ttl/6, at most 10 s, so it does not
- * grow with a long ttl), and one whose last renewal is older than STALE_INTERVALS intervals is stale (dead).
- * `rollback`, `deploy --repair` and `deploy --resume` take over a stale holder; a live one is refused unless
- * forced (`rollback --force`). The run that lost the lock to another identity notices at its next renewal and
- * stops at once without touching production (LockLostError.takenOver): the other run owns production now. A run
- * whose renewals keep failing (API unreachable, nobody else holds it) stops too, before the Lease can expire
- * under it: `signal` is what the pipeline races against.
+ * expiry. A live holder renews it every renewIntervalMs(ttl) (ttl/6, at most 10 s, so it does not grow with a long
+ * ttl); a run that died stops renewing.
+ *
+ * Whether a holder is dead is judged as Kubernetes leader election judges it: by watching its Lease NOT change for
+ * STALE_INTERVALS of its renew intervals, measured on the observer's own monotonic clock, never by comparing the
+ * holder's renewTime with the local clock (two machines' clocks may be minutes apart). `rollback`, `deploy --repair`
+ * and `deploy --resume` take a holder over once they have seen it silent that long (the takeover is a
+ * compare-and-swap on the Lease as first read, so a renewal in between makes it fail); any other command is refused
+ * a held lock, and `rollback --force` takes it from a live run. The run that lost the lock notices at its next
+ * renewal (taken over, deleted or freed) and stops at once without touching production (LockLostError): another run
+ * may own production now. A run whose renewals keep failing (API unreachable, nobody else holds it) stops too,
+ * before others could see it silent: `signal` is what the pipeline races against.
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
@@ -36,49 +40,69 @@ export interface LockInfo {
   expired: boolean;
   /** Milliseconds since the holder last renewed (undefined when the Lease has no renewTime). */
   renewedAgoMs?: number;
-  /** No renewal for STALE_INTERVALS renew intervals (or expired): the holder is taken for dead. */
+  /**
+   * By the local clock, no renewal for STALE_INTERVALS renew intervals (or expired): what `status` shows. Only a
+   * hint: takeovers are decided by watching the Lease (observedSilentMs), never by this.
+   */
   stale: boolean;
+  /** A takeover: how long this run watched the holder not renew its Lease (its own elapsed time) before taking it. */
+  observedSilentMs?: number;
 }
 
 /** Refusal because another run holds the lock: nothing was changed. */
 export class LockHeldError extends UsageError {
   readonly lock: LockInfo;
-  constructor(namespace: string, lock: LockInfo) {
+  /** The holder renewed the Lease while this run watched it: it is alive. */
+  readonly alive: boolean;
+  constructor(namespace: string, lock: LockInfo, opts: { alive?: boolean } = {}) {
+    const silence = staleWindowMs(lock);
     super(
       `another run holds the release lock in namespace ${namespace}: ${lock.holder} (since ${lock.acquiredAt ?? "?"}, last renewed ` +
-        `${renewedAgo(lock)}, expires ${lock.expiresAt ?? "?"}); ` +
-        `nothing was changed. ${lock.stale ? "" : "It is alive (it renews the lock), so it is not taken over: wait for it to finish. "}` +
-        `A dead run's lock is taken over by \`release-gate rollback\` (or \`deploy --resume\`/\`--repair\`) once it has not renewed for ` +
-        `${STALE_INTERVALS} renew intervals; ` +
+        `${lock.renewedAt ?? "never"}); nothing was changed. ` +
+        (opts.alive ? "It is alive (it renewed the lock while this run watched), so it is not taken over: wait for it to finish. " : "") +
+        `A dead run's lock is taken over by \`release-gate rollback\` (or \`deploy --resume\`/\`--repair\`) once it has watched it ` +
+        `not renew for ${(silence / 1000).toFixed(1)} s (${STALE_INTERVALS} renew intervals); ` +
         `\`release-gate rollback --force\` takes it from a live run, which then stops without rolling back.`,
     );
     this.name = "LockHeldError";
     this.lock = lock;
+    this.alive = opts.alive ?? false;
   }
 }
 
-function renewedAgo(lock: LockInfo): string {
-  return lock.renewedAgoMs === undefined ? "never" : `${(lock.renewedAgoMs / 1000).toFixed(1)} s ago`;
+/** How long a holder must be seen not renewing before it is taken for dead: STALE_INTERVALS of its renew intervals. */
+export function staleWindowMs(lock: Pick<LockInfo, "renewedAt" | "expiresAt">): number {
+  const ttl = Date.parse(lock.expiresAt ?? "") - Date.parse(lock.renewedAt ?? "");
+  return STALE_INTERVALS * renewIntervalMs(Number.isFinite(ttl) && ttl > 0 ? ttl : 0);
 }
 
-/** This run can no longer count on holding the lock: taken over by `holder`, or renewals kept failing. */
+/**
+ * This run can no longer count on holding the lock: taken over by `holder`, its Lease deleted or freed under it
+ * ("gone"), or renewals kept failing ("silent").
+ */
 export class LockLostError extends Error {
   readonly holder: string | undefined;
-  constructor(message: string, holder?: string) {
+  readonly how: "taken" | "gone" | "silent";
+  constructor(message: string, how: "taken" | "gone" | "silent", holder?: string) {
     super(message);
     this.name = "LockLostError";
+    this.how = how;
     this.holder = holder;
   }
-  /** Another identity holds the lock now: that run owns production, this one must not touch it. */
+  /**
+   * Another run may own production now (the lock was taken, or its Lease deleted so anyone could take it): this
+   * one must not touch production any more, not even to roll back.
+   */
   get takenOver(): boolean {
-    return Boolean(this.holder);
+    return this.how !== "silent";
   }
 }
 
-/** The lock lost to another identity, if that is why `signal` was aborted. */
+/** Who may own production now, if the lock was lost to another run (taken over, or its Lease deleted) and that is why `signal` aborted. */
 export function takenOverBy(signal: AbortSignal): string | undefined {
   const r: unknown = signal.aborted ? signal.reason : undefined;
-  return r instanceof LockLostError && r.takenOver ? r.holder : undefined;
+  if (!(r instanceof LockLostError) || !r.takenOver) return undefined;
+  return r.holder ?? `whoever deleted or freed the Lease ${LOCK_NAME} (${r.message})`;
 }
 
 /** Who is running: CI actor/run when known, else user@host, plus a unique suffix per run. */
@@ -114,10 +138,15 @@ export async function readLock(kube: Kube, namespace: string): Promise<LockInfo 
 export interface AcquireOptions {
   identity: string;
   ttlMs: number;
-  /** Take the lock over from a stale holder (one that stopped renewing: rollback, deploy --repair/--resume). */
+  /**
+   * Take the lock over from a holder seen not renewing it for STALE_INTERVALS of its renew intervals (rollback,
+   * deploy --repair/--resume): the acquisition watches the Lease that long before taking it.
+   */
   takeOverStale?: boolean;
   /** Take the lock even from a live holder (`rollback --force`): that run stops without touching production. */
   force?: boolean;
+  /** Told what the acquisition waits for while it watches a holder (progress output). */
+  onWaiting?: (what: string) => void;
 }
 
 export class ReleaseLock {
@@ -152,20 +181,14 @@ export class ReleaseLock {
   }
 
   static async acquire(kube: Kube, namespace: string, opts: AcquireOptions): Promise<ReleaseLock> {
-    const now = new Date();
     const spec = (acquireTime: Date, transitions: number): k8s.V1LeaseSpec => ({
       holderIdentity: opts.identity,
       leaseDurationSeconds: Math.max(1, Math.ceil(opts.ttlMs / 1000)),
       acquireTime: new k8s.V1MicroTime(acquireTime.getTime()),
-      renewTime: new k8s.V1MicroTime(now.getTime()),
+      renewTime: new k8s.V1MicroTime(Date.now()),
       leaseTransitions: transitions,
     });
-    let existing: k8s.V1Lease | undefined;
-    try {
-      existing = await kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    const existing = await readLease(kube, namespace);
     if (!existing) {
       try {
         const created = await kube.coordination.createNamespacedLease({
@@ -174,7 +197,7 @@ export class ReleaseLock {
             apiVersion: "coordination.k8s.io/v1",
             kind: "Lease",
             metadata: { name: LOCK_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
-            spec: spec(now, 0),
+            spec: spec(new Date(), 0),
           },
         });
         return new ReleaseLock(kube, namespace, opts, undefined, created);
@@ -188,17 +211,22 @@ export class ReleaseLock {
         throw new LockHeldError(namespace, info ?? { holder: "unknown (created concurrently)", expired: false, stale: false });
       }
     }
-    const current = describeLease(existing);
+    let current = describeLease(existing);
     if (current && current.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, undefined, existing);
-    const mayTakeOver = opts.force || (opts.takeOverStale && current?.stale);
-    if (current && !current.expired && !mayTakeOver) throw new LockHeldError(namespace, current);
+    if (current && !opts.force) {
+      if (!opts.takeOverStale) throw new LockHeldError(namespace, current);
+      const silentMs = await watchSilence(kube, namespace, existing, current, opts.onWaiting);
+      if (silentMs === "freed") return ReleaseLock.acquire(kube, namespace, opts); // Released or deleted meanwhile: start over.
+      current = { ...current, stale: true, observedSilentMs: silentMs };
+    }
     let taken: k8s.V1Lease;
     try {
+      // resourceVersion (the Lease as first read) makes this a compare-and-swap: a renewal since, or another run
+      // taking it first, fails it.
       taken = await kube.coordination.replaceNamespacedLease({
         name: LOCK_NAME,
         namespace,
-        // resourceVersion makes this a compare-and-swap: two runs that both saw a free lock cannot both win.
-        body: { ...existing, spec: spec(now, (existing.spec?.leaseTransitions ?? 0) + 1) },
+        body: { ...existing, spec: spec(new Date(), (existing.spec?.leaseTransitions ?? 0) + 1) },
       });
     } catch (err) {
       if (!isConflict(err)) throw err;
@@ -206,7 +234,9 @@ export class ReleaseLock {
       const info = describeLease(racer);
       // Our own replace, applied and then replayed after a lost answer, conflicts with itself: the lock is ours.
       if (info?.holder === opts.identity) return new ReleaseLock(kube, namespace, opts, current, racer);
-      throw new LockHeldError(namespace, info ?? { holder: "unknown (taken concurrently)", expired: false, stale: false });
+      throw new LockHeldError(namespace, info ?? { holder: "unknown (taken concurrently)", expired: false, stale: false }, {
+        alive: info?.holder === current?.holder,
+      });
     }
     return new ReleaseLock(kube, namespace, opts, current, taken);
   }
@@ -246,8 +276,8 @@ export class ReleaseLock {
         (holder) => {
           attemptStartedAt = undefined;
           if (holder === this.identity) this.lastRenewedAt = started;
-          else if (holder) lose(new LockLostError(`the release lock was taken over by ${holder}`, holder));
-          else lose(new LockLostError("the release lock was freed or deleted under this run (its Lease has no holder)"));
+          else if (holder) lose(new LockLostError(`the release lock was taken over by ${holder}`, "taken", holder));
+          else lose(new LockLostError("the release lock was freed or deleted under this run (its Lease has no holder)", "gone"));
         },
         (err: unknown) => {
           attemptStartedAt = undefined;
@@ -273,6 +303,7 @@ export class ReleaseLock {
         `other runs may take it over once it is stale, ${((STALE_INTERVALS * renewIntervalMs(this.ttlMs)) / 1000).toFixed(1)} s after that, ` +
         `and it expires ${this.ttlMs / 1000} s after that` +
         `${this.lastRenewalError ? `; last error: ${this.lastRenewalError}` : ""}): another run could take it over, so this run stops moving traffic`,
+      "silent",
     );
   }
 
@@ -332,6 +363,36 @@ export class ReleaseLock {
       },
       { retries: 5, minTimeout: 20, maxTimeout: 200 },
     );
+  }
+}
+
+/**
+ * Watch `holder`'s Lease for STALE_INTERVALS of its renew intervals on this process's monotonic clock (as leader
+ * election does: the holder's renewTime is never compared with the local clock), reading it once per interval. Any
+ * change (a renewal, another holder) ends the wait with LockHeldError; a lock released or deleted meanwhile with
+ * "freed"; otherwise it resolves with the silence observed.
+ */
+async function watchSilence(
+  kube: Kube,
+  namespace: string,
+  first: k8s.V1Lease,
+  holder: LockInfo,
+  onWaiting?: (what: string) => void,
+): Promise<number | "freed"> {
+  const windowMs = staleWindowMs(holder);
+  const interval = windowMs / STALE_INTERVALS;
+  const started = performance.now();
+  onWaiting?.(`${(windowMs / 1000).toFixed(1)} s to see whether ${holder.holder} still renews the release lock (a dead run does not)`);
+  for (;;) {
+    const left = windowMs - (performance.now() - started);
+    if (left <= 0) return performance.now() - started;
+    await new Promise((r) => setTimeout(r, Math.min(interval, left)));
+    const now = await readLease(kube, namespace);
+    if (now?.metadata?.resourceVersion !== first.metadata?.resourceVersion) {
+      const info = describeLease(now);
+      if (!info) return "freed";
+      throw new LockHeldError(namespace, info, { alive: info.holder === holder.holder });
+    }
   }
 }
 

@@ -10,6 +10,10 @@
 import * as k8s from "@kubernetes/client-node";
 import pRetry, { AbortError } from "p-retry";
 import { getGlobalDispatcher, type Dispatcher } from "undici";
+import { FIELD_MANAGER } from "./labels.ts";
+
+/** What the API server derives the field manager of a write from (the part before "/"). */
+export const USER_AGENT = `${FIELD_MANAGER}/1 (@kubernetes/client-node)`;
 
 export interface RetryPolicy {
   /** Attempts after the first. */
@@ -102,6 +106,9 @@ export class RetryingHttpLibrary implements k8s.HttpLibrary {
     const policy = this.policy;
     const signal = request.getSignal() ?? undefined;
     const idempotent = IDEMPOTENT_READS.has(request.getHttpMethod().toString().toUpperCase());
+    // The API server names a write's field manager after the user agent: release-gate's own changes then read as its
+    // own in managedFields, and anyone else's as theirs.
+    request.setHeaderParam("User-Agent", USER_AGENT);
     if (policy.requestTimeoutMs)
       request.setDispatcher(withTimeouts(request.getDispatcher() ?? getGlobalDispatcher(), policy.requestTimeoutMs));
     try {

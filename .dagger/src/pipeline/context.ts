@@ -38,6 +38,15 @@ export interface RollbackResult {
   detail: string;
 }
 
+/** Where production stands at the end of a run, as checked on the live objects (end-state.ts). */
+export interface EndState {
+  /** Every stable has an Available pod, and every route reaches its stable Service. */
+  healthy: boolean;
+  /** One sentence: "all traffic on stable running …", or "production is NOT healthy: …". */
+  summary: string;
+  weights: Array<{ router: string; weight: number | null; error?: string }>;
+}
+
 /** A command at work, inside the lifecycle (lifecycle.ts): what its body is given. */
 export interface Run {
   env: PipelineEnv;
@@ -57,6 +66,10 @@ export interface Run {
   unreadable?: string;
   /** Set once the run has rolled back (it does so at most once). */
   rolledBack?: RollbackResult;
+  /** How release.yaml differs from what the interrupted release recorded (the run acts on the recorded objects). */
+  drift?: string[];
+  /** Where production stands at the end, once checked (the record's final state says it). */
+  end?: EndState;
 }
 
 /** The services of the run's release, as its journal has them. */

@@ -17,6 +17,8 @@ export interface DeployRequest {
   repair?: boolean;
   /** Continue the interrupted release of the same tag from the step it stopped in (resume.ts). */
   resume?: boolean;
+  /** Release a mutable tag (`latest`, release.yaml's mutableTags) on purpose. */
+  allowMutableTag?: boolean;
   signal?: AbortSignal;
 }
 
@@ -35,7 +37,13 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
       "--resume follows the interrupted release's own plan (with or without canary, as recorded): drop --skip-canary; nothing was changed",
     );
   }
-  if (req.resume) return resume(env, { tag: req.tag, ...(req.signal ? { signal: req.signal } : {}) });
+  if (req.resume) {
+    return resume(env, {
+      tag: req.tag,
+      ...(req.allowMutableTag ? { allowMutableTag: true } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+  }
   const skipCanary = req.skipCanary ?? false;
   return withRelease(
     env,
@@ -46,6 +54,7 @@ export async function deploy(env: PipelineEnv, req: DeployRequest): Promise<Rele
       planFrom: 0,
       ...(req.repair ? { takeOver: "stale" as const } : {}),
       ...(skipCanary ? { skipCanary: { reason: req.reason!.trim() } } : {}),
+      ...(req.allowMutableTag ? { allowMutableTag: true } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
     },
     (run) => runPlan(run, { skipCanary, startIndex: 0 }),

@@ -182,19 +182,16 @@ export function parseInFlight(text: string | undefined): { ok: true; state: InFl
 }
 
 /**
- * Why a stored state cannot be trusted with release.yaml as it is, or undefined: its services must be release.yaml's,
- * naming the same Deployments and containers. Anyone who can update the ConfigMap can write it; what a rollback does
- * from it must stay within what release.yaml already allows.
+ * Why a stored state cannot be trusted with release.yaml as it is, or undefined: every service it shares with
+ * release.yaml must name the same Deployments and container. Anyone who can update the ConfigMap can write it; what a
+ * rollback does from it must stay within what release.yaml allows, or what release-gate itself changed. A service
+ * release.yaml no longer names is drift (recorded.ts: driftFrom), checked against the cluster (droppedUntrustedBecause).
  */
 export function untrustedBecause(state: InFlightState, config: ReleaseConfig): string | undefined {
   const want = new Map(config.services.map((s) => [s.name, `${s.stable.deployment}/${s.canary.deployment}/${s.container}`]));
   const differs = state.services
-    .filter((s) => want.get(s.name) !== `${s.stable.deployment}/${s.canary.deployment}/${s.container}`)
-    .map((s) =>
-      want.has(s.name)
-        ? `${s.name} names Deployments ${s.stable.deployment}, ${s.canary.deployment} (container ${s.container})`
-        : `${s.name} is not a service of release.yaml`,
-    );
+    .filter((s) => want.has(s.name) && want.get(s.name) !== `${s.stable.deployment}/${s.canary.deployment}/${s.container}`)
+    .map((s) => `${s.name} names Deployments ${s.stable.deployment}, ${s.canary.deployment} (container ${s.container})`);
   if (new Set(state.services.map((s) => s.name)).size !== state.services.length) differs.push("a service is listed twice");
   return differs.length ? `it does not match release.yaml: ${differs.join("; ")}` : undefined;
 }
@@ -237,17 +234,23 @@ export function corruptStateAdvice(reason: string): string {
   );
 }
 
-/** Another run's in-flight state is stored: this run must neither overwrite nor delete it. */
+/**
+ * This run no longer owns the in-flight state: another run's is stored, or the state this run was carrying on was
+ * deleted under it (another run finished or repaired the release). It must neither overwrite nor re-create it.
+ */
 export class StateOwnedError extends Error {
-  /** The run whose state it is. */
+  /** The run whose state it is now, or who may own production since the state was deleted. */
   readonly holder: string;
-  constructor(what: string, stored: InFlightState) {
+  constructor(what: string, stored: InFlightState | undefined) {
     super(
-      `${what} refused: ConfigMap ${STATE_CONFIGMAP} now holds another run's release (${stored.tag}, record ${stored.id}, run ` +
-        `${stored.holder}); it was left as it is`,
+      stored
+        ? `${what} refused: ConfigMap ${STATE_CONFIGMAP} now holds another run's release (${stored.tag}, record ${stored.id}, run ` +
+            `${stored.holder}); it was left as it is`
+        : `${what} refused: ConfigMap ${STATE_CONFIGMAP} was deleted under this run (another run finished or repaired the ` +
+            `release); it was not re-created`,
     );
     this.name = "StateOwnedError";
-    this.holder = stored.holder;
+    this.holder = stored ? stored.holder : `whoever deleted ConfigMap ${STATE_CONFIGMAP}`;
   }
 }
 
@@ -285,12 +288,18 @@ export class Journal {
   /** The id of the stored state this run may replace: the one it took over. */
   private replacing: string | undefined;
   private written = false;
+  /**
+   * A state ConfigMap existed for this run (found when it opened, or written by it): once it is gone, another run
+   * deleted it, and this run's writes must not re-create it. Only a run that found none creates one.
+   */
+  private owned: boolean;
 
   private constructor(kube: Kube, namespace: string, cm: k8s.V1ConfigMap | undefined, found: StoredState) {
     this.kube = kube;
     this.namespace = namespace;
     this.cm = cm;
     this.found = found;
+    this.owned = cm !== undefined;
   }
 
   static async open(kube: Kube, namespace: string): Promise<Journal> {
@@ -388,6 +397,7 @@ export class Journal {
           body: { preconditions: { resourceVersion: this.cm.metadata?.resourceVersion } },
         });
         this.cm = undefined;
+        this.owned = false;
         return;
       } catch (err) {
         if (isNotFound(err)) {
@@ -414,9 +424,10 @@ export class Journal {
   }
 
   /**
-   * Write the whole state: a replace carrying the resourceVersion last seen (or a create when there is none). On a
+   * Write the whole state: a replace carrying the resourceVersion last seen (or a create when there was none). On a
    * conflict, or a replace of a deleted ConfigMap, the ConfigMap is read again: our own text already there (a write
-   * applied, then replayed after a lost answer) is done; another run's state is left alone (StateOwnedError).
+   * applied, then replayed after a lost answer) is done; another run's state is left alone, and a state deleted under
+   * this run is not re-created (StateOwnedError): every write is conditional on the run still owning the state.
    */
   private async write(): Promise<void> {
     const state = this.must();
@@ -426,6 +437,7 @@ export class Journal {
     for (let attempt = 1; ; attempt++) {
       if (this.cm?.data?.[KEY] === text) break;
       if (this.cm) this.assertMayReplace(this.cm, "writing the in-flight state");
+      else if (this.owned) throw new StateOwnedError("writing the in-flight state", undefined);
       try {
         this.cm = this.cm
           ? await this.kube.core.replaceNamespacedConfigMap({
@@ -441,5 +453,6 @@ export class Journal {
       }
     }
     this.written = true;
+    this.owned = true;
   }
 }

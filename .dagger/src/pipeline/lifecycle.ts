@@ -17,10 +17,11 @@ import type { ReleaseRecord, ServiceOutcome } from "../audit/record.ts";
 import { storeRecord } from "../audit/store.ts";
 import { FailedError, UsageError } from "../errors.ts";
 import { ClusterWatch } from "../health/cluster-watch.ts";
-import { describeApiError, explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
-import { containerImage } from "../kube/deployments.ts";
-import { ReleaseLock, renewIntervalMs, takenOverBy } from "../kube/lease-lock.ts";
-import { finishStep, newStepRecord, type PipelineEnv, type RollbackResult, type Run, servicesOf } from "./context.ts";
+import { describeApiError, explainApiFailure, isApiFailure, statusOf } from "../kube/api-errors.ts";
+import type { ReleaseLock } from "../kube/lease-lock.ts";
+import { finishStep, newStepRecord, type PipelineEnv, type RollbackResult, type Run, servicesOf, StepFailure } from "./context.ts";
+import { describeEnd } from "./end-state.ts";
+import { ownerInstead, takeLock } from "./lock.ts";
 import {
   corruptStateAdvice,
   describeInFlight,
@@ -32,7 +33,8 @@ import {
   stepLabelOf,
   untrustedBecause,
 } from "./journal.ts";
-import { assertAtRest, checkInputs, type Checked, productionNow } from "./preflight.ts";
+import { assertAtRest, checkInputs, type Checked, productionNow, restProblems } from "./preflight.ts";
+import { driftFrom, droppedUntrustedBecause, recordedRouting } from "./recorded.ts";
 import { rollBack, type RollbackOptions, lastKnownPosition } from "./rollback.ts";
 import { reasonOf } from "./steps.ts";
 
@@ -55,6 +57,8 @@ export interface ReleaseRequest {
   /** Take the lock over from a holder that stopped renewing it ("stale"), or even from a live one ("force"). */
   takeOver?: "stale" | "force";
   skipCanary?: { reason: string };
+  /** A tag release.yaml marks as mutable (or `latest`) was allowed on purpose (--allow-mutable-tag). */
+  allowMutableTag?: boolean;
   /**
    * deploy and deploy --resume: the index of the plan's step the body starts from (0: the whole plan). Preflight
    * then checks metric analysis's queries when a step left has an observation window.
@@ -82,19 +86,20 @@ export class ReleaseFailedError extends FailedError {
 
 /** Runs `body` as `req` says, from preflight to unlock. Resolves with the stored record; rejects with UsageError or ReleaseFailedError. */
 export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: Body): Promise<ReleaseRecord> {
-  // Until the body runs, an API failure means nothing was changed: it is said with the server and the object.
+  // Until the body runs, an API failure means nothing was changed: it is said with the server and the object, and
+  // an API that could not be reached at all is a refusal (exit 2): nothing could be read, nothing was changed.
   let stage = "checking release.yaml against the cluster";
-  const explained = (err: unknown): unknown =>
-    isApiFailure(err)
-      ? new FailedError(
-          `${req.command} stopped while ${stage}: ${explainApiFailure(err, env.kube.kc.getCurrentCluster()?.server, env.config.namespace)}; ` +
-            `nothing was changed by this run`,
-        )
-      : err;
+  let acting = false;
+  const explained = (err: unknown): unknown => {
+    if (!isApiFailure(err) || acting) return err;
+    const why = `${req.command} stopped while ${stage}: ${explainApiFailure(err, env.kube.kc.getCurrentCluster()?.server, env.config.namespace)}; nothing was changed by this run`;
+    return statusOf(err) === undefined ? new UsageError(why) : new FailedError(why);
+  };
   const checked = await checkInputs(env, {
     ...(req.tag ? { tag: req.tag } : {}),
     skipCanary: !!req.skipCanary,
     releasing: req.command !== "rollback",
+    ...(req.allowMutableTag ? { allowMutableTag: true } : {}),
     ...(req.planFrom !== undefined ? { planFrom: req.planFrom } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
   }).catch((err: unknown) => {
@@ -104,7 +109,7 @@ export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: B
   const lock = await takeLock(env, req.takeOver).catch((err: unknown) => {
     throw explained(err);
   });
-  // The run stops when the lock is lost: taken over (without touching production), or renewals failing.
+  // The run stops when the lock is lost: taken over or deleted (without touching production), or renewals failing.
   const lost = lock.startRenewing();
   const signal = req.signal ? AbortSignal.any([req.signal, lost]) : lost;
   const cluster = new ClusterWatch(env.kube, env.config.namespace);
@@ -112,12 +117,15 @@ export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: B
     stage = "reading the namespace and the in-flight state";
     await cluster.synced();
     let journal = await openJournal(env);
-    const held: Held = { holder: lock.identity, cluster, signal, checked };
+    const held: Held = { holder: lock.identity, lock, cluster, signal, checked, onActing: () => (acting = true) };
     if (req.inFlight === "repair" && journal.found.kind !== "none") {
       // Repaired here, under this run's lock, with a record of its own; then the release starts over.
       const repair: ReleaseRequest = { command: "rollback", inFlight: "any" };
-      await runOnce(env, repair, held, journal, (run) => rollbackBody(run, `repair before deploying ${req.tag}`));
+      const repaired = await runOnce(env, repair, held, journal, (run) => rollbackBody(run, `repair before deploying ${req.tag}`));
+      // A signal during the repair stops the whole command: the new release never starts.
+      if (signal.aborted) throw stoppedAfterRepair(req, repaired, signal);
       journal = await Journal.open(env.kube, env.config.namespace);
+      acting = false;
     }
     return await runOnce(env, req, held, journal, body);
   } catch (err) {
@@ -131,29 +139,15 @@ export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: B
   }
 }
 
-/** The lock, taking it over as allowed; a live holder taken over by force is given time to see it and stop. */
-async function takeLock(env: PipelineEnv, takeOver: ReleaseRequest["takeOver"]): Promise<ReleaseLock> {
-  const { kube, config, progress } = env;
-  const lock = await ReleaseLock.acquire(kube, config.namespace, {
-    identity: env.identity,
-    ttlMs: config.lock.ttl,
-    ...(takeOver ? { takeOverStale: true } : {}),
-    ...(takeOver === "force" ? { force: true } : {}),
-  });
-  const was = lock.takenOverFrom;
-  if (was) {
-    progress.warn(
-      `took the release lock over from ${was.holder} ` +
-        `(it had not renewed it for ${((was.renewedAgoMs ?? 0) / 1000).toFixed(1)} s${was.stale ? "" : "; it is alive: --force"})`,
-    );
-    if (!was.stale) {
-      // It notices at its next renewal and stops without touching production: wait for that before acting.
-      const wait = 2 * renewIntervalMs(Date.parse(was.expiresAt ?? "") - Date.parse(was.renewedAt ?? "") || config.lock.ttl);
-      progress.waiting(`${(wait / 1000).toFixed(1)} s for ${was.holder} to see the takeover and stop`);
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-  return lock;
+/** deploy --repair cancelled (or its lock lost) while it repaired: the repair's record is stored, the release not started. */
+function stoppedAfterRepair(req: ReleaseRequest, repaired: ReleaseRecord, signal: AbortSignal): ReleaseFailedError {
+  const r: unknown = signal.reason;
+  const why = r instanceof Error ? r.message : String(r ?? "cancelled");
+  return new ReleaseFailedError(
+    `deploy --repair stopped after its repair (${why}): the interrupted release of ${repaired.tag} was rolled back ` +
+      `(${repaired.outcome}; its record is stored), and the release of ${req.tag} was NOT started. Production now: ${repaired.finalState ?? "see release-gate status"}`,
+    repaired,
+  );
 }
 
 /**
@@ -178,19 +172,34 @@ async function openJournal(env: PipelineEnv): Promise<Journal> {
   return Journal.open(kube, config.namespace);
 }
 
-/** What a run holds once it has the lock: its identity, its watch of the namespace, its signal, what preflight checked. */
+/** What a run holds once it has the lock: its identity and lock, its watch of the namespace, its signal, what preflight checked. */
 interface Held {
   holder: string;
+  lock: ReleaseLock;
   cluster: ClusterWatch;
   signal: AbortSignal;
   checked: Checked;
+  /** Called when the body starts: from then on, a failure is not "nothing was changed". */
+  onActing: () => void;
 }
 
 /** One command inside the lock: what is found, the body, the rollback on failure, the record. */
 async function runOnce(env: PipelineEnv, req: ReleaseRequest, held: Held, journal: Journal, body: Body): Promise<ReleaseRecord> {
-  const { config } = env;
+  const { config, progress } = env;
   const { holder, cluster, signal, checked } = held;
-  const { interrupted, unreadable, replaces } = whatWasFound(env, req, journal);
+  const { interrupted, unreadable, replaces } = whatWasFound(env, req, journal, cluster);
+  // An interrupted release is acted on through the objects it recorded, whatever release.yaml says now; a difference
+  // is said, and a release is never carried on over other objects than the ones it changed.
+  const drift = interrupted ? driftFrom(interrupted, config) : [];
+  if (drift.length && req.inFlight === "adopt") {
+    throw new UsageError(
+      `refused: release.yaml differs from what the interrupted release ${interrupted!.tag} recorded: ${drift.join("; ")}. It cannot be ` +
+        "carried on over other objects: `release-gate rollback` returns production to rest from the recorded ones; nothing was changed",
+    );
+  }
+  if (drift.length)
+    progress.warn(`release.yaml differs from what the interrupted release recorded: ${drift.join("; ")}; acting on the recorded objects`);
+  const routing = interrupted ? recordedRouting(env.kube, interrupted, config.namespace) : checked.routing;
   const services = interrupted?.services ?? productionNow(cluster, config, checked.version);
   const record = newRecord(env, req.command, interrupted?.tag ?? req.tag ?? "(none in flight)", services);
   if (req.skipCanary) record.skipCanary = req.skipCanary;
@@ -215,25 +224,38 @@ async function runOnce(env: PipelineEnv, req: ReleaseRequest, held: Held, journa
   const run: Run = {
     env,
     journal,
-    routing: checked.routing,
+    routing,
     cluster,
     smoke: checked.smoke,
     record,
     signal,
     ...(interrupted ? { interrupted } : {}),
     ...(unreadable ? { unreadable } : {}),
+    ...(drift.length ? { drift } : {}),
   };
   let outcome: Outcome | undefined;
   let failure: ReleaseFailedError | undefined;
   try {
-    outcome = await body(run);
-  } catch (err) {
-    if (err instanceof UsageError && !journal.hasWritten) throw err; // A refusal: nothing was changed.
-    failure = await fail(run, err);
-    if (!failure.record) throw failure; // Another run owns production now: no record, no state written by this one.
+    held.onActing();
+    try {
+      outcome = await body(run);
+    } catch (err) {
+      if (err instanceof UsageError && !journal.hasWritten) throw err; // A refusal: nothing was changed.
+      failure = await fail(run, err, held);
+      if (!failure.record) throw failure; // Another run owns production now: no record, no state written by this one.
+    }
+    await finish(run, outcome);
+  } finally {
+    if (routing !== checked.routing) await routing.close();
+    else await checked.routing.close();
   }
-  await finish(run, outcome);
   if (failure) throw failure;
+  if (run.end && !run.end.healthy) {
+    throw new ReleaseFailedError(
+      `${req.command} ${record.tag} ${outcome === "rolled-back" ? "rolled back" : outcome === "no-change" ? "changed nothing" : "finished"}, but ${run.end.summary}`,
+      record,
+    );
+  }
   return record;
 }
 
@@ -245,9 +267,13 @@ function whatWasFound(
   env: PipelineEnv,
   req: ReleaseRequest,
   journal: Journal,
+  cluster: ClusterWatch,
 ): { interrupted?: InFlightState; unreadable?: string; replaces?: string } {
   const found = journal.found;
-  const distrust = found.kind === "ok" ? untrustedBecause(found.state, env.config) : undefined;
+  const distrust =
+    found.kind === "ok"
+      ? (untrustedBecause(found.state, env.config) ?? droppedUntrustedBecause(found.state, env.config, cluster))
+      : undefined;
   const unusable = found.kind === "corrupt" ? found.reason : distrust;
   if (unusable !== undefined) {
     // Worked around from the live objects, and replaced: nothing in it is acted on.
@@ -319,10 +345,13 @@ export async function rollBackRecorded(run: Run, reason: string, opts: RollbackO
   run.record.steps.push(rec);
   const result = await rollBack(run, reason, opts);
   run.rolledBack = result;
+  const drift = run.drift?.length
+    ? `; acted on the objects the interrupted release recorded (release.yaml differs: ${run.drift.join("; ")})`
+    : "";
   finishStep(
     rec,
     result.ok ? "passed" : "failed",
-    `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}`,
+    `${result.detail}${result.weightZeroMs !== undefined ? `; weight 0 after ${result.weightZeroMs} ms` : ""}${drift}`,
   );
   run.record.outcome = result.ok ? "rolled-back" : "rollback-failed";
   run.record.rollbackReason = reason;
@@ -333,9 +362,20 @@ export async function rollBackRecorded(run: Run, reason: string, opts: RollbackO
   return result;
 }
 
-/** The rollback command's body, also what `deploy --repair` runs first. */
+/**
+ * The rollback command's body, also what `deploy --repair` runs first. With nothing in flight, production already
+ * at rest is left alone and said so ("no-change"); production not at rest is returned to it.
+ */
 export async function rollbackBody(run: Run, reason: string): Promise<Outcome> {
-  const why = [reason, run.interrupted ? `interrupted ${describeInFlight(run.interrupted)}` : undefined].filter(Boolean).join("; ");
+  let why = [reason, run.interrupted ? `interrupted ${describeInFlight(run.interrupted)}` : undefined].filter(Boolean).join("; ");
+  if (!run.interrupted && !run.unreadable) {
+    const busy = await restProblems(run.routing, run.cluster, servicesOf(run));
+    if (!busy.length) {
+      run.record.finalState = "nothing was in flight and production was already at rest: nothing was changed";
+      return "no-change";
+    }
+    why += `; nothing was recorded in flight, but production was not at rest (${busy.join(", ")})`;
+  }
   const result = await rollBackRecorded(run, why, run.unreadable ? { unreadable: run.unreadable } : {});
   if (!result.ok) {
     throw new ReleaseFailedError(
@@ -346,30 +386,36 @@ export async function rollbackBody(run: Run, reason: string): Promise<Outcome> {
 }
 
 /**
- * After `err`: stop without touching production when another run took the lock over (it owns production now);
- * otherwise roll back (once) and say what failed, what was done, and where production stands.
+ * After `err`: stop without touching production when another run took the lock over or the state from this run (it
+ * owns production now); otherwise roll back (once) and say what failed, what was done, and where production stands.
  */
-async function fail(run: Run, err: unknown): Promise<ReleaseFailedError> {
+async function fail(run: Run, err: unknown, held: Held): Promise<ReleaseFailedError> {
   const state = run.journal.state!;
-  const at = stepLabelOf(state.step);
-  const winner = takenOverBy(run.signal) ?? (err instanceof StateOwnedError ? err.holder : undefined);
-  if (winner) {
+  // A step that failed before its first write (promotion refused over someone else's change) is named for itself.
+  const at = err instanceof StepFailure ? err.step : stepLabelOf(state.step);
+  const stopped = (winner: string) => {
     // Rolling back, or writing the state, would undo or overwrite the other run's work (I6).
     run.env.progress.warn(`stopped at ${at}: the release lock was taken over by ${winner}`);
     return new ReleaseFailedError(
       `release of ${state.tag} stopped at ${at}: the release lock was taken over by ${winner}; that run now owns production; nothing rolled back by this run ` +
         `(the in-flight state and production are left to it; \`release-gate status\` shows where production stands)`,
     );
-  }
+  };
+  const winner = await ownerInstead(run, err, held);
+  if (winner) return stopped(winner);
   if (err instanceof ReleaseFailedError) return Object.assign(err, { record: run.record }); // The body said it already.
   const reason = reasonOf(err, run);
   const position = lastKnownPosition(state); // Before the rollback moves the journal on.
-  const result = await rollBackRecorded(run, `${at}: ${reason}`);
-  const previous = servicesOf(run)
-    .map((s) => s.stable.image)
-    .join(", ");
-  const where = result.ok
-    ? `Production now: all traffic on stable running ${previous}; canary at weight 0 and 0 replicas.`
+  let result: RollbackResult;
+  try {
+    result = await rollBackRecorded(run, `${at}: ${reason}`);
+  } catch (e) {
+    if (e instanceof StateOwnedError) return stopped(e.holder);
+    throw e;
+  }
+  const end = result.ok ? await describeEnd(run) : undefined;
+  const where = end
+    ? `Production now: ${end.summary}.`
     : `Production may be mixed: ${result.detail}${result.detail.includes("last known") ? "" : `; last known: ${position}`}. ` +
       "The in-flight state is kept (ConfigMap release-gate-state): once the API answers, run `release-gate status` then `release-gate rollback`.";
   return new ReleaseFailedError(
@@ -381,8 +427,8 @@ async function fail(run: Run, err: unknown): Promise<ReleaseFailedError> {
 
 /**
  * The end of every run that still owns production: the record completed from what the run knows (the watch, the
- * weights it verified), the journal marked done (or kept, when a rollback did not finish), the record stored, and
- * only then the journal cleared.
+ * weights it verified, the routes checked), the journal marked done (or kept, when a rollback did not finish), the
+ * record stored, and only then the journal cleared.
  */
 async function finish(run: Run, outcome: Outcome | undefined): Promise<void> {
   const { env, journal, record } = run;
@@ -417,29 +463,4 @@ async function finish(run: Run, outcome: Outcome | undefined): Promise<void> {
         ),
       );
   }
-}
-
-/** What each service runs at the end and the live weights, from the watch and the routers (one read each). */
-async function describeEnd(run: Run): Promise<void> {
-  const { record, cluster } = run;
-  const services = servicesOf(run);
-  for (const out of record.services) {
-    const s = services.find((x) => x.name === out.name);
-    if (!s) continue;
-    if (s.canary.digest) out.digest = s.canary.digest;
-    const stable = cluster.deployment(s.stable.deployment);
-    const canary = cluster.deployment(s.canary.deployment);
-    out.finalImage = stable ? containerImage(stable, s.container) : undefined;
-    out.finalStableReplicas = stable?.status?.availableReplicas ?? 0;
-    out.finalCanaryReplicas = canary?.spec?.replicas ?? 0;
-  }
-  const weights = await run.routing.weights({ reuseVerified: true });
-  record.finalWeights = weights.map((w) => w.weight ?? -1);
-  if (record.finalState) return; // The body said it (a canary held for the operator).
-  record.finalState = record.services
-    .map((s) => `${s.name}: stable ${s.finalImage ?? "?"} (${s.finalStableReplicas} available), canary ${s.finalCanaryReplicas} replicas`)
-    .concat(
-      `canary weight ${weights.map((w) => (w.weight === null ? `unreadable (${w.error})` : Math.round(w.weight * 10) / 10)).join("/")}`,
-    )
-    .join("; ");
 }

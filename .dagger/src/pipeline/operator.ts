@@ -9,12 +9,14 @@ import { UsageError } from "../errors.ts";
 import type { PipelineEnv } from "./context.ts";
 import { prepareCanary, tidyUp } from "./run-plan.ts";
 import { describeInFlight } from "./journal.ts";
-import { rollbackBody, withRelease } from "./lifecycle.ts";
-import { runCanaryStep, runPromoteStep, runStep } from "./steps.ts";
+import { type ReleaseRequest, rollbackBody, withRelease } from "./lifecycle.ts";
+import { runCanaryStep, runPromoteStep, runStep, startPromotion } from "./steps.ts";
 
 export interface CanaryRequest {
   tag: string;
   weight: number;
+  /** Release a mutable tag (`latest`, release.yaml's mutableTags) on purpose. */
+  allowMutableTag?: boolean;
   signal?: AbortSignal;
 }
 
@@ -35,35 +37,48 @@ export async function canary(env: PipelineEnv, req: CanaryRequest): Promise<Rele
     0,
     env.config.phases.findIndex((p) => p.weight >= weight),
   );
-  return withRelease(
-    env,
-    { command: "canary", tag, inFlight: "adopt", planFrom, ...(req.signal ? { signal: req.signal } : {}) },
-    async (run) => {
-      const first = !run.interrupted;
-      const untested = run.journal.state!.passedWeight === 0;
-      await runStep(
-        run,
-        `canary ${weight}%`,
-        weight,
-        () => run.journal.enter({ kind: "canary", weight }),
-        async (rec) => {
-          if (first) await prepareCanary(run);
-          // Deploy's safety: the first weight gets the direct canary smoke test, and every weight an observation
-          // window (health watch, smoke probes, metric analysis) as long as the phase it stands in for.
-          await runCanaryStep(run, { kind: "canary", weight, observeMs: observeMsFor(env.config, weight), directSmoke: untested }, rec);
-        },
-      );
-      await run.journal.enter({ kind: "canary", weight, held: true });
-      run.record.finalState = `canary of ${tag} at weight ${weight}, release in flight: next \`promote --tag ${tag}\` (after weight 100) or \`rollback\``;
-      return "held";
-    },
-  );
+  const request: ReleaseRequest = {
+    command: "canary",
+    tag,
+    inFlight: "adopt",
+    planFrom,
+    ...(req.allowMutableTag ? { allowMutableTag: true } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  };
+  return withRelease(env, request, async (run) => {
+    const first = !run.interrupted;
+    const untested = run.journal.state!.passedWeight === 0;
+    await runStep(
+      run,
+      `canary ${weight}%`,
+      weight,
+      () => run.journal.enter({ kind: "canary", weight }),
+      async (rec) => {
+        if (first) await prepareCanary(run);
+        // Deploy's safety: the first weight gets the direct canary smoke test, and every weight an observation
+        // window (health watch, smoke probes, metric analysis) as long as the phase it stands in for.
+        await runCanaryStep(run, { kind: "canary", weight, observeMs: observeMsFor(env.config, weight), directSmoke: untested }, rec);
+      },
+    );
+    await run.journal.enter({ kind: "canary", weight, held: true });
+    run.record.finalState = `canary of ${tag} at weight ${weight}, release in flight: next \`promote --tag ${tag}\` (after weight 100) or \`rollback\``;
+    return "held";
+  });
 }
 
-export async function promote(env: PipelineEnv, req: { tag: string; signal?: AbortSignal }): Promise<ReleaseRecord> {
+export async function promote(
+  env: PipelineEnv,
+  req: { tag: string; allowMutableTag?: boolean; signal?: AbortSignal },
+): Promise<ReleaseRecord> {
   return withRelease(
     env,
-    { command: "promote", tag: req.tag, inFlight: "adopt", ...(req.signal ? { signal: req.signal } : {}) },
+    {
+      command: "promote",
+      tag: req.tag,
+      inFlight: "adopt",
+      ...(req.allowMutableTag ? { allowMutableTag: true } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+    },
     async (run) => {
       const state = run.interrupted;
       // I3: stable changes only after the canary passed at 100 %.
@@ -77,7 +92,7 @@ export async function promote(env: PipelineEnv, req: { tag: string; signal?: Abo
         run,
         "promote",
         100,
-        () => run.journal.promotionStarting(),
+        () => startPromotion(run),
         (rec) => runPromoteStep(run, rec, { skipCanary: false }),
       );
       await tidyUp(run);

@@ -6,7 +6,7 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import { preflightAnalysis } from "../analysis/index.ts";
-import { imageRef, parseVersion, repositoryOf, versionOf, type ImageVersion } from "../config/image-ref.ts";
+import { assertImmutableTag, imageRef, parseVersion, repositoryOf, versionOf, type ImageVersion } from "../config/image-ref.ts";
 import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 import type { ClusterWatch } from "../health/cluster-watch.ts";
@@ -32,6 +32,8 @@ export interface CheckOptions {
   releasing: boolean;
   /** The plan's step the run starts from, when it walks the plan (deploy, deploy --resume). */
   planFrom?: number;
+  /** A mutable tag (`latest`, release.yaml's mutableTags) is released on purpose. */
+  allowMutableTag?: boolean;
   signal?: AbortSignal;
 }
 
@@ -41,6 +43,7 @@ export async function checkInputs(env: PipelineEnv, o: CheckOptions): Promise<Ch
   const routing = routingFor(kube, config);
   if (!o.releasing) return { routing, smoke: new Map() };
   const version = parseVersion(o.tag ?? "");
+  assertImmutableTag(version, config.mutableTags, o.allowMutableTag ?? false);
   const plan = planRelease(config, { skipCanary: o.skipCanary ?? false });
   assertWithinBudget(plan);
   const deployments = await listDeployments(env);
@@ -92,17 +95,17 @@ function requireContainer(d: k8s.V1Deployment, container: string, ns: string): s
 /**
  * What production runs now, per service, as the run's watch sees it under the lock: stable's image, version,
  * revision and replicas (what a rollback puts back), and the canary with the image `version` gives it (stable's
- * own image when releasing nothing). Throws UsageError when a Deployment or container is missing.
+ * own image when releasing nothing). A release (`version`) is refused (UsageError) when a Deployment or container
+ * is missing; a rollback (no version) works around a missing one: it is a fact to report, not a reason to stop.
  */
 export function productionNow(cluster: ClusterWatch, config: ReleaseConfig, version: ImageVersion | undefined): ServiceInFlight[] {
   const ns = config.namespace;
+  const missing = (name: string) => new UsageError(`Deployment ${ns}/${name} does not exist (named in release.yaml); nothing was changed`);
   return config.services.map((svc) => {
     const stable = cluster.deployment(svc.stable.deployment);
-    if (!stable)
-      throw new UsageError(`Deployment ${ns}/${svc.stable.deployment} does not exist (named in release.yaml); nothing was changed`);
-    if (!cluster.deployment(svc.canary.deployment))
-      throw new UsageError(`Deployment ${ns}/${svc.canary.deployment} does not exist (named in release.yaml); nothing was changed`);
-    const image = requireContainer(stable, svc.container, ns);
+    if (!stable && version) throw missing(svc.stable.deployment);
+    if (!cluster.deployment(svc.canary.deployment) && version) throw missing(svc.canary.deployment);
+    const image = stable ? requireContainer(stable, svc.container, ns) : `(Deployment ${svc.stable.deployment} missing)`;
     const repository = svc.image ?? repositoryOf(image);
     return {
       name: svc.name,
@@ -112,9 +115,9 @@ export function productionNow(cluster: ClusterWatch, config: ReleaseConfig, vers
         service: svc.stable.service,
         image,
         // Pinned by digest at its promotion, stable still reports its tag: the template says which.
-        version: stable.spec?.template?.metadata?.annotations?.[RELEASED_TAG_ANNOTATION] ?? versionOf(image),
-        revision: revisionOf(stable) ?? "",
-        replicas: stable.spec?.replicas ?? 1,
+        version: stable?.spec?.template?.metadata?.annotations?.[RELEASED_TAG_ANNOTATION] ?? versionOf(image),
+        revision: (stable && revisionOf(stable)) ?? "",
+        replicas: stable ? (stable.spec?.replicas ?? 1) : 0,
       },
       canary: { deployment: svc.canary.deployment, service: svc.canary.service, image: version ? imageRef(repository, version) : image },
       route: {
@@ -126,20 +129,33 @@ export function productionNow(cluster: ClusterWatch, config: ReleaseConfig, vers
   });
 }
 
+/** What keeps production from being at rest (canary weight 0, canaries at 0 replicas): one phrase each. */
+export async function restProblems(
+  routing: Routing,
+  cluster: ClusterWatch,
+  services: Array<{ canary: { deployment: string } }>,
+): Promise<string[]> {
+  const weights = await routing.weights();
+  const busy = services
+    .map((s) => cluster.deployment(s.canary.deployment))
+    .filter((d): d is k8s.V1Deployment => (d?.spec?.replicas ?? 0) > 0)
+    .map((d) => `${d.metadata?.name} has ${d.spec?.replicas} replicas`);
+  const unreadable = weights.filter((w) => w.weight === null).map((w) => `the canary weight of ${w.router} cannot be read (${w.error})`);
+  const live = weights.filter((w) => w.weight !== null).map((w) => w.weight!);
+  if (live.some((w) => w !== 0)) busy.unshift(`canary weight is ${live.map((w) => Math.round(w * 10) / 10).join("/")}`);
+  return [...unreadable, ...busy];
+}
+
 /**
  * With no release in flight, production must be at rest (canary weight 0, canary at 0 replicas): anything else
  * was changed by hand, and a release on top of it would start from a state nobody recorded.
  */
 export async function assertAtRest(routing: Routing, cluster: ClusterWatch, config: ReleaseConfig): Promise<void> {
-  const weights = (await routing.weights()).map((w) => {
-    if (w.weight === null) throw new UsageError(`refused: cannot read the canary weight of ${w.router}: ${w.error}; nothing was changed`);
-    return w.weight;
-  });
-  const busy = config.services
-    .map((s) => cluster.deployment(s.canary.deployment))
-    .filter((d): d is k8s.V1Deployment => (d?.spec?.replicas ?? 0) > 0)
-    .map((d) => `${d.metadata?.name} has ${d.spec?.replicas} replicas`);
-  if (weights.some((w) => w !== 0)) busy.unshift(`canary weight is ${weights.map((w) => Math.round(w * 10) / 10).join("/")}`);
+  const busy = await restProblems(
+    routing,
+    cluster,
+    config.services.map((s) => ({ canary: { deployment: s.canary.deployment } })),
+  );
   if (busy.length) {
     throw new UsageError(
       `refused: production is not at rest (${busy.join(", ")}) and no release is recorded in flight; run \`release-gate rollback\` to ` +

@@ -11,15 +11,13 @@
  */
 import type { ReleaseRecord, StepRecord } from "../audit/record.ts";
 import { UsageError } from "../errors.ts";
-import { canonicalTemplate, containerImage, replicaSetOfRevision, revisionOf, templateOfReplicaSet } from "../kube/deployments.ts";
-import { versionOf } from "../config/image-ref.ts";
-import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
+import { containerImage } from "../kube/deployments.ts";
 import type { PipelineEnv, Run } from "./context.ts";
 import { runPlan } from "./run-plan.ts";
 import { inspectInFlight, type InFlightState, stepLabelOf } from "./journal.ts";
 import { withRelease } from "./lifecycle.ts";
 import { planRelease, type ReleasePlan } from "./plan.ts";
-import { promotedImage } from "./steps.ts";
+import { promotedImage, stableState } from "./stable-guard.ts";
 
 /** What a resumed run's record says about the run it continued (stored with the record, shown as its "resume" step). */
 export interface ResumeInfo {
@@ -32,7 +30,10 @@ export type ResumedRecord = ReleaseRecord & { resumed?: ResumeInfo };
 
 const REFUSED_TAIL = "Run `release-gate rollback` to return production to rest (then deploy again); nothing was changed";
 
-export async function resume(env: PipelineEnv, req: { tag: string; signal?: AbortSignal }): Promise<ReleaseRecord> {
+export async function resume(
+  env: PipelineEnv,
+  req: { tag: string; allowMutableTag?: boolean; signal?: AbortSignal },
+): Promise<ReleaseRecord> {
   // Read before the lock, so what cannot be resumed is refused without a write; checked again under the lock.
   const stored = await inspectInFlight(env.kube, env.config.namespace);
   const earlier = stored.kind === "ok" ? stored.state : undefined;
@@ -48,6 +49,7 @@ export async function resume(env: PipelineEnv, req: { tag: string; signal?: Abor
       takeOver: "stale",
       planFrom: startIndex,
       ...(earlier?.record.skipCanary ? { skipCanary: earlier.record.skipCanary } : {}),
+      ...(req.allowMutableTag ? { allowMutableTag: true } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
     },
     async (run) => {
@@ -160,26 +162,13 @@ export async function verifyLiveState(
       differs.push(`${!stable ? s.stable.deployment : s.canary.deployment} does not exist`);
       continue;
     }
-    const previous = replicaSetOfRevision(stable, run.cluster.replicaSets(), s.stable.revision);
-    const live = canonicalTemplate(stable.spec?.template);
-    const isPrevious =
-      revisionOf(stable) === s.stable.revision || (!!previous && live === canonicalTemplate(templateOfReplicaSet(previous)));
-    let isPromoted = false;
-    if (state.promotionStarted && previous) {
-      // The recorded revision's template with the promoted image (and the released-tag annotation) is what promotion makes.
-      const image = containerImage(stable, s.container);
-      const promoted = templateOfReplicaSet(previous);
-      for (const c of promoted.spec?.containers ?? []) if (c.name === s.container) c.image = image;
-      if (s.canary.digest) {
-        const annotations = { ...promoted.metadata?.annotations, [RELEASED_TAG_ANNOTATION]: versionOf(s.canary.image) };
-        promoted.metadata = { ...promoted.metadata, annotations };
-      }
-      isPromoted = image === promotedImage(s) && live === canonicalTemplate(promoted);
-    }
-    if (!(isPrevious || isPromoted)) {
+    const is = stableState(run.cluster, s);
+    const isPromoted = state.promotionStarted && is.kind === "promoted";
+    if (!(is.kind === "previous" || isPromoted)) {
       differs.push(
         `${s.stable.deployment}: pod template differs from its recorded revision ` +
-          `${s.stable.revision}${state.promotionStarted ? " and from the promoted one" : ""} (image ${containerImage(stable, s.container)})`,
+          `${s.stable.revision}${state.promotionStarted ? " and from the promoted one" : ""} (image ${containerImage(stable, s.container)}` +
+          `${is.kind === "changed" ? `; ${is.changed}` : ""})`,
       );
     }
     if (state.promotionStarted && liveWeight === 0 && !skipCanary) {

@@ -5,7 +5,9 @@
  *     clears sticky sessions). Stable is never touched.
  *   - After promotion started (I3): stable put back on its own previous revision (its ReplicaSet, matched by owner
  *     and revision, as `kubectl rollout undo` does) and rolled out first; only then does traffic return to it
- *     (weight 0), then the canary goes to 0.
+ *     (weight 0), then the canary goes to 0. Only promotion's own change is undone: a stable someone else changed
+ *     meanwhile is left as they made it, and the rollback says who (stable-guard.ts).
+ *   - A canary Deployment deleted meanwhile is a fact to report (no pod, weight 0), not a failure.
  * It runs under its own signal: the SIGTERM that cancelled the release must not cancel its rollback. That signal
  * is its deadline (rollbackDeadlineMs in plan.ts: weightVerified + scaleDown, plus stableRollout once promotion
  * started); past it, the rollback stops and says where production may stand and to run `release-gate rollback`.
@@ -14,10 +16,11 @@ import { formatDuration } from "../config/duration.ts";
 import { FailedError } from "../errors.ts";
 import { describeApiError } from "../kube/api-errors.ts";
 import { waitRolledOut } from "../health/wait-rollout.ts";
-import { canonicalTemplate, replicaSetOfRevision, restoreTemplate, templateOfReplicaSet } from "../kube/deployments.ts";
+import { replicaSetOfRevision, restoreTemplate, templateOfReplicaSet } from "../kube/deployments.ts";
 import { type RollbackResult, type Run, servicesOf } from "./context.ts";
-import { corruptStateAdvice, stepLabelOf, type InFlightState } from "./journal.ts";
+import { corruptStateAdvice, StateOwnedError, stepLabelOf, type InFlightState } from "./journal.ts";
 import { rollbackDeadlineMs, rollbackDeadlineTerms } from "./plan.ts";
+import { stableState } from "./stable-guard.ts";
 import { scale } from "./steps.ts";
 
 export interface RollbackOptions {
@@ -41,12 +44,18 @@ export async function rollBack(run: Run, reason: string, opts: RollbackOptions =
   const stableReplicas = (name: string) => services.find((s) => s.name === name)?.stable.replicas ?? 1;
   let stage: RollbackStage = state.promotionStarted ? "restore-stable" : "weight-zero";
   let weightZeroMs: number | undefined;
+  /** What the rollback found and worked around (a missing canary, someone else's change to stable), said in its detail. */
+  const notes: string[] = [];
   const work = async (): Promise<RollbackResult> => {
     progress.step("rollback", 0);
     progress.warn(`rolling back: ${reason}`);
     if (opts.unreadable) progress.warn(`${corruptStateAdvice(opts.unreadable)}. Rolling back from the live objects now.`);
-    // Best effort: repairing matters more than recording that it started.
-    await run.journal.rollingBack().catch((err: unknown) => progress.warn(`could not write the in-flight state: ${describeApiError(err)}`));
+    // Best effort: repairing matters more than recording that it started; but a state another run owns now (or
+    // deleted) means that run owns production: this one stops.
+    await run.journal.rollingBack().catch((err: unknown) => {
+      if (err instanceof StateOwnedError) throw err;
+      progress.warn(`could not write the in-flight state: ${describeApiError(err)}`);
+    });
     if (state.promotionStarted) {
       const restored: string[] = [];
       signal.throwIfAborted();
@@ -61,9 +70,15 @@ export async function rollBack(run: Run, reason: string, opts: RollbackOptions =
               `put it back by hand (\`kubectl -n ${ns} rollout history deployment/${s.stable.deployment}\`, then \`kubectl rollout undo --to-revision=…\`)`,
           );
         }
-        const template = templateOfReplicaSet(previous);
-        if (canonicalTemplate(live.spec?.template) !== canonicalTemplate(template)) {
-          run.cluster.noteWrite(await restoreTemplate(kube, ns, s.stable.deployment, template));
+        // Only promotion's own change is undone: someone else's (a hotfix by hand) is left as they made it.
+        const is = stableState(run.cluster, s);
+        if (is.kind === "changed") {
+          notes.push(`stable was not restored over someone else's change: ${is.changed}`);
+          progress.warn(`not restoring stable of ${s.name}: ${is.changed}`);
+          continue;
+        }
+        if (is.kind === "promoted") {
+          run.cluster.noteWrite(await restoreTemplate(kube, ns, s.stable.deployment, templateOfReplicaSet(previous)));
           restored.push(`${s.stable.deployment} to revision ${s.stable.revision}`);
         }
       }
@@ -88,6 +103,9 @@ export async function rollBack(run: Run, reason: string, opts: RollbackOptions =
     stage = "scale-down";
     progress.info(`weight 0 verified ${weightZeroMs} ms after the rollback started`);
     signal.throwIfAborted();
+    for (const s of services.filter((x) => !run.cluster.deployment(x.canary.deployment))) {
+      notes.push(`canary Deployment ${s.canary.deployment} does not exist (deleted): it has no pod, and its weight is 0`);
+    }
     await Promise.all(services.map((s) => scale(run, s.canary.deployment, 0)));
     stage = "reset";
     signal.throwIfAborted();
@@ -98,6 +116,7 @@ export async function rollBack(run: Run, reason: string, opts: RollbackOptions =
       restoredMs: Date.now() - started,
       detail:
         `${state.promotionStarted ? "stable's previous revision restored and rolled out, then " : ""}weight 0 verified, canary scaled to 0` +
+        notes.map((n) => `; ${n}`).join("") +
         (opts.unreadable
           ? `; the in-flight state could not be used (${opts.unreadable}), so stable was left as it is: its previous revision is not known, check its image`
           : ""),
@@ -118,6 +137,7 @@ export async function rollBack(run: Run, reason: string, opts: RollbackOptions =
     if (result !== "deadline") return result;
     return pastDeadline();
   } catch (err) {
+    if (err instanceof StateOwnedError) throw err; // Another run owns production: not a failed rollback, no rollback at all.
     // An operation that gave up because the deadline passed (its abort won the race): the same verdict.
     if (signal.aborted) return pastDeadline();
     const message = describeApiError(err);

@@ -10,7 +10,7 @@ import { type Run, servicesOf } from "./context.ts";
 import type { ServiceInFlight } from "./journal.ts";
 import type { Outcome } from "./lifecycle.ts";
 import { planRelease } from "./plan.ts";
-import { runCanaryStep, runPromoteStep, runStep, setImage } from "./steps.ts";
+import { runCanaryStep, runPromoteStep, runStep, setImage, startPromotion } from "./steps.ts";
 
 /** Stable already runs this version of the service (by the same reference, or pinned to it by an earlier release). */
 function alreadyReleased(s: ServiceInFlight): boolean {
@@ -51,7 +51,7 @@ export async function runPlan(run: Run, opts: { skipCanary: boolean; startIndex:
         run,
         planned.label,
         undefined,
-        () => run.journal.promotionStarting(),
+        () => startPromotion(run),
         (rec) => runPromoteStep(run, rec, { skipCanary: opts.skipCanary }),
       );
     }

@@ -1,11 +1,13 @@
 /**
  * The observed split: after a weight change, each service's public URL is sampled (where the app reports its
- * version) to check what users really get. A clear mismatch fails the step; an app without versions only warns.
+ * version) to check what users really get. A clear mismatch fails the step, and so does a canary that never answers
+ * with its own version while the app reports versions (it runs something else than the tag); an app that reports no
+ * version at all only warns.
  * Sampling has a deadline (observedSplit.deadline), which plan counts.
  */
 import type { StepRecord } from "../audit/record.ts";
 import { versionOf } from "../config/image-ref.ts";
-import { observeSplit } from "../traffic/observed-split.ts";
+import { canaryVersionNeverSeen, observeSplit } from "../traffic/observed-split.ts";
 import { type Run, servicesOf, StepFailure } from "./context.ts";
 
 export async function checkObservedSplit(run: Run, weight: number, stepName: string, rec: StepRecord): Promise<void> {
@@ -43,6 +45,13 @@ export async function checkObservedSplit(run: Run, weight: number, stepName: str
         },
       ];
       if (result.verdict === "mismatch") throw new StepFailure(stepName, `${s.name}: ${result.summary}`);
+      if (canaryVersionNeverSeen(result, expected)) {
+        throw new StepFailure(
+          stepName,
+          `${s.name}: no answer carried the canary's version ${canaryVersion} in ${split.versionHeader} (seen: ${result.examples.join("; ")}); ` +
+            `the canary's app does not report the version it was released as, so what answers cannot be told to be the canary (${result.summary})`,
+        );
+      }
       if (result.verdict === "inconclusive")
         progress.warn(`${s.name}: observed split inconclusive (${result.summary}); relying on the routers' read-back`);
       else progress.info(`${s.name}: ${result.summary}`);

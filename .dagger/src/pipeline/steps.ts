@@ -7,9 +7,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AnalysisFailure, observeMetrics } from "../analysis/index.ts";
 import type { StepRecord } from "../audit/record.ts";
 import { formatDuration } from "../config/duration.ts";
-import { pinnedTo, versionOf } from "../config/image-ref.ts";
+import { versionOf } from "../config/image-ref.ts";
 import { awaitRunningDigests, waitAvailable, waitRolledOut, watchCanaryHealth } from "../health/index.ts";
-import { describeApiError, explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
+import { describeApiError, explainApiFailure, isApiFailure, isNotFound } from "../kube/api-errors.ts";
 import { scaleDeployment, setContainerImage } from "../kube/deployments.ts";
 import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
 import { finishStep, healthLimits, newStepRecord, type Run, servicesOf, StepFailure } from "./context.ts";
@@ -17,6 +17,7 @@ import type { ServiceInFlight } from "./journal.ts";
 import type { Step } from "./plan.ts";
 import { canaryPodsReady, ObservationLog } from "./observation.ts";
 import { checkObservedSplit } from "./split-check.ts";
+import { foreignStableChanges, promotedImage, type StableIs } from "./stable-guard.ts";
 import { smokeServices } from "./smoke-services.ts";
 
 type CanaryStep = Extract<Step, { kind: "canary" }>;
@@ -56,9 +57,18 @@ export async function runStep(
   }
 }
 
-/** Scale a Deployment, and tell the watch which generation to wait for. */
+/**
+ * Scale a Deployment, and tell the watch which generation to wait for. A Deployment scaled to 0 that does not exist
+ * (deleted during the release) has no pod to stop: that is reported, not a failure.
+ */
 export async function scale(run: Run, deployment: string, replicas: number): Promise<void> {
-  run.cluster.noteWrite(await scaleDeployment(run.env.kube, run.env.config.namespace, deployment, replicas));
+  const { kube, config, progress } = run.env;
+  try {
+    run.cluster.noteWrite(await scaleDeployment(kube, config.namespace, deployment, replicas));
+  } catch (err) {
+    if (!(replicas === 0 && isNotFound(err))) throw err;
+    progress.warn(`Deployment ${config.namespace}/${deployment} does not exist (deleted during the release): no pod of it to scale down`);
+  }
 }
 
 /** Set a Deployment's container image (and template annotations), and tell the watch which generation to wait for. */
@@ -205,6 +215,7 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
       throw new StepFailure(label, `canary health: ${failure.message}`);
     }
   });
+  const routes = guardRoutes(run, label, signal);
   const probing = (async () => {
     for (;;) {
       try {
@@ -242,7 +253,7 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
     throw new StepFailure(label, `metric analysis: ${err.message}`);
   });
   try {
-    await Promise.all([...watches, probing, analysing]);
+    await Promise.all([...watches, routes, probing, analysing]);
   } finally {
     clearTimeout(timer);
     window.abort();
@@ -251,6 +262,12 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
   }
   run.signal.throwIfAborted();
   return probes;
+}
+
+/** Fails the window when a route object's weight changes under it: a change this run did not make (issue 13). */
+async function guardRoutes(run: Run, label: string, signal: AbortSignal): Promise<void> {
+  const change = await run.routing.untilChanged(signal, run.env.config.deadlines.weightVerified);
+  if (change) throw new StepFailure(label, `traffic was moved by someone else: ${change.summary}`);
 }
 
 /** With no canary, the record's digest is what stable's new pods run, once all of them are in view (best effort). */
@@ -270,9 +287,21 @@ async function recordStableDigests(run: Run): Promise<void> {
   );
 }
 
-/** The image stable is promoted to: the digest the canary ran, or its tag when no digest was reported. */
-export function promotedImage(s: ServiceInFlight): string {
-  return s.canary.digest ? pinnedTo(s.canary.image, s.canary.digest) : s.canary.image;
+/**
+ * Written before stable is touched (runStep's begin for promotion), once stable is found as this release can account
+ * for it: a hotfix someone made by hand during the release is never promoted over (stable-guard.ts).
+ */
+export async function startPromotion(run: Run): Promise<void> {
+  const accept: Array<StableIs["kind"]> = run.journal.state?.promotionStarted ? ["previous", "promoted"] : ["previous"];
+  const changed = foreignStableChanges(run.cluster, servicesOf(run), accept);
+  if (changed.length) {
+    throw new StepFailure(
+      "promote",
+      `stable was changed by someone else during the release: ${changed.join("; ")}. release-gate does not promote over ` +
+        `someone else's change: stable is left as they made it`,
+    );
+  }
+  await run.journal.promotionStarting();
 }
 
 /**
@@ -305,6 +334,8 @@ export async function runPromoteStep(run: Run, rec: StepRecord, opts: { skipCana
       }),
     ),
   );
+  const overridden = foreignStableChanges(run.cluster, services, ["promoted"]);
+  if (overridden.length) throw new StepFailure("promote", `stable was changed by someone else during promotion: ${overridden.join("; ")}`);
   if (opts.skipCanary) await recordStableDigests(run);
   if (!opts.skipCanary) {
     progress.waiting("traffic back to stable (weight 0)");

@@ -15,6 +15,7 @@ import { FailedError, UsageError } from "../errors.ts";
 import {
   assertWeight,
   groupBy,
+  missingServices,
   requireServices,
   SplittingRouter,
   splittingTraits,
@@ -23,6 +24,7 @@ import {
   type RouterInputs,
   type RouterType,
   type TrafficRouter,
+  type WatchedRoute,
 } from "./router.ts";
 import { isConflict, isNotFound } from "../kube/api-errors.ts";
 
@@ -240,6 +242,7 @@ export class GatewayApiRouter extends SplittingRouter implements TrafficRouter {
   readonly name: string;
   readonly services: readonly string[];
   readonly objects: readonly ObjectRef[];
+  readonly watched: readonly WatchedRoute[];
   private readonly kube: Kube;
   private readonly backends: ServiceBackends[];
   /** The route as last read or written: the base of the next write, whose resourceVersion guards it. */
@@ -254,6 +257,23 @@ export class GatewayApiRouter extends SplittingRouter implements TrafficRouter {
     this.name = `gateway-api HTTPRoute ${this.namespace}/${this.httpRoute}`;
     this.services = opts.services.map((s) => s.name ?? s.stableService);
     this.objects = [{ kind: "HTTPRoute", namespace: this.namespace, name: this.httpRoute }];
+    this.watched = [
+      {
+        ref: this.objects[0]!,
+        path: `/apis/${GATEWAY_GROUP}/${GATEWAY_VERSION}/namespaces/${this.namespace}/${HTTPROUTES}`,
+        list: () =>
+          this.kube.custom.listNamespacedCustomObject({
+            group: GATEWAY_GROUP,
+            version: GATEWAY_VERSION,
+            namespace: this.namespace,
+            plural: HTTPROUTES,
+            fieldSelector: `metadata.name=${this.httpRoute}`,
+          }) as Promise<{ items: unknown[]; metadata?: { resourceVersion?: string } }>,
+        weightIn: (o) => (o ? this.shareOf(o as HTTPRoute) : 0),
+        // Rules are one atomic list: whoever wrote them last wrote the weights.
+        weightFields: [["f:spec", "f:rules"]],
+      },
+    ];
   }
 
   private get where(): string {
@@ -348,9 +368,33 @@ export class GatewayApiRouter extends SplittingRouter implements TrafficRouter {
   /** The largest canary share over the weighted rules (the most traffic the canary can be getting). */
   async getWeight(): Promise<number> {
     const route = await this.read();
-    if (!route) return 0;
+    return route ? this.shareOf(route) : 0;
+  }
+
+  private shareOf(route: HTTPRoute): number {
     const shares = canaryShares(route, this.backends, this.header);
     return shares.length ? Math.max(...shares.map((s) => s.share)) : 0;
+  }
+
+  /** The route must exist and have a rule sending each service's traffic to its stable Service, which must exist. */
+  async stableRouteProblems(): Promise<string[]> {
+    const route = await this.read();
+    const problems: string[] = [];
+    if (!route) problems.push(`${this.where} does not exist: users reach no backend of it`);
+    else {
+      for (const svc of this.backends) {
+        if (!weightedRuleIndexes(route, svc, this.header).length)
+          problems.push(`${this.where} has no rule sending traffic to the stable Service ${svc.stableService}`);
+      }
+    }
+    return [
+      ...problems,
+      ...(await missingServices(
+        this.kube,
+        this.namespace,
+        this.backends.map((s) => s.stableService),
+      )),
+    ];
   }
 
   /** Header rules removed, canary weight 0 (the canary backendRefs stay, at weight 0). */
@@ -368,6 +412,8 @@ export const gatewayApi: RouterType = {
   kind: "gateway-api",
   ...splittingTraits,
   describeWeight: (weight) => `set weight ${weight} on the HTTPRoute backendRefs and verify it took effect`,
+  describeRoute: (route) =>
+    `HTTPRoute ${route.httpRoute ?? "(none named)"}${route.ruleIndex !== undefined ? ` rule ${route.ruleIndex}` : ""}`,
   build: (kube: Kube, inputs: RouterInputs) =>
     [...groupBy(inputs.services, (s) => s.httpRoute!)].map(
       ([httpRoute, services]) =>

@@ -17,6 +17,7 @@ import { ifExists, isConflict, isNotFound } from "../kube/api-errors.ts";
 import {
   assertWeight,
   groupBy,
+  missingServices,
   requireServices,
   MANAGED_BY,
   MANAGED_BY_LABEL,
@@ -27,6 +28,7 @@ import {
   type RouterInputs,
   type RouterType,
   type TrafficRouter,
+  type WatchedRoute,
 } from "./router.ts";
 
 const A = "nginx.ingress.kubernetes.io/";
@@ -184,6 +186,7 @@ export class IngressNginxRouter extends SplittingRouter implements TrafficRouter
   readonly name: string;
   readonly services: readonly string[];
   readonly objects: readonly ObjectRef[];
+  readonly watched: readonly WatchedRoute[];
   private readonly kube: Kube;
   private readonly swaps: BackendSwap[];
 
@@ -197,6 +200,16 @@ export class IngressNginxRouter extends SplittingRouter implements TrafficRouter
     this.name = `ingress-nginx Ingress ${this.namespace}/${this.canaryIngress}`;
     this.services = opts.services.map((s) => s.name ?? s.stableService);
     this.objects = [{ kind: "Ingress", namespace: this.namespace, name: this.canaryIngress }];
+    this.watched = [
+      {
+        ref: this.objects[0]!,
+        path: `/apis/networking.k8s.io/v1/namespaces/${this.namespace}/ingresses`,
+        list: () =>
+          this.kube.networking.listNamespacedIngress({ namespace: this.namespace, fieldSelector: `metadata.name=${this.canaryIngress}` }),
+        weightIn: (o) => (o ? weightFromAnnotations((o as k8s.V1Ingress).metadata?.annotations, this.where()) : 0),
+        weightFields: [CANARY, CANARY_WEIGHT, CANARY_WEIGHT_TOTAL].map((a) => ["f:metadata", "f:annotations", `f:${a}`]),
+      },
+    ];
   }
 
   private where(name = this.canaryIngress): string {
@@ -371,6 +384,31 @@ export class IngressNginxRouter extends SplittingRouter implements TrafficRouter
     }
   }
 
+  /** The main Ingress must exist and send each service's host/path to its stable Service, which must exist. */
+  async stableRouteProblems(): Promise<string[]> {
+    const stable = (await this.readAll()).get(this.ingress);
+    const problems: string[] = [];
+    if (!stable) problems.push(`${this.where(this.ingress)} does not exist: users reach no backend of it`);
+    else {
+      const referenced = new Set(
+        [stable.spec?.defaultBackend, ...(stable.spec?.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((p) => p.backend))].map(
+          (b) => b?.service?.name,
+        ),
+      );
+      for (const s of this.swaps)
+        if (!referenced.has(s.stableService))
+          problems.push(`${this.where(this.ingress)} no longer sends to the stable Service ${s.stableService}`);
+    }
+    return [
+      ...problems,
+      ...(await missingServices(
+        this.kube,
+        this.namespace,
+        this.swaps.map((s) => s.stableService),
+      )),
+    ];
+  }
+
   private async patchAnnotations(annotations: Record<string, string | null>, what: string): Promise<void> {
     try {
       await this.kube.networking.patchNamespacedIngress(
@@ -395,6 +433,7 @@ export const ingressNginx: RouterType = {
   kind: "ingress-nginx",
   ...splittingTraits,
   describeWeight: (weight) => `set weight ${weight} on the canary Ingress and verify it took effect`,
+  describeRoute: (route) => `Ingress ${route.ingress ?? "(none named)"}`,
   build: (kube: Kube, inputs: RouterInputs) =>
     [...groupBy(inputs.services, (s) => s.ingress!)].map(
       ([ingress, services]) =>

@@ -19,6 +19,8 @@ export interface SplitCounts {
   canary: number;
   /** Responses whose version header is missing or neither version. */
   unknown: number;
+  /** Of `unknown`, the responses without the version header at all (the rest name another version). */
+  missing?: number;
   /** Requests that failed (connection error, timeout); status codes are not judged here. */
   errors: number;
 }
@@ -151,13 +153,24 @@ export interface ObserveSplitOptions {
   verdict?: VerdictOptions;
 }
 
+/**
+ * The canary never answered with its own version while the app does report versions: some answers came from
+ * something that is neither stable's version nor the canary's (the canary's app reports another version than the
+ * tag it was released as, or none at all), and not one carried the canary's. A canary expected to get traffic
+ * (`expectedWeight` > 0) then cannot be told to be the one that answers: a failure, not an inconclusive split.
+ */
+export function canaryVersionNeverSeen(result: SplitCounts, expectedWeight: number): boolean {
+  const reporting = result.stable + result.canary + (result.unknown - (result.missing ?? 0));
+  return expectedWeight > 0 && result.canary === 0 && result.unknown > 0 && reporting > 0;
+}
+
 /** Sample `url` and judge the split. Sends only GETs; changes nothing. */
 export async function observeSplit(o: ObserveSplitOptions): Promise<SplitResult> {
   const samples = o.samples ?? 200;
   const concurrency = Math.max(1, Math.min(o.concurrency ?? 8, samples));
   const timeoutMs = o.timeoutMs ?? 5_000;
   const header = o.versionHeader.toLowerCase();
-  const counts: SplitCounts = { stable: 0, canary: 0, unknown: 0, errors: 0 };
+  const counts: SplitCounts = { stable: 0, canary: 0, unknown: 0, missing: 0, errors: 0 };
   const examples = new Set<string>();
   const own = o.dispatcher ? undefined : new Agent({ connections: concurrency });
   const dispatcher = o.dispatcher ?? own!;
@@ -183,6 +196,7 @@ export async function observeSplit(o: ObserveSplitOptions): Promise<SplitResult>
       else if (version === o.stableVersion) counts.stable++;
       else {
         counts.unknown++;
+        if (version === undefined) counts.missing!++;
         if (examples.size < 5) examples.add(`HTTP ${res.statusCode} ${o.versionHeader}: ${version ?? "(missing)"}`);
       }
     } catch (err) {

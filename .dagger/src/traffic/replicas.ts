@@ -15,7 +15,7 @@
 import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { FailedError, UsageError } from "../errors.ts";
-import { assertWeight, type ObjectRef, type RouterInputs, type RouterType, type TrafficRouter } from "./router.ts";
+import { assertWeight, type ObjectRef, type RouterInputs, type RouterType, type TrafficRouter, type WatchedRoute } from "./router.ts";
 import { ifExists, isNotFound } from "../kube/api-errors.ts";
 
 export interface ReplicasRouterOptions {
@@ -55,6 +55,8 @@ export class ReplicasRouter implements TrafficRouter {
   readonly services: readonly string[];
   readonly objects: readonly ObjectRef[];
   readonly canaryHeader = undefined;
+  /** No route object: the weight is the canary's Ready pods, which the health watch follows. */
+  readonly watched: readonly WatchedRoute[] = [];
   private readonly kube: Kube;
 
   constructor(kube: Kube, opts: ReplicasRouterOptions) {
@@ -136,6 +138,17 @@ export class ReplicasRouter implements TrafficRouter {
     }
   }
 
+  /** The one Service over both tracks must exist: it is all users reach. */
+  async stableRouteProblems(): Promise<string[]> {
+    try {
+      await this.kube.core.readNamespacedService({ name: this.service, namespace: this.namespace });
+      return [];
+    } catch (err) {
+      if (isNotFound(err)) return [`Service ${this.namespace}/${this.service} does not exist: users reach no pod`];
+      throw err;
+    }
+  }
+
   private async scaleCanary(replicas: number, what: string): Promise<void> {
     try {
       await this.kube.apps.patchNamespacedDeploymentScale(
@@ -159,6 +172,7 @@ export const replicas: RouterType = {
   describeSizing: (weight, services) =>
     `scale the canary of ${services} to its ${weight}% share of Ready pods (with no router, that sets the weight)`,
   describeWeight: () => undefined,
+  describeRoute: () => "no route object (one Service over both tracks)",
   build: (kube: Kube, inputs: RouterInputs) =>
     inputs.services.map(
       (s) =>

@@ -6,6 +6,7 @@
  */
 import { UsageError } from "../errors.ts";
 import type { Kube } from "../kube/client.ts";
+import type { FieldPath } from "../kube/managed-fields.ts";
 
 /** A request header that sends one request to the canary regardless of weight (for direct canary smoke tests). */
 export interface CanaryHeader {
@@ -18,6 +19,22 @@ export interface ObjectRef {
   kind: "Ingress" | "HTTPRoute" | "Deployment";
   namespace: string;
   name: string;
+}
+
+/**
+ * A live object whose changes move a router's traffic, as the observation watches it: how to list it alone (the
+ * watch starts from that) and what canary weight it gives.
+ */
+export interface WatchedRoute {
+  readonly ref: ObjectRef;
+  /** Its collection's URL path, e.g. /apis/networking.k8s.io/v1/namespaces/production/ingresses. */
+  readonly path: string;
+  /** The list of just this object (fieldSelector metadata.name=…): what its watch starts from. */
+  list(): Promise<{ items: unknown[]; metadata?: { resourceVersion?: string } }>;
+  /** The canary weight (percent) this object gives, as the router reads it back; 0 when it is gone. Throws when unreadable. */
+  weightIn(object: unknown): number;
+  /** Where its managedFields hold the weight: whoever owns these changed it. */
+  readonly weightFields: FieldPath[];
 }
 
 export interface TrafficRouter {
@@ -46,6 +63,13 @@ export interface TrafficRouter {
   expectedWeight(weight: number, stableReplicas: number): number;
   /** All traffic to stable and header routing removed: the resting state between releases. */
   reset(): Promise<void>;
+  /** The live objects that carry its weight, watched during observation (none: nothing but pods moves its traffic). */
+  readonly watched: readonly WatchedRoute[];
+  /**
+   * What keeps users from reaching stable through it, read from the live objects (the main route and the stable
+   * Services it sends to): one sentence each, none when all is in place. Changes nothing.
+   */
+  stableRouteProblems(): Promise<string[]>;
 }
 
 /** One service of the release, as the routers need it (from release.yaml, validated by config/schema.ts). */
@@ -89,6 +113,8 @@ export interface RouterType {
   describeSizing(weight: number, services: string): string;
   /** How a phase's weight is set and verified, for plan; undefined when sizing alone sets it. */
   describeWeight(weight: number): string | undefined;
+  /** The route object of a service's route this kind moves, in words ("Ingress production-ingress"), for drift reports. */
+  describeRoute(route: { ingress?: string | undefined; httpRoute?: string | undefined; ruleIndex?: number | undefined }): string;
   build(kube: Kube, inputs: RouterInputs): TrafficRouter[];
 }
 
@@ -153,6 +179,12 @@ export async function requireServices(
         `Service ${namespace}/${name} does not exist (named in release.yaml): the ${router} router sends traffic to it; nothing was changed`,
       );
   }
+}
+
+/** The Services among `names` that do not exist, as problems for stableRouteProblems(). */
+export async function missingServices(kube: Kube, namespace: string, names: string[]): Promise<string[]> {
+  const have = new Set((await kube.core.listNamespacedService({ namespace })).items.map((s) => s.metadata?.name));
+  return names.filter((n) => !have.has(n)).map((n) => `Service ${namespace}/${n} does not exist`);
 }
 
 /** Routers are one per route object: the services sharing one are grouped. */

@@ -3,7 +3,6 @@
  * moved together and read back. Built from release.yaml without touching the cluster.
  */
 import pRetry, { AbortError } from "p-retry";
-import type { ReleaseConfig } from "../config/schema.ts";
 import { FailedError, UsageError } from "../errors.ts";
 import { describeApiError } from "../kube/api-errors.ts";
 import type { Kube } from "../kube/client.ts";
@@ -11,6 +10,7 @@ import { gatewayApi } from "./gateway-api.ts";
 import { ingressNginx } from "./ingress-nginx.ts";
 import { replicas } from "./replicas.ts";
 import type { CanaryHeader, RouterInputs, RouterKind, RouterType, TrafficRouter } from "./router.ts";
+import { RouteWatch, type RouteChange } from "./route-watch.ts";
 
 const ROUTER_TYPES: Record<RouterKind, RouterType> = { "ingress-nginx": ingressNginx, "gateway-api": gatewayApi, replicas };
 
@@ -19,8 +19,20 @@ export function routerType(kind: RouterKind): RouterType {
   return ROUTER_TYPES[kind];
 }
 
+/** A release's routes: as release.yaml describes them (a ReleaseConfig is one), or as an in-flight state recorded them. */
+export interface RoutesDescription {
+  namespace: string;
+  router: { kind: RouterKind; canaryHeader: CanaryHeader };
+  services: ReadonlyArray<{
+    name: string;
+    stable: { deployment: string; service: string };
+    canary: { deployment: string; service: string };
+    route: { ingress?: string | undefined; httpRoute?: string | undefined; ruleIndex?: number | undefined };
+  }>;
+}
+
 /** What the routers of `config` are built from. */
-export function routerInputs(config: ReleaseConfig): RouterInputs {
+export function routerInputs(config: RoutesDescription): RouterInputs {
   return {
     namespace: config.namespace,
     canaryHeader: config.router.canaryHeader,
@@ -39,9 +51,9 @@ export function routerInputs(config: ReleaseConfig): RouterInputs {
   };
 }
 
-/** The routing of a release described by release.yaml. Touches nothing. */
-export function routingFor(kube: Kube, config: ReleaseConfig): Routing {
-  return new Routing(routerType(config.router.kind).build(kube, routerInputs(config)));
+/** The routing of a release described by release.yaml (or recorded by its in-flight state). Touches nothing. */
+export function routingFor(kube: Kube, config: RoutesDescription): Routing {
+  return new Routing(routerType(config.router.kind).build(kube, routerInputs(config)), kube);
 }
 
 export interface VerifyOptions {
@@ -57,10 +69,38 @@ export class Routing {
   private readonly byService = new Map<string, TrafficRouter>();
   /** Each router's weight as last verified or read, to report at the end without reading it again. */
   private readonly known = new Map<TrafficRouter, number>();
+  private readonly kube: Kube | undefined;
+  /** The route objects' watch, started at the first observation and kept until close(). */
+  private watch: RouteWatch | undefined;
 
-  constructor(routers: TrafficRouter[]) {
+  /** `kube`: where the route objects are watched from (untilChanged); none, nothing is watched. */
+  constructor(routers: TrafficRouter[], kube?: Kube) {
     this.routers = routers;
+    this.kube = kube;
     for (const r of routers) for (const s of r.services) this.byService.set(s, r);
+  }
+
+  /**
+   * During an observation: resolves with the first route object that no longer gives the weight this Routing set
+   * and verified (someone else changed it), or undefined once `signal` aborts. `settleMs`: how long the watch may
+   * take to show this run's own last write.
+   */
+  async untilChanged(signal: AbortSignal, settleMs: number): Promise<RouteChange | undefined> {
+    if (!this.kube) return undefined;
+    this.watch ??= new RouteWatch(this.kube, this.routers);
+    return this.watch.untilChanged((r) => this.known.get(r), signal, settleMs);
+  }
+
+  /** Stop watching the route objects (the end of the run). Idempotent. */
+  async close(): Promise<void> {
+    const watch = this.watch;
+    this.watch = undefined;
+    await watch?.stop();
+  }
+
+  /** What keeps users from reaching stable, per router (read from the live objects). */
+  async stableRouteProblems(): Promise<string[]> {
+    return (await Promise.all(this.routers.map((r) => r.stableRouteProblems()))).flat();
   }
 
   /** The router that moves `service`'s traffic. */
