@@ -5,8 +5,10 @@
 #
 # Runs the CLI with this repository's own Node install when there is one (after `npm ci`), otherwise through
 # Dagger (`dagger call smoke`). RELEASE_GATE_RUNNER=node|dagger picks one explicitly. The bearer token is read
-# from SMOKE_TEST_TOKEN, never from the command line. The exit code is the suite's: 0 all checks passed,
-# 1 a check failed, 2 bad usage or input (through Dagger, every failure is 1: dagger call reports it so).
+# from SMOKE_TEST_TOKEN, never from the command line. The exit code is the suite's, through either runner:
+# 0 all checks passed, 1 a check failed, 2 bad usage or input (nothing sent). `dagger call` exits with the CLI's
+# own exit code (docs/dagger.md), so a refusal is 2 there too; only Dagger's own failures (no engine, the module
+# not loading) are dagger's exit code, 1.
 set -euo pipefail
 
 usage() {
@@ -16,6 +18,7 @@ usage: scripts/smoke-tests.sh URL [--canary] [--json]   (options before or after
   --canary  send the canary-routing header (X-Canary: always) to test the canary directly
   --json    print the report as JSON
 environment: SMOKE_TEST_TOKEN (bearer token), RELEASE_GATE_RUNNER=node|dagger
+exit codes (through Node or Dagger alike): 0 all checks passed, 1 a check failed, 2 bad usage or input (nothing sent)
 USAGE
 }
 

@@ -86,6 +86,49 @@ describe("the command catalog", () => {
   });
 });
 
+describe("the options of the commands that release an image", () => {
+  const SOURCES = new URL("../../.dagger/src/commands/", import.meta.url);
+  const declaring = (flag: string) =>
+    readdirSync(SOURCES)
+      .filter((f) => f.endsWith(".ts"))
+      .filter((f) => readFileSync(new URL(f, SOURCES), "utf8").includes(`"${flag}`));
+
+  it("are declared in one place (commands/release-env.ts), not once per command", () => {
+    // smoke, approvals and github-environments have a --token-env of their own (another token): not the smoke-test token's.
+    const smokeToken = readdirSync(SOURCES)
+      .filter((f) => f.endsWith(".ts"))
+      .filter((f) =>
+        /"--token-env <name>",\s*"NAME of the environment variable holding the smoke-test bearer token"/.test(
+          readFileSync(new URL(f, SOURCES), "utf8"),
+        ),
+      );
+    expect(smokeToken).toEqual(["release-env.ts"]);
+    expect(declaring("--github-run <run>")).toEqual(["release-env.ts"]);
+    expect(declaring("--github-token-env <name>")).toEqual(["release-env.ts"]);
+  });
+
+  it("read the same in deploy, undo, canary and promote", async () => {
+    const optionsOf = async (name: string) => {
+      const program = new Command();
+      (await commandCatalog[name]!.load()).register(program);
+      const cmd = program.commands[0]!;
+      return Object.fromEntries(
+        ["--token-env", "--github-run", "--github-token-env"].flatMap((flag) => {
+          const o = cmd.options.find((x) => x.long === flag);
+          return o
+            ? [[flag, { flags: o.flags, description: o.description.replace(/this (release|undo)/, "this …"), default: o.defaultValue }]]
+            : [];
+        }),
+      );
+    };
+    const [deploy, undo, canary, promote] = await Promise.all(["deploy", "undo", "canary", "promote"].map(optionsOf));
+    expect(Object.keys(deploy!)).toEqual(["--token-env", "--github-run", "--github-token-env"]);
+    expect(undo).toEqual(deploy);
+    expect(canary).toEqual({ "--token-env": deploy!["--token-env"] });
+    expect(promote).toEqual({ "--token-env": deploy!["--token-env"] });
+  });
+});
+
 describe("start-up loads only what the command uses", () => {
   let dir: string;
   beforeAll(async () => {

@@ -62,7 +62,8 @@ describe("docs/runbook.md, section 5, run as written", () => {
       });
       expect(r.exitCode, `${code}\n${r.stderr}`).toBe(0);
       // The look at stable names the tag a digest-pinned stable was released as.
-      if (code.includes("release-gate\\.qualisys\\.io/tag")) expect(String(r.stdout)).toContain("qualisys-api-stable\t1.6.0\n");
+      if (code.includes("release-gate\\.qualisys\\.io/tag"))
+        expect(String(r.stdout)).toMatch(/^qualisys-api-stable\t1\.6\.0@sha256:[0-9a-f]{64}$/m);
     }
 
     for (const svc of ["qualisys-api", "qualisys-web"]) {

@@ -8,7 +8,7 @@ import type { ReleaseRecord } from "#src/audit/record.ts";
 import { deploy } from "#src/pipeline/deploy.ts";
 import { FailedError } from "#src/errors.ts";
 import { bin } from "../support/bin.ts";
-import { deployment, imageOf, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
+import { deployment, imageOf, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { maxWeight, stableTemplateImages } from "../support/invariants.ts";
 import { digestOf, expectInvariants, expectResting, image, pinned } from "../support/scenario.ts";
 
@@ -41,7 +41,7 @@ describe("the digest the canary ran", () => {
     expect(imageOf(deployment(h.sim, "qualisys-api-stable"), "qualisys-api")).toBe(pinned("qualisys-api", "1.1.0"));
     // The tag it was released as stays on the template: the next release knows the version stable reports.
     expect(deployment(h.sim, "qualisys-api-stable").spec.template.metadata.annotations).toMatchObject({
-      "release-gate.qualisys.io/tag": "1.1.0",
+      "release-gate.qualisys.io/tag": `1.1.0@${digestOf("qualisys-api", "1.1.0")}`,
     });
     const markdown = await bin(h, ["history"]);
     expect(markdown.stdout).toMatch(/1\.1\.0/);
@@ -74,5 +74,50 @@ describe("the digest the canary ran", () => {
     expect(stableTemplateImages(harness.events, "qualisys-api")).toEqual([image("qualisys-api", OLD)]);
     await expectResting(harness, OLD, "rolled-back", ["qualisys-api"]);
     expectInvariants(harness);
+  });
+});
+
+describe("the released-tag annotation after the manifests were applied again", () => {
+  /** Stable rolled out what the test just put on it. */
+  async function rolledOut(h: Harness): Promise<void> {
+    const r = await h.kubectl.run(["rollout", "status", "deployment/qualisys-api-stable", "-n", NS, "--timeout=60s"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+  }
+
+  it("is believed only for its own digest: the next releases know what stable really runs", async () => {
+    h = await startHarness({ services: ["qualisys-api"] });
+    await deploy(h.env, { tag: "1.1.0" });
+    // A GitOps-style re-apply puts the manifests' 1.0.0 back and keeps the annotation it never set.
+    const applied = await h.kubectl.run(["apply", "-k", "kubernetes/production"]);
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    await rolledOut(h);
+    const stable = deployment(h.sim, "qualisys-api-stable");
+    expect(imageOf(stable, "qualisys-api")).toBe(image("qualisys-api", OLD));
+    expect(stable.spec.template.metadata.annotations["release-gate.qualisys.io/tag"]).toBe(`1.1.0@${digestOf("qualisys-api", "1.1.0")}`);
+    // Releasing 1.1.0 again is a release (stable runs 1.0.0), not "nothing to release", and its observed split tells
+    // stable's 1.0.0 from the canary's 1.1.0.
+    const again = await deploy(h.env, { tag: "1.1.0" });
+    expect(again.outcome).toBe("succeeded");
+    expect(again.services[0]).toMatchObject({ previousImage: image("qualisys-api", OLD), finalImage: pinned("qualisys-api", "1.1.0") });
+    expect(again.steps[0]!.observedSplit?.[0]?.samples).toBeGreaterThan(0);
+    // Stable's answers (1.0.0) were counted as stable's, never as neither version.
+    expect(h.log).not.toContainEqual(expect.stringMatching(/observed split inconclusive/));
+    // Re-applied pinned to 1.0.0's digest (kustomize `images: digest:`): still not the digest the annotation names, so
+    // stable is not taken for 1.1.0 (its version is then only its digest: what its app reports cannot be known).
+    const set = await h.kubectl.run([
+      "set",
+      "image",
+      "deployment/qualisys-api-stable",
+      `qualisys-api=${pinned("qualisys-api", OLD)}`,
+      "-n",
+      NS,
+    ]);
+    expect(set.exitCode, set.stderr).toBe(0);
+    await rolledOut(h);
+    const third = await deploy(h.env, { tag: "1.1.0" });
+    expect(third.outcome).toBe("succeeded");
+    expect(third.services[0]).toMatchObject({ previousImage: pinned("qualisys-api", OLD), finalImage: pinned("qualisys-api", "1.1.0") });
+    const status = await bin(h, ["status"]);
+    expect(status.stdout).toContain(`stable  ${image("qualisys-api", "1.1.0")}@${digestOf("qualisys-api", "1.1.0")}  `);
   });
 });

@@ -227,6 +227,31 @@ describe("3. a weight changed by someone else during observation ends the phase"
     },
     90_000,
   );
+
+  it("replicas router, the canary scaled by hand: its size is its weight, so the phase fails and rolls back, the writer named", async () => {
+    h = await startHarness({ router: "replicas", config: (d) => (d.phases[0].observe = "20s") });
+    const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
+    await whenStderr(run, OBSERVING_10);
+    // 1 canary pod next to 4 stable ones is the 20 % this run verified; 3 of 7 is 42.9 %.
+    expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBe(1);
+    const rv = await fromOutside(
+      h,
+      ["scale", "deployment/qualisys-api-canary", "--replicas=3", "-n", NS],
+      ["apps/v1/deployments", "qualisys-api-canary"],
+    );
+    const r = await run;
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    expect(String(r.stderr)).toMatch(
+      /failed at canary 10%: traffic was moved by someone else: Deployment production\/qualisys-api-canary now gives the canary 42\.9 %, not the 20 % this run set and verified, changed by "kubectl" \(Update at [^)]+\)/,
+    );
+    const rec = await expectResting(h, OLD, "rolled-back");
+    expect(rec.steps.map((s) => [s.name, s.result])).toEqual([
+      ["canary 10%", "failed"],
+      ["rollback", "passed"],
+    ]);
+    for (const svc of ["qualisys-api", "qualisys-web"]) expect(stableTemplateImages(h.events, svc)).toEqual([image(svc, OLD)]);
+    expectInvariants(h, { outsider: [rv] });
+  }, 90_000);
 });
 
 describe("4. 'all traffic on a healthy stable' is claimed only after checking", () => {

@@ -11,6 +11,7 @@ import { loadReleaseConfig } from "#src/config/load.ts";
 import type { PipelineEnv } from "#src/pipeline/context.ts";
 import { deploy } from "#src/pipeline/deploy.ts";
 import { canary } from "#src/pipeline/operator.ts";
+import { STATE_CONFIGMAP } from "#src/pipeline/journal.ts";
 import { readStatus, type ProductionStatus } from "#src/pipeline/status.ts";
 import { statusToText } from "#src/pipeline/status-text.ts";
 import { bin } from "../support/bin.ts";
@@ -151,12 +152,56 @@ describe("a release in flight", () => {
     // The canary Ingress the release moved still carries 50 %: that is where users' traffic goes.
     expect(st.weights).toEqual([{ router: "ingress-nginx Ingress production/production-ingress-canary", weight: 50 }]);
     expect(st.resting).toBe(false);
+    // The same sentences rollback prints (recorded.ts), naming the release as in flight (its run may be alive).
     expect(st.inFlight!.configDifferences).toEqual([
-      "qualisys-api: Ingress recorded production-ingress, release.yaml renamed-ingress",
-      "qualisys-web: Ingress recorded production-ingress, release.yaml renamed-ingress",
+      "service qualisys-api: release.yaml now routes through Ingress renamed-ingress; the release in flight changed Ingress production-ingress",
+      "service qualisys-web: release.yaml now routes through Ingress renamed-ingress; the release in flight changed Ingress production-ingress",
     ]);
     expect(text).toMatch(
-      /release\.yaml differs from what this release recorded \(status reads the recorded objects\): qualisys-api: Ingress/,
+      /release\.yaml differs from what this release recorded \(status reads the recorded objects\): service qualisys-api: release\.yaml now routes through Ingress renamed-ingress/,
     );
+  });
+
+  it("a state naming a Deployment release-gate never wrote is not trusted, as rollback judges it: UNREADABLE, never its weights' owner", async () => {
+    h = await startHarness({ services: ["qualisys-api"] });
+    const victim = await h.kubectl.run(["apply", "-f", "-"], {
+      input: stringify({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "payments", namespace: NS },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "payments" } },
+          template: {
+            metadata: { labels: { app: "payments" } },
+            spec: { containers: [{ name: "payments", image: "registry.example.com/payments:3.2.1" }] },
+          },
+        },
+      }),
+    });
+    expect(victim.exitCode, victim.stderr).toBe(0);
+    await canary(h.env, { tag: "2.0.0", weight: 10 });
+    // Someone with `update` on the ConfigMap adds a "dropped service" whose Deployments are another team's.
+    const cm = await h.env.kube.core.readNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace: NS });
+    const forged = JSON.parse(cm.data!["inflight.json"]!);
+    forged.services.push({
+      ...structuredClone(forged.services[0]),
+      name: "billing",
+      container: "payments",
+      stable: { ...forged.services[0].stable, deployment: "payments" },
+      canary: { ...forged.services[0].canary, deployment: "payments" },
+    });
+    await h.env.kube.core.replaceNamespacedConfigMap({
+      name: STATE_CONFIGMAP,
+      namespace: NS,
+      body: { ...cm, data: { "inflight.json": JSON.stringify(forged) } },
+    });
+    const { st, text } = await status(h);
+    expect(st.inFlight).toBeNull();
+    expect(st.stateUnreadable?.reason).toBe(
+      "it does not match release.yaml: billing names Deployment payments, which release-gate never changed",
+    );
+    expect(st.services.map((s) => s.name)).toEqual(["qualisys-api"]);
+    expect(text).toMatch(/in flight: UNREADABLE — the in-flight state \(ConfigMap release-gate-state\) is unreadable: it does not match/);
   });
 });

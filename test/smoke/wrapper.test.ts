@@ -101,6 +101,10 @@ describe("through the repo's Node install", () => {
       const r = await wrapper(args, {});
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^usage: scripts\/smoke-tests\.sh URL/);
+      // The same exit codes whichever runs the suite: docs/dagger.md says `dagger call` keeps the CLI's.
+      expect(r.stdout).toContain(
+        "exit codes (through Node or Dagger alike): 0 all checks passed, 1 a check failed, 2 bad usage or input (nothing sent)",
+      );
       expect(r.stderr).toBe("");
     },
   );
@@ -140,6 +144,11 @@ describe("through Dagger (a stand-in dagger CLI records what it is asked)", () =
       "env://SMOKE_TEST_TOKEN",
       "--canary",
     ]);
+  });
+
+  it("passes a refusal's exit code 2 through, as dagger call keeps the CLI's exit code (docs/dagger.md)", async () => {
+    const r = await wrapper(["https://app.qualisys.io"], env({ FAKE_DAGGER_EXIT: "2" }));
+    expect(r.code).toBe(2);
   });
 
   it("is chosen automatically where the repo has no Node install", async () => {

@@ -2,6 +2,10 @@
  * Bounded release history in the cluster: a ConfigMap whose `records.json` holds the newest N records, newest
  * first. Written with the object's resourceVersion, so two writers cannot lose each other's record.
  *
+ * Bounded by size too: a ConfigMap holds at most 1 MiB, and a record grows with every smoke result, observed split and
+ * metric evaluation. The history keeps the newest records that fit in HISTORY_MAX_BYTES (older ones go first), and
+ * the newest is always kept: storing a record never fails for its size. The record says what that cost.
+ *
  * Anyone with `update` on the ConfigMap can damage it, so what is read is validated (historySchema): a record that
  * is not one is never shown or kept as if it were. When a release stores its record over damaged content, the
  * content is not lost: it is moved aside to a key of its own (`records.unreadable.<time>.json`) and recording goes on.
@@ -16,6 +20,74 @@ import type { ReleaseRecord } from "./record.ts";
 export const HISTORY_CONFIGMAP = "release-gate-history";
 const KEY = "records.json";
 const ASIDE_PREFIX = "records.unreadable.";
+
+/** What the history's data may take: well under the 1 MiB the API server allows a ConfigMap (1048576 bytes). */
+export const HISTORY_MAX_BYTES = 900 * 1024;
+
+const bytes = (text: string): number => Buffer.byteLength(text, "utf8");
+
+/** What storing a record in the history cost, when it could not keep everything. */
+export interface StoredHistory {
+  /** Older records dropped so the rest fits (those beyond historyLimit are not counted: that is the limit). */
+  droppedForSize: number;
+  /** The stored copy of the new record leaves out its per-check detail: alone, it did not fit. */
+  detailLeftOut: boolean;
+}
+
+/** A record's stored copy without its per-check detail: passing smoke checks and metric evaluations first, then more. */
+function compacted(r: ReleaseRecord, level: 1 | 2): ReleaseRecord {
+  const cut = (text: string | undefined, n: number) => (text && text.length > n ? `${text.slice(0, n)}…` : text);
+  const steps = r.steps.map((st) => {
+    const { analysis: _analysis, ...rest } = st;
+    if (level === 1) return { ...rest, smoke: st.smoke.map((sm) => ({ ...sm, checks: sm.checks.filter((c) => !c.ok) })) };
+    const { observedSplit: _split, ...bare } = rest;
+    return { ...bare, smoke: [], ...(st.detail ? { detail: cut(st.detail, 500) } : {}) };
+  });
+  if (level === 1) return { ...r, steps };
+  return {
+    ...r,
+    steps,
+    ...(r.rollbackReason ? { rollbackReason: cut(r.rollbackReason, 2000) } : {}),
+    ...(r.finalState ? { finalState: cut(r.finalState, 2000) } : {}),
+  };
+}
+
+/**
+ * `record` and as many of the `older` records (newest first, at most `limit` in all) as fit in `budget` bytes of JSON;
+ * an older record goes before a newer one. The newest is always kept: when it alone does not fit, its stored copy
+ * leaves out the per-check detail. A record that had to give anything up says so (historyTrimmed).
+ */
+export function fitRecords(
+  record: ReleaseRecord,
+  older: ReleaseRecord[],
+  limit: number,
+  budget: number,
+): StoredHistory & { records: ReleaseRecord[] } {
+  const { historyTrimmed: _earlier, ...newest } = record;
+  const candidates = older.slice(0, Math.max(0, limit - 1));
+  // Room for the note on the newest record, whatever it will say.
+  const note = bytes(JSON.stringify({ historyTrimmed: { olderDropped: candidates.length, detailLeftOut: true } }));
+  let stored: ReleaseRecord = newest;
+  let detailLeftOut = false;
+  for (const level of [1, 2] as const) {
+    if (bytes(JSON.stringify(stored)) + note + 2 <= budget) break;
+    stored = compacted(newest, level);
+    detailLeftOut = true;
+  }
+  let total = bytes(JSON.stringify(stored)) + note + 2;
+  let kept = 0;
+  for (const r of candidates) {
+    total += bytes(JSON.stringify(r)) + 1;
+    if (total > budget) break;
+    kept++;
+  }
+  const droppedForSize = candidates.length - kept;
+  const trimmed = droppedForSize > 0 || detailLeftOut;
+  const head: ReleaseRecord = trimmed
+    ? { ...stored, historyTrimmed: { olderDropped: droppedForSize, ...(detailLeftOut ? { detailLeftOut: true as const } : {}) } }
+    : stored;
+  return { records: [head, ...candidates.slice(0, kept)], droppedForSize, detailLeftOut };
+}
 
 /** What a stored record must hold to be shown and kept; unknown fields (a newer version's) are kept. */
 export const storedRecordSchema = z.looseObject({
@@ -97,8 +169,9 @@ export function asideKey(now = new Date()): string {
 }
 
 /**
- * Add `record` (replacing one of the same id), keeping the newest `limit`. Damaged content found in records.json is
- * moved aside to a key of its own first, and `onMovedAside` says so; recording goes on.
+ * Add `record` (replacing one of the same id), keeping the newest `limit` that fit in HISTORY_MAX_BYTES (fitRecords;
+ * `record.historyTrimmed` then says what was given up). Damaged content found in records.json is moved aside to a key
+ * of its own first, and `onMovedAside` says so; recording goes on.
  */
 export async function appendHistory(
   kube: Kube,
@@ -106,8 +179,8 @@ export async function appendHistory(
   record: ReleaseRecord,
   limit: number,
   onMovedAside?: (message: string) => void,
-): Promise<void> {
-  await pRetry(
+): Promise<StoredHistory> {
+  const stored = await pRetry(
     async () => {
       try {
         let cm;
@@ -115,23 +188,25 @@ export async function appendHistory(
           cm = await kube.core.readNamespacedConfigMap({ name: HISTORY_CONFIGMAP, namespace });
         } catch (err) {
           if (!isNotFound(err)) throw err;
+          const fitted = fitRecords(record, [], limit, HISTORY_MAX_BYTES);
           await kube.core.createNamespacedConfigMap({
             namespace,
             body: {
               metadata: { name: HISTORY_CONFIGMAP, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
-              data: { [KEY]: JSON.stringify([record]) },
+              data: { [KEY]: JSON.stringify(fitted.records) },
             },
           });
-          return;
+          return fitted;
         }
         const found = historyOf(cm.data);
         const aside = found.damaged !== undefined ? asideKey() : undefined;
         const records = found.records.filter((r) => r.id !== record.id);
-        cm.data = {
-          ...cm.data,
-          ...(aside ? { [aside]: found.damaged! } : {}),
-          [KEY]: JSON.stringify([record, ...records].slice(0, limit)),
-        };
+        const others = { ...cm.data, ...(aside ? { [aside]: found.damaged! } : {}) };
+        delete others[KEY];
+        // What the other keys (content moved aside) take is not the records' to use.
+        const room = HISTORY_MAX_BYTES - Object.values(others).reduce((n, v) => n + bytes(v), 0);
+        const fitted = fitRecords(record, records, limit, room);
+        cm.data = { ...others, [KEY]: JSON.stringify(fitted.records) };
         await kube.core.replaceNamespacedConfigMap({ name: HISTORY_CONFIGMAP, namespace, body: cm });
         if (aside) {
           onMovedAside?.(
@@ -139,6 +214,7 @@ export async function appendHistory(
               `and the history goes on from the ${records.length} readable record(s)`,
           );
         }
+        return fitted;
       } catch (err) {
         // Only a lost compare-and-swap is worth another go; everything else is the caller's to report.
         if (isConflict(err)) throw err;
@@ -147,4 +223,8 @@ export async function appendHistory(
     },
     { retries: 5, minTimeout: 50, maxTimeout: 500 },
   );
+  // The caller's record (printed, --json) says what its stored copy says.
+  if (stored.records[0]?.historyTrimmed) record.historyTrimmed = stored.records[0].historyTrimmed;
+  else delete record.historyTrimmed;
+  return { droppedForSize: stored.droppedForSize, detailLeftOut: stored.detailLeftOut };
 }

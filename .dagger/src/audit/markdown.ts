@@ -22,6 +22,14 @@ export function recordToMarkdown(r: ReleaseRecord): string {
   if (r.skipCanary) lines.push(`- **Canary skipped:** ${cell(r.skipCanary.reason)}`);
   if (r.rollbackReason) lines.push(`- **Rollback reason:** ${cell(r.rollbackReason)}`);
   if (r.finalState) lines.push(`- **Production now:** ${cell(r.finalState)}`);
+  if (r.historyTrimmed) {
+    const t = r.historyTrimmed;
+    const what = [
+      t.olderDropped ? `${t.olderDropped} older record(s) dropped` : "",
+      t.detailLeftOut ? "stored without its per-check detail" : "",
+    ];
+    lines.push(`- **Release history:** ${what.filter(Boolean).join(", ")} to keep ConfigMap release-gate-history under its size limit`);
+  }
   lines.push("", "| service | previous | new | digest | stable runs now |", "|---|---|---|---|---|");
   for (const s of r.services) {
     lines.push(

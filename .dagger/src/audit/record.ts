@@ -99,4 +99,9 @@ export interface ReleaseRecord {
   finalWeights?: number[];
   /** One line on where production stands now. */
   finalState?: string;
+  /**
+   * Set when the history ConfigMap (which holds at most 1 MiB) could not keep this record next to every older one:
+   * how many older records it dropped for size, and whether the stored copy left out the record's per-check detail.
+   */
+  historyTrimmed?: { olderDropped: number; detailLeftOut?: true };
 }

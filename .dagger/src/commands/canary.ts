@@ -1,34 +1,31 @@
 /** `release-gate canary --tag T --weight W`: one canary step for operators, with deploy's safety. */
 import type { Command } from "commander";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, examples, intOption, readSecretEnv } from "./common.ts";
+import { examples, intOption, readSecretEnv } from "./common.ts";
+import { addSmokeTokenOption } from "./release-env.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
-    program
-      .command("canary")
-      .description(
-        "Size the canary for a weight, wait until Available, shift that weight, verify and smoke-test; rolls back on failure. The release stays in flight for `promote` or `rollback`.",
-      )
-      .requiredOption("--tag <tag>", "image tag or sha256: digest")
-      .requiredOption("--weight <percent>", "canary weight, 1..100", intOption(1))
-      .option(
-        "--allow-mutable-tag",
-        "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
-      )
-      .option(
-        "--token-env <name>",
-        "NAME of the environment variable holding the smoke-test bearer token",
-        envNameOption,
-        "SMOKE_TEST_TOKEN",
-      )
-      .addHelpText(
-        "after",
-        examples(
-          ["canary --tag 1.4.2 --weight 10", "size the canary, shift 10 % to it, verify, smoke-test"],
-          ["canary --tag 1.4.2 --weight 100", "then: promote --tag 1.4.2, or rollback"],
+    addSmokeTokenOption(
+      program
+        .command("canary")
+        .description(
+          "Size the canary for a weight, wait until Available, shift that weight, verify and smoke-test; rolls back on failure. The release stays in flight for `promote` or `rollback`.",
+        )
+        .requiredOption("--tag <tag>", "image tag or sha256: digest")
+        .requiredOption("--weight <percent>", "canary weight, 1..100", intOption(1))
+        .option(
+          "--allow-mutable-tag",
+          "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+        )
+        .addHelpText(
+          "after",
+          examples(
+            ["canary --tag 1.4.2 --weight 10", "size the canary, shift 10 % to it, verify, smoke-test"],
+            ["canary --tag 1.4.2 --weight 100", "then: promote --tag 1.4.2, or rollback"],
+          ),
         ),
-      ),
+    ),
   ).action(async (flags: ClusterFlags & { tag: string; weight: number; allowMutableTag?: boolean; tokenEnv: string }) => {
     // Loaded here, not at the top: `canary --help` must not load the Kubernetes client.
     const [{ canary }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);

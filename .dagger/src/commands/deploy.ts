@@ -4,8 +4,8 @@
  */
 import type { Command } from "commander";
 import { addClusterOptions, printAndRethrow, printRecord, withCancellation } from "./support.ts";
-import { envNameOption, examples } from "./common.ts";
-import { releaseEnv, type ReleaseFlags } from "./release-env.ts";
+import { examples } from "./common.ts";
+import { addReleaseOptions, releaseEnv, type ReleaseFlags } from "./release-env.ts";
 
 interface DeployFlags extends ReleaseFlags {
   tag: string;
@@ -18,50 +18,36 @@ interface DeployFlags extends ReleaseFlags {
 
 export function register(program: Command): void {
   addClusterOptions(
-    program
-      .command("deploy")
-      .description(
-        "Release an image: canary phases from release.yaml with smoke tests and health watch, then promote; rolls back by itself on any failure. Exit 0 released, 1 rolled back/failed, 2 refused (nothing changed).",
-      )
-      .requiredOption("--tag <tag>", "image tag (OCI tag grammar) or sha256: digest to release")
-      .option("--skip-canary", "emergency hotfix: straight to promote with smoke tests (needs --reason)")
-      .option("--reason <text>", "why the canary is skipped (recorded)")
-      .option("--repair", "roll back an interrupted release first, then deploy")
-      .option(
-        "--allow-mutable-tag",
-        "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
-      )
-      .option(
-        "--resume",
-        "continue the interrupted release of this same tag from the step it stopped in (after checking production still matches its record); excludes --repair",
-      )
-      .option(
-        "--token-env <name>",
-        "NAME of the environment variable holding the smoke-test bearer token",
-        envNameOption,
-        "SMOKE_TEST_TOKEN",
-      )
-      .option(
-        "--github-run <run>",
-        "the GitHub workflow run this release belongs to (OWNER/REPO/RUN_ID or its URL; default in Actions: GITHUB_REPOSITORY/GITHUB_RUN_ID): " +
-          "its approvals must satisfy release.yaml's two-person rule before anything changes (else exit 2)",
-      )
-      .option(
-        "--github-token-env <name>",
-        "NAME of the environment variable holding the GitHub token that reads the run's approvals (actions: read)",
-        envNameOption,
-        "GITHUB_TOKEN",
-      )
-      .addHelpText(
-        "after",
-        examples(
-          ["deploy --tag 1.4.2", "preflight → 10 % → 50 % → 100 % → promote → record"],
-          ['deploy --tag 1.4.3 --skip-canary --reason "hotfix INC-231"', "emergency: straight to promote, reason recorded"],
-          ["deploy --tag 1.4.2 --resume", "a run that died: continue it from the step it stopped in"],
-          ["deploy --tag 1.4.3 --repair", "a run that died: roll it back, then release 1.4.3"],
-          ["deploy --tag 1.4.2 --kubeconfig ~/.kube/prod --token-env QA_TOKEN", "another cluster, another token variable"],
+    addReleaseOptions(
+      program
+        .command("deploy")
+        .description(
+          "Release an image: canary phases from release.yaml with smoke tests and health watch, then promote; rolls back by itself on any failure. Exit 0 released, 1 rolled back/failed, 2 refused (nothing changed).",
+        )
+        .requiredOption("--tag <tag>", "image tag (OCI tag grammar) or sha256: digest to release")
+        .option("--skip-canary", "emergency hotfix: straight to promote with smoke tests (needs --reason)")
+        .option("--reason <text>", "why the canary is skipped (recorded)")
+        .option("--repair", "roll back an interrupted release first, then deploy")
+        .option(
+          "--allow-mutable-tag",
+          "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+        )
+        .option(
+          "--resume",
+          "continue the interrupted release of this same tag from the step it stopped in (after checking production still matches its record); excludes --repair",
+        )
+        .addHelpText(
+          "after",
+          examples(
+            ["deploy --tag 1.4.2", "preflight → 10 % → 50 % → 100 % → promote → record"],
+            ['deploy --tag 1.4.3 --skip-canary --reason "hotfix INC-231"', "emergency: straight to promote, reason recorded"],
+            ["deploy --tag 1.4.2 --resume", "a run that died: continue it from the step it stopped in"],
+            ["deploy --tag 1.4.3 --repair", "a run that died: roll it back, then release 1.4.3"],
+            ["deploy --tag 1.4.2 --kubeconfig ~/.kube/prod --token-env QA_TOKEN", "another cluster, another token variable"],
+          ),
         ),
-      ),
+      "release",
+    ),
   ).action(async (flags: DeployFlags) => {
     // Loaded here, not at the top: `deploy --help` must not load the Kubernetes client.
     const { deploy } = await import("../pipeline/deploy.ts");

@@ -1,27 +1,24 @@
 /** `release-gate promote --tag T`: promote a canary that passed at 100 % (I3), with deploy's safety. */
 import type { Command } from "commander";
 import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { envNameOption, examples, readSecretEnv } from "./common.ts";
+import { examples, readSecretEnv } from "./common.ts";
+import { addSmokeTokenOption } from "./release-env.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
-    program
-      .command("promote")
-      .description(
-        "Update stable to the canary's image (only after the canary passed at weight 100), shift traffic back to stable, scale the canary to 0; restores stable on failure.",
-      )
-      .requiredOption("--tag <tag>", "the tag whose canary is in flight")
-      .option(
-        "--allow-mutable-tag",
-        "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
-      )
-      .option(
-        "--token-env <name>",
-        "NAME of the environment variable holding the smoke-test bearer token",
-        envNameOption,
-        "SMOKE_TEST_TOKEN",
-      )
-      .addHelpText("after", examples(["promote --tag 1.4.2", "after canary --tag 1.4.2 --weight 100 passed"])),
+    addSmokeTokenOption(
+      program
+        .command("promote")
+        .description(
+          "Update stable to the canary's image (only after the canary passed at weight 100), shift traffic back to stable, scale the canary to 0; restores stable on failure.",
+        )
+        .requiredOption("--tag <tag>", "the tag whose canary is in flight")
+        .option(
+          "--allow-mutable-tag",
+          "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
+        )
+        .addHelpText("after", examples(["promote --tag 1.4.2", "after canary --tag 1.4.2 --weight 100 passed"])),
+    ),
   ).action(async (flags: ClusterFlags & { tag: string; allowMutableTag?: boolean; tokenEnv: string }) => {
     // Loaded here, not at the top: `promote --help` must not load the Kubernetes client.
     const [{ promote }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);

@@ -1,5 +1,6 @@
 /**
- * What the commands that release an image (deploy, undo) share: the smoke-token and GitHub-run options, and the run's
+ * What the commands that release an image share: the smoke-token option (deploy, undo, canary, promote), the GitHub-run
+ * options (deploy, undo), and the run's
  * environment built with the two-person rule checked first (a run that fails it never reaches the cluster). The
  * pipeline and the GitHub client are loaded only when a command runs, never for its --help.
  */
@@ -14,10 +15,19 @@ export interface ReleaseFlags extends ClusterFlags {
   githubTokenEnv: string;
 }
 
-/** --token-env, --github-run and --github-token-env, as deploy and undo take them. */
+/** --token-env, as every command that smoke-tests a release takes it (deploy, undo, canary, promote). */
+export function addSmokeTokenOption(cmd: Command): Command {
+  return cmd.option(
+    "--token-env <name>",
+    "NAME of the environment variable holding the smoke-test bearer token",
+    envNameOption,
+    "SMOKE_TEST_TOKEN",
+  );
+}
+
+/** --token-env, --github-run and --github-token-env, as deploy and undo take them. `what`: the command, for --help. */
 export function addReleaseOptions(cmd: Command, what: string): Command {
-  return cmd
-    .option("--token-env <name>", "NAME of the environment variable holding the smoke-test bearer token", envNameOption, "SMOKE_TEST_TOKEN")
+  return addSmokeTokenOption(cmd)
     .option(
       "--github-run <run>",
       `the GitHub workflow run this ${what} belongs to (OWNER/REPO/RUN_ID or its URL; default in Actions: GITHUB_REPOSITORY/GITHUB_RUN_ID): ` +

@@ -11,7 +11,7 @@ import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 import type { ClusterWatch } from "../health/cluster-watch.ts";
 import { containerImage, revisionOf } from "../kube/deployments.ts";
-import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
+import { releasedTagOf } from "../kube/released-tag.ts";
 import { routingFor, type Routing } from "../traffic/routing.ts";
 import type { PipelineEnv, SmokePlan } from "./context.ts";
 import type { ServiceInFlight } from "./journal.ts";
@@ -114,8 +114,8 @@ export function productionNow(cluster: ClusterWatch, config: ReleaseConfig, vers
         deployment: svc.stable.deployment,
         service: svc.stable.service,
         image,
-        // Pinned by digest at its promotion, stable still reports its tag: the template says which.
-        version: stable?.spec?.template?.metadata?.annotations?.[RELEASED_TAG_ANNOTATION] ?? versionOf(image),
+        // Pinned by digest at its promotion, stable still reports its tag: the template says which, for that digest only.
+        version: releasedTagOf(stable?.spec?.template?.metadata?.annotations, image) ?? versionOf(image),
         revision: (stable && revisionOf(stable)) ?? "",
         replicas: stable ? (stable.spec?.replicas ?? 1) : 0,
       },

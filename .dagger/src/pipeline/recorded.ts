@@ -2,7 +2,8 @@
  * What an interrupted release recorded, as objects to act on: its routing is built from the routes its state
  * names (the router kind, the canary header, each service's route and Services), whatever release.yaml says now,
  * so `rollback` and `deploy --repair` put back what was changed; and how release.yaml differs from it, which is
- * reported, never silently skipped. `status` reads the same: recordedRouting(kube, state).weights().
+ * reported, never silently skipped. `status` and `status --watch` read the same (their weights, the differences, and
+ * whether the state can be trusted at all), read-only.
  */
 import type { ReleaseConfig } from "../config/schema.ts";
 import type { ClusterWatch } from "../health/cluster-watch.ts";
@@ -22,17 +23,16 @@ export function recordedRouting(kube: Kube, state: InFlightState, namespace: str
 /**
  * How release.yaml differs from what the interrupted release recorded, one sentence each (empty: no difference).
  * Deployments named differently for the same service are not drift but a state not to trust (untrustedBecause).
+ * `release`: how the sentences name that release (status says "the release in flight": its run may be alive).
  */
-export function driftFrom(state: InFlightState, config: ReleaseConfig): string[] {
+export function driftFrom(state: InFlightState, config: ReleaseConfig, release = "the interrupted release"): string[] {
   const out: string[] = [];
   if (state.router.kind !== config.router.kind) {
-    out.push(`release.yaml now uses router ${config.router.kind}; the interrupted release moved traffic with ${state.router.kind}`);
+    out.push(`release.yaml now uses router ${config.router.kind}; ${release} moved traffic with ${state.router.kind}`);
   }
   const h = state.router.canaryHeader;
   if (h.name !== config.router.canaryHeader.name || h.value !== config.router.canaryHeader.value) {
-    out.push(
-      `release.yaml's canary header is now ${config.router.canaryHeader.name}, the interrupted release routed ${h.name}: ${h.value}`,
-    );
+    out.push(`release.yaml's canary header is now ${config.router.canaryHeader.name}, ${release} routed ${h.name}: ${h.value}`);
   }
   const now = new Map(config.services.map((s) => [s.name, s]));
   const recordedRoute = routerType(state.router.kind).describeRoute;
@@ -41,24 +41,24 @@ export function driftFrom(state: InFlightState, config: ReleaseConfig): string[]
     const c = now.get(s.name);
     if (!c) {
       out.push(
-        `release.yaml no longer names service ${s.name}, which the interrupted release changed (${recordedRoute(s.route)}, Deployments ` +
+        `release.yaml no longer names service ${s.name}, which ${release} changed (${recordedRoute(s.route)}, Deployments ` +
           `${s.stable.deployment} and ${s.canary.deployment})`,
       );
       continue;
     }
     const was = recordedRoute(s.route);
     const is = configuredRoute(c.route);
-    if (was !== is) out.push(`service ${s.name}: release.yaml now routes through ${is}; the interrupted release changed ${was}`);
+    if (was !== is) out.push(`service ${s.name}: release.yaml now routes through ${is}; ${release} changed ${was}`);
     if (c.stable.service !== s.stable.service || c.canary.service !== s.canary.service) {
       out.push(
-        `service ${s.name}: release.yaml now names Services ${c.stable.service}/${c.canary.service}; the interrupted release routed to ` +
+        `service ${s.name}: release.yaml now names Services ${c.stable.service}/${c.canary.service}; ${release} routed to ` +
           `${s.stable.service}/${s.canary.service}`,
       );
     }
   }
   for (const c of config.services) {
     if (!state.services.some((s) => s.name === c.name)) {
-      out.push(`release.yaml names service ${c.name}, which the interrupted release did not touch: it is left as it is`);
+      out.push(`release.yaml names service ${c.name}, which ${release} did not touch: it is left as it is`);
     }
   }
   return out;

@@ -14,8 +14,13 @@ export async function checkObservedSplit(run: Run, weight: number, stepName: str
   const { config, resolve, progress } = run.env;
   const split = config.observedSplit;
   if (!split.enabled) return;
+  // Sampled at once, recorded in release.yaml's order whichever sampling finishes first: the record does not depend
+  // on timing (a failure records the services sampled by then, in that order too).
+  const services = servicesOf(run);
+  const before = rec.observedSplit ?? [];
+  const sampled: Array<NonNullable<StepRecord["observedSplit"]>[number] | undefined> = services.map(() => undefined);
   await Promise.all(
-    servicesOf(run).map(async (s) => {
+    services.map(async (s, i) => {
       const expected = run.routing.for(s.name).expectedWeight(weight, s.stable.replicas);
       const canaryVersion = versionOf(s.canary.image);
       const stableVersion = s.stable.version;
@@ -35,15 +40,13 @@ export async function checkObservedSplit(run: Run, weight: number, stepName: str
         signal: run.signal,
         verdict: { falseAlarmRate: split.falseAlarmRate, tolerancePoints: split.tolerancePoints },
       });
-      rec.observedSplit = [
-        ...(rec.observedSplit ?? []),
-        {
-          service: s.name,
-          expected: Math.round(expected * 10) / 10,
-          observed: Number.isNaN(result.observed) ? -1 : result.observed * 100,
-          samples: result.samples,
-        },
-      ];
+      sampled[i] = {
+        service: s.name,
+        expected: Math.round(expected * 10) / 10,
+        observed: Number.isNaN(result.observed) ? -1 : result.observed * 100,
+        samples: result.samples,
+      };
+      rec.observedSplit = [...before, ...sampled.filter((x) => x !== undefined)];
       if (result.verdict === "mismatch") throw new StepFailure(stepName, `${s.name}: ${result.summary}`);
       if (canaryVersionNeverSeen(result, expected)) {
         throw new StepFailure(

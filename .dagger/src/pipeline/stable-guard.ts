@@ -9,8 +9,8 @@ import type * as k8s from "@kubernetes/client-node";
 import { pinnedTo, versionOf } from "../config/image-ref.ts";
 import type { ClusterWatch } from "../health/cluster-watch.ts";
 import { canonicalTemplate, containerImage, replicaSetOfRevision, revisionOf, templateOfReplicaSet } from "../kube/deployments.ts";
-import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
 import { describeChanger } from "../kube/managed-fields.ts";
+import { releasedTagAnnotations } from "../kube/released-tag.ts";
 import type { ServiceInFlight } from "./journal.ts";
 
 /** Stable as this release can account for it, or someone else's change (`changed`: who and what, in words). */
@@ -21,16 +21,17 @@ export function promotedImage(s: ServiceInFlight): string {
   return s.canary.digest ? pinnedTo(s.canary.image, s.canary.digest) : s.canary.image;
 }
 
+/** The annotations promotion adds to stable's template: the tag it was released as, with the digest it is pinned to. */
+export function promotedAnnotations(s: ServiceInFlight): Record<string, string> | undefined {
+  return s.canary.digest ? releasedTagAnnotations(versionOf(s.canary.image), s.canary.digest) : undefined;
+}
+
 /** What promotion makes of stable's template of the recorded revision: the promoted image and the released-tag annotation. */
 export function promotedTemplate(previous: k8s.V1ReplicaSet, s: ServiceInFlight): k8s.V1PodTemplateSpec {
   const template = templateOfReplicaSet(previous);
   for (const c of template.spec?.containers ?? []) if (c.name === s.container) c.image = promotedImage(s);
-  if (s.canary.digest) {
-    template.metadata = {
-      ...template.metadata,
-      annotations: { ...template.metadata?.annotations, [RELEASED_TAG_ANNOTATION]: versionOf(s.canary.image) },
-    };
-  }
+  const annotations = promotedAnnotations(s);
+  if (annotations) template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, ...annotations } };
   return template;
 }
 

@@ -18,7 +18,7 @@ import type { Routing } from "../traffic/routing.ts";
 import type { PipelineEnv } from "./context.ts";
 import { type InFlightState, STATE_CONFIGMAP, stored } from "./journal.ts";
 import { elapsedColumn, HEARTBEAT_MS, shortDuration } from "./progress.ts";
-import { recordedRouting } from "./recorded-routing.ts";
+import { recordedRouting } from "./recorded.ts";
 import { describeState, type InFlightStatus, type ProductionStatus, readStatus, serviceSides } from "./status.ts";
 import { statusToText } from "./status-text.ts";
 

@@ -12,8 +12,8 @@ import type { ReleaseRecord } from "../audit/record.ts";
 import { FailedError, UsageError } from "../errors.ts";
 import { describeApiError, explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
 import { containerImage } from "../kube/deployments.ts";
-import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
 import { readLock, type LockInfo } from "../kube/lease-lock.ts";
+import { releasedTagOf } from "../kube/released-tag.ts";
 import type { Routing } from "../traffic/routing.ts";
 import { routingFor } from "../traffic/routing.ts";
 import type { PipelineEnv } from "./context.ts";
@@ -27,14 +27,14 @@ import {
   untrustedBecause,
 } from "./journal.ts";
 import { planRelease } from "./plan.ts";
-import { differencesFromConfig, recordedRouting } from "./recorded-routing.ts";
+import { driftFrom, droppedUntrustedBecause, recordedRouting } from "./recorded.ts";
 import { resumePoint } from "./resume.ts";
 
 export interface Side {
   /** The Deployment's name. */
   deployment: string;
   image?: string;
-  /** The tag a Deployment pinned by digest was released as (its template's release-gate.qualisys.io/tag). */
+  /** The tag a Deployment pinned by digest was released as (its template's release-gate.qualisys.io/tag, for that digest). */
   releasedAs?: string;
   replicas: number;
   available: number;
@@ -145,7 +145,11 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
     }),
   ]);
   const state = stored.kind === "ok" ? stored.state : undefined;
-  const distrust = state ? untrustedBecause(state, config) : undefined;
+  // Judged as rollback judges it (recorded.ts), with the Deployments just listed.
+  const listed = new Map(deployments.items.map((d) => [d.metadata?.name ?? "", d]));
+  const distrust = state
+    ? (untrustedBecause(state, config) ?? droppedUntrustedBecause(state, config, { deployment: (name) => listed.get(name) }))
+    : undefined;
   const services = serviceSides(state && !distrust ? state.services : config.services, deployments.items);
   // The recorded objects when a release is in flight (read-only, even from a state rollback would not trust).
   const routing = state ? recordedRouting(kube, state, ns) : routingFor(kube, config);
@@ -199,9 +203,9 @@ export function serviceSides(
 
 function side(deployment: string, d: k8s.V1Deployment | undefined, container: string): Side {
   if (!d) return { deployment, replicas: 0, available: 0, ready: 0, missing: true };
-  // The tag it was released as, only while it runs what release-gate pinned (a re-applied manifest keeps the annotation).
+  // The tag it was released as, only while it runs the digest release-gate pinned (a re-applied manifest keeps the annotation).
   const image = containerImage(d, container);
-  const releasedAs = image?.includes("@") ? d.spec?.template?.metadata?.annotations?.[RELEASED_TAG_ANNOTATION] : undefined;
+  const releasedAs = releasedTagOf(d.spec?.template?.metadata?.annotations, image);
   return {
     deployment,
     image,
@@ -266,7 +270,7 @@ export function describeState(state: InFlightState, config: PipelineEnv["config"
     ...(step.kind === "canary" && current?.name === `canary ${step.weight}%` && current.observedSplit
       ? { observedSplit: current.observedSplit }
       : {}),
-    configDifferences: differencesFromConfig(state, config),
+    configDifferences: driftFrom(state, config, "the release in flight"),
   };
 }
 

@@ -7,17 +7,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AnalysisFailure, observeMetrics } from "../analysis/index.ts";
 import type { StepRecord } from "../audit/record.ts";
 import { formatDuration } from "../config/duration.ts";
-import { versionOf } from "../config/image-ref.ts";
 import { awaitRunningDigests, waitAvailable, waitRolledOut, watchCanaryHealth } from "../health/index.ts";
 import { describeApiError, explainApiFailure, isApiFailure, isNotFound } from "../kube/api-errors.ts";
 import { scaleDeployment, setContainerImage } from "../kube/deployments.ts";
-import { RELEASED_TAG_ANNOTATION } from "../kube/labels.ts";
 import { finishStep, healthLimits, newStepRecord, type Run, servicesOf, StepFailure } from "./context.ts";
 import type { ServiceInFlight } from "./journal.ts";
 import type { Step } from "./plan.ts";
 import { canaryPodsReady, ObservationLog } from "./observation.ts";
 import { checkObservedSplit } from "./split-check.ts";
-import { foreignStableChanges, promotedImage, type StableIs } from "./stable-guard.ts";
+import { foreignStableChanges, promotedAnnotations, promotedImage, type StableIs } from "./stable-guard.ts";
 import { smokeServices } from "./smoke-services.ts";
 
 type CanaryStep = Extract<Step, { kind: "canary" }>;
@@ -311,17 +309,7 @@ export async function startPromotion(run: Run): Promise<void> {
 export async function runPromoteStep(run: Run, rec: StepRecord, opts: { skipCanary: boolean }): Promise<void> {
   const { config, progress } = run.env;
   const services = servicesOf(run);
-  await Promise.all(
-    services.map((s) =>
-      setImage(
-        run,
-        s.stable.deployment,
-        s.container,
-        promotedImage(s),
-        s.canary.digest ? { [RELEASED_TAG_ANNOTATION]: versionOf(s.canary.image) } : undefined,
-      ),
-    ),
-  );
+  await Promise.all(services.map((s) => setImage(run, s.stable.deployment, s.container, promotedImage(s), promotedAnnotations(s))));
   await Promise.all(
     services.map((s) =>
       waitRolledOut(run.cluster, {

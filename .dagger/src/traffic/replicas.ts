@@ -11,6 +11,8 @@
  *   - Traffic reaches a canary pod as soon as it is Ready (there is no weight 0 with canary pods up), so the
  *     canary cannot be smoke-tested before users see it: canaryHeader is undefined.
  *   - Rollback (reset) scales the canary to 0, which is also the only way to take traffic away from it.
+ *   - The canary Deployment's spec.replicas is what carries the weight (stable is not changed before promotion): it is
+ *     the object watched during observation, so a canary scaled by anyone else is a weight change like a route's.
  */
 import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
@@ -55,9 +57,11 @@ export class ReplicasRouter implements TrafficRouter {
   readonly services: readonly string[];
   readonly objects: readonly ObjectRef[];
   readonly canaryHeader = undefined;
-  /** No route object: the weight is the canary's Ready pods, which the health watch follows. */
-  readonly watched: readonly WatchedRoute[] = [];
+  /** The canary Deployment: its size next to stable's is the weight. */
+  readonly watched: readonly WatchedRoute[];
   private readonly kube: Kube;
+  /** Stable's desired replicas as last read (sizing, read-back): what a canary's size is a share of. */
+  private stableReplicas: number | undefined;
 
   constructor(kube: Kube, opts: ReplicasRouterOptions) {
     this.kube = kube;
@@ -68,6 +72,23 @@ export class ReplicasRouter implements TrafficRouter {
     this.name = `replicas Deployment ${this.namespace}/${this.canaryDeployment}`;
     this.services = [opts.serviceName ?? opts.service];
     this.objects = [{ kind: "Deployment", namespace: this.namespace, name: this.canaryDeployment }];
+    this.watched = [
+      {
+        ref: this.objects[0]!,
+        path: `/apis/apps/v1/namespaces/${this.namespace}/deployments`,
+        list: () =>
+          this.kube.apps.listNamespacedDeployment({ namespace: this.namespace, fieldSelector: `metadata.name=${this.canaryDeployment}` }),
+        weightIn: (o) => this.weightOfSize((o as k8s.V1Deployment | undefined)?.spec?.replicas ?? 0),
+        weightFields: [["f:spec", "f:replicas"]],
+      },
+    ];
+  }
+
+  /** The share `canaryReplicas` give next to stable as last read (a deleted canary has none); throws before any read. */
+  private weightOfSize(canaryReplicas: number): number {
+    if (canaryReplicas === 0) return 0;
+    if (this.stableReplicas === undefined) throw new Error(`stable Deployment ${this.namespace}/${this.stableDeployment} not read yet`);
+    return shareOf(canaryReplicas, this.stableReplicas);
   }
 
   canaryReplicas(weight: number, stableReplicas: number): number {
@@ -115,7 +136,8 @@ export class ReplicasRouter implements TrafficRouter {
       const stable = await this.deployment(this.stableDeployment);
       if (!stable)
         throw new FailedError(`Deployment ${this.namespace}/${this.stableDeployment} not found, could not size the canary for ${weight} %`);
-      replicas = canaryReplicasFor(weight, stable.spec?.replicas ?? 1);
+      this.stableReplicas = stable.spec?.replicas ?? 1;
+      replicas = canaryReplicasFor(weight, this.stableReplicas);
     }
     try {
       await this.scaleCanary(replicas, `scale the canary to ${replicas} for ${weight} %`);
@@ -126,6 +148,7 @@ export class ReplicasRouter implements TrafficRouter {
 
   async getWeight(): Promise<number> {
     const [stable, canary] = await Promise.all([this.deployment(this.stableDeployment), this.deployment(this.canaryDeployment)]);
+    if (stable) this.stableReplicas = stable.spec?.replicas ?? 1;
     return shareOf(canary?.status?.readyReplicas ?? 0, stable?.status?.readyReplicas ?? 0);
   }
 

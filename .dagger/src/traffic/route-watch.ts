@@ -1,6 +1,7 @@
 /**
- * The route objects of a run, watched as the pods are (one list-watch per object, named by a field selector, for
- * as long as the run lasts): during an observation window, a weight the run did not set is a change someone else
+ * The objects that carry a run's weights (each router's `watched`: the route objects, or for the replicas router the
+ * canary Deployment), watched as the pods are (one list-watch per object, named by a field selector, for as long as
+ * the run lasts): during an observation window, a weight the run did not set is a change someone else
  * made (a hand edit, a GitOps re-apply, another run), and it ends the phase with the object, the weight and the
  * writer named (managedFields). Waiting costs no request: two per object for the whole run.
  */

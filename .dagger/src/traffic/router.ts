@@ -63,7 +63,10 @@ export interface TrafficRouter {
   expectedWeight(weight: number, stableReplicas: number): number;
   /** All traffic to stable and header routing removed: the resting state between releases. */
   reset(): Promise<void>;
-  /** The live objects that carry its weight, watched during observation (none: nothing but pods moves its traffic). */
+  /**
+   * The live objects that carry its weight, watched during observation: the route objects, or (replicas) the canary
+   * Deployment, whose size is the weight.
+   */
   readonly watched: readonly WatchedRoute[];
   /**
    * What keeps users from reaching stable through it, read from the live objects (the main route and the stable

@@ -92,6 +92,17 @@ function validateWorkload(t: ResourceType, obj: KObject, causes: StatusCause[]):
   else validatePodSpec(asObj(template.spec), "spec.template.spec", causes);
 }
 
+/** A ConfigMap's data and binaryData together hold at most 1 MiB (core validation's MaxSecretSize), counted in bytes. */
+const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+
+function validateConfigMapSize(obj: KObject, causes: StatusCause[]): void {
+  const text = Object.values(asObj(obj.data) ?? {}).reduce<number>((n, v) => n + Buffer.byteLength(String(v), "utf8"), 0);
+  const binary = Object.values(asObj(obj.binaryData) ?? {}).reduce<number>((n, v) => n + Buffer.from(String(v), "base64").length, 0);
+  if (text + binary > CONFIGMAP_MAX_BYTES) {
+    causes.push({ reason: "FieldValueTooLong", message: `Too long: may not be more than ${CONFIGMAP_MAX_BYTES} bytes`, field: "[]" });
+  }
+}
+
 /** Throws 422 Invalid with every field error found in `obj` (about to be stored as type `t`). */
 export function validateObject(t: ResourceType, obj: KObject, old?: KObject): void {
   const causes: StatusCause[] = [];
@@ -106,5 +117,6 @@ export function validateObject(t: ResourceType, obj: KObject, old?: KObject): vo
     }
   }
   if (t.kind === "Pod" && t.group === "") validatePodSpec(asObj(obj.spec), "spec", causes);
+  if (t.kind === "ConfigMap" && t.group === "") validateConfigMapSize(obj, causes);
   if (causes.length) throw invalid(t, name, causes);
 }

@@ -69,6 +69,16 @@ describe("CoreV1Api", () => {
     expect(gone.body.message).toBe('configmaps "b" not found');
   });
 
+  it("a ConfigMap holds at most 1 MiB of data, counted in UTF-8 bytes: more is 422 Invalid, as the real server says", async () => {
+    const body = (value: string): k8s.V1ConfigMap => ({ metadata: { name: "big" }, data: { a: value } });
+    const full = "x".repeat(1024 * 1024);
+    await core.createNamespacedConfigMap({ namespace: ns, body: body(full) });
+    const tooBig = await apiError(core.replaceNamespacedConfigMap({ name: "big", namespace: ns, body: body(`${full.slice(1)}é`) }));
+    expect(tooBig.code).toBe(422);
+    expect(tooBig.body.message).toBe('ConfigMap "big" is invalid: []: Too long: may not be more than 1048576 bytes');
+    await core.deleteNamespacedConfigMap({ name: "big", namespace: ns });
+  });
+
   it("generateName gives a created object a unique name", async () => {
     const a = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { generateName: "release-" } } });
     const b = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { generateName: "release-" } } });
