@@ -14,6 +14,8 @@ import { EDGE_NODE_PORT } from "#src/rehearsal/kind-config.ts";
 import { rehearsalReleaseConfig, ROUTERS, type RehearsalRouter } from "#src/rehearsal/release-config.ts";
 import { DEMO_IMAGE_REPOSITORY, STABLE_VERSION } from "#src/rehearsal/demo-versions.ts";
 import { ROUTER_INSTALLS } from "#src/rehearsal/routers.ts";
+import { DEMO_APP_PORT } from "#src/rehearsal/images.ts";
+import { admitsFromNamespace, type NetworkPolicy } from "../kubernetes/network-policy.ts";
 import { resolveKubectl } from "../support/kubectl.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -132,6 +134,15 @@ describe.each(ROUTERS)("kubernetes/local/%s", (router) => {
         expect((binding as Binding).roleRef, binding.metadata.name).toEqual(prod!.roleRef);
         expect((binding as Binding).subjects, binding.metadata.name).toEqual([...prod!.subjects, sa]);
       }
+    }
+  });
+
+  it("lets the router's data plane, in the namespace the rehearsal installs it into, reach the app's port", () => {
+    const policies = byKind(rendered[router], "NetworkPolicy") as unknown as NetworkPolicy[];
+    const dataPlane = ROUTER_INSTALLS[router].namespace;
+    for (const d of byKind(rendered[router], "Deployment")) {
+      const target = { namespace: "production", to: d.spec.template.metadata.labels, port: DEMO_APP_PORT, portName: "http" };
+      expect(admitsFromNamespace(policies, { ...target, fromNamespace: dataPlane }), `${d.metadata.name} from ${dataPlane}`).toBe(true);
     }
   });
 
