@@ -16,7 +16,7 @@ interface Peer {
   podSelector?: Selector;
   ipBlock?: unknown;
 }
-export interface NetworkPolicy {
+interface NetworkPolicy {
   kind: string;
   metadata: { name: string; namespace?: string };
   spec: {
@@ -47,17 +47,18 @@ const peerAdmitsNamespace = (peer: Peer, namespace: string) =>
   selects(peer.namespaceSelector, { "kubernetes.io/metadata.name": namespace }) &&
   (peer.podSelector === undefined || JSON.stringify(peer.podSelector) === "{}");
 
-/** Whether any pod of `fromNamespace` may reach TCP `port` (named `portName`) of a pod labelled `to` in `namespace`. */
+/**
+ * Whether any pod of `fromNamespace` may reach TCP `port` (named `portName`) of a pod labelled `to` in `namespace`,
+ * under the NetworkPolicies among `objects` (rendered manifests of any kind).
+ */
 export function admitsFromNamespace(
-  policies: NetworkPolicy[],
+  objects: ReadonlyArray<{ kind: string }>,
   o: { fromNamespace: string; namespace: string; to: Labels; port: number; portName: string },
 ): boolean {
+  const policies = objects.filter((o): o is NetworkPolicy => o.kind === "NetworkPolicy");
   const selecting = policies.filter(
     (p) =>
-      p.kind === "NetworkPolicy" &&
-      p.metadata.namespace === o.namespace &&
-      (p.spec.policyTypes ?? ["Ingress"]).includes("Ingress") &&
-      selects(p.spec.podSelector, o.to),
+      p.metadata.namespace === o.namespace && (p.spec.policyTypes ?? ["Ingress"]).includes("Ingress") && selects(p.spec.podSelector, o.to),
   );
   if (selecting.length === 0) return true;
   return selecting.some((p) =>
