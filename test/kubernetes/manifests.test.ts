@@ -11,7 +11,9 @@
 import { ObjectSerializer } from "@kubernetes/client-node/dist/serializer.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { ROUTER_INSTALLS } from "#src/rehearsal/routers.ts";
 import { kubectlFor, type KubectlRunner } from "../support/kubectl.ts";
+import { admitsFromNamespace } from "./network-policy.ts";
 
 type Manifest = {
   apiVersion: string;
@@ -102,7 +104,7 @@ describe("every manifest renders and validates against the real schemas", () => 
         .get("kubernetes/production/gateway-api")!
         .map((m) => m.kind)
         .sort(),
-    ).toEqual(["Gateway", "HTTPRoute", "HTTPRoute"]);
+    ).toEqual(["Gateway", "HTTPRoute", "HTTPRoute", "NetworkPolicy"]);
   });
 
   it("validates every object against its schema", async () => {
@@ -181,6 +183,41 @@ describe("what the production base promises", () => {
     expect(http.spec.ingress[0].from[0]).toEqual({
       namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
     });
+  });
+
+  /**
+   * What each router's cluster applies (the base; Gateway API clusters add gateway-api/) and where its data plane
+   * runs, the pods that connect to the app: ingress-nginx's controller, Envoy Gateway's Envoy proxies (by default in
+   * the controller's own namespace). The rehearsal installs each router into the same namespace.
+   */
+  const ROUTER_CLUSTERS = [
+    { router: "ingress-nginx", applies: ["kubernetes/production"], dataPlane: "ingress-nginx" },
+    { router: "gateway-api", applies: ["kubernetes/production", "kubernetes/production/gateway-api"], dataPlane: "envoy-gateway-system" },
+  ] as const;
+
+  it.each(ROUTER_CLUSTERS)(
+    "$router: the app's port takes traffic from the router's data plane ($dataPlane)",
+    ({ router, applies, dataPlane }) => {
+      expect(ROUTER_INSTALLS[router].namespace).toBe(dataPlane);
+      const objects = applies.flatMap((b) => rendered.get(b)!);
+      const deployments = objects.filter((m) => m.kind === "Deployment");
+      expect(deployments.length).toBeGreaterThan(0);
+      for (const d of deployments) {
+        const port = d.spec.template.spec.containers[0].ports.find((p: { name: string }) => p.name === "http");
+        const target = { namespace: "production", to: d.spec.template.metadata.labels, port: port.containerPort, portName: "http" };
+        expect(admitsFromNamespace(objects, { ...target, fromNamespace: dataPlane }), `${d.metadata.name} from ${dataPlane}`).toBe(true);
+        // The checks are live: the default deny still holds for any other namespace.
+        expect(admitsFromNamespace(objects, { ...target, fromNamespace: "default" }), `${d.metadata.name} from default`).toBe(false);
+      }
+    },
+  );
+
+  it("a Gateway API cluster's admission comes from gateway-api/: the base alone keeps Envoy's namespace out", () => {
+    const objects = base();
+    const d = ofKind("Deployment")[0]!;
+    const target = { namespace: "production", to: d.spec.template.metadata.labels, port: 3000, portName: "http" };
+    expect(admitsFromNamespace(objects, { ...target, fromNamespace: "ingress-nginx" })).toBe(true);
+    expect(admitsFromNamespace(objects, { ...target, fromNamespace: "envoy-gateway-system" })).toBe(false);
   });
 
   it("the quota leaves room for a release's peak: stable, a canary as large, and one surge pod per service", () => {

@@ -16,8 +16,16 @@ import { request } from "undici";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_FAILURES } from "#src/rehearsal/demo-app.ts";
 import { demoImageRef } from "#src/rehearsal/demo-versions.ts";
-import { demoAppImage, kindTools, KIND_VERSION, KUSTOMIZE_VERSION, renderOverlay } from "#src/rehearsal/images.ts";
-import { rehearsalPlan, rehearseArgsProblem, SETTINGS_PATH, storyExec, withKindTools } from "#src/rehearsal/rehearse.ts";
+import { demoAppImage, GO_PACKAGE, kindTools, KIND_VERSION, KUSTOMIZE_VERSION, renderOverlay } from "#src/rehearsal/images.ts";
+import {
+  DOCKER_CLI_PACKAGE,
+  rehearsalPlan,
+  rehearseArgsProblem,
+  SETTINGS_PATH,
+  storyExec,
+  withKindTools,
+} from "#src/rehearsal/rehearse.ts";
+import { ROUTER_INSTALLS } from "#src/rehearsal/routers.ts";
 import { rehearsalSettingsSchema } from "#src/rehearsal/settings.ts";
 import { ROUTERS } from "#src/rehearsal/release-config.ts";
 import type { ConnectionSettings } from "#src/dagger/connection.ts";
@@ -172,7 +180,7 @@ describe("kind, kustomize and the overlay, as the SDK builds them", () => {
     const cs = calls(kindTools());
     expect(argsOf(cs, "from")[0].address).toMatch(/^alpine:3\.[\d.]+@sha256:[0-9a-f]{64}$/);
     expect(argsOf(cs, "withExec").map((a) => (a.args as string[]).join(" "))).toEqual([
-      "apk add --no-cache go",
+      `apk add --no-cache ${GO_PACKAGE}`,
       `go install sigs.k8s.io/kind@${KIND_VERSION}`,
       `go install sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}`,
     ]);
@@ -180,6 +188,24 @@ describe("kind, kustomize and the overlay, as the SDK builds them", () => {
     // kind's version pins the node image kind.yaml uses: the one kind v0.31.0 defaults to.
     expect(read("kubernetes/local/kind.yaml")).toContain("kind v0.31.0's own node image");
     expect(KIND_VERSION).toBe("v0.31.0");
+  });
+
+  it("every apk package is pinned to a version series (Alpine serves only a branch's newest build of each)", () => {
+    const apkAdds = [
+      ...argsOf(calls(kindTools()), "withExec"),
+      ...argsOf(calls(withKindTools(dag.container(), dag.directory())), "withExec"),
+    ]
+      .map((a) => a.args as string[])
+      .filter((a) => a[0] === "apk");
+    expect(apkAdds).toHaveLength(2);
+    for (const args of apkAdds) {
+      const packages = args.slice(2).filter((a) => !a.startsWith("-"));
+      expect(packages.length, args.join(" ")).toBeGreaterThan(0);
+      // name~version: apk's prefix match (go~1.24 takes 1.24.x-rN, never 1.25); name=version would be exact.
+      for (const p of packages) expect(p, args.join(" ")).toMatch(/^[a-z0-9][a-z0-9+._-]*(~|=)\d+(\.\d+)*(-r\d+)?$/);
+    }
+    expect(GO_PACKAGE).toBe("go~1.24");
+    expect(DOCKER_CLI_PACKAGE).toBe("docker-cli~29");
   });
 
   it.each(ROUTERS)("the %s overlay is rendered by kustomize from the uploaded kubernetes/ folder", (router) => {
@@ -222,12 +248,17 @@ describe("the story's exec, as the SDK builds it", () => {
     const mounts = new Map(argsOf(exec(p), "withMountedFile").map((a) => [a.path as string, a.source as Call[]]));
     for (const i of p.settings.images) expect(mounts.get(i.archive)?.at(-1)?.op, i.archive).toBe("asTarball");
     expect(mounts.get(p.settings.files.overlay)?.some((c) => c.op === "withExec")).toBe(true);
-    const download = mounts.get(p.settings.files.routerManifest)!.find((c) => c.op === "http")!;
-    expect(download.args).toMatchObject({
-      url: expect.stringContaining("controller-v1.15.1"),
-      checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
-    });
     expect(argsOf(exec(p), "withUnixSocket")[0].path).toBe("/var/run/docker.sock");
+  });
+
+  it.each(ROUTERS)("downloads the %s manifest from its versioned URL, verified against its pinned sha256", (router) => {
+    const p = plan(router, "crash-loop");
+    const mounts = new Map(argsOf(exec(p), "withMountedFile").map((a) => [a.path as string, a.source as Call[]]));
+    const download = mounts.get(p.settings.files.routerManifest)!.find((c) => c.op === "http")!;
+    const install = ROUTER_INSTALLS[router];
+    expect(install.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(install.manifestUrl).toContain(install.version);
+    expect(download.args).toEqual({ url: install.manifestUrl, checksum: `sha256:${install.sha256}` });
   });
 
   it("runs bin/rehearsal.js on the settings, right after a fresh cache buster; kind's TLS name unless one was given", () => {
@@ -240,7 +271,7 @@ describe("the story's exec, as the SDK builds it", () => {
     expect(tls(cs)).toEqual([{ name: "RELEASE_GATE_TLS_SERVER_NAME", value: "localhost" }]);
     expect(tls(exec(plan(), "localhost"))).toEqual([]);
     // The docker CLI and kind are in the toolbox before anything else.
-    expect(execs[0].args.args).toEqual(["apk", "add", "--no-cache", "docker-cli"]);
+    expect(execs[0].args.args).toEqual(["apk", "add", "--no-cache", DOCKER_CLI_PACKAGE]);
     expect(argsOf(cs, "withFile").map((a) => a.path)).toEqual(["/usr/local/bin/kind"]);
   });
 });

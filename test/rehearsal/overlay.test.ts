@@ -1,8 +1,9 @@
 /**
  * kubernetes/local: the overlays of kubernetes/production the rehearsal applies, rendered by the real kubectl
- * (`kubectl kustomize`, the kustomize users run), and held to what the rehearsal needs: the demo app image it loads
- * into kind and never pulls, small replicas, hosts under .localhost matching the release.yaml it derives, plain
- * HTTP, and the routers' local files putting the edge on the NodePort kind.yaml maps.
+ * (`kubectl kustomize`, the kustomize users run), and held to what the rehearsal needs: only kinds a bare kind
+ * cluster with that router serves, the demo app image it loads into kind and never pulls, small replicas, hosts
+ * under .localhost matching the release.yaml it derives, plain HTTP, and the routers' local files putting the edge
+ * on the NodePort kind.yaml maps.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -12,6 +13,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { EDGE_NODE_PORT } from "#src/rehearsal/kind-config.ts";
 import { rehearsalReleaseConfig, ROUTERS, type RehearsalRouter } from "#src/rehearsal/release-config.ts";
 import { DEMO_IMAGE_REPOSITORY, STABLE_VERSION } from "#src/rehearsal/demo-versions.ts";
+import { ROUTER_INSTALLS } from "#src/rehearsal/routers.ts";
+import { DEMO_APP_PORT } from "#src/rehearsal/images.ts";
+import { admitsFromNamespace } from "../kubernetes/network-policy.ts";
 import { resolveKubectl } from "../support/kubectl.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -30,6 +34,42 @@ async function render(dir: string): Promise<K[]> {
   return parseAllDocuments(r.stdout).map((d) => d.toJS() as K);
 }
 
+/**
+ * The API groups whose CRDs each router's install manifest (ROUTER_INSTALLS) brings to the kind cluster: ingress-nginx's
+ * provider/baremetal deploy.yaml installs none; Envoy Gateway's install.yaml installs Gateway API's and its own.
+ * Nothing else is installed (no cert-manager), so any other custom kind stops `kubectl apply` with "no matches for
+ * kind".
+ */
+const CRD_GROUPS: Record<RehearsalRouter, string[]> = {
+  "ingress-nginx": [],
+  "gateway-api": ["gateway.networking.k8s.io", "gateway.envoyproxy.io"],
+};
+
+/** `group/version` of every API Kubernetes itself serves, as kubernetes-models (generated from its OpenAPI) has them. */
+const BUILT_IN_APIS = new Set(
+  Object.keys(JSON.parse(read("node_modules/kubernetes-models/package.json")).exports as Record<string, unknown>)
+    .map((k) => k.replace(/^\.\//, ""))
+    .filter((k) => /^([a-z0-9.-]+\/)?v\d+((alpha|beta)\d+)?$/.test(k)),
+);
+
+/** Whether Kubernetes itself serves this kind (a CRD kind is served only once its CRD is installed). */
+async function builtIn(o: Pick<K, "apiVersion" | "kind">): Promise<boolean> {
+  if (!BUILT_IN_APIS.has(o.apiVersion)) return false;
+  const mod = (await import(`kubernetes-models/${o.apiVersion}`)) as Record<string, unknown>;
+  return typeof mod[o.kind] === "function";
+}
+
+/** `apiVersion kind/name` of each object a kind cluster with `router` installed would not serve. */
+async function unservedOn(router: RehearsalRouter, objs: K[]): Promise<string[]> {
+  const group = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0]! : "");
+  const out: string[] = [];
+  for (const o of objs) {
+    if (CRD_GROUPS[router].includes(group(o.apiVersion))) continue;
+    if (!(await builtIn(o))) out.push(`${o.apiVersion} ${o.kind}/${o.metadata.name}`);
+  }
+  return out;
+}
+
 const rendered: Record<string, K[]> = {};
 beforeAll(async () => {
   rendered.production = await render("kubernetes/production");
@@ -44,6 +84,24 @@ const hostsOf = (router: RehearsalRouter) =>
   Object.values(rehearsalReleaseConfig(read("kubernetes/production/release.yaml"), router).urls)
     .map((u) => new URL(u).hostname)
     .sort();
+
+describe("only kinds the rehearsal's cluster serves", () => {
+  it("knows Kubernetes' own kinds from custom ones: production's cert-manager Certificate is not served on kind", async () => {
+    expect(BUILT_IN_APIS.has("v1") && BUILT_IN_APIS.has("apps/v1") && BUILT_IN_APIS.has("networking.k8s.io/v1")).toBe(true);
+    expect(await builtIn({ apiVersion: "apps/v1", kind: "Deployment" })).toBe(true);
+    expect(await builtIn({ apiVersion: "apps/v1", kind: "Deploymnt" })).toBe(false);
+    expect(await unservedOn("ingress-nginx", rendered.production)).toEqual(["cert-manager.io/v1 Certificate/production-tls"]);
+    const gateway = { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "g" } };
+    expect(await unservedOn("ingress-nginx", [gateway])).toEqual(["gateway.networking.k8s.io/v1 Gateway/g"]);
+    expect(await unservedOn("gateway-api", [gateway])).toEqual([]);
+  });
+
+  it.each(ROUTERS)("kubernetes/local/%s and its router file use only Kubernetes' kinds and the router's CRDs", async (router) => {
+    expect(Object.keys(CRD_GROUPS).sort()).toEqual(Object.keys(ROUTER_INSTALLS).sort());
+    const routerFile = parseAllDocuments(read(ROUTER_INSTALLS[router].localFile)).map((d) => d.toJS() as K);
+    expect(await unservedOn(router, [...rendered[router], ...routerFile])).toEqual([]);
+  });
+});
 
 describe.each(ROUTERS)("kubernetes/local/%s", (router) => {
   it("keeps production's Deployments, Services and RBAC, in the same namespace", () => {
@@ -76,6 +134,15 @@ describe.each(ROUTERS)("kubernetes/local/%s", (router) => {
         expect((binding as Binding).roleRef, binding.metadata.name).toEqual(prod!.roleRef);
         expect((binding as Binding).subjects, binding.metadata.name).toEqual([...prod!.subjects, sa]);
       }
+    }
+  });
+
+  it("lets the router's data plane, in the namespace the rehearsal installs it into, reach the app's port", () => {
+    const objects = rendered[router];
+    const dataPlane = ROUTER_INSTALLS[router].namespace;
+    for (const d of byKind(rendered[router], "Deployment")) {
+      const target = { namespace: "production", to: d.spec.template.metadata.labels, port: DEMO_APP_PORT, portName: "http" };
+      expect(admitsFromNamespace(objects, { ...target, fromNamespace: dataPlane }), `${d.metadata.name} from ${dataPlane}`).toBe(true);
     }
   });
 

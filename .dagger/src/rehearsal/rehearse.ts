@@ -151,13 +151,20 @@ export function rehearsalPlan(
     images,
     tools,
     overlay: renderOverlay(ctx.source, tools, o.router),
-    manifest: dag.http(install.manifestUrl, install.sha256 ? { checksum: `sha256:${install.sha256}` } : {}),
+    manifest: dag.http(install.manifestUrl, { checksum: `sha256:${install.sha256}` }),
   };
 }
 
+/**
+ * The docker CLI kind drives, from the toolbox's Alpine (3.23, whose branch carries Docker 29). Pinned to the major
+ * version with apk's prefix match: an Alpine branch serves only the newest build of each package, so an exact
+ * `=29.x.y-rN` would stop resolving at its next rebuild.
+ */
+export const DOCKER_CLI_PACKAGE = "docker-cli~29";
+
 /** The toolbox with the docker CLI (Alpine's) and kind. */
 export function withKindTools(toolbox: Container, tools: Directory): Container {
-  return toolbox.withExec(["apk", "add", "--no-cache", "docker-cli"]).withFile("/usr/local/bin/kind", tools.file("kind"));
+  return toolbox.withExec(["apk", "add", "--no-cache", DOCKER_CLI_PACKAGE]).withFile("/usr/local/bin/kind", tools.file("kind"));
 }
 
 /** The story's exec in the connected toolbox: every input mounted where the settings say, never cached. */

@@ -1,6 +1,6 @@
 /**
- * The routers a rehearsal installs, pinned: which upstream manifest (by version, and by sha256 where the file is a
- * git blob whose digest could be computed from the tag), which namespace it lands in, and the local file
+ * The routers a rehearsal installs, pinned: which upstream manifest (by version and by sha256), which namespace it
+ * lands in, and the local file
  * (kubernetes/local/routers/) applied over it to put the edge on the NodePort kind.yaml maps. Data only: the Dagger
  * side downloads the manifest, the story applies it.
  */
@@ -13,11 +13,11 @@ export interface RouterInstall {
   version: string;
   manifestUrl: string;
   /**
-   * sha256 of the manifest, verified by the engine on download. ingress-nginx's is the tag's git blob (what
-   * raw.githubusercontent.com serves); Envoy Gateway's install.yaml is a release asset generated at release time,
-   * whose digest is not published in the repository: pinned by its versioned URL only.
+   * sha256 of the manifest, required: the engine verifies the download against it and fails the rehearsal, before
+   * anything is applied, on any other content. Re-pin with `curl -sSfL <manifestUrl> | sha256sum` when the version
+   * changes.
    */
-  sha256?: string;
+  sha256: string;
   /** The namespace the manifest installs into; a cluster where the OTHER router's namespace exists is refused. */
   namespace: string;
   /** kubernetes/local/routers/<router>.yaml, applied after the manifest, under its own field manager. */
@@ -42,6 +42,11 @@ export const ROUTER_INSTALLS: Record<RehearsalRouter, RouterInstall> = {
     version: "v1.8.3",
     // Gateway API CRDs, Envoy Gateway's CRDs and the controller, as its install guide applies them (server-side).
     manifestUrl: "https://github.com/envoyproxy/gateway/releases/download/v1.8.3/install.yaml",
+    // A release asset generated at release time (no git blob to derive it from). This value was not computed on the
+    // machine that pinned it (it reaches only npm and Debian): it is the digest two unrelated public projects pin for
+    // this same URL. A wrong pin fails closed (the download is refused); `curl -sSfL <manifestUrl> | sha256sum`
+    // confirms it.
+    sha256: "37a62afe9bb07d87e86c5c2cff32f046f17397cb4fca9f2a741165826212d781",
     namespace: "envoy-gateway-system",
     localFile: "kubernetes/local/routers/gateway-api.yaml",
   },
