@@ -587,7 +587,6 @@ export class ReleaseGate {
     };
   }
 
-  /** The container with the cluster settings: secrets as secret variables or mounted secret files only. */
   /**
    * Check a GitHub workflow run against release.yaml's two-person rule (approvals:): every environment approved by
    * one of its reviewers, a different person for each, none of them the run's actor or triggering actor, no
@@ -641,6 +640,7 @@ export class ReleaseGate {
     return this.run(args, { config, json, cluster: false, live: true, secrets: githubSecret(args, token) });
   }
 
+  /** The container with the cluster settings: secrets as secret variables or mounted secret files only. */
   private async connected(ctr: Container): Promise<Container> {
     let c = ctr;
     // The GitHub context as the CLI reads it in any Actions job: plain variables (no secret in them).

@@ -4,6 +4,7 @@
  * argument described (TSDoc is what `dagger call X --help` prints), functions with side effects or live verdicts are
  * never cached, credential-like arguments are Secrets, and the source upload is an allow-list.
  */
+import { readFileSync } from "node:fs";
 import picomatch from "picomatch";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runtimeLoad, type ScannedArg, type ScannedObject } from "./support/runtime-load.ts";
@@ -193,5 +194,39 @@ describe("the source directory's ignore patterns", () => {
     "scripts/demo.ts",
   ])("never uploads %s", (path) => {
     expect(uploaded(path)).toBe(false);
+  });
+});
+
+/**
+ * What users read lists what the module really has: the function table of docs/dagger.md and the README's
+ * `dagger functions` line name exactly the functions scan() registers (as the CLI spells them, kebab-case).
+ */
+describe("the documentation lists every function", () => {
+  const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+  const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const registered = () => module.functions.map((f) => kebab(f.name)).sort();
+
+  it("docs/dagger.md's function table", () => {
+    const doc = read("docs/dagger.md");
+    const start = doc.indexOf("| function | CLI command | cached |");
+    expect(start).toBeGreaterThan(-1);
+    const rows = doc.slice(start).split("\n\n")[0]!.split("\n").slice(2);
+    const listed = rows.flatMap((row) => [...row.split("|")[1]!.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]!));
+    expect(listed.sort()).toEqual(registered());
+  });
+
+  it("the README's `dagger functions` line", () => {
+    const line = read("README.md")
+      .split("\n")
+      .find((l) => /^dagger functions\s+#/.test(l));
+    expect(line).toBeDefined();
+    const listed = line!.replace(/^dagger functions\s+#\s*/, "").split(/,\s*/);
+    expect(listed.sort()).toEqual(registered());
+  });
+
+  it("leaves no TSDoc block in .dagger/src/index.ts unattached (two in a row: the first describes nothing)", () => {
+    const source = read(".dagger/src/index.ts");
+    const orphans = [...source.matchAll(/\*\/\s*\/\*\*/g)].map((m) => source.slice(0, m.index).split("\n").length);
+    expect(orphans).toEqual([]);
   });
 });

