@@ -14,7 +14,7 @@ export function nodeVersionProblem(version) {
   if (Number.isInteger(major) && major >= MIN_NODE_MAJOR) return undefined;
   return (
     `release-gate needs Node.js ${MIN_NODE_MAJOR} or newer (it runs its TypeScript sources with Node's type stripping), ` +
-    `but this is Node ${version}: in the repository run it as \`npx release-gate …\` (npm puts the pinned Node ${MIN_NODE_MAJOR} first), ` +
+    `but this is Node ${version}: in the repository run it as \`npx --no -- release-gate …\` (npm puts the pinned Node ${MIN_NODE_MAJOR} first), ` +
     `or install Node ${MIN_NODE_MAJOR} (e.g. \`nvm install ${MIN_NODE_MAJOR}\`); nothing was run`
   );
 }

@@ -26,6 +26,7 @@ import {
 import { clusterArgs, connectionProblem, type ConnectionSettings } from "./dagger/connection.ts";
 import { failureOf, refusal, type Failure } from "./dagger/failure.ts";
 import { githubContextEnv } from "./dagger/github-context.ts";
+import { kubectlDownload } from "./dagger/kubectl.ts";
 import { parseVersion } from "./config/image-ref.ts";
 import { demoAppImage } from "./rehearsal/images.ts";
 import { demoFailureArg, rehearse } from "./rehearsal/rehearse.ts";
@@ -35,14 +36,6 @@ import { demoFailureArg, rehearse } from "./rehearsal/rehearse.ts";
  * (sdk/typescript/runtime/tsdistconsts), so the module and the toolbox run the same Node.
  */
 const NODE_IMAGE = "node:24.13.1-alpine@sha256:4f696fbf39f383c1e486030ba6b289a5d9af541642fc78ab197e584a113b9c03";
-/**
- * kubectl for `toolbox terminal` (the functions themselves never run it), pinned and verified: the engine checks the
- * download against this sha256 (v1.35.2's published linux/amd64 binary) and fails on any other content.
- */
-const KUBECTL_VERSION = "v1.35.2";
-const KUBECTL_SHA256: Record<string, string> = {
-  "linux/amd64": "924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277",
-};
 /** Where the module source lives inside the toolbox. */
 const APP_DIR = "/opt/release-gate";
 /** Secrets mounted as files live here (tmpfs-backed secret mounts, never in a layer). */
@@ -185,23 +178,18 @@ export class ReleaseGate {
 
   /**
    * The toolbox: Node 24 (Alpine, pinned by digest), the release-gate CLI built from the module source, and kubectl
-   * (pinned, checksum-verified). `dagger call toolbox terminal` opens a shell in it with the cluster settings given
-   * to the module (kubectl users: `release-gate eks-token` makes EKS tokens; there is no AWS CLI).
+   * (pinned and checksum-verified, for linux/amd64 and linux/arm64 engines). `dagger call toolbox terminal` opens a
+   * shell in it with the cluster settings given to the module, which are checked first like every function's
+   * (kubectl users: `release-gate eks-token` makes EKS tokens; there is no AWS CLI). No cluster setting is needed.
    */
   @func()
   async toolbox(): Promise<Container> {
-    const platform = String(await dag.defaultPlatform());
-    const sha256 = KUBECTL_SHA256[platform];
-    if (!sha256) {
-      throw new Error(
-        `toolbox: kubectl is pinned and verified for ${Object.keys(KUBECTL_SHA256).join(", ")} only, not ${platform}; ` +
-          "the pipeline functions do not need it and run anywhere",
-      );
-    }
-    const kubectl = dag.http(`https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/${platform}/kubectl`, {
-      checksum: `sha256:${sha256}`,
-      permissions: 0o755,
-    });
+    // Missing or conflicting settings: refused before anything is built, as run() does for the functions.
+    const problem = connectionProblem(this.settings(), false);
+    if (problem) throw this.error(refusal(`toolbox: ${problem}; nothing was built`));
+    const download = kubectlDownload(String(await dag.defaultPlatform()));
+    if ("problem" in download) throw this.error(refusal(`toolbox: ${download.problem}`));
+    const kubectl = dag.http(download.url, { checksum: download.checksum, permissions: 0o755 });
     return (await this.connected(this.cli()))
       .withFile("/usr/local/bin/kubectl", kubectl)
       .withExec(["kubectl", "version", "--client"])

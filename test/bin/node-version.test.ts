@@ -32,7 +32,7 @@ function expectRefusal(r: { exitCode?: number; stdout: unknown; stderr: unknown 
   expect(lines).toHaveLength(1);
   expect(lines[0]).toContain(`release-gate needs Node.js 24 or newer`);
   expect(lines[0]).toContain(`this is Node ${version}`);
-  expect(lines[0]).toContain("npx release-gate");
+  expect(lines[0]).toContain("npx --no -- release-gate");
   expect(lines[0]).not.toContain("ERR_UNKNOWN_FILE_EXTENSION");
 }
 

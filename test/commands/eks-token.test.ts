@@ -2,8 +2,17 @@
  * `release-gate eks-token` through the real bin: an ExecCredential like `aws eks get-token`'s, whose token verifies
  * independently; without credentials or region, exit 2, one line, and no token printed. Nothing is sent anywhere.
  */
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { execa } from "execa";
+import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { releaseGate } from "../support/run-cli.ts";
+import { makePki } from "../support/certs.ts";
+import { resolveKubectl } from "../support/kubectl.ts";
+import { BIN, releaseGate } from "../support/run-cli.ts";
 import { expectedSignature, tokenUrl } from "../aws/support/sigv4.ts";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -73,5 +82,80 @@ describe("release-gate eks-token", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toContain("k8s-aws-v1.");
+  });
+});
+
+describe("the kubeconfig entry `eks-token --help` prints", () => {
+  async function helpEntry() {
+    const r = await releaseGate(["eks-token", "--help"], NO_AWS);
+    expect(r.code, r.stderr).toBe(0);
+    const yaml = r.stdout.slice(r.stdout.indexOf("  users:"));
+    return { help: r.stdout, users: parse(yaml.replace(/^ {2}/gm, "")).users as Array<{ name: string; user: { exec: any } }> };
+  }
+
+  it("names this installation's Node and bin by absolute path, never npx (which would fetch the name from the registry)", async () => {
+    const { help, users } = await helpEntry();
+    expect(help).not.toMatch(/npx\s+release-gate/);
+    const exec = users[0].user.exec;
+    expect(exec.apiVersion).toBe("client.authentication.k8s.io/v1beta1");
+    expect(isAbsolute(exec.command)).toBe(true);
+    expect(exec.command).not.toMatch(/npx/);
+    expect(exec.args).toEqual([BIN, "eks-token", "--cluster", "qualisys-prod", "--region", "eu-west-1"]);
+  });
+
+  it("works as is: the real kubectl, started elsewhere, runs it and sends its token to the API server", async () => {
+    const { users } = await helpEntry();
+    const seen: string[] = [];
+    const pki = await makePki();
+    const api = createServer({ cert: pki.valid.cert, key: pki.valid.key }, (req, res) => {
+      seen.push(String(req.headers.authorization ?? ""));
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ major: "1", minor: "35", gitVersion: "v1.35.2" }));
+    });
+    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+    const dir = await mkdtemp(join(tmpdir(), "eks-exec-"));
+    try {
+      const kubeconfig = join(dir, "config");
+      const server = `https://127.0.0.1:${(api.address() as AddressInfo).port}`;
+      await writeFile(
+        kubeconfig,
+        stringify({
+          apiVersion: "v1",
+          kind: "Config",
+          clusters: [{ name: "c", cluster: { server, "certificate-authority-data": Buffer.from(pki.ca).toString("base64") } }],
+          users,
+          contexts: [{ name: "c", context: { cluster: "c", user: users[0].name } }],
+          "current-context": "c",
+        }),
+      );
+      const kubectl = await resolveKubectl();
+      // An empty directory and a PATH with no npx or node on it: the entry needs neither.
+      const r = await execa(kubectl.path, ["--kubeconfig", kubeconfig, "get", "--raw", "/version"], {
+        cwd: dir,
+        reject: false,
+        timeout: 60_000,
+        extendEnv: false,
+        env: {
+          ...NO_AWS,
+          HOME: dir,
+          KUBECACHEDIR: join(dir, "cache"),
+          PATH: "/nonexistent",
+          AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+          AWS_SECRET_ACCESS_KEY: SECRET,
+        },
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ gitVersion: "v1.35.2" });
+      expect(seen.length).toBeGreaterThan(0);
+      const token = seen[0].replace(/^Bearer /, "");
+      const url = tokenUrl(token);
+      expect(url.host).toBe("sts.eu-west-1.amazonaws.com");
+      expect(url.searchParams.get("X-Amz-Signature")).toBe(
+        expectedSignature(url, { host: url.host, "x-k8s-aws-id": "qualisys-prod" }, SECRET),
+      );
+    } finally {
+      await new Promise((resolve) => api.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

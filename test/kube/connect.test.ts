@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseReleaseConfig } from "#src/config/load.ts";
 import { UsageError } from "#src/errors.ts";
 import { applyDaggerRedirect, checkClusterPin, clusterSourceProblem, connectCluster, type ClusterConnection } from "#src/kube/connect.ts";
-import { bin } from "../support/bin.ts";
+import { execa } from "execa";
+import { bin, BIN, binEnv } from "../support/bin.ts";
 import { startHarness, type Harness } from "../support/pipeline-harness.ts";
 
 const KUBECONFIG_TWO_CONTEXTS = stringify({
@@ -79,35 +80,72 @@ describe("the cluster pin in release.yaml", () => {
       ...c,
     }) as ClusterConnection;
   const ARN = "arn:aws:eks:eu-west-1:123456789012:cluster/qualisys-prod";
+  /** Its endpoint, as the pin's `server` (a name under .test: never resolved). */
+  const PROD = "https://ABC.gr7.eu-west-1.eks.example.test";
 
-  it("the schema takes an EKS cluster ARN or a server URL, exactly one", () => {
+  it("the schema takes an EKS cluster ARN, a server URL, or both", () => {
     const base =
       "namespace: production\nrouter: { kind: replicas }\nservices: [{ name: a, container: a, stable: { deployment: a, service: a }, canary: { deployment: a-canary, service: a-canary }, smoke: { url: 'https://a.test' } }]\n";
     expect(parseReleaseConfig(`${base}cluster: { eksClusterArn: ${ARN} }`).cluster).toEqual({ eksClusterArn: ARN });
     expect(parseReleaseConfig(`${base}cluster: { server: https://x.test }`).cluster).toEqual({ server: "https://x.test" });
-    expect(() => parseReleaseConfig(`${base}cluster: {}`)).toThrow(/name exactly one of eksClusterArn and server/);
+    expect(parseReleaseConfig(`${base}cluster: { eksClusterArn: ${ARN}, server: https://x.test }`).cluster).toEqual({
+      eksClusterArn: ARN,
+      server: "https://x.test",
+    });
+    expect(() => parseReleaseConfig(`${base}cluster: {}`)).toThrow(/name eksClusterArn, server, or both/);
     expect(() => parseReleaseConfig(`${base}cluster: { eksClusterArn: qualisys-prod }`)).toThrow(/must be an EKS cluster ARN/);
   });
 
   it("a server pin matches the same URL however it is spelt, and refuses another", () => {
-    expect(() => checkClusterPin({ server: "https://STAGING.example.test:6443/" }, conn({}))).not.toThrow();
-    expect(() => checkClusterPin({ server: "https://prod.example.test" }, conn({}))).toThrow(
+    expect(() => checkClusterPin({ server: "https://STAGING.example.test:6443/" }, conn({}), {})).not.toThrow();
+    expect(() => checkClusterPin({ server: "https://prod.example.test" }, conn({}), {})).toThrow(
       /^release\.yaml pins production to the API server https:\/\/prod\.example\.test, but this run would reach kubeconfig context staging \(cluster staging, server https:\/\/staging\.example\.test:6443\); refusing, nothing was changed in the cluster$/,
     );
   });
 
-  it("an ARN pin matches an EKS connection, or a kubeconfig cluster or context named by the ARN", () => {
-    expect(() => checkClusterPin({ eksClusterArn: ARN }, conn({ eksArn: ARN, clusterName: ARN }))).not.toThrow();
-    expect(() => checkClusterPin({ eksClusterArn: ARN }, conn({ clusterName: ARN, context: "prod" }))).not.toThrow();
-    expect(() => checkClusterPin({ eksClusterArn: ARN }, conn({ context: ARN }))).not.toThrow();
-    expect(() => checkClusterPin({ eksClusterArn: ARN }, conn({}))).toThrow(
-      /pins production to EKS cluster .*qualisys-prod, but this run would reach kubeconfig context staging/,
+  it("an ARN pin matches an EKS connection by the ARN DescribeCluster gave, and by its endpoint when the pin names one", () => {
+    const eks = conn({ eksArn: ARN, clusterName: ARN, server: PROD });
+    expect(() => checkClusterPin({ eksClusterArn: ARN }, eks, {})).not.toThrow();
+    expect(() => checkClusterPin({ eksClusterArn: ARN, server: PROD }, eks, {})).not.toThrow();
+    expect(() => checkClusterPin({ eksClusterArn: ARN }, { ...eks, eksArn: ARN.replace("prod", "stg") }, {})).toThrow(UsageError);
+    expect(() => checkClusterPin({ eksClusterArn: ARN, server: "https://other.example.test" }, eks, {})).toThrow(
+      /pins production to EKS cluster .*qualisys-prod at https:\/\/other\.example\.test, but this run would reach EKS cluster/,
     );
-    expect(() => checkClusterPin({ eksClusterArn: ARN }, conn({ eksArn: ARN.replace("prod", "stg") }))).toThrow(UsageError);
+  });
+
+  it("a kubeconfig named like the pinned ARN proves nothing: an ARN-only pin refuses every kubeconfig", () => {
+    for (const named of [conn({ clusterName: ARN, context: ARN, server: PROD }), conn({ context: ARN }), conn({})]) {
+      let err: unknown;
+      try {
+        checkClusterPin({ eksClusterArn: ARN }, named, {});
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toMatch(
+        /^release\.yaml pins production to EKS cluster arn:aws:eks:eu-west-1:123456789012:cluster\/qualisys-prod, but this run would reach kubeconfig context .*names prove nothing about where it connects: add the cluster's endpoint to the pin as `server:` \(`aws eks describe-cluster --name qualisys-prod --region eu-west-1 --query cluster\.endpoint`\), or pass --eks-cluster; refusing, nothing was changed in the cluster$/,
+      );
+    }
+  });
+
+  it("an ARN pin with a server admits a kubeconfig whose server is that one, whatever its names, and no other", () => {
+    const pin = { eksClusterArn: ARN, server: PROD };
+    expect(() => checkClusterPin(pin, conn({ server: PROD.toUpperCase() + "/" }), {})).not.toThrow();
+    expect(() => checkClusterPin(pin, conn({ clusterName: ARN, context: ARN, server: "https://127.0.0.1:6443" }), {})).toThrow(
+      /pins production to EKS cluster .*qualisys-prod at https:\/\/ABC\.gr7\.eu-west-1\.eks\.example\.test, but this run would reach kubeconfig context arn:.* server https:\/\/127\.0\.0\.1:6443\); refusing/,
+    );
+  });
+
+  it("a pinned run refuses the Dagger --kube-api redirect, which would send requests elsewhere than the server compared", () => {
+    const pin = { eksClusterArn: ARN, server: PROD };
+    expect(() => checkClusterPin(pin, conn({ server: PROD }), { RELEASE_GATE_KUBE_API: "kube-api:6443" })).toThrow(
+      /^release\.yaml pins production to arn:.*qualisys-prod, but --kube-api sends this run's requests to kube-api:6443 .*; nothing was changed in the cluster$/,
+    );
+    expect(() => checkClusterPin(undefined, conn({}), { RELEASE_GATE_KUBE_API: "kube-api:6443" })).not.toThrow();
   });
 
   it("no pin, no check", () => {
-    expect(() => checkClusterPin(undefined, conn({}))).not.toThrow();
+    expect(() => checkClusterPin(undefined, conn({}), {})).not.toThrow();
   });
 });
 
@@ -146,6 +184,53 @@ describe("through the bin, against the simulator", () => {
       /^release-gate: release\.yaml pins production to the API server https:\/\/qualisys-prod\.example\.test, but this run would reach kubeconfig context .*; refusing, nothing was changed in the cluster$/,
     );
     expect(h.sim.store.resourceVersion()).toBe(rv);
+  });
+
+  /** The bin with a kubeconfig of our own (bin() always passes the harness's). */
+  async function binWith(args: string[], config: string, kubeconfig: string) {
+    const r = await execa(process.execPath, [BIN, ...args, "--config", config, "--kubeconfig", kubeconfig], {
+      reject: false,
+      env: { ...binEnv(h), AWS_EC2_METADATA_DISABLED: "true" },
+      extendEnv: false,
+      timeout: 60_000,
+    });
+    return { code: r.exitCode, stderr: String(r.stderr) };
+  }
+
+  /** The harness's kubeconfig with its cluster and context renamed to `name` (as `aws eks update-kubeconfig` names them). */
+  async function namedKubeconfig(name: string): Promise<{ path: string; server: string }> {
+    const kc = parse(await readFile(h.kubeconfigPath, "utf8"));
+    const context = kc.contexts.find((c: { name: string }) => c.name === kc["current-context"]);
+    const cluster = kc.clusters.find((c: { name: string }) => c.name === context.context.cluster);
+    cluster.name = name;
+    context.context.cluster = name;
+    context.name = name;
+    kc["current-context"] = name;
+    const path = join(h.dir, `kubeconfig-${Math.random().toString(36).slice(2)}.yaml`);
+    await writeFile(path, stringify(kc));
+    return { path, server: cluster.cluster.server as string };
+  }
+
+  it("an ARN pin: a kubeconfig named by the ARN but pointing at another server is refused (exit 2, one line, nothing changed)", async () => {
+    const arn = "arn:aws:eks:eu-west-1:123456789012:cluster/qualisys-prod";
+    const { path } = await namedKubeconfig(arn);
+    const rv = h.sim.store.resourceVersion();
+    for (const pin of [{ eksClusterArn: arn }, { eksClusterArn: arn, server: "https://abc.gr7.eu-west-1.eks.example.test" }]) {
+      const r = await binWith(["deploy", "--tag", "1.1.0"], await pinned(pin), path);
+      expect(r.code, r.stderr).toBe(2);
+      const lines = r.stderr.trim().split("\n");
+      expect(lines.at(-1)).toMatch(
+        /^release-gate: release\.yaml pins production to EKS cluster arn:aws:eks:eu-west-1:123456789012:cluster\/qualisys-prod.*, but this run would reach kubeconfig context arn:aws:eks:.*; refusing, nothing was changed in the cluster$/,
+      );
+    }
+    expect(h.sim.store.resourceVersion()).toBe(rv);
+  });
+
+  it("an ARN pin with the server a kubeconfig reaches passes, whatever the kubeconfig's names", async () => {
+    const arn = "arn:aws:eks:eu-west-1:123456789012:cluster/qualisys-prod";
+    const { path, server } = await namedKubeconfig("anything");
+    const r = await binWith(["status"], await pinned({ eksClusterArn: arn, server }), path);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it("status with the right pin and --context works; an unknown --context is refused", async () => {

@@ -34,9 +34,9 @@ function driveInstructions(kubeconfigPath: string, edgeUrl: string): string[] {
     `  export RELEASE_GATE_RESOLVE=${shellQuote(`*=${edgeUrl}`)}`,
     `  export SMOKE_TEST_TOKEN=${shellQuote("sim-token")}`,
     "  kubectl apply -k kubernetes/production",
-    "  npx release-gate plan --tag 1.1.0",
-    "  npx release-gate deploy --tag 1.1.0     # 10 → 50 → 100 % with release.yaml's windows: about 4 minutes",
-    "  npx release-gate status",
+    "  npx --no -- release-gate plan --tag 1.1.0",
+    "  npx --no -- release-gate deploy --tag 1.1.0     # 10 → 50 → 100 % with release.yaml's windows: about 4 minutes",
+    "  npx --no -- release-gate status",
   ];
 }
 

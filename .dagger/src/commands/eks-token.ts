@@ -4,11 +4,16 @@
  * the pipeline, without the AWS CLI. Credentials come from the standard chain; without any, it exits 2 and prints
  * no token. Nothing is sent to AWS: the token is a presigned request the API server checks with STS.
  */
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { awsError } from "../aws/errors.ts";
 import { standardCredentials } from "../aws/credentials.ts";
+import { eksExecUserYaml } from "../aws/eks-exec-user.ts";
 import { eksToken } from "../aws/eks-token.ts";
 import { UsageError } from "../errors.ts";
+
+/** This bin, as a kubeconfig's exec entry names it. */
+const BIN = fileURLToPath(new URL("../../../bin/release-gate.js", import.meta.url));
 
 export function register(program: Command): void {
   program
@@ -19,15 +24,18 @@ export function register(program: Command): void {
     )
     .requiredOption("--cluster <name>", "EKS cluster name (not its ARN)")
     .option("--region <region>", "the cluster's AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION)")
-    .addHelpText(
-      "after",
+    .addHelpText("after", () =>
       [
         "",
         "Examples:",
         "  release-gate eks-token --cluster qualisys-prod --region eu-west-1",
-        "  # in a kubeconfig user:",
-        "  #   exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: npx,",
-        "  #           args: [release-gate, eks-token, --cluster, qualisys-prod, --region, eu-west-1] }",
+        "",
+        "In a kubeconfig: this installation's Node and bin by absolute path. kubectl runs the command from any directory",
+        "and without a terminal, where npx would download and run whatever the npm registry has under the name release-gate.",
+        "",
+        eksExecUserYaml({ name: "qualisys-prod", cluster: "qualisys-prod", region: "eu-west-1", node: process.execPath, bin: BIN })
+          .trimEnd()
+          .replace(/^/gm, "  "),
       ].join("\n"),
     )
     .action(async (flags: { cluster: string; region?: string }) => {

@@ -28,7 +28,7 @@ export async function pipelineEnv(o: EnvOptions): Promise<PipelineEnv> {
   const { config } = await loadReleaseConfig(o.config);
   // The cluster, and the release.yaml pin checked, before anything in it is read or changed.
   const cluster = await connectCluster(o, env);
-  checkClusterPin(config.cluster, cluster);
+  checkClusterPin(config.cluster, cluster, env);
   const kc = applyDaggerRedirect(cluster, env).kc;
   const resolve = parseResolve(env.RELEASE_GATE_RESOLVE);
   const progress = o.quiet ? silentProgress : streamProgress();

@@ -82,11 +82,12 @@ const phase = z
 
 /**
  * The cluster production must be: every command that reaches a cluster refuses (exit 2, nothing changed) a
- * connection to any other. Exactly one of the two.
+ * connection to any other. An ARN alone is checked against --eks-cluster's DescribeCluster; a kubeconfig can only be
+ * checked by its server URL, so an ARN pin that must also admit a kubeconfig names the server too.
  */
 const clusterPin = z
   .object({
-    /** An EKS cluster's ARN: matches --eks-cluster's cluster, or a kubeconfig cluster/context named by it. */
+    /** An EKS cluster's ARN: matches --eks-cluster's cluster (eks:DescribeCluster); a kubeconfig needs `server` as well. */
     eksClusterArn: z
       .string()
       .regex(/^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9][A-Za-z0-9_-]*$/, "must be an EKS cluster ARN")
@@ -95,7 +96,7 @@ const clusterPin = z
     server: z.url({ protocol: /^https?$/ }).optional(),
   })
   .strict()
-  .refine((p) => (p.eksClusterArn === undefined) !== (p.server === undefined), "name exactly one of eksClusterArn and server");
+  .refine((p) => p.eksClusterArn !== undefined || p.server !== undefined, "name eksClusterArn, server, or both");
 
 /** GitHub logins: letters, digits and single hyphens, at most 39 characters. */
 const githubLogin = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, "must be a GitHub login");

@@ -85,26 +85,38 @@ function normalServer(url: string): string {
 
 /**
  * Refuses (exit 2, nothing changed) a connection to anything but the cluster release.yaml pins production to.
- * An ARN pin matches an EKS connection's ARN, or a kubeconfig whose cluster entry or context is named by that ARN
- * (as `aws eks update-kubeconfig` names them); a server pin matches the API server URL.
+ * What is compared is only what decides where requests go: an EKS connection's ARN and endpoint come from
+ * eks:DescribeCluster; a kubeconfig proves nothing but its server URL (its cluster and context names are free
+ * text anyone can set to an ARN). So an ARN pin is verified against a kubeconfig only through the pin's `server`,
+ * an ARN pin without one refuses a kubeconfig outright, and a pinned run refuses the Dagger --kube-api redirect.
  */
-export function checkClusterPin(pin: ReleaseConfig["cluster"], c: ClusterConnection): void {
+export function checkClusterPin(pin: ReleaseConfig["cluster"], c: ClusterConnection, env: NodeJS.ProcessEnv = process.env): void {
   if (!pin) return;
+  // A redirect would send the requests somewhere other than the server compared below.
+  if (env.RELEASE_GATE_KUBE_API) {
+    throw new UsageError(
+      `release.yaml pins production to ${pin.eksClusterArn ?? pin.server}, but --kube-api sends this run's requests to ${env.RELEASE_GATE_KUBE_API} ` +
+        `instead of the server the pin is checked against; --kube-api is for a cluster on your machine: drop it, or the pin; ${NOTHING}`,
+    );
+  }
   const where = c.eksArn
     ? `EKS cluster ${c.eksArn} (${c.server})`
     : `kubeconfig context ${c.context ?? "?"} (cluster ${c.clusterName}, server ${c.server})`;
+  const refuse = (pinned: string, why = "") =>
+    new UsageError(`release.yaml pins production to ${pinned}, but this run would reach ${where}${why}; refusing, ${NOTHING}`);
   if (pin.eksClusterArn !== undefined) {
-    const names = c.eksArn ? [c.eksArn] : [c.clusterName, c.context ?? ""];
-    if (names.includes(pin.eksClusterArn)) return;
-    throw new UsageError(
-      `release.yaml pins production to EKS cluster ${pin.eksClusterArn}, but this run would reach ${where}; refusing, ${NOTHING}` +
-        (c.eksArn ? "" : " (a kubeconfig written by `aws eks update-kubeconfig` names its cluster by the ARN; or pass --eks-cluster)"),
-    );
+    if (c.eksArn !== undefined && c.eksArn !== pin.eksClusterArn) throw refuse(`EKS cluster ${pin.eksClusterArn}`);
+    if (c.eksArn === undefined && pin.server === undefined) {
+      const [, , , region, , , name] = pin.eksClusterArn.split(/[:/]/);
+      throw refuse(
+        `EKS cluster ${pin.eksClusterArn}`,
+        `, and a kubeconfig's cluster and context names prove nothing about where it connects: add the cluster's endpoint to the pin ` +
+          `as \`server:\` (\`aws eks describe-cluster --name ${name} --region ${region} --query cluster.endpoint\`), or pass --eks-cluster`,
+      );
+    }
   }
   if (pin.server !== undefined && normalServer(pin.server) !== normalServer(c.server)) {
-    throw new UsageError(
-      `release.yaml pins production to the API server ${pin.server}, but this run would reach ${where}; refusing, ${NOTHING}`,
-    );
+    throw refuse(pin.eksClusterArn !== undefined ? `EKS cluster ${pin.eksClusterArn} at ${pin.server}` : `the API server ${pin.server}`);
   }
 }
 
