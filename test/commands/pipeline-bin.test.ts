@@ -166,13 +166,15 @@ describe("killed runs (I5)", () => {
     expect(status.inFlight).toMatchObject({ liveness: "running", options: [], triggeredBy: "cli-tester" });
     const text = await bin(h, ["status"]);
     expect(text.stdout).toMatch(/in flight: RUNNING — release 1.1.0 \(started .* by cli-tester\) is at "canary 50%"; its run is alive/);
-    expect(text.stdout).toMatch(/lock: held by cli-tester .*, renewed \d+s ago \(alive\)/);
+    expect(text.stdout).toMatch(/lock: held by cli-tester .*, renewed \d+s ago by this machine's clock \(alive\)/);
     expect(text.stdout).not.toMatch(/--resume|--repair|release-gate rollback/);
     expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
     await waitLockStale(h);
     // Now stale by this machine's clock: how long ago it died, and the ways out the commands accept.
     const dead = await bin(h, ["status"]);
-    expect(dead.stdout).toMatch(/lock: held by cli-tester .*, last renewed \d+s ago: STALE/);
+    expect(dead.stdout).toMatch(
+      /lock: held by cli-tester .*, last renewed \d+s ago by this machine's clock, and not renewed while watched for \d+s: STALE/,
+    );
     expect(dead.stdout).toMatch(/in flight: STOPPED — release 1.1.0 \(started .* by cli-tester\) stopped at "canary 50%" about \d+s ago/);
     expect(dead.stdout).toMatch(
       /Ways out: `release-gate rollback`; `release-gate deploy --tag 1.1.0 --resume`; `release-gate deploy --tag <new tag> --repair`/,

@@ -6,7 +6,15 @@
 import { V1MicroTime } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Kube } from "#src/kube/client.ts";
-import { LockHeldError, LockLostError, readLock, ReleaseLock, renewIntervalMs } from "#src/kube/lease-lock.ts";
+import {
+  confirmedLock,
+  judgedBySilence,
+  LockHeldError,
+  LockLostError,
+  readLock,
+  ReleaseLock,
+  renewIntervalMs,
+} from "#src/kube/lease-lock.ts";
 import type { Sim } from "../sim/index.ts";
 import { startBareSim } from "../support/bare-sim.ts";
 
@@ -113,6 +121,31 @@ describe("the release lock", () => {
     const taken = await ReleaseLock.acquire(kube, NS, { identity: "rollback", ttlMs: 1200, takeOverStale: true });
     expect(taken.takenOverFrom?.holder).toBe("fast-clock");
     await taken.release();
+  });
+
+  it("what status says of the holder does not depend on clocks either: watched before it is called dead", async () => {
+    const behind = await ReleaseLock.acquire(kube, NS, { identity: "slow-clock", ttlMs: 1200 });
+    await skewRenewTime(-45_000);
+    const renewing = setInterval(() => void skewRenewTime(-45_000).catch(() => undefined), 150);
+    const waited: string[] = [];
+    try {
+      // Stale by the local clock, but it renews while watched: alive.
+      const alive = await confirmedLock(kube, NS, (w) => waited.push(w));
+      expect(alive).toMatchObject({ holder: "slow-clock", stale: false });
+      expect(waited.join()).toMatch(/to see whether slow-clock still renews the release lock/);
+    } finally {
+      clearInterval(renewing);
+    }
+    // The same holder, silent now: dead, after being watched for its whole stale window.
+    const dead = await confirmedLock(kube, NS);
+    expect(dead).toMatchObject({ holder: "slow-clock", stale: true });
+    expect(dead!.observedSilentMs).toBeGreaterThanOrEqual(3 * renewIntervalMs(1200));
+    await behind.release();
+    expect(await confirmedLock(kube, NS)).toBeUndefined();
+    // Judged by silence alone: the local clock's verdict (fresh, 45 s ahead) does not count.
+    const fresh = { holder: "h", renewedAt: "2026-01-01T00:00:00Z", expiresAt: "2026-01-01T00:00:01.200Z", expired: false, stale: false };
+    expect(judgedBySilence(fresh, 3 * renewIntervalMs(1200)).stale).toBe(true);
+    expect(judgedBySilence({ ...fresh, stale: true }, 3 * renewIntervalMs(1200) - 1).stale).toBe(false);
   });
 
   it("renews with one PUT carrying the resourceVersion, never a read first, and releases the same way", async () => {

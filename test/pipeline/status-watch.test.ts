@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { deploy } from "#src/pipeline/deploy.ts";
 import { inspectInFlight } from "#src/pipeline/journal.ts";
 import { picture, summaryLine, type WatchView } from "#src/pipeline/status-watch.ts";
-import { BIN, binEnv } from "../support/bin.ts";
+import { BIN, binEnv, spawnBin, whenStderr } from "../support/bin.ts";
 import { NS, startHarness, type Harness } from "../support/pipeline-harness.ts";
 
 let h: Harness | undefined;
@@ -100,6 +100,24 @@ describe("status --watch", () => {
     await release;
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr)).toMatch(/release 1\.2\.0 rolled back: canary 50%: smoke tests failed/);
+  }, 120_000);
+});
+
+describe("status --watch and a run that dies", () => {
+  it("judges the holder by watching its Lease: a run SIGKILLed while watched is gone once silent for its stale window (exit 1)", async () => {
+    h = await startHarness({ config: (d) => ((d.phases[0].observe = "60s"), (d.lock.ttl = "6s")) });
+    const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
+    await whenStderr(run, "waiting for observation window");
+    const watching = watch(h);
+    // Killed a moment after the watch started: whether its first read or its watch sees the silence, the verdict is the same.
+    await new Promise((r) => setTimeout(r, 1500));
+    run.kill("SIGKILL");
+    await run.catch(() => undefined);
+    const r = await watching;
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    expect(String(r.stderr)).toMatch(
+      /release 1\.1\.0 stopped at "canary 10%": its run is gone \(the lock went stale\)\. Ways out: `release-gate rollback`/,
+    );
   }, 120_000);
 });
 

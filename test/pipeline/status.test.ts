@@ -118,7 +118,7 @@ describe("a release in flight", () => {
     expect(st.inFlight!.observation!.leftMs).toBeGreaterThan(0);
     expect(st.inFlight!.observedSplit?.[0]).toMatchObject({ expected: 10 });
     expect(st.lock!.heldBy).toBe("dana-devops (ci-box pid 42) #0001");
-    expect(text).toMatch(/lock: held by dana-devops \(ci-box pid 42\) #0001, renewed \d+s ago \(alive\)/);
+    expect(text).toMatch(/lock: held by dana-devops \(ci-box pid 42\) #0001, renewed \d+s ago by this machine's clock \(alive\)/);
     expect(text).toMatch(/in flight: RUNNING — release 1.1.0 \(started .* by dana-devops\) is at "canary 10%"/);
     expect(text).toMatch(/observing weight 10%: \d+s left, 0 probe\(s\) passed/);
     expect(text).not.toMatch(/unknown|--repair|--resume|release-gate rollback/);

@@ -48,7 +48,8 @@ export function register(program: Command): void {
       process.stdout.write(`${end.message}\n`);
       return;
     }
-    const status = await readStatus(env);
+    // On stderr: stdout stays the answer (--json parses).
+    const status = await readStatus(env, { onWaiting: (what) => process.stderr.write(`status: ${what}\n`) });
     output(
       flags,
       () => statusToText(status),

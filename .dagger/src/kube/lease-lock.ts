@@ -396,6 +396,36 @@ async function watchSilence(
   }
 }
 
+/**
+ * `lock` judged by what this process saw of it: dead (stale) once its Lease stayed unchanged for the holder's stale
+ * window of this process's own elapsed time (`silentMs`). The local clock is never compared with the holder's.
+ */
+export function judgedBySilence(lock: LockInfo, silentMs: number): LockInfo {
+  const stale = silentMs >= staleWindowMs(lock);
+  const { observedSilentMs: _hint, ...rest } = lock;
+  return { ...rest, stale, ...(stale ? { observedSilentMs: silentMs } : {}) };
+}
+
+/**
+ * The lock, with its holder judged as takeovers judge it (what `status` says before it offers a repair): a holder
+ * that renewed within its stale window by this machine's clock is taken as alive; one the local clock calls stale is
+ * watched for its stale window (watchSilence) before it is called dead, since clocks differ. Undefined when no run
+ * holds the lock, or it was released while watched.
+ */
+export async function confirmedLock(kube: Kube, namespace: string, onWaiting?: (what: string) => void): Promise<LockInfo | undefined> {
+  const lease = await readLease(kube, namespace);
+  const info = describeLease(lease);
+  if (!lease || !info || !info.stale) return info;
+  try {
+    const silent = await watchSilence(kube, namespace, lease, info, onWaiting);
+    return silent === "freed" ? undefined : { ...info, stale: true, observedSilentMs: silent };
+  } catch (err) {
+    // It changed while watched: renewed by its holder, or taken by another run that has just acquired it.
+    if (err instanceof LockHeldError) return { ...err.lock, stale: false };
+    throw err;
+  }
+}
+
 function readLease(kube: Kube, namespace: string): Promise<k8s.V1Lease | undefined> {
   return ifExists(() => kube.coordination.readNamespacedLease({ name: LOCK_NAME, namespace }));
 }

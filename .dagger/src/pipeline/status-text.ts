@@ -19,9 +19,11 @@ const pct = (w: number) => `${Math.round(w * 10) / 10}%`;
 function lockLine(st: ProductionStatus): string {
   const l = st.lock;
   if (!l) return "lock: free";
-  if (!l.stale) return `lock: held by ${l.heldBy}, renewed ${ago(l.renewedAgoMs)} (alive)`;
+  // renewTime is the holder's clock; "ago" is this machine's. Only what was watched is independent of both.
+  if (!l.stale) return `lock: held by ${l.heldBy}, renewed ${ago(l.renewedAgoMs)} by this machine's clock (alive)`;
+  const watched = l.observedSilentMs !== undefined ? `, and not renewed while watched for ${shortDuration(l.observedSilentMs)}` : "";
   return (
-    `lock: held by ${l.heldBy}, last renewed ${ago(l.renewedAgoMs)}: STALE, its run is taken for dead ` +
+    `lock: held by ${l.heldBy}, last renewed ${ago(l.renewedAgoMs)} by this machine's clock${watched}: STALE, its run is taken for dead ` +
     `(no renewal for ${STALE_INTERVALS} renew intervals${l.expired ? "; expired" : ""})`
   );
 }

@@ -13,7 +13,7 @@ import { readHistory } from "../audit/history.ts";
 import type { ReleaseRecord } from "../audit/record.ts";
 import { listWatch } from "../health/list-watch.ts";
 import { explainApiFailure } from "../kube/api-errors.ts";
-import { describeLease, LOCK_NAME, type LockInfo } from "../kube/lease-lock.ts";
+import { describeLease, judgedBySilence, LOCK_NAME, type LockInfo, staleWindowMs } from "../kube/lease-lock.ts";
 import type { Routing } from "../traffic/routing.ts";
 import type { PipelineEnv } from "./context.ts";
 import { type InFlightState, STATE_CONFIGMAP, stored } from "./journal.ts";
@@ -119,7 +119,7 @@ export async function watchStatus(env: Pick<PipelineEnv, "kube" | "config">, o: 
   const { kube, config } = env;
   const ns = config.namespace;
   const started = Date.now();
-  const first = await readStatus(env);
+  const first = await readStatus(env, { onWaiting: (what) => o.write(`${what}\n`) });
   const alive = first.lock !== null && !first.lock.stale;
   if (!first.inFlight && !alive) {
     o.write(statusToText(first));
@@ -146,6 +146,15 @@ export async function watchStatus(env: Pick<PipelineEnv, "kube" | "config">, o: 
   const ended = new Promise<WatchEnd>((r) => (finish = r));
   let redrawTimer: NodeJS.Timeout | undefined;
   let weightsDue = false;
+  // The holder is judged by the Lease changing while watched, on this process's own clock (as takeovers judge it),
+  // never by comparing its renewTime with the local clock. A holder the first read already saw silent stays so.
+  let leaseVersion: string | undefined;
+  let leaseChangedAt = first.lock?.stale && first.lock.observedSilentMs !== undefined ? -Infinity : performance.now();
+  let silenceTimer: NodeJS.Timeout | undefined;
+  const judgedLock = (): LockInfo | undefined => {
+    const lock = describeLease(lease);
+    return lock && judgedBySilence(lock, performance.now() - leaseChangedAt);
+  };
 
   const parsed = (): InFlightState | undefined => {
     const found = stored(cm);
@@ -153,7 +162,7 @@ export async function watchStatus(env: Pick<PipelineEnv, "kube" | "config">, o: 
   };
   const view = (): WatchView => {
     const state = parsed();
-    const lock = describeLease(lease);
+    const lock = judgedLock();
     return {
       state: state ? describeState(state, config, lock) : undefined,
       lock,
@@ -188,7 +197,7 @@ export async function watchStatus(env: Pick<PipelineEnv, "kube" | "config">, o: 
     if (listed.size < 3) return; // Nothing is concluded before the state, the lock and the Deployments were each listed.
     const state = parsed();
     if (state) seen = state;
-    const lock = describeLease(lease);
+    const lock = judgedLock();
     const liveLock = lock && !lock.stale;
     if (state?.step.kind === "done") return stop(verdict(state.record, state.tag));
     if (!state && seen) {
@@ -275,6 +284,16 @@ export async function watchStatus(env: Pick<PipelineEnv, "kube" | "config">, o: 
       () => kube.coordination.listNamespacedLease({ namespace: ns, ...field(LOCK_NAME) }),
       (items, type, obj) => {
         lease = items ? items[0] : type === "DELETED" ? undefined : obj;
+        const version = lease?.metadata?.resourceVersion;
+        if (version !== leaseVersion) {
+          if (leaseVersion !== undefined || type !== "LIST") leaseChangedAt = performance.now();
+          leaseVersion = version;
+          // Judged again once it has been silent for its whole stale window.
+          const lock = describeLease(lease);
+          if (silenceTimer) clearTimeout(silenceTimer);
+          if (lock)
+            silenceTimer = setTimeout(() => changed(false), Math.max(0, staleWindowMs(lock) - (performance.now() - leaseChangedAt)) + 50);
+        }
         changed(false);
       },
     ),
@@ -311,6 +330,7 @@ export async function watchStatus(env: Pick<PipelineEnv, "kube" | "config">, o: 
   } finally {
     clearInterval(clock);
     if (redrawTimer) clearTimeout(redrawTimer);
+    if (silenceTimer) clearTimeout(silenceTimer);
     o.signal?.removeEventListener("abort", onAbort);
     abort.abort();
     await watches;

@@ -12,7 +12,7 @@ import type { ReleaseRecord } from "../audit/record.ts";
 import { FailedError, UsageError } from "../errors.ts";
 import { describeApiError, explainApiFailure, isApiFailure } from "../kube/api-errors.ts";
 import { containerImage } from "../kube/deployments.ts";
-import { readLock, type LockInfo } from "../kube/lease-lock.ts";
+import { confirmedLock, type LockInfo } from "../kube/lease-lock.ts";
 import { releasedTagOf } from "../kube/released-tag.ts";
 import type { Routing } from "../traffic/routing.ts";
 import { routingFor } from "../traffic/routing.ts";
@@ -115,7 +115,12 @@ function heldBy(lock: LockInfo, state: InFlightState | undefined): string {
   return who && /^unknown\b/.test(lock.holder) ? lock.holder.replace(/^unknown/, who) : lock.holder;
 }
 
-export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Promise<ProductionStatus> {
+export interface ReadStatusOptions {
+  /** Told what status waits for (a lock this machine's clock calls stale is watched before its run is called dead). */
+  onWaiting?: (what: string) => void;
+}
+
+export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">, o: ReadStatusOptions = {}): Promise<ProductionStatus> {
   const { kube, config } = env;
   const ns = config.namespace;
   const server = kube.kc.getCurrentCluster()?.server;
@@ -135,7 +140,7 @@ export async function readStatus(env: Pick<PipelineEnv, "kube" | "config">): Pro
     });
   const warnings: string[] = [];
   const [lock, stored, history] = await Promise.all([
-    explained(`the release lock (Lease ${ns}/release-gate)`, () => readLock(kube, ns)),
+    explained(`the release lock (Lease ${ns}/release-gate)`, () => confirmedLock(kube, ns, o.onWaiting)),
     explained(`the in-flight state (ConfigMap ${ns}/release-gate-state)`, () => inspectInFlight(kube, ns)),
     readHistory(kube, ns).catch((err: unknown) => {
       warnings.push(
