@@ -6,7 +6,7 @@
  * Importing this file does nothing: `bin/release-gate.js` calls main(). The Dagger runtime imports every file under
  * .dagger/src before it calls a function, so a file here that ran the CLI on import would break every `dagger call`.
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, type Option } from "commander";
 import { commandCatalog, programHelp, programVersion } from "./commands/catalog.ts";
 import { redact } from "./commands/common.ts";
 import { exitCodeOf } from "./errors.ts";
@@ -39,8 +39,33 @@ export async function buildProgram(argv: string[]): Promise<Command> {
     else program.command(name).summary(entry.summary);
   }
   // Subcommands inherit the error handling (usage errors must exit 2, not commander's default 1).
-  for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(add --help for usage)");
+  for (const sub of program.commands) requiredAfterUnknown(sub.exitOverride().showHelpAfterError("(add --help for usage)"));
   return program;
+}
+
+const checkedLater = new WeakSet<Option>();
+
+/** Whether the command line must give `o` (commander's mandatory, or checked by requiredAfterUnknown). */
+export function isRequiredOption(o: Option): boolean {
+  return o.mandatory || checkedLater.has(o);
+}
+
+/**
+ * commander checks required options before unknown ones, so `deploy --tga 1.4.2` said "required option '--tag'
+ * not specified" and never "did you mean --tag?". The same check, made after commander's unknown-option check
+ * (preAction runs after it), with commander's own message.
+ */
+function requiredAfterUnknown(sub: Command): void {
+  const required = sub.options.filter((o) => o.mandatory);
+  if (!required.length) return;
+  for (const o of required) {
+    o.mandatory = false;
+    checkedLater.add(o);
+  }
+  sub.hook("preAction", (cmd) => {
+    const missing = required.find((o) => cmd.getOptionValue(o.attributeName()) === undefined);
+    if (missing) cmd.error(`error: required option '${missing.flags}' not specified`, { code: "commander.missingMandatoryOptionValue" });
+  });
 }
 
 /** Runs the CLI on `argv` and returns its exit code (the caller sets process.exitCode). */

@@ -36,6 +36,9 @@ describe("a typo suggests what was meant (exit 2, nothing run)", () => {
     [["plan", "--tag", "1.4.2", "--jsn"], "unknown option '--jsn'", "(Did you mean --json?)"],
     [["deploy", "--tag", "1.4.2", "--skip-canray"], "unknown option '--skip-canray'", "(Did you mean --skip-canary?)"],
     [["history", "--limt", "3"], "unknown option '--limt'", "(Did you mean --limit?)"],
+    // A typo on a required option: the typo is what is wrong, not the option it misses.
+    [["deploy", "--tga", "1.4.2"], "unknown option '--tga'", "(Did you mean --tag?)"],
+    [["smoke", "--ulr", "https://app.qualisys.io"], "unknown option '--ulr'", "(Did you mean --url?)"],
   ])("%j", async (args, error, suggestion) => {
     const r = await releaseGate(args);
     expect(r.code).toBe(2);

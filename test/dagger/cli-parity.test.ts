@@ -6,7 +6,7 @@
  */
 import type { Command, Option } from "commander";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildProgram } from "#src/cli.ts";
+import { buildProgram, isRequiredOption } from "#src/cli.ts";
 import { CLUSTER_OPTIONS } from "#src/commands/support.ts";
 import { runtimeLoad, type ScannedArg, type ScannedObject } from "./support/runtime-load.ts";
 
@@ -111,7 +111,7 @@ describe("Dagger functions and CLI commands", () => {
         else expect(a.type.kind, n).toBe("BOOLEAN_KIND");
         // Dagger makes an argument optional by `?`, null or a default value.
         const optional = a.isOptional || a.isNullable || a.defaultValue !== undefined;
-        expect(optional, `${name} ${o.long}: optional`).toBe(!o.mandatory);
+        expect(optional, `${name} ${o.long}: optional`).toBe(!isRequiredOption(o));
       }
     });
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
-import { bin, spawnBin, waitLockStale, whenStderr } from "../support/bin.ts";
+import { bin, killDeployAt, stableChanged, waitLockStale } from "../support/bin.ts";
 import { deployment, imageOf, NS, OLD, startHarness, type Harness } from "../support/pipeline-harness.ts";
 import { image, pinned } from "../support/scenario.ts";
 
@@ -37,11 +37,13 @@ describe("docs/runbook.md, section 5, run as written", () => {
       scenario: { images: [{ tag: "1.6.0", pod: { kind: "ready", startSeconds: 30, readyAfterSeconds: 1 } }] },
       config: (d) => (d.lock.ttl = "12s"),
     });
-    const run = spawnBin(h, ["deploy", "--tag", "1.6.0"]);
-    await whenStderr(run, "promote · weight 100% · started");
-    await new Promise((r) => setTimeout(r, 300));
-    run.kill("SIGKILL");
-    await run;
+    // Killed once promotion has changed every stable Deployment (a condition, not a delay: the machine may be slow).
+    await killDeployAt(
+      h,
+      "1.6.0",
+      "promote · weight 100% · started",
+      stableChanged(h, (svc) => image(svc, OLD)),
+    );
     // Promotion pins stable to the digest the canary ran.
     expect(imageOf(deployment(h.sim, "qualisys-api-stable"), "qualisys-api")).toBe(pinned("qualisys-api", "1.6.0"));
 
