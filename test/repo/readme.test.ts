@@ -10,11 +10,11 @@ import { parseSuite } from "#src/smoke/suite.ts";
 const read = (p: string) => readFileSync(new URL(`../../${p}`, import.meta.url), "utf8");
 const readme = read("README.md");
 
-/** The fenced block that follows a heading. */
-function blockAfter(heading: string): string {
-  const at = readme.indexOf(heading);
-  expect(at, `README has no "${heading}"`).toBeGreaterThanOrEqual(0);
-  const m = /```\w*\n([\s\S]*?)```/.exec(readme.slice(at));
+/** The fenced block that follows a heading (in the README, or `text`). */
+function blockAfter(heading: string, text = readme): string {
+  const at = text.indexOf(heading);
+  expect(at, `no "${heading}"`).toBeGreaterThanOrEqual(0);
+  const m = /```\w*\n([\s\S]*?)```/.exec(text.slice(at));
   expect(m, `no code block after "${heading}"`).not.toBeNull();
   return m![1];
 }
@@ -30,8 +30,8 @@ describe("README", () => {
     expect(JSON.parse(read("package.json")).scripts.demo).toBeTruthy();
   });
 
-  it("documents a suite file the smoke runner accepts", () => {
-    const suite = parseSuite(parse(blockAfter("#### Smoke suites")), "README example");
+  it("docs/smoke.md documents a suite file the smoke runner accepts", () => {
+    const suite = parseSuite(parse(blockAfter("## Suite files", read("docs/smoke.md"))), "docs/smoke.md example");
     expect(suite.checks.map((c) => c.name)).toEqual(["health", "ready", "home", "me"]);
     expect(suite.checks.find((c) => c.name === "me")?.auth).toBe("bearer");
   });
