@@ -129,9 +129,11 @@ export async function run(): Promise<BenchResult[]> {
         medianMs: medianOf(detected),
         runs: found.length,
         note:
-          `max ${(max / 1000).toFixed(1)} s${max <= 5_000 ? " (≤ 5 s)" : " (OVER 5 s)"}; first seen median ${(medianOf(found.map((r) => r.seenMs)) / 1000).toFixed(1)} s; ` +
+          `max ${(max / 1000).toFixed(1)} s${max <= 5_000 ? " (≤ 5 s)" : " (OVER 5 s)"}; ` +
+          `first seen median ${(medianOf(found.map((r) => r.seenMs)) / 1000).toFixed(1)} s; ` +
           `by ${[...new Set(found.map((r) => r.signal))].join(", ")}` +
-          `${found.length < RUNS ? `; ${RUNS - found.length} of ${RUNS} not caught by the window` : ""}; weight 0 ${medianOf(found.map((r) => r.weightZeroMs ?? Number.NaN)).toFixed(0)} ms after`,
+          `${found.length < RUNS ? `; ${RUNS - found.length} of ${RUNS} not caught by the window` : ""}` +
+          `; weight 0 ${medianOf(found.map((r) => r.weightZeroMs ?? Number.NaN)).toFixed(0)} ms after`,
       });
       summary.push([label, ...detected.map((ms) => (ms / 1000).toFixed(1))]);
     }

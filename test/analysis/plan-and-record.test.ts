@@ -23,7 +23,10 @@ describe("plan with metric analysis", () => {
     );
     // 45 s: the last evaluation at 30 s; one failure allowed of one evaluation, so thresholds cannot fail that window.
     expect(analysisPlanAction(config, 45_000)).toMatch(
-      /^metric analysis: 1 evaluation\(s\), every 30s, of error-rate \(fails the phase at its 2nd failed evaluation, more than this window has: it cannot fail here;/,
+      new RegExp(
+        /^metric analysis: 1 evaluation\(s\), every 30s, of error-rate \(fails the phase at its 2nd failed evaluation, /.source +
+          /more than this window has: it cannot fail here;/.source,
+      ),
     );
     const text = planToText(planRelease(config), "x");
     expect(text).toContain("     - metric analysis: 4 evaluation(s), every 30s, of error-rate");

@@ -61,7 +61,9 @@ describe("metric analysis preflight (real Prometheus)", () => {
     expect(await refused()).toBe(
       "metric analysis: Prometheus at " +
         run.prom.url +
-        ' has no series of nginx_ingress_controller_request_duration_bucket (used by "latency-p99"): a misspelt metric, or an exporter Prometheus does not scrape; such a check would never see data; nothing was changed',
+        ' has no series of nginx_ingress_controller_request_duration_bucket (used by "latency-p99"): ' +
+        "a misspelt metric, or an exporter Prometheus does not scrape; " +
+        "such a check would never see data; nothing was changed",
     );
   }, 120_000);
 
@@ -77,7 +79,9 @@ describe("metric analysis preflight (real Prometheus)", () => {
     const port = await freePort();
     run = await startAnalysisRun({ analysis: (a) => (a.prometheus.url = `http://127.0.0.1:${port}`) });
     expect(await refused()).toBe(
-      `metric analysis: Prometheus at http://127.0.0.1:${port} cannot be reached (http://127.0.0.1:${port}/api/v1/query: connection failed (ECONNREFUSED) after 2 attempt(s)); without it no canary can be judged, so the release was refused; nothing was changed`,
+      `metric analysis: Prometheus at http://127.0.0.1:${port} cannot be reached (` +
+        `http://127.0.0.1:${port}/api/v1/query: connection failed (ECONNREFUSED) after 2 attempt(s)); ` +
+        `without it no canary can be judged, so the release was refused; nothing was changed`,
     );
   }, 120_000);
 

@@ -95,7 +95,8 @@ describe("an observation window's evaluations", () => {
     const down = new PrometheusError("unavailable", "http://prom/api/v1/query: connection failed (ECONNREFUSED) after 3 attempt(s)");
     const { result, evaluations } = await run(scripted({ canary: [0.001, down] }), [target({ allowedFailures: 5 })]);
     expect((result as { err: Error }).err.message).toBe(
-      'check "error-rate" for api at evaluation 2 of 5: Prometheus could not answer the query: http://prom/api/v1/query: connection failed (ECONNREFUSED) after 3 attempt(s); a canary that cannot be judged does not pass',
+      'check "error-rate" for api at evaluation 2 of 5: Prometheus could not answer the query: ' +
+        "http://prom/api/v1/query: connection failed (ECONNREFUSED) after 3 attempt(s); a canary that cannot be judged does not pass",
     );
     expect(evaluations[1]!.checks[0]).toMatchObject({ result: "error", canary: null });
   });

@@ -67,7 +67,8 @@ describe("the release record as Markdown", () => {
     const md = recordToMarkdown(record);
     expect(md).toMatch(/^## release-gate deploy `1.2.0` to production: ↩️ rolled back/);
     expect(md).toContain(
-      "**Approved by:** devops-lead (production-signoff), tech-lead (production), checked against [run, attempt 2](https://github.com/qualisys/app/actions/runs/42) on GitHub; started by alice",
+      "**Approved by:** devops-lead (production-signoff), tech-lead (production), checked against " +
+        "[run, attempt 2](https://github.com/qualisys/app/actions/runs/42) on GitHub; started by alice",
     );
     expect(md).toContain("took 1m 35s");
     // A pipe in a reason cannot break the table.

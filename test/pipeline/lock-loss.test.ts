@@ -46,7 +46,11 @@ describe("lock loss", () => {
     );
     expect(injected).toBe(true);
     expect(err?.message).toMatch(
-      /release of 1\.1\.0 failed at canary 50%: cancelled: could not renew the release lock for .* another run could take it over, so this run stops moving traffic\. Rolled back automatically .*Production now: all traffic on stable running/,
+      new RegExp(
+        /release of 1\.1\.0 failed at canary 50%: cancelled: could not renew the release lock for .* /.source +
+          /another run could take it over, so this run stops moving traffic\. /.source +
+          /Rolled back automatically .*Production now: all traffic on stable running/.source,
+      ),
     );
     // The window (20 s) was cut short by the lock loss, not waited out.
     expect(harness.log).toContainEqual(

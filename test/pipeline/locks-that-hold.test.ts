@@ -121,7 +121,11 @@ describe("9. a signal during deploy --repair's rollback stops the whole command"
     const r = await repair;
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr)).toMatch(
-      /deploy --repair stopped after its repair \(SIGTERM received \(run cancelled\)\): the interrupted release of 1\.1\.0 was rolled back \(rolled-back; its record is stored\), and the release of 1\.2\.0 was NOT started\. Production now: all traffic on stable running/,
+      new RegExp(
+        /deploy --repair stopped after its repair \(SIGTERM received \(run cancelled\)\): /.source +
+          /the interrupted release of 1\.1\.0 was rolled back \(rolled-back; its record is stored\), /.source +
+          /and the release of 1\.2\.0 was NOT started\. Production now: all traffic on stable running/.source,
+      ),
     );
     // 1.2.0 never reached a Deployment (today's main went on to set it on the canaries).
     for (const svc of ["qualisys-api", "qualisys-web"]) {

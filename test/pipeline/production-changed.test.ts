@@ -59,7 +59,11 @@ describe("1. release.yaml changed between a killed run and its repair", () => {
     const rb = await bin(h, ["rollback", "--reason", "runner died"], renamed);
     expect(rb.code, rb.stderr).toBe(0);
     expect(rb.stderr).toMatch(
-      /release\.yaml differs from what the interrupted release recorded: service qualisys-api: release\.yaml now routes through Ingress production-ingress-v2; the interrupted release changed Ingress production-ingress.*acting on the recorded objects/,
+      new RegExp(
+        /release\.yaml differs from what the interrupted release recorded: /.source +
+          /service qualisys-api: release\.yaml now routes through Ingress production-ingress-v2; /.source +
+          /the interrupted release changed Ingress production-ingress.*acting on the recorded objects/.source,
+      ),
     );
     // The route the run moved is back at 0: no user reaches the canary scaled to 0 (today's main left it at 50).
     expect(canaryIngressWeight(h)).toBe("0");
@@ -107,7 +111,11 @@ describe("2. a hotfix made by hand on stable during a release", () => {
     const r = await run;
     expect(r.exitCode, String(r.stderr)).toBe(1);
     expect(String(r.stderr)).toMatch(
-      /failed at promote: stable was changed by someone else during the release: Deployment production\/qualisys-api-stable was changed by "kubectl-set" \(Update at [^)]+\): image \S+qualisys-api:1\.0\.0 → \S+qualisys-api:1\.0\.1-hotfix.*does not promote over someone else's change/,
+      new RegExp(
+        /failed at promote: stable was changed by someone else during the release: /.source +
+          /Deployment production\/qualisys-api-stable was changed by "kubectl-set" \(Update at [^)]+\): /.source +
+          /image \S+qualisys-api:1\.0\.0 → \S+qualisys-api:1\.0\.1-hotfix.*does not promote over someone else's change/.source,
+      ),
     );
     // Stable keeps the hotfix; the release's image never reached it (today's main promoted over it).
     expect(stableTemplateImages(h.events, "qualisys-api")).toEqual([image("qualisys-api", OLD), hotfix]);
@@ -242,7 +250,11 @@ describe("3. a weight changed by someone else during observation ends the phase"
     const r = await run;
     expect(r.exitCode, String(r.stderr)).toBe(1);
     expect(String(r.stderr)).toMatch(
-      /failed at canary 10%: traffic was moved by someone else: Deployment production\/qualisys-api-canary now gives the canary 42\.9 %, not the 20 % this run set and verified, changed by "kubectl" \(Update at [^)]+\)/,
+      new RegExp(
+        /failed at canary 10%: traffic was moved by someone else: /.source +
+          /Deployment production\/qualisys-api-canary now gives the canary 42\.9 %, /.source +
+          /not the 20 % this run set and verified, changed by "kubectl" \(Update at [^)]+\)/.source,
+      ),
     );
     const rec = await expectResting(h, OLD, "rolled-back");
     expect(rec.steps.map((s) => [s.name, s.result])).toEqual([
@@ -268,7 +280,11 @@ describe("4. 'all traffic on a healthy stable' is claimed only after checking", 
     expect(r.exitCode).toBe(1);
     const stderr = String(r.stderr);
     expect(stderr).toMatch(
-      /Rolled back automatically .*Production now: production is NOT healthy: stable qualisys-api-stable has no Available pod \(it was scaled to 0; the release found 4 replicas\)/,
+      new RegExp(
+        /Rolled back automatically .*Production now: /.source +
+          /production is NOT healthy: stable qualisys-api-stable has no Available pod /.source +
+          /\(it was scaled to 0; the release found 4 replicas\)/.source,
+      ),
     );
     expect(stderr).not.toMatch(/all traffic on stable running/);
     const [rec] = await readHistory(h.env.kube, NS);
@@ -318,7 +334,10 @@ describe("5. a deleted canary Deployment is a fact to report, not a crash", () =
     expect(r.exitCode).toBe(1);
     const stderr = String(r.stderr);
     expect(stderr).toMatch(
-      /Deployment qualisys-api-canary was deleted.*Rolled back automatically \(weight 0 verified, canary scaled to 0; canary Deployment qualisys-api-canary does not exist \(deleted\): it has no pod, and its weight is 0\)/,
+      new RegExp(
+        /Deployment qualisys-api-canary was deleted.*Rolled back automatically \(weight 0 verified, canary scaled to 0; /.source +
+          /canary Deployment qualisys-api-canary does not exist \(deleted\): it has no pod, and its weight is 0\)/.source,
+      ),
     );
     expect(stderr).toMatch(/Production now: all traffic on stable running .*qualisys-api-canary missing \(no pod of it serves\)/);
     expect(stderr).not.toMatch(/HTTP-Code|FAILED/);

@@ -136,7 +136,11 @@ describe("deploy --resume refuses", () => {
     const refused = await bin(h, ["deploy", "--tag", "1.1.0", "--resume"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
-      /cannot resume release 1\.1\.0: production differs from what its run recorded at "canary 50%": .*canary weight is 30, the record allows 10 or 50; .*qualisys-web-canary has 0 replicas, too few for weight 30 \(needs 2\).*release-gate rollback.*nothing was changed/,
+      new RegExp(
+        /cannot resume release 1\.1\.0: production differs from what its run recorded at "canary 50%": /.source +
+          /.*canary weight is 30, the record allows 10 or 50; /.source +
+          /.*qualisys-web-canary has 0 replicas, too few for weight 30 \(needs 2\).*release-gate rollback.*nothing was changed/.source,
+      ),
     );
     expect(specs(h)).toBe(before);
     const status = JSON.parse((await bin(h, ["status", "--json"])).stdout);

@@ -22,7 +22,10 @@ describe("rollback with nothing in flight", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^## release-gate rollback `\(none in flight\)` to production: ➖ no change/);
     expect(r.stdout).toMatch(
-      /\*\*Production now:\*\* nothing was in flight and production was already at rest: nothing was changed\. All traffic on stable running \S+qualisys-api:1\.0\.0 \(4\/4 available\)/,
+      new RegExp(
+        /\*\*Production now:\*\* nothing was in flight and production was already at rest: nothing was changed\. /.source +
+          /All traffic on stable running \S+qualisys-api:1\.0\.0 \(4\/4 available\)/.source,
+      ),
     );
     expect(r.stdout).not.toMatch(/rolled back/);
     expect(h.events.slice(before).filter((e) => e.event.typeKey !== "/v1/pods")).toEqual([]);

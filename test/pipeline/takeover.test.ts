@@ -91,7 +91,10 @@ describe("lock takeover", () => {
     const err = await first;
     expect(err).toBeInstanceOf(FailedError);
     expect(err?.message).toMatch(
-      /^release of 1\.1\.0 stopped at canary 50%: the release lock was taken over by rollback-b #2; that run now owns production; nothing rolled back by this run/,
+      new RegExp(
+        /^release of 1\.1\.0 stopped at canary 50%: the release lock was taken over by rollback-b #2; /.source +
+          /that run now owns production; nothing rolled back by this run/.source,
+      ),
     );
     expect(harness.log).not.toContainEqual(expect.stringMatching(/^step rollback|^warn rolling back/));
     // From the takeover until the rollback's own first step, nobody changed production (the first run did nothing).

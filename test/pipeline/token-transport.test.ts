@@ -20,7 +20,8 @@ describe("the smoke token's transport, at preflight", () => {
     expect((err as Error).message).toBe(
       `refused: qualisys-api's smoke tests would send the bearer token (check "user-me") over plain http to 10.9.9.9:8080 (where ` +
         "RELEASE_GATE_RESOLVE sends https://api.qualisys.io): anyone on the way could read it. " +
-        "The token travels over https, or over plain http only to loopback (localhost, 127.0.0.0/8, ::1, e.g. a port-forward); nothing was changed in the cluster",
+        "The token travels over https, or over plain http only to loopback (localhost, 127.0.0.0/8, ::1, e.g. a port-forward); " +
+        "nothing was changed in the cluster",
     );
   });
 

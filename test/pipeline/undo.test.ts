@@ -85,7 +85,11 @@ describe("what undo takes back (planUndo)", () => {
       /^refused: no finished release is recorded .* nothing to undo; release the version you want with `release-gate deploy --tag <tag>`; nothing was changed$/,
     );
     expect(refusal([rec("1.3.0", "rolled-back", pin("c"), pin("c")), rec("1.2.0", "succeeded", tagged("1.1.0"), pin("c"))])).toMatch(
-      /^refused: the last release, 1\.3\.0 \(deploy, rolled-back, .*\), was itself a failure: production was already put back on what ran before it.* To take back the release before it as well, 1\.2\.0, release what ran before that one with `release-gate deploy --tag 1\.1\.0`/,
+      new RegExp(
+        /^refused: the last release, 1\.3\.0 \(deploy, rolled-back, .*\), was itself a failure: /.source +
+          /production was already put back on what ran before it.* To take back the release before it as well, 1\.2\.0, /.source +
+          /release what ran before that one with `release-gate deploy --tag 1\.1\.0`/.source,
+      ),
     );
     expect(refusal([rec("1.2.0", "succeeded", pin("b"), pin("c"))])).toMatch(
       /ran .*@sha256:b+, pinned by digest, and no record says which tag that was/,

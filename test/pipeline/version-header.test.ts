@@ -23,7 +23,10 @@ describe("13. the canary's app reports another version than its tag", () => {
     const r = await bin(h, ["deploy", "--tag", "1.1.0"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /failed at canary 10%: qualisys-(api|web): no answer carried the canary's version 1\.1\.0 in X-App-Version \(seen: HTTP 200 X-App-Version: 1\.1\.0-rc3\); the canary's app does not report the version it was released as/,
+      new RegExp(
+        /failed at canary 10%: qualisys-(api|web): no answer carried the canary's version 1\.1\.0 in X-App-Version /.source +
+          /\(seen: HTTP 200 X-App-Version: 1\.1\.0-rc3\); the canary's app does not report the version it was released as/.source,
+      ),
     );
     const rec = await expectResting(h, OLD, "rolled-back");
     expect(rec.steps.map((s) => [s.name, s.result])).toEqual([

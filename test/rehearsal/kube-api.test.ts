@@ -53,16 +53,20 @@ describe("kind's kubeconfig through the bound host service", () => {
     expect(server.requests).toEqual(["GET /api/v1/nodes"]);
   });
 
-  it("gives the CLI the same three variables `dagger call --kubeconfig --kube-api --tls-server-name` gives it, which it turns into the same connection", async () => {
-    const pki = await kindPki();
-    const text = kindKubeconfig(pki, NAME, 6443);
-    const route = kubeApiRoute({ RELEASE_GATE_KUBE_API: "kube-api:6443", RELEASE_GATE_TLS_SERVER_NAME: "localhost" });
-    const env = cliClusterEnv(text, route);
-    expect(Object.keys(env).sort()).toEqual(["RELEASE_GATE_KUBECONFIG", "RELEASE_GATE_KUBE_API", "RELEASE_GATE_TLS_SERVER_NAME"]);
-    const viaCli = applyDaggerRedirect(await connectCluster({}, env), env);
-    expect(viaCli.server).toBe("https://127.0.0.1:6443"); // what the kubeconfig names: what a cluster pin is checked against
-    expect(viaCli.kc.getCurrentCluster()).toEqual(reachKind(text, route).getCurrentCluster());
-  });
+  it(
+    "gives the CLI the same three variables `dagger call --kubeconfig --kube-api --tls-server-name` gives it, " +
+      "which it turns into the same connection",
+    async () => {
+      const pki = await kindPki();
+      const text = kindKubeconfig(pki, NAME, 6443);
+      const route = kubeApiRoute({ RELEASE_GATE_KUBE_API: "kube-api:6443", RELEASE_GATE_TLS_SERVER_NAME: "localhost" });
+      const env = cliClusterEnv(text, route);
+      expect(Object.keys(env).sort()).toEqual(["RELEASE_GATE_KUBECONFIG", "RELEASE_GATE_KUBE_API", "RELEASE_GATE_TLS_SERVER_NAME"]);
+      const viaCli = applyDaggerRedirect(await connectCluster({}, env), env);
+      expect(viaCli.server).toBe("https://127.0.0.1:6443"); // what the kubeconfig names: what a cluster pin is checked against
+      expect(viaCli.kc.getCurrentCluster()).toEqual(reachKind(text, route).getCurrentCluster());
+    },
+  );
 
   it("refuses to start without the host service's address", () => {
     expect(() => kubeApiRoute({})).toThrow(expect.objectContaining({ exitCode: 2 }));

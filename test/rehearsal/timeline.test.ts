@@ -147,7 +147,10 @@ describe("from the real CLI's --json records (on the simulator, whose pods answe
     );
     expect(text).toContain("### 1. Good release `2.0.0`: ✅ promoted (exit 0,");
     expect(text).toMatch(
-      /\| canary 10% \| 10 % \| qualisys-api [\d.]+ % of 10 % \(\d+\)<br>qualisys-web [\d.]+ % of 10 % \(\d+\) \| ✓ canary (\d+)\/\1 · ✓ public (\d+)\/\2 \| passed \|/,
+      new RegExp(
+        /\| canary 10% \| 10 % \| qualisys-api [\d.]+ % of 10 % \(\d+\)<br>/.source +
+          /qualisys-web [\d.]+ % of 10 % \(\d+\) \| ✓ canary (\d+)\/\1 · ✓ public (\d+)\/\2 \| passed \|/.source,
+      ),
     );
     expect(text).toContain("### 2. Bad release `2.1.0-wrong-login`: ↩️ rolled back by itself (exit 1,");
     expect(text).toMatch(/login: .*Sign In/);

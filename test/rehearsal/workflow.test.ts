@@ -111,7 +111,9 @@ describe("scripts/rehearse-on-kind.sh (the rehearsal step, with a stand-in dagge
   const failed = (stdout: string, code = 1) => ({
     exit: code,
     stdout: "",
-    stderr: `${PROGRESS}Error: release-gate rehearse: the bad release was promoted\n${stdout ? `Stdout:\n${stdout}\n` : ""}Stderr:\nrelease-gate: the bad release was promoted\n`,
+    stderr:
+      `${PROGRESS}Error: release-gate rehearse: the bad release was promoted\n` +
+      `${stdout ? `Stdout:\n${stdout}\n` : ""}Stderr:\nrelease-gate: the bad release was promoted\n`,
   });
 
   async function rehearse(fake: FakeDagger) {

@@ -480,17 +480,21 @@ describe("deploy-production.yml", () => {
     }
   });
 
-  it("chains the environments of release.yaml's approvals: signoff in production-signoff, then deploy in production at app.qualisys.io, main only", async () => {
-    const { config } = await loadReleaseConfig();
-    expect(config.approvals?.environments.map((e) => e.name)).toEqual(["production-signoff", "production"]);
-    expect(job("signoff").environment).toBe("production-signoff");
-    expect(job("deploy").environment).toEqual({ name: "production", url: "https://app.qualisys.io" });
-    expect(job("signoff").needs).toBe("inputs");
-    expect(job("deploy").needs).toBe("signoff");
-    for (const id of ["inputs", "signoff", "deploy"]) expect(job(id).if).toBe("github.ref == 'refs/heads/main'");
-    // The sign-off job holds nothing worth approving for: no secrets, no credentials.
-    expect(JSON.stringify(job("signoff"))).not.toMatch(/secrets\.|aws-actions/);
-  });
+  it(
+    "chains the environments of release.yaml's approvals: signoff in production-signoff, " +
+      "then deploy in production at app.qualisys.io, main only",
+    async () => {
+      const { config } = await loadReleaseConfig();
+      expect(config.approvals?.environments.map((e) => e.name)).toEqual(["production-signoff", "production"]);
+      expect(job("signoff").environment).toBe("production-signoff");
+      expect(job("deploy").environment).toEqual({ name: "production", url: "https://app.qualisys.io" });
+      expect(job("signoff").needs).toBe("inputs");
+      expect(job("deploy").needs).toBe("signoff");
+      for (const id of ["inputs", "signoff", "deploy"]) expect(job(id).if).toBe("github.ref == 'refs/heads/main'");
+      // The sign-off job holds nothing worth approving for: no secrets, no credentials.
+      expect(JSON.stringify(job("signoff"))).not.toMatch(/secrets\.|aws-actions/);
+    },
+  );
 
   it("shares one concurrency group with every workflow touching production, never cancelling a release in progress", () => {
     expect(wf.concurrency).toEqual({ group: PRODUCTION_GROUP, "cancel-in-progress": false });

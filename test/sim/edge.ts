@@ -134,7 +134,8 @@ export async function startEdge(store: Store, clock: Clock, opts: EdgeOptions): 
         res,
         503,
         { "Content-Type": "text/html", "X-Sim-Route": route.detail },
-        "<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n",
+        "<html><head><title>503 Service Temporarily Unavailable</title></head>" +
+          "<body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n",
       );
     }
     const image = pod.spec.containers[0]?.image ?? "";

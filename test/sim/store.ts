@@ -186,7 +186,8 @@ export class Store {
       throw new StoreError(
         409,
         "Conflict",
-        `Operation cannot be fulfilled on ${t.plural}${t.group ? "." + t.group : ""} "${obj.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`,
+        `Operation cannot be fulfilled on ${t.plural}${t.group ? "." + t.group : ""} "${obj.metadata.name}": ` +
+          `the object has been modified; please apply your changes to the latest version and try again`,
       );
     }
     // Immutable bookkeeping stays the server's.

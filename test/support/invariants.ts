@@ -142,7 +142,8 @@ export function checkI3(events: Recorded[], router: string, services = SERVICES)
       const wrong = ready.filter((p) => p.spec.containers.find((c: any) => c.name === svc).image !== image);
       if (ready.length < stable.spec.replicas || wrong.length) {
         violations.push(
-          `${svc}: traffic returned to stable with ${ready.length}/${stable.spec.replicas} Ready pods, ${wrong.length} on another image than ${image}, at rv ${r.event.rv}`,
+          `${svc}: traffic returned to stable with ${ready.length}/${stable.spec.replicas} Ready pods, ` +
+            `${wrong.length} on another image than ${image}, at rv ${r.event.rv}`,
         );
       }
     }

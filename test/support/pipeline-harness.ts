@@ -48,7 +48,8 @@ export const FAST = {
   smoke: { timeout: "2s", retries: 2, probeInterval: "150ms" },
   deadlines: { canaryAvailable: "6s", weightVerified: "3s", smoke: "5s", stableRollout: "6s", scaleDown: "3s" },
   health: { maxRestarts: 0, notReadyGrace: "300ms" },
-  // 100 samples at the default false-alarm rate (1e-6): a test fails on sampling noise about once in a million checks, and a misrouted split (0 or 100 %) is still caught.
+  // 100 samples at the default false-alarm rate (1e-6): a test fails on sampling noise about once in a million
+  // checks, and a misrouted split (0 or 100 %) is still caught.
   observedSplit: { enabled: true, versionHeader: "X-App-Version", samples: 100 },
   // Renewals (every ttl/6) must succeed within 2.5 intervals, 5 s here, or the run stops (lock loss): that outlasts
   // any hiccup of a loaded machine. Scenarios about expiry, takeover or lock loss set their own.

@@ -109,9 +109,13 @@ export function analysisPlanAction(config: ReleaseConfig, observeMs: number): st
   if (count === 0) return "metric analysis: none (no observation window at this weight)";
   const checks = a.checks.map(
     (c) =>
-      `${c.name} (fails the phase at its ${ordinal(c.allowedFailures + 1)} failed evaluation${c.allowedFailures + 1 > count ? ", more than this window has: it cannot fail here" : ""}; no data: ${c.noData})`,
+      `${c.name} (fails the phase at its ${ordinal(c.allowedFailures + 1)} failed evaluation` +
+      `${c.allowedFailures + 1 > count ? ", more than this window has: it cannot fail here" : ""}; no data: ${c.noData})`,
   );
-  return `metric analysis: ${count} evaluation(s), every ${formatDuration(everyMs)}, of ${checks.join(", ")}; Prometheus unreachable after ${a.prometheus.retries} ${a.prometheus.retries === 1 ? "retry" : "retries"} fails the phase`;
+  return (
+    `metric analysis: ${count} evaluation(s), every ${formatDuration(everyMs)}, of ${checks.join(", ")}; ` +
+    `Prometheus unreachable after ${a.prometheus.retries} ${a.prometheus.retries === 1 ? "retry" : "retries"} fails the phase`
+  );
 }
 
 /** How far past its window a phase may run: the last evaluation's queries, every retry and backoff included. */

@@ -27,7 +27,8 @@ export async function preflightQueries(client: PrometheusClient, targets: Target
       if (!(err instanceof PrometheusError)) throw err;
       if (err.kind === "unavailable") {
         throw new UsageError(
-          `metric analysis: Prometheus at ${client.url} cannot be reached (${err.message}); without it no canary can be judged, so the release was refused; nothing was changed`,
+          `metric analysis: Prometheus at ${client.url} cannot be reached (${err.message}); ` +
+            `without it no canary can be judged, so the release was refused; nothing was changed`,
         );
       }
       refusals.push(`  analysis check "${r.t.check.name}" (${r.t.service}, ${r.field}): ${err.message}\n    query: ${r.promql}`);

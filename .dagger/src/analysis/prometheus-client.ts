@@ -53,7 +53,8 @@ export function valueOf(data: unknown): QueryValue {
       const labels = result.slice(0, 3).map((r) => JSON.stringify(r.metric));
       throw new PrometheusError(
         "refused",
-        `the query returned ${result.length} series (${labels.join(", ")}${result.length > 3 ? ", …" : ""}); a check needs one number: aggregate it, e.g. sum(…) or max(…)`,
+        `the query returned ${result.length} series (${labels.join(", ")}${result.length > 3 ? ", …" : ""}); ` +
+          `a check needs one number: aggregate it, e.g. sum(…) or max(…)`,
       );
     }
     return numberOf(result[0]!.value[1]);

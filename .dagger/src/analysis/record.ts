@@ -64,7 +64,8 @@ export function analysisToMarkdown(steps: Array<{ name: string; analysis?: Analy
         ? `${failed.length} of ${evals.length} failed`
         : `${evals.length} passed${warned.length ? ` (${warned.length} with a warning)` : ""}`;
       rows.push(
-        `| ${cell(st.name)} | ${cell(evals[0]!.check)} | ${cell(evals[0]!.service)} | ${canary} | ${stable} | ${cell(verdict)}${last?.reason ? `: ${cell(last.reason)}` : ""} |`,
+        `| ${cell(st.name)} | ${cell(evals[0]!.check)} | ${cell(evals[0]!.service)} | ` +
+          `${canary} | ${stable} | ${cell(verdict)}${last?.reason ? `: ${cell(last.reason)}` : ""} |`,
       );
     }
   }

@@ -33,7 +33,8 @@ export function recordToMarkdown(r: ReleaseRecord): string {
   lines.push("", "| service | previous | new | digest | stable runs now |", "|---|---|---|---|---|");
   for (const s of r.services) {
     lines.push(
-      `| ${s.name} | \`${s.previousImage}\` | \`${s.newImage}\` | ${s.digest ? `\`${s.digest.slice(0, 19)}…\`` : "—"} | ${s.finalImage ? `\`${s.finalImage}\`` : "?"} |`,
+      `| ${s.name} | \`${s.previousImage}\` | \`${s.newImage}\` | ` +
+        `${s.digest ? `\`${s.digest.slice(0, 19)}…\`` : "—"} | ${s.finalImage ? `\`${s.finalImage}\`` : "?"} |`,
     );
   }
   if (r.steps.length) {
@@ -68,7 +69,8 @@ export function historyToMarkdown(records: ReleaseRecord[]): string {
   const lines = ["| when | command | tag | outcome | by | took | reason |", "|---|---|---|---|---|---|---|"];
   for (const r of records) {
     lines.push(
-      `| ${r.startedAt} | ${r.command} | \`${r.tag}\` | ${ICON[r.outcome]} | ${cell(r.triggeredBy)} | ${r.durationMs !== undefined ? formatDuration(r.durationMs) : "—"} | ${cell(r.rollbackReason ?? r.skipCanary?.reason ?? "")} |`,
+      `| ${r.startedAt} | ${r.command} | \`${r.tag}\` | ${ICON[r.outcome]} | ${cell(r.triggeredBy)} | ` +
+        `${r.durationMs !== undefined ? formatDuration(r.durationMs) : "—"} | ${cell(r.rollbackReason ?? r.skipCanary?.reason ?? "")} |`,
     );
   }
   return lines.join("\n") + "\n";

@@ -39,7 +39,8 @@ export function assertImmutableTag(version: ImageVersion, mutableTags: readonly 
   const pattern = [ALWAYS_MUTABLE, ...mutableTags].find((p) => matchesGlob(version.value, p));
   if (pattern === undefined) return;
   throw new UsageError(
-    `refused --tag ${version.value}: it is a mutable tag (${pattern === ALWAYS_MUTABLE ? "`latest` always moves" : `release.yaml's mutableTags has "${pattern}"`}), ` +
+    `refused --tag ${version.value}: it is a mutable tag (` +
+      `${pattern === ALWAYS_MUTABLE ? "`latest` always moves" : `release.yaml's mutableTags has "${pattern}"`}), ` +
       "so the image it names can change while the release runs. Release a version tag or a sha256: digest, or pass --allow-mutable-tag to " +
       "release it anyway (stable then gets the digest the canary ran, and the record keeps it); nothing was changed in the cluster",
   );

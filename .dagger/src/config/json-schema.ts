@@ -30,7 +30,9 @@ export function releaseJsonSchema(): Record<string, unknown> {
   return {
     $schema,
     title: "release-gate release.yaml",
-    description: `What a release touches and how it moves. Generated from .dagger/src/config/schema.ts by \`${REGENERATE_COMMAND}\`: do not edit. Fields: kubernetes/production/README.md.`,
+    description:
+      `What a release touches and how it moves. ` +
+      `Generated from .dagger/src/config/schema.ts by \`${REGENERATE_COMMAND}\`: do not edit. Fields: kubernetes/production/README.md.`,
     ...rest,
   };
 }

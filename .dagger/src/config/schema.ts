@@ -345,7 +345,9 @@ export const releaseConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["smoke", "timeout"],
-        message: `a smoke check's timeout (${formatDuration(cfg.smoke.timeout)}) cannot be longer than deadlines.smoke (${formatDuration(cfg.deadlines.smoke)}), the whole suite's`,
+        message:
+          `a smoke check's timeout (${formatDuration(cfg.smoke.timeout)}) ` +
+          `cannot be longer than deadlines.smoke (${formatDuration(cfg.deadlines.smoke)}), the whole suite's`,
       });
     }
     const weights = cfg.phases.map((p) => p.weight);

@@ -56,7 +56,9 @@ export function approvalRecord(r: RunApprovals): ApprovalRecord {
 
 export function verdictToText(r: RunApprovals): string {
   const run = `run ${r.run.runId}${r.runAttempt ? ` (attempt ${r.runAttempt})` : ""} of ${r.run.owner}/${r.run.repo}`;
-  const starters = `started by ${r.triggeringActor ?? r.actor ?? "?"}${r.actor && r.triggeringActor && r.actor !== r.triggeringActor ? ` (actor ${r.actor})` : ""}`;
+  const starters =
+    `started by ${r.triggeringActor ?? r.actor ?? "?"}` +
+    `${r.actor && r.triggeringActor && r.actor !== r.triggeringActor ? ` (actor ${r.actor})` : ""}`;
   if (r.verdict.satisfied) {
     return (
       [

@@ -7,7 +7,8 @@ export async function loadApprovals(path: string | undefined): Promise<Approvals
   const { config, path: absolute } = await loadReleaseConfig(path);
   if (!config.approvals) {
     throw new UsageError(
-      `${absolute} has no approvals: section, so there is no two-person rule to check: add one naming each GitHub environment and its reviewers (see docs/approvals.md)`,
+      `${absolute} has no approvals: section, so there is no two-person rule to check: ` +
+        `add one naming each GitHub environment and its reviewers (see docs/approvals.md)`,
     );
   }
   return config.approvals;

@@ -212,7 +212,8 @@ export function driftToText(repo: RepoRef, drifts: EnvironmentDrift[]): string {
   const total = drifts.reduce((n, d) => n + d.drift.length, 0);
   lines.push(
     total
-      ? `${total} drift${total === 1 ? "" : "s"} in ${repo.owner}/${repo.repo}: release-gate github-environments --apply --repo ${repo.owner}/${repo.repo} (admin token) makes GitHub match release.yaml`
+      ? `${total} drift${total === 1 ? "" : "s"} in ${repo.owner}/${repo.repo}: ` +
+          `release-gate github-environments --apply --repo ${repo.owner}/${repo.repo} (admin token) makes GitHub match release.yaml`
       : `every environment of ${repo.owner}/${repo.repo} is as configured (reviewers, prevent_self_review, ${DEPLOY_BRANCH} only, no admin bypass)`,
   );
   return lines.join("\n") + "\n";

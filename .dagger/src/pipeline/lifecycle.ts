@@ -92,7 +92,8 @@ export async function withRelease(env: PipelineEnv, req: ReleaseRequest, body: B
   let acting = false;
   const explained = (err: unknown): unknown => {
     if (!isApiFailure(err) || acting) return err;
-    const why = `${req.command} stopped while ${stage}: ${explainApiFailure(err, env.kube.kc.getCurrentCluster()?.server, env.config.namespace)}; nothing was changed by this run`;
+    const cause = explainApiFailure(err, env.kube.kc.getCurrentCluster()?.server, env.config.namespace);
+    const why = `${req.command} stopped while ${stage}: ${cause}; nothing was changed by this run`;
     return statusOf(err) === undefined ? new UsageError(why) : new FailedError(why);
   };
   const checked = await checkInputs(env, {
@@ -145,7 +146,8 @@ function stoppedAfterRepair(req: ReleaseRequest, repaired: ReleaseRecord, signal
   const why = r instanceof Error ? r.message : String(r ?? "cancelled");
   return new ReleaseFailedError(
     `deploy --repair stopped after its repair (${why}): the interrupted release of ${repaired.tag} was rolled back ` +
-      `(${repaired.outcome}; its record is stored), and the release of ${req.tag} was NOT started. Production now: ${repaired.finalState ?? "see release-gate status"}`,
+      `(${repaired.outcome}; its record is stored), and the release of ${req.tag} was NOT started. ` +
+      `Production now: ${repaired.finalState ?? "see release-gate status"}`,
     repaired,
   );
 }
@@ -251,10 +253,8 @@ async function runOnce(env: PipelineEnv, req: ReleaseRequest, held: Held, journa
   }
   if (failure) throw failure;
   if (run.end && !run.end.healthy) {
-    throw new ReleaseFailedError(
-      `${req.command} ${record.tag} ${outcome === "rolled-back" ? "rolled back" : outcome === "no-change" ? "changed nothing" : "finished"}, but ${run.end.summary}`,
-      record,
-    );
+    const ended = outcome === "rolled-back" ? "rolled back" : outcome === "no-change" ? "changed nothing" : "finished";
+    throw new ReleaseFailedError(`${req.command} ${record.tag} ${ended}, but ${run.end.summary}`, record);
   }
   return record;
 }

@@ -1,8 +1,8 @@
 /**
  * Preflight. Before the lock, read-only, so bad input is refused (UsageError, exit 2) with nothing changed in the
  * cluster: the tag, the plan's budget, every Deployment and container release.yaml names, the routers' objects,
- * the smoke suites and token, and metric analysis's queries (when the run will observe). Under the lock, from the run's watch: what production runs now (what a rollback puts
- * back), and whether it is at rest.
+ * the smoke suites and token, and metric analysis's queries (when the run will observe). Under the lock, from the
+ * run's watch: what production runs now (what a rollback puts back), and whether it is at rest.
  */
 import type * as k8s from "@kubernetes/client-node";
 import { preflightAnalysis } from "../analysis/index.ts";

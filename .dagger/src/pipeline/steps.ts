@@ -191,7 +191,8 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
   const { config, progress } = run.env;
   const log = new ObservationLog(run, { weight, windowMs, ...(rec ? { rec } : {}) });
   progress.waiting(
-    `observation window of ${formatDuration(windowMs)} to end (health watch${config.analysis ? ", smoke probes and metric analysis" : " and smoke probes"}; any failure rolls back)`,
+    `observation window of ${formatDuration(windowMs)} to end (` +
+      `health watch${config.analysis ? ", smoke probes and metric analysis" : " and smoke probes"}; any failure rolls back)`,
     log.detail,
   );
   log.start();

@@ -43,8 +43,19 @@ export const describeObject = (o: Manifest) => `${o.kind} ${o.metadata.namespace
 const FIRST = new Set(["Namespace", "CustomResourceDefinition"]);
 
 /** Messages of writes worth retrying while a freshly installed component settles. */
-const SETTLING =
-  /no matches for kind|could not find the requested resource|failed calling webhook|connection refused|no endpoints available|service unavailable|the server could not find|is not found in the API/i;
+const SETTLING = new RegExp(
+  [
+    "no matches for kind",
+    "could not find the requested resource",
+    "failed calling webhook",
+    "connection refused",
+    "no endpoints available",
+    "service unavailable",
+    "the server could not find",
+    "is not found in the API",
+  ].join("|"),
+  "i",
+);
 
 export interface ApplyOptions {
   fieldManager: string;

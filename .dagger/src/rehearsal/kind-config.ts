@@ -48,7 +48,8 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,48}[a-z0-9])?$/;
 export function checkClusterName(name: string): void {
   if (!DNS_LABEL.test(name)) {
     throw new UsageError(
-      `refused cluster name ${JSON.stringify(name)}: kind takes lower-case letters, digits and '-', at most 50 characters, starting and ending with a letter or digit; nothing was created`,
+      `refused cluster name ${JSON.stringify(name)}: kind takes lower-case letters, digits and '-', at most 50 characters, ` +
+        `starting and ending with a letter or digit; nothing was created`,
     );
   }
 }

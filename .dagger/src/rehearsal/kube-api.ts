@@ -23,7 +23,8 @@ export function kubeApiRoute(env: NodeJS.ProcessEnv): KubeApiRoute {
   const port = Number(/:(\d+)$/.exec(hostPort)?.[1]);
   if (!hostPort || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new UsageError(
-      `the rehearsal needs the API server's host service (RELEASE_GATE_KUBE_API=host:port, set by --kube-api), got ${JSON.stringify(hostPort)}; nothing was changed`,
+      `the rehearsal needs the API server's host service (RELEASE_GATE_KUBE_API=host:port, set by --kube-api), ` +
+        `got ${JSON.stringify(hostPort)}; nothing was changed`,
     );
   }
   return { hostPort, port, tlsServerName: env.RELEASE_GATE_TLS_SERVER_NAME || KIND_TLS_SERVER_NAME };

@@ -35,7 +35,10 @@ export function rehearseSettingsProblem(s: ConnectionSettings, example: string):
   }
   if (!s.kubeApi) return `rehearse reaches kind's API server through --kube-api, a port on this machine: ${example}; ${NOTHING}`;
   if (s.tlsServerName !== undefined && s.tlsServerName !== KIND_TLS_SERVER_NAME) {
-    return `rehearse verifies kind's API server certificate as ${KIND_TLS_SERVER_NAME}, not ${JSON.stringify(s.tlsServerName)}: pass --tls-server-name=${KIND_TLS_SERVER_NAME} or leave it out; ${NOTHING}`;
+    return (
+      `rehearse verifies kind's API server certificate as ${KIND_TLS_SERVER_NAME}, not ${JSON.stringify(s.tlsServerName)}: ` +
+      `pass --tls-server-name=${KIND_TLS_SERVER_NAME} or leave it out; ${NOTHING}`
+    );
   }
   return undefined;
 }

@@ -131,7 +131,8 @@ export async function runStory(set: RehearsalSettings, deps: StoryDeps): Promise
       }
       if (problems.length) {
         throw new UsageError(
-          `refused to reuse kind cluster ${set.cluster}: ${problems.join("; ")}; pass the ports it has (--kube-api, --edge), or delete it (kind delete cluster --name ${set.cluster}); nothing was changed`,
+          `refused to reuse kind cluster ${set.cluster}: ${problems.join("; ")}; ` +
+            `pass the ports it has (--kube-api, --edge), or delete it (kind delete cluster --name ${set.cluster}); nothing was changed`,
         );
       }
       result.setup.push({ name: "kind cluster", ms: 0, detail: `reused ${set.cluster}` });
@@ -158,7 +159,9 @@ export async function runStory(set: RehearsalSettings, deps: StoryDeps): Promise
     for (const ns of otherRouterNamespaces(set.router)) {
       if (await namespaceExists(kube, ns)) {
         throw new UsageError(
-          `refused: kind cluster ${set.cluster} already runs another router (namespace ${ns}), which holds the edge's NodePort ${EDGE_NODE_PORT}; rehearse ${set.router} on a cluster of its own (--cluster-name) or delete this one; nothing was changed`,
+          `refused: kind cluster ${set.cluster} already runs another router (namespace ${ns}), ` +
+            `which holds the edge's NodePort ${EDGE_NODE_PORT}; ` +
+            `rehearse ${set.router} on a cluster of its own (--cluster-name) or delete this one; nothing was changed`,
         );
       }
     }
@@ -273,14 +276,20 @@ export async function releaseBoth(p: Prepared, set: RehearsalSettings, deps: Sto
   result.good = await release(set.versions.good, "succeeded");
   if (result.good.exitCode !== 0 || result.good.record?.outcome !== "succeeded") {
     result.problems.push(
-      `the good release ${set.versions.good} was not promoted (exit ${result.good.exitCode}, ${result.good.record?.outcome ?? "no record"}): ${result.good.verdict ?? ""}`.trim(),
+      (
+        `the good release ${set.versions.good} was not promoted ` +
+        `(exit ${result.good.exitCode}, ${result.good.record?.outcome ?? "no record"}): ${result.good.verdict ?? ""}`
+      ).trim(),
     );
     return;
   }
   result.bad = await release(set.versions.bad, "rolled-back");
   if (result.bad.exitCode !== 1 || result.bad.record?.outcome !== "rolled-back") {
     result.problems.push(
-      `the bad release ${set.versions.bad} was not rolled back by itself (exit ${result.bad.exitCode}, ${result.bad.record?.outcome ?? "no record"}): ${result.bad.verdict ?? ""}`.trim(),
+      (
+        `the bad release ${set.versions.bad} was not rolled back by itself ` +
+        `(exit ${result.bad.exitCode}, ${result.bad.record?.outcome ?? "no record"}): ${result.bad.verdict ?? ""}`
+      ).trim(),
     );
   }
   const after: EdgeSample[] = [];

@@ -153,7 +153,9 @@ function releaseSection(n: number, title: string, run: ReleaseRun): string[] {
   lines.push("| step | weight | observed split (samples) | smoke | result | took |", "|---|---|---|---|---|---|");
   for (const s of r.steps) {
     lines.push(
-      `| ${cell(s.name)} | ${s.weight !== undefined ? `${s.weight} %` : "—"} | ${splitCell(s)} | ${smokeCell(s)} | ${s.result}${s.result === "failed" && s.detail ? `: ${cell(s.detail)}` : ""} | ${s.durationMs !== undefined ? formatDuration(s.durationMs) : "—"} |`,
+      `| ${cell(s.name)} | ${s.weight !== undefined ? `${s.weight} %` : "—"} | ${splitCell(s)} | ${smokeCell(s)} | ` +
+        `${s.result}${s.result === "failed" && s.detail ? `: ${cell(s.detail)}` : ""} | ` +
+        `${s.durationMs !== undefined ? formatDuration(s.durationMs) : "—"} |`,
     );
   }
   const failedChecks = r.steps.flatMap((s) =>
@@ -173,9 +175,11 @@ export function renderTimeline(s: StoryResult): string {
   const ok = s.problems.length === 0;
   const lines: string[] = [];
   lines.push(
-    `## release-gate rehearsal on kind: ${ok ? "✅ the good release was promoted and the bad one rolled back by itself" : "❌ the story did not go as a release should"}`,
+    `## release-gate rehearsal on kind: ` +
+      `${ok ? "✅ the good release was promoted and the bad one rolled back by itself" : "❌ the story did not go as a release should"}`,
     "",
-    `- **Cluster:** kind \`${s.cluster}\` (${s.clusterReused ? "reused" : "created"}${s.nodeImage ? `, ${s.nodeImage.split("@")[0]}` : ""}) on this machine's loopback`,
+    `- **Cluster:** kind \`${s.cluster}\` ` +
+      `(${s.clusterReused ? "reused" : "created"}${s.nodeImage ? `, ${s.nodeImage.split("@")[0]}` : ""}) on this machine's loopback`,
     `- **Router:** ${s.router} (${s.routerVersion})`,
     `- **The bad version fails by:** ${s.failure}: ${DEMO_FAILURE_DESCRIPTIONS[s.failure]}`,
     `- **Released as:** ${s.releasedAs}`,
@@ -201,7 +205,8 @@ export function renderTimeline(s: StoryResult): string {
       lines.push(
         t.canaryHadTraffic
           ? `- **Time until traffic was back on stable:** ${back} (from detection to canary weight 0, verified)`
-          : `- **Time until traffic was back on stable:** none left it: the bad canary failed before it got any traffic (weight 0 verified ${back} after detection)`,
+          : `- **Time until traffic was back on stable:** none left it: ` +
+              `the bad canary failed before it got any traffic (weight 0 verified ${back} after detection)`,
       );
     }
   }

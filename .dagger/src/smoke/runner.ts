@@ -123,7 +123,8 @@ export async function runSmokeSuite(opts: SmokeOptions): Promise<SmokeReport> {
   const needsToken = checks.find((c) => c.auth === "bearer");
   if (needsToken && !opts.token) {
     throw new UsageError(
-      `no token for check "${needsToken.name}" (it sends a bearer token): set SMOKE_TEST_TOKEN or name another variable with --token-env (Dagger: --token=env://VAR), or skip it with --skip ${needsToken.name}`,
+      `no token for check "${needsToken.name}" (it sends a bearer token): ` +
+        `set SMOKE_TEST_TOKEN or name another variable with --token-env (Dagger: --token=env://VAR), or skip it with --skip ${needsToken.name}`,
     );
   }
   if (needsToken) assertTokenTransport(baseUrl, needsToken.name);

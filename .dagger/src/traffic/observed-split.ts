@@ -81,7 +81,9 @@ export function judgeSplit(counts: SplitCounts, expectedWeight: number, opts: Ve
     if (counts.canary < lo || counts.canary > hi) verdict = "mismatch";
     else if ((counts.canary === 0 && lo === 0) || (counts.canary === known && hi === known)) {
       verdict = "inconclusive";
-      why = `; ${known} responses cannot tell a ${expectedWeight} % canary from one that gets ${counts.canary === 0 ? "none" : "all"} of the traffic: raise observedSplit.samples`;
+      why =
+        `; ${known} responses cannot tell a ${expectedWeight} % canary from ` +
+        `one that gets ${counts.canary === 0 ? "none" : "all"} of the traffic: raise observedSplit.samples`;
     } else verdict = "match";
   }
   if (samples === 0 || known / samples < minKnown) {

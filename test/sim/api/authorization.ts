@@ -195,7 +195,8 @@ function forbidden(who: Identity, a: Attributes): ApiError {
   return new ApiError(
     403,
     "Forbidden",
-    `${qualified}${a.name !== undefined ? ` "${a.name}"` : ""} is forbidden: User "${who.user}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`,
+    `${qualified}${a.name !== undefined ? ` "${a.name}"` : ""} is forbidden: ` +
+      `User "${who.user}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`,
     { ...(a.name !== undefined ? { name: a.name } : {}), ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource },
   );
 }

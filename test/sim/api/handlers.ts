@@ -317,14 +317,16 @@ export class ResourceHandlers {
       throw conflict(
         t,
         current.metadata.name,
-        `the ResourceVersion in the precondition (${opts.preconditions.resourceVersion}) does not match the ResourceVersion in record (${current.metadata.resourceVersion}). The object might have been modified`,
+        `the ResourceVersion in the precondition (${opts.preconditions.resourceVersion}) ` +
+          `does not match the ResourceVersion in record (${current.metadata.resourceVersion}). The object might have been modified`,
       );
     }
     if (opts.preconditions?.uid && opts.preconditions.uid !== current.metadata.uid) {
       throw conflict(
         t,
         current.metadata.name,
-        `the UID in the precondition (${opts.preconditions.uid}) does not match the UID in record (${current.metadata.uid}). The object might have been deleted and then recreated`,
+        `the UID in the precondition (${opts.preconditions.uid}) ` +
+          `does not match the UID in record (${current.metadata.uid}). The object might have been deleted and then recreated`,
       );
     }
     const dry = isDryRun(ctx.query);
@@ -426,7 +428,8 @@ function deleteOptions(rawBody: string, query: URLSearchParams) {
   const policy = query.get("propagationPolicy") ?? body.propagationPolicy;
   if (policy !== undefined && !["Orphan", "Background", "Foreground"].includes(policy)) {
     throw badRequest(
-      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": ` +
+        `supported values: "Foreground", "Background", "Orphan", "nil"`,
     );
   }
   // Query parameters are decoded into DeleteOptions as well (kubectl sends a body; curl users often don't).

@@ -260,7 +260,8 @@ describe("kubectl changes", () => {
     const stale = await api.kubectl.run(["replace", "-f", "-"], { input: JSON.stringify(d) });
     expect(stale.exitCode).toBe(1);
     expect(stale.stderr.trim()).toBe(
-      'Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on deployments.apps "worker": the object has been modified; please apply your changes to the latest version and try again',
+      'Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on deployments.apps "worker": ' +
+        "the object has been modified; please apply your changes to the latest version and try again",
     );
   });
 

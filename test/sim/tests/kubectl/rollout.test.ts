@@ -33,6 +33,7 @@ function manifest(
   image: string,
   opts: { replicas?: number; maxSurge?: number | string; maxUnavailable?: number | string; deadline?: number; cause?: string } = {},
 ): string {
+  const rollingUpdate = `{ maxSurge: ${JSON.stringify(opts.maxSurge ?? "25%")}, maxUnavailable: ${JSON.stringify(opts.maxUnavailable ?? "25%")} }`;
   return `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -41,7 +42,7 @@ metadata:
 spec:
   replicas: ${opts.replicas ?? 2}
   progressDeadlineSeconds: ${opts.deadline ?? 600}
-  strategy: { type: RollingUpdate, rollingUpdate: { maxSurge: ${JSON.stringify(opts.maxSurge ?? "25%")}, maxUnavailable: ${JSON.stringify(opts.maxUnavailable ?? "25%")} } }
+  strategy: { type: RollingUpdate, rollingUpdate: ${rollingUpdate} }
   selector: { matchLabels: { app: ${name} } }
   template:
     metadata: { labels: { app: ${name} } }
