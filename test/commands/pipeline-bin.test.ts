@@ -216,25 +216,34 @@ describe("killed runs (I5)", () => {
     expectInvariants(h);
   }, 60_000);
 
-  it("SIGKILL then deploy refuses (the dead run's lock, which only rollback, --repair or --resume take over) until repaired; deploy --repair repairs and releases", async () => {
-    h = await startHarness({ config: (d) => ((d.phases[0].observe = "10s"), (d.lock.ttl = "3s")) });
-    const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
-    await whenStderr(run, "canary 10% · weight 10% · waiting for observation window");
-    run.kill("SIGKILL");
-    await run;
-    await waitLockExpired(h);
-    // Even long after its Lease expired by this machine's clock: a plain deploy never takes a held lock over.
-    const refused = await bin(h, ["deploy", "--tag", "1.2.0"]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(
-      /another run holds the release lock in namespace production: cli-tester .*A dead run's lock is taken over by `release-gate rollback` \(or `deploy --resume`\/`--repair`\) once it has watched it not renew/,
-    );
-    expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
-    // In process, with a ttl that no scheduling hiccup of a loaded test machine can outlast (renewals must
-    // succeed within 2.5 renew intervals of ttl/6).
-    const repaired = await deploy({ ...h.env, config: { ...h.env.config, lock: { ttl: 12_000 } } }, { tag: "1.2.0", repair: true });
-    expect(repaired.outcome).toBe("succeeded");
-    await expectResting(h, "1.2.0", "succeeded");
-    expectInvariants(h);
-  }, 60_000);
+  it(
+    "SIGKILL then deploy refuses (the dead run's lock, which only rollback, --repair or --resume take over) until repaired; " +
+      "deploy --repair repairs and releases",
+    async () => {
+      h = await startHarness({ config: (d) => ((d.phases[0].observe = "10s"), (d.lock.ttl = "3s")) });
+      const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
+      await whenStderr(run, "canary 10% · weight 10% · waiting for observation window");
+      run.kill("SIGKILL");
+      await run;
+      await waitLockExpired(h);
+      // Even long after its Lease expired by this machine's clock: a plain deploy never takes a held lock over.
+      const refused = await bin(h, ["deploy", "--tag", "1.2.0"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          /another run holds the release lock in namespace production: cli-tester .*/.source +
+            /A dead run's lock is taken over by `release-gate rollback` \(or `deploy --resume`\/`--repair`\) /.source +
+            /once it has watched it not renew/.source,
+        ),
+      );
+      expect(deployment(h.sim, "qualisys-api-canary").spec.replicas).toBeGreaterThan(0);
+      // In process, with a ttl that no scheduling hiccup of a loaded test machine can outlast (renewals must
+      // succeed within 2.5 renew intervals of ttl/6).
+      const repaired = await deploy({ ...h.env, config: { ...h.env.config, lock: { ttl: 12_000 } } }, { tag: "1.2.0", repair: true });
+      expect(repaired.outcome).toBe("succeeded");
+      await expectResting(h, "1.2.0", "succeeded");
+      expectInvariants(h);
+    },
+    60_000,
+  );
 });

@@ -250,7 +250,8 @@ describe("release-gate smoke: bad usage or input exits 2 before any request", ()
     const r = await releaseGate(["smoke", "--url", a.url]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      'release-gate: environment variable SMOKE_TEST_TOKEN is not set: check "user-me" sends a bearer token; export SMOKE_TEST_TOKEN, name another variable with --token-env, or skip the check with --skip user-me',
+      'release-gate: environment variable SMOKE_TEST_TOKEN is not set: check "user-me" sends a bearer token; ' +
+        "export SMOKE_TEST_TOKEN, name another variable with --token-env, or skip the check with --skip user-me",
     );
   });
 });

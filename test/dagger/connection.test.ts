@@ -66,11 +66,13 @@ describe("failureOf: what dagger call reports for a failed CLI run", () => {
   it("the CLI's verdict line as the message, its exit code and output in the EXEC_ERROR extensions", () => {
     const stderr = [
       "12:00:01 canary 10%: weight 10 verified",
-      "release-gate: deploy 1.4.2 rolled back: canary 10%: smoke check user-me failed (HTTP 500); weight 0 verified, canary scaled to 0; production runs 1.4.1 on stable",
+      "release-gate: deploy 1.4.2 rolled back: canary 10%: smoke check user-me failed (HTTP 500); " +
+        "weight 0 verified, canary scaled to 0; production runs 1.4.1 on stable",
     ].join("\n");
     const f = failureOf("deploy", { exitCode: 1, stdout: "## release-gate deploy `1.4.2` …", stderr });
     expect(f.message).toBe(
-      "release-gate deploy: deploy 1.4.2 rolled back: canary 10%: smoke check user-me failed (HTTP 500); weight 0 verified, canary scaled to 0; production runs 1.4.1 on stable",
+      "release-gate deploy: deploy 1.4.2 rolled back: canary 10%: smoke check user-me failed (HTTP 500); " +
+        "weight 0 verified, canary scaled to 0; production runs 1.4.1 on stable",
     );
     expect(f.extensions).toEqual({ _type: "EXEC_ERROR", exitCode: 1, stdout: "## release-gate deploy `1.4.2` …", stderr });
     expect(f.message).not.toMatch(/ExecError|withExec|exit code/);

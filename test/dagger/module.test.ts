@@ -120,7 +120,12 @@ describe("the ReleaseGate object", () => {
     for (const m of secretUses) {
       const line = lines[source.slice(0, m.index).split("\n").length - 1];
       expect(line, m[0]).toMatch(
-        /withSecretVariable\(|withMountedSecret\(|^\s*(if|this\.\w+ = \w+;|kubeconfig:|awsAccessKeyId:|awsSecretAccessKey:|awsSessionToken:|awsWebIdentityToken:|if \(this\.awsRoleArn)|!!this\.|err instanceof|token,|return this\.run/,
+        new RegExp(
+          /withSecretVariable\(|withMountedSecret\(|/.source +
+            /^\s*(if|this\.\w+ = \w+;|kubeconfig:|awsAccessKeyId:|awsSecretAccessKey:|awsSessionToken:|awsWebIdentityToken:|if \(this\.awsRoleArn)/
+              .source +
+            /|!!this\.|err instanceof|token,|return this\.run/.source,
+        ),
       );
     }
   });

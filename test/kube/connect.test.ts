@@ -85,7 +85,9 @@ describe("the cluster pin in release.yaml", () => {
 
   it("the schema takes an EKS cluster ARN, a server URL, or both", () => {
     const base =
-      "namespace: production\nrouter: { kind: replicas }\nservices: [{ name: a, container: a, stable: { deployment: a, service: a }, canary: { deployment: a-canary, service: a-canary }, smoke: { url: 'https://a.test' } }]\n";
+      "namespace: production\nrouter: { kind: replicas }\n" +
+      "services: [{ name: a, container: a, stable: { deployment: a, service: a }, canary: { deployment: a-canary, service: a-canary }, " +
+      "smoke: { url: 'https://a.test' } }]\n";
     expect(parseReleaseConfig(`${base}cluster: { eksClusterArn: ${ARN} }`).cluster).toEqual({ eksClusterArn: ARN });
     expect(parseReleaseConfig(`${base}cluster: { server: https://x.test }`).cluster).toEqual({ server: "https://x.test" });
     expect(parseReleaseConfig(`${base}cluster: { eksClusterArn: ${ARN}, server: https://x.test }`).cluster).toEqual({
@@ -99,7 +101,11 @@ describe("the cluster pin in release.yaml", () => {
   it("a server pin matches the same URL however it is spelt, and refuses another", () => {
     expect(() => checkClusterPin({ server: "https://STAGING.example.test:6443/" }, conn({}), {})).not.toThrow();
     expect(() => checkClusterPin({ server: "https://prod.example.test" }, conn({}), {})).toThrow(
-      /^release\.yaml pins production to the API server https:\/\/prod\.example\.test, but this run would reach kubeconfig context staging \(cluster staging, server https:\/\/staging\.example\.test:6443\); refusing, nothing was changed in the cluster$/,
+      new RegExp(
+        /^release\.yaml pins production to the API server https:\/\/prod\.example\.test, /.source +
+          /but this run would reach kubeconfig context staging \(cluster staging, server https:\/\/staging\.example\.test:6443\); /.source +
+          /refusing, nothing was changed in the cluster$/.source,
+      ),
     );
   });
 
@@ -123,7 +129,13 @@ describe("the cluster pin in release.yaml", () => {
       }
       expect(err).toBeInstanceOf(UsageError);
       expect((err as Error).message).toMatch(
-        /^release\.yaml pins production to EKS cluster arn:aws:eks:eu-west-1:123456789012:cluster\/qualisys-prod, but this run would reach kubeconfig context .*names prove nothing about where it connects: add the cluster's endpoint to the pin as `server:` \(`aws eks describe-cluster --name qualisys-prod --region eu-west-1 --query cluster\.endpoint`\), or pass --eks-cluster; refusing, nothing was changed in the cluster$/,
+        new RegExp(
+          /^release\.yaml pins production to EKS cluster arn:aws:eks:eu-west-1:123456789012:cluster\/qualisys-prod, /.source +
+            /but this run would reach kubeconfig context .*names prove nothing about where it connects: /.source +
+            /add the cluster's endpoint to the pin as `server:` /.source +
+            /\(`aws eks describe-cluster --name qualisys-prod --region eu-west-1 --query cluster\.endpoint`\), /.source +
+            /or pass --eks-cluster; refusing, nothing was changed in the cluster$/.source,
+        ),
       );
     }
   });
@@ -132,14 +144,20 @@ describe("the cluster pin in release.yaml", () => {
     const pin = { eksClusterArn: ARN, server: PROD };
     expect(() => checkClusterPin(pin, conn({ server: PROD.toUpperCase() + "/" }), {})).not.toThrow();
     expect(() => checkClusterPin(pin, conn({ clusterName: ARN, context: ARN, server: "https://127.0.0.1:6443" }), {})).toThrow(
-      /pins production to EKS cluster .*qualisys-prod at https:\/\/ABC\.gr7\.eu-west-1\.eks\.example\.test, but this run would reach kubeconfig context arn:.* server https:\/\/127\.0\.0\.1:6443\); refusing/,
+      new RegExp(
+        /pins production to EKS cluster .*qualisys-prod at https:\/\/ABC\.gr7\.eu-west-1\.eks\.example\.test, /.source +
+          /but this run would reach kubeconfig context arn:.* server https:\/\/127\.0\.0\.1:6443\); refusing/.source,
+      ),
     );
   });
 
-  it("a pinned run refuses the Dagger --kube-api redirect, which would send requests elsewhere than the server compared", () => {
+  it("a pinned run refuses the Dagger --kube-api redirect, " + "which would send requests elsewhere than the server compared", () => {
     const pin = { eksClusterArn: ARN, server: PROD };
     expect(() => checkClusterPin(pin, conn({ server: PROD }), { RELEASE_GATE_KUBE_API: "kube-api:6443" })).toThrow(
-      /^release\.yaml pins production to arn:.*qualisys-prod, but --kube-api sends this run's requests to kube-api:6443 .*; nothing was changed in the cluster$/,
+      new RegExp(
+        /^release\.yaml pins production to arn:.*qualisys-prod, but --kube-api sends this run's requests to kube-api:6443 .*; /.source +
+          /nothing was changed in the cluster$/.source,
+      ),
     );
     expect(() => checkClusterPin(undefined, conn({}), { RELEASE_GATE_KUBE_API: "kube-api:6443" })).not.toThrow();
   });
@@ -181,7 +199,10 @@ describe("through the bin, against the simulator", () => {
     const r = await bin(h, ["deploy", "--tag", "1.1.0"], await pinned({ server: "https://qualisys-prod.example.test" }));
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n").at(-1)).toMatch(
-      /^release-gate: release\.yaml pins production to the API server https:\/\/qualisys-prod\.example\.test, but this run would reach kubeconfig context .*; refusing, nothing was changed in the cluster$/,
+      new RegExp(
+        /^release-gate: release\.yaml pins production to the API server https:\/\/qualisys-prod\.example\.test, /.source +
+          /but this run would reach kubeconfig context .*; refusing, nothing was changed in the cluster$/.source,
+      ),
     );
     expect(h.sim.store.resourceVersion()).toBe(rv);
   });
@@ -220,7 +241,11 @@ describe("through the bin, against the simulator", () => {
       expect(r.code, r.stderr).toBe(2);
       const lines = r.stderr.trim().split("\n");
       expect(lines.at(-1)).toMatch(
-        /^release-gate: release\.yaml pins production to EKS cluster arn:aws:eks:eu-west-1:123456789012:cluster\/qualisys-prod.*, but this run would reach kubeconfig context arn:aws:eks:.*; refusing, nothing was changed in the cluster$/,
+        new RegExp(
+          /^release-gate: release\.yaml pins production to EKS cluster /.source +
+            /arn:aws:eks:eu-west-1:123456789012:cluster\/qualisys-prod.*, /.source +
+            /but this run would reach kubeconfig context arn:aws:eks:.*; refusing, nothing was changed in the cluster$/.source,
+        ),
       );
     }
     expect(h.sim.store.resourceVersion()).toBe(rv);

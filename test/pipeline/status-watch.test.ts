@@ -75,7 +75,12 @@ describe("status --watch", () => {
     const out = String(r.stdout);
     for (const step of ["canary 10%", "canary 50%", "canary 100%"]) expect(out).toContain(`release 1.1.0 ${step} (running)`);
     expect(out).toMatch(
-      /^\[\+\d\d:\d\d\] release 1\.1\.0 canary 50% \(running\) · weight set 50, live 50 · observed qualisys-api \d+%, qualisys-web \d+% · canary pods Ready qualisys-api \d\/\d, qualisys-web \d\/\d · \d+ probe\(s\) passed(, last passed)? · \d+s left$/m,
+      new RegExp(
+        /^\[\+\d\d:\d\d\] release 1\.1\.0 canary 50% \(running\) · weight set 50, live 50 · /.source +
+          /observed qualisys-api \d+%, qualisys-web \d+% · canary pods Ready qualisys-api \d\/\d, qualisys-web \d\/\d · /.source +
+          /\d+ probe\(s\) passed(, last passed)? · \d+s left$/.source,
+        "m",
+      ),
     );
     expect(out).toMatch(/\nrelease 1\.1\.0 promoted \(record [0-9a-f-]+\)$/);
     const requests = requestsOf(h);

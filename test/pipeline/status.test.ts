@@ -158,7 +158,10 @@ describe("a release in flight", () => {
       "service qualisys-web: release.yaml now routes through Ingress renamed-ingress; the release in flight changed Ingress production-ingress",
     ]);
     expect(text).toMatch(
-      /release\.yaml differs from what this release recorded \(status reads the recorded objects\): service qualisys-api: release\.yaml now routes through Ingress renamed-ingress/,
+      new RegExp(
+        /release\.yaml differs from what this release recorded \(status reads the recorded objects\): /.source +
+          /service qualisys-api: release\.yaml now routes through Ingress renamed-ingress/.source,
+      ),
     );
   });
 

@@ -42,7 +42,8 @@ export function awsError(err: unknown, what: string, hint = "", outcome = NOTHIN
   }
   if (EXPIRED.has(code)) {
     return new UsageError(
-      `${what} failed: the AWS credentials have expired (${code}); get fresh ones (re-run aws-actions/configure-aws-credentials, \`aws sso login\`, or a new OIDC token) and run again; ${NOTHING}`,
+      `${what} failed: the AWS credentials have expired (${code}); get fresh ones ` +
+        `(re-run aws-actions/configure-aws-credentials, \`aws sso login\`, or a new OIDC token) and run again; ${NOTHING}`,
     );
   }
   if (DENIED.has(code)) {
@@ -58,8 +59,9 @@ export function awsError(err: unknown, what: string, hint = "", outcome = NOTHIN
   }
   if (THROTTLED.has(code) || e.$metadata?.httpStatusCode === 429) {
     const attempts = e.$metadata?.attempts;
+    const times = attempts ? ` ${attempts} times in a row` : "";
     return new FailedError(
-      `${what} failed: AWS throttled the request (${code || "HTTP 429"})${attempts ? ` ${attempts} times in a row` : ""}; wait a minute and run again; ${NOTHING}`,
+      `${what} failed: AWS throttled the request (${code || "HTTP 429"})${times}; wait a minute and run again; ${NOTHING}`,
     );
   }
   return new FailedError(`${what} failed: ${code ? `${code}: ` : ""}${first}; ${NOTHING}`);

@@ -7,7 +7,8 @@ export function register(program: Command): void {
   program
     .command("plan")
     .description(
-      "Print what `deploy --tag T` would do and its worst-case duration; exit 2 if that exceeds the budget. Reads only release.yaml: nothing is sent to the cluster.",
+      "Print what `deploy --tag T` would do and its worst-case duration; exit 2 if that exceeds the budget. " +
+        "Reads only release.yaml: nothing is sent to the cluster.",
     )
     .requiredOption("--tag <tag>", "image tag or sha256: digest")
     .option("--skip-canary", "plan an emergency release without canary phases")

@@ -40,14 +40,21 @@ export function connectionProblem(s: ConnectionSettings, needsCluster: boolean):
       return "--aws-access-key-id and --aws-secret-access-key go together (--aws-session-token with them for temporary credentials)";
     if (role && !(s.awsRoleArn && s.awsWebIdentityToken)) return "--aws-role-arn and --aws-web-identity-token go together";
     if (!keys && !role) {
-      return "--eks-cluster needs AWS credentials: --aws-access-key-id=env://AWS_ACCESS_KEY_ID --aws-secret-access-key=env://AWS_SECRET_ACCESS_KEY --aws-session-token=env://AWS_SESSION_TOKEN, or --aws-role-arn with --aws-web-identity-token";
+      return (
+        "--eks-cluster needs AWS credentials: --aws-access-key-id=env://AWS_ACCESS_KEY_ID " +
+        "--aws-secret-access-key=env://AWS_SECRET_ACCESS_KEY --aws-session-token=env://AWS_SESSION_TOKEN, " +
+        "or --aws-role-arn with --aws-web-identity-token"
+      );
     }
   }
   if (s.tlsServerName !== undefined && !s.kubeApi) return "--tls-server-name only applies with --kube-api";
   if (s.kubeApi && !s.kubeconfig) return "--kube-api needs --kubeconfig (the kubeconfig of the cluster it reaches)";
   if (s.context !== undefined && !s.kubeconfig) return "--context needs --kubeconfig";
   if (needsCluster && !s.kubeconfig && s.eksCluster === undefined) {
-    return "no cluster: pass --kubeconfig=file://PATH (add --kube-api=tcp://localhost:PORT --tls-server-name=localhost for kind on this machine), or --eks-cluster with --aws-region and AWS credentials";
+    return (
+      "no cluster: pass --kubeconfig=file://PATH (add --kube-api=tcp://localhost:PORT --tls-server-name=localhost for kind on this machine), " +
+      "or --eks-cluster with --aws-region and AWS credentials"
+    );
   }
   return undefined;
 }

@@ -48,8 +48,9 @@ export function loadKubeConfig(source: KubeconfigSource): k8s.KubeConfig {
   if (source.context !== undefined) {
     if (!kc.contexts.some((c) => c.name === source.context)) {
       const known = kc.contexts.map((c) => c.name);
+      const has = known.length ? known.join(", ") : "none";
       throw new UsageError(
-        `--context ${source.context}: the kubeconfig from ${from} has no such context (it has: ${known.length ? known.join(", ") : "none"}); nothing was changed in the cluster`,
+        `--context ${source.context}: the kubeconfig from ${from} has no such context (it has: ${has}); nothing was changed in the cluster`,
       );
     }
     kc.setCurrentContext(source.context);

@@ -57,7 +57,9 @@ function verdict(record: ReleaseRecord | undefined, tag: string): WatchEnd {
     ? { code: 0, message: `release ${tag} ${record.outcome === "no-change" ? "had nothing to release" : "promoted"} (record ${record.id})` }
     : {
         code: 1,
-        message: `release ${tag} ${record.outcome === "rollback-failed" ? "FAILED and its rollback did not finish" : "rolled back"}${why} (record ${record.id})`,
+        message:
+          `release ${tag} ${record.outcome === "rollback-failed" ? "FAILED and its rollback did not finish" : "rolled back"}` +
+          `${why} (record ${record.id})`,
       };
 }
 
@@ -109,9 +111,8 @@ export function picture(v: WatchView): string {
     lines.push(`  ${s.name}: canary ${c}; stable ${st}`);
   }
   const l = v.lock;
-  lines.push(
-    `  lock: ${l ? `${l.holder}, renewed ${l.renewedAgoMs === undefined ? "never" : `${shortDuration(l.renewedAgoMs)} ago`}${l.stale ? " (STALE)" : ""}` : "free"}`,
-  );
+  const renewed = l?.renewedAgoMs === undefined ? "never" : `${shortDuration(l.renewedAgoMs)} ago`;
+  lines.push(`  lock: ${l ? `${l.holder}, renewed ${renewed}${l.stale ? " (STALE)" : ""}` : "free"}`);
   return lines.join("\n");
 }
 

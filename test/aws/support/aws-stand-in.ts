@@ -40,7 +40,10 @@ export function stsIdentity(arn = PRINCIPAL): Answer {
   return {
     status: 200,
     headers: { "content-type": "text/xml" },
-    body: `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult><Arn>${arn}</Arn><UserId>AROAEXAMPLE:gha-run-42</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+    body:
+      `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult><Arn>${arn}</Arn>` +
+      `<UserId>AROAEXAMPLE:gha-run-42</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult>` +
+      `<ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
   };
 }
 
@@ -48,7 +51,9 @@ export function stsError(status: number, code: string, message: string): Answer 
   return {
     status,
     headers: { "content-type": "text/xml" },
-    body: `<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r-2</RequestId></ErrorResponse>`,
+    body:
+      `<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error>` +
+      `<RequestId>r-2</RequestId></ErrorResponse>`,
   };
 }
 
