@@ -55,7 +55,8 @@ const BUILT_IN_APIS = new Set(
 /** Whether Kubernetes itself serves this kind (a CRD kind is served only once its CRD is installed). */
 async function builtIn(o: Pick<K, "apiVersion" | "kind">): Promise<boolean> {
   if (!BUILT_IN_APIS.has(o.apiVersion)) return false;
-  const mod = (await import(`kubernetes-models/${o.apiVersion}`)) as Record<string, unknown>;
+  const module = `kubernetes-models/${o.apiVersion}`;
+  const mod = (await import(/* @vite-ignore */ module)) as Record<string, unknown>;
   return typeof mod[o.kind] === "function";
 }
 
