@@ -5,14 +5,13 @@
 #   scripts/release-production.sh RECORD_FILE
 #
 # Reads the workflow's inputs and settings from the environment only (never from the command line): TAG,
-# SKIP_CANARY, REASON, EKS_CLUSTER, AWS_REGION and the Actions variables (GITHUB_ACTOR, GITHUB_SERVER_URL,
-# GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_OUTPUT). Secrets reach Dagger as env:// references (AWS keys,
+# SKIP_CANARY, REASON, and what scripts/lib/production.sh reads. Secrets reach Dagger as env:// references (AWS keys,
 # GITHUB_TOKEN, SMOKE_TEST_TOKEN). Exits with deploy's exit code: 0 released, 1 failed or rolled back, 2 refused.
-#
-# Why the record is read back: when the function fails (a release rolled back, exit 1), `dagger call` prints nothing
-# on stdout; the function's output appears only inside the error on stderr (Dagger 0.21's cmd/dagger/functions.go).
-# So after a failure the record is read from the cluster's history, and used only if it is this run's release.
+# After a failed deploy the record is read back from the cluster's history (see read_back_record), and used only
+# if it is this run's release.
 set -euo pipefail
+# shellcheck source=scripts/lib/production.sh disable=SC1091 # linted on its own
+source "$(dirname "${BASH_SOURCE[0]}")/lib/production.sh"
 
 record=${1:?usage: scripts/release-production.sh RECORD_FILE}
 
@@ -30,42 +29,21 @@ if [[ ${SKIP_CANARY:-} == "true" ]]; then
   emergency=(--skip-canary --reason "${REASON}")
 fi
 
-run_url="${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}"
-# The run's actor and page reach the CLI in the toolbox (a function sees nothing of this environment): the record
-# and the lock name who triggered the release.
-connect=(
-  --github-actor "${GITHUB_ACTOR}" --github-run-url "${run_url}"
-  --eks-cluster "${EKS_CLUSTER}" --aws-region "${AWS_REGION}"
-  --aws-access-key-id env://AWS_ACCESS_KEY_ID
-  --aws-secret-access-key env://AWS_SECRET_ACCESS_KEY
-  --aws-session-token env://AWS_SESSION_TOKEN
-)
-
 started=$(date -u +%s)
 code=0
-dagger --progress=plain call "${connect[@]}" \
+production_call \
   deploy --tag "${TAG}" "${emergency[@]}" \
   --github-run "${GITHUB_REPOSITORY}/${GITHUB_RUN_ID}" --github-token env://GITHUB_TOKEN \
   --token env://SMOKE_TEST_TOKEN --json >"${record}" || code=$?
 
 # A refusal (2) changed nothing and wrote no record: there is nothing to read back.
 if [[ ${code} -ne 0 && ${code} -ne 2 ]]; then
-  history=$(mktemp)
   # This run's record only: the newest one, for this tag, from this run's page, started after this step began.
-  # shellcheck disable=SC2016 # jq's $variables, not the shell's
-  this_run='.[0] | select(.tag == $tag and ((.ciRun // "") | endswith("(" + $run + ")"))
-    and ((.startedAt | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) >= $since))'
-  if dagger --progress=plain call "${connect[@]}" history --json --limit 1 >"${history}" &&
-    jq -e --arg tag "${TAG}" --arg run "${run_url}" --argjson since "${started}" "${this_run}" "${history}" >"${record}.tmp" &&
-    [[ -s "${record}.tmp" ]]; then
-    mv "${record}.tmp" "${record}"
+  if read_back_record "${record}" "${started}" "${TAG}"; then
     echo "deploy exited ${code}; its release record was read back from the release history"
   else
-    rm -f "${record}.tmp"
-    : >"${record}"
     echo "::warning::deploy exited ${code} and the release history holds no record of this run's release"
   fi
-  rm -f "${history}"
 fi
 
 # Settled: release-gate reached its own verdict and left nothing in flight (released, refused, or rolled back by

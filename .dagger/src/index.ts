@@ -64,13 +64,16 @@ function smokeTargetHost(url: string): string {
   return host;
 }
 
+/** The functions that release an image, behind the two-person rule: their GitHub token is --github-token-env. */
+const RELEASING = new Set(["deploy", "undo", "canary", "promote"]);
+
 /**
  * The GitHub token as the CLI takes it: a secret variable (GITHUB_TOKEN) whose NAME goes on the command line.
  * Appends `--*-token-env GITHUB_TOKEN` to `args` when there is a token.
  */
 function githubSecret(args: string[], token: Secret | undefined): Record<string, Secret> {
   if (!token) return {};
-  args.push(args[0] === "deploy" || args[0] === "undo" ? "--github-token-env" : "--token-env", "GITHUB_TOKEN");
+  args.push(RELEASING.has(args[0]!) ? "--github-token-env" : "--token-env", "GITHUB_TOKEN");
   return { GITHUB_TOKEN: token };
 }
 
@@ -92,6 +95,7 @@ export class ReleaseGate {
   awsWebIdentityToken?: Secret;
   githubActor?: string;
   githubRunUrl?: string;
+  githubApiUrl?: string;
 
   constructor(
     /**
@@ -156,9 +160,15 @@ export class ReleaseGate {
     githubActor?: string,
     /**
      * The GitHub Actions run calling the module, $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID:
-     * records link to it, and deploy and undo check its approvals (the two-person rule), as they do inside Actions.
+     * records link to it, and deploy, undo, canary and promote check its approvals (the two-person rule), as they do
+     * inside Actions.
      */
     githubRunUrl?: string,
+    /**
+     * GitHub's REST API root (pass $GITHUB_API_URL), where the run's approvals are read; default: derived from
+     * --github-run-url's server (api.github.com for github.com, HOST/api/v3 for GitHub Enterprise Server).
+     */
+    githubApiUrl?: string,
   ) {
     this.source = source;
     this.kubeconfig = kubeconfig;
@@ -174,6 +184,7 @@ export class ReleaseGate {
     this.awsWebIdentityToken = awsWebIdentityToken;
     this.githubActor = githubActor;
     this.githubRunUrl = githubRunUrl;
+    this.githubApiUrl = githubApiUrl;
   }
 
   /**
@@ -257,10 +268,18 @@ export class ReleaseGate {
     config?: File,
     /** Return the release record as JSON. */
     json = false,
+    /**
+     * The GitHub workflow run this canary step belongs to (OWNER/REPO/RUN_ID or its URL): its approvals must satisfy
+     * release.yaml's two-person rule before anything changes (else the call fails with exit 2).
+     */
+    githubRun?: string,
+    /** GitHub token that reads the run's approvals (actions: read), e.g. env://GITHUB_TOKEN; never printed. */
+    githubToken?: Secret,
   ): Promise<string> {
     const args = ["canary", "--tag", tag, "--weight", String(weight)];
+    if (githubRun !== undefined) args.push("--github-run", githubRun);
     if (allowMutableTag) args.push("--allow-mutable-tag");
-    return this.run(args, { token, config, json, cluster: true, live: true });
+    return this.run(args, { token, config, json, cluster: true, live: true, secrets: githubSecret(args, githubToken) });
   }
 
   /**
@@ -279,15 +298,24 @@ export class ReleaseGate {
     config?: File,
     /** Return the release record as JSON. */
     json = false,
+    /**
+     * The GitHub workflow run this promotion belongs to (OWNER/REPO/RUN_ID or its URL): its approvals must satisfy
+     * release.yaml's two-person rule before anything changes (else the call fails with exit 2).
+     */
+    githubRun?: string,
+    /** GitHub token that reads the run's approvals (actions: read), e.g. env://GITHUB_TOKEN; never printed. */
+    githubToken?: Secret,
   ): Promise<string> {
     const args = ["promote", "--tag", tag];
+    if (githubRun !== undefined) args.push("--github-run", githubRun);
     if (allowMutableTag) args.push("--allow-mutable-tag");
-    return this.run(args, { token, config, json, cluster: true, live: true });
+    return this.run(args, { token, config, json, cluster: true, live: true, secrets: githubSecret(args, githubToken) });
   }
 
   /**
    * Put production back on a healthy stable from any state: weight 0 verified, canary scaled to 0, stable's
-   * previous template restored if promotion had started; takes the lock over from a dead run. Never cached.
+   * previous template restored if promotion had started; takes the lock over from a dead run. Never waits for
+   * approvals (no two-person rule, on purpose: taking traffic away must never wait). Never cached.
    */
   @func({ cache: "never" })
   async rollback(
@@ -635,6 +663,7 @@ export class ReleaseGate {
     const github = githubContextEnv({
       ...(this.githubActor ? { actor: this.githubActor } : {}),
       ...(this.githubRunUrl ? { runUrl: this.githubRunUrl } : {}),
+      ...(this.githubApiUrl ? { apiUrl: this.githubApiUrl } : {}),
     });
     if ("problem" in github) throw this.error(refusal(`${github.problem}; nothing was run`));
     for (const [name, value] of Object.entries(github.env)) c = c.withEnvVariable(name, value);

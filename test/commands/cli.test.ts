@@ -119,7 +119,16 @@ describe("the options of the commands that release an image", () => {
         ["--token-env", "--github-run", "--github-token-env"].flatMap((flag) => {
           const o = cmd.options.find((x) => x.long === flag);
           return o
-            ? [[flag, { flags: o.flags, description: o.description.replace(/this (release|undo)/, "this …"), default: o.defaultValue }]]
+            ? [
+                [
+                  flag,
+                  {
+                    flags: o.flags,
+                    description: o.description.replace(/this (release|undo|canary step|promotion)/, "this …"),
+                    default: o.defaultValue,
+                  },
+                ],
+              ]
             : [];
         }),
       );
@@ -127,8 +136,9 @@ describe("the options of the commands that release an image", () => {
     const [deploy, undo, canary, promote] = await Promise.all(["deploy", "undo", "canary", "promote"].map(optionsOf));
     expect(Object.keys(deploy!)).toEqual(["--token-env", "--github-run", "--github-token-env"]);
     expect(undo).toEqual(deploy);
-    expect(canary).toEqual({ "--token-env": deploy!["--token-env"] });
-    expect(promote).toEqual({ "--token-env": deploy!["--token-env"] });
+    // canary --weight 100 then promote releases an image: the same two-person gate, by the same options.
+    expect(canary).toEqual(deploy);
+    expect(promote).toEqual(deploy);
   });
 });
 

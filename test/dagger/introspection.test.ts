@@ -113,6 +113,8 @@ describe("scan() of the module", () => {
       // The GitHub Actions run calling the module (issue 10): records name who triggered them.
       githubActor: "STRING_KIND",
       githubRunUrl: "STRING_KIND",
+      // Where the run's approvals are read on GitHub Enterprise Server ($GITHUB_API_URL).
+      githubApiUrl: "STRING_KIND",
     });
     expect(module.constructor.filter((a) => a.name !== "source").every((a) => a.isOptional)).toBe(true);
   });

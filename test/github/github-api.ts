@@ -20,6 +20,11 @@ export interface FakeRun {
   actor: string;
   triggeringActor: string;
   attempt: number;
+  /** GitHub's run fields, by default those of a production release in progress: in_progress, the production workflow, workflow_dispatch, main. */
+  status?: string;
+  path?: string;
+  event?: string;
+  headBranch?: string;
 }
 
 export interface FakeApproval {
@@ -213,13 +218,13 @@ export async function startFakeGitHub(token = "ghp_fakeTokenForTests0123456789ab
           id: run.id,
           name: "Deploy to production",
           node_id: "WFR_1",
-          head_branch: "main",
+          head_branch: run.headBranch ?? "main",
           head_sha: "acb5820ced9479c074f688cc328bf03f341a511d",
-          path: ".github/workflows/deploy-production.yml",
+          path: run.path ?? ".github/workflows/deploy-production.yml",
           run_number: 562,
-          event: "workflow_dispatch",
-          status: "in_progress",
-          conclusion: null,
+          event: run.event ?? "workflow_dispatch",
+          status: run.status ?? "in_progress",
+          conclusion: run.status === "completed" ? "success" : null,
           workflow_id: 159038,
           url: `https://api.github.com/repos/${OWNER}/${REPO}/actions/runs/${run.id}`,
           html_url: `https://github.com/${OWNER}/${REPO}/actions/runs/${run.id}`,

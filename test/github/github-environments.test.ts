@@ -3,6 +3,10 @@
  * REST API: each kind of drift named, --apply making GitHub so (and refusing a token that is not an admin's), the
  * exit codes, and the token never printed.
  */
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { releaseGate } from "../support/run-cli.ts";
 import { compliantEnvironments, OWNER, REPO, startFakeGitHub, type FakeGitHub } from "./github-api.ts";
@@ -188,5 +192,21 @@ describe("github-environments --apply", () => {
     const r = await run("--apply");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("GitHub refused the update of environment production (403): --apply needs an admin token");
+  });
+});
+
+describe("github-environments and release.yaml's approvals.branch", () => {
+  it("holds GitHub to the configured production branch, not main: --check names the drift, --apply makes it so", async () => {
+    const config = parse(await readFile(new URL("../../kubernetes/production/release.yaml", import.meta.url), "utf8"));
+    config.approvals.branch = "release";
+    const path = join(await mkdtemp(join(tmpdir(), "release-gate-branch-")), "release.yaml");
+    await writeFile(path, stringify(config));
+    const check = await run("--check", ["--config", path]);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain("deployment branches: GitHub allows main, configured release only");
+    const apply = await run("--apply", ["--config", path]);
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toContain("is as configured (reviewers, prevent_self_review, release only, no admin bypass)");
+    expect(prod().branches).toEqual([expect.objectContaining({ name: "release", type: "branch" })]);
   });
 });

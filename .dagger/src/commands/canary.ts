@@ -1,12 +1,15 @@
-/** `release-gate canary --tag T --weight W`: one canary step for operators, with deploy's safety. */
+/**
+ * `release-gate canary --tag T --weight W`: one canary step for operators, with deploy's safety, and deploy's
+ * two-person rule when it runs for a GitHub workflow run (`canary --weight 100` then `promote` releases an image).
+ */
 import type { Command } from "commander";
-import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { examples, intOption, readSecretEnv } from "./common.ts";
-import { addSmokeTokenOption } from "./release-env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, withCancellation } from "./support.ts";
+import { examples, intOption } from "./common.ts";
+import { addReleaseOptions, releaseEnv, type ReleaseFlags } from "./release-env.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
-    addSmokeTokenOption(
+    addReleaseOptions(
       program
         .command("canary")
         .description(
@@ -25,16 +28,12 @@ export function register(program: Command): void {
             ["canary --tag 1.4.2 --weight 100", "then: promote --tag 1.4.2, or rollback"],
           ),
         ),
+      "canary step",
     ),
-  ).action(async (flags: ClusterFlags & { tag: string; weight: number; allowMutableTag?: boolean; tokenEnv: string }) => {
+  ).action(async (flags: ReleaseFlags & { tag: string; weight: number; allowMutableTag?: boolean }) => {
     // Loaded here, not at the top: `canary --help` must not load the Kubernetes client.
-    const [{ canary }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);
-    const token = readSecretEnv(flags.tokenEnv);
-    const env = await pipelineEnv({
-      config: flags.config,
-      ...clusterSource(flags),
-      ...(token ? { smokeToken: token } : {}),
-    });
+    const { canary } = await import("../pipeline/operator.ts");
+    const env = await releaseEnv(flags, "canary");
     const record = await withCancellation((signal) =>
       canary(env, { tag: flags.tag, weight: flags.weight, allowMutableTag: flags.allowMutableTag ?? false, signal }),
     ).catch((err) => printAndRethrow(err, flags.json));

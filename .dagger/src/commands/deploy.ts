@@ -51,7 +51,7 @@ export function register(program: Command): void {
   ).action(async (flags: DeployFlags) => {
     // Loaded here, not at the top: `deploy --help` must not load the Kubernetes client.
     const { deploy } = await import("../pipeline/deploy.ts");
-    const env = await releaseEnv(flags);
+    const env = await releaseEnv(flags, "deploy");
     const record = await withCancellation((signal) =>
       deploy(env, {
         tag: flags.tag,

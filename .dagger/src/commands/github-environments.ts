@@ -54,7 +54,7 @@ export function register(program: Command): void {
       const drifts = await checkEnvironments(gh, repo, approvals);
       output(
         flags,
-        () => driftToText(repo, drifts),
+        () => driftToText(repo, drifts, approvals.branch),
         () => JSON.stringify({ repo: `${repo.owner}/${repo.repo}`, environments: drifts }, null, 2) + "\n",
       );
       const total = drifts.reduce((n, d) => n + d.drift.length, 0);

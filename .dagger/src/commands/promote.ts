@@ -1,12 +1,15 @@
-/** `release-gate promote --tag T`: promote a canary that passed at 100 % (I3), with deploy's safety. */
+/**
+ * `release-gate promote --tag T`: promote a canary that passed at 100 % (I3), with deploy's safety, and deploy's
+ * two-person rule when it runs for a GitHub workflow run.
+ */
 import type { Command } from "commander";
-import { addClusterOptions, clusterSource, printAndRethrow, printRecord, withCancellation, type ClusterFlags } from "./support.ts";
-import { examples, readSecretEnv } from "./common.ts";
-import { addSmokeTokenOption } from "./release-env.ts";
+import { addClusterOptions, printAndRethrow, printRecord, withCancellation } from "./support.ts";
+import { examples } from "./common.ts";
+import { addReleaseOptions, releaseEnv, type ReleaseFlags } from "./release-env.ts";
 
 export function register(program: Command): void {
   addClusterOptions(
-    addSmokeTokenOption(
+    addReleaseOptions(
       program
         .command("promote")
         .description(
@@ -18,16 +21,12 @@ export function register(program: Command): void {
           "release a tag that moves (`latest`, or one release.yaml's mutableTags names) on purpose; refused (exit 2) without it",
         )
         .addHelpText("after", examples(["promote --tag 1.4.2", "after canary --tag 1.4.2 --weight 100 passed"])),
+      "promotion",
     ),
-  ).action(async (flags: ClusterFlags & { tag: string; allowMutableTag?: boolean; tokenEnv: string }) => {
+  ).action(async (flags: ReleaseFlags & { tag: string; allowMutableTag?: boolean }) => {
     // Loaded here, not at the top: `promote --help` must not load the Kubernetes client.
-    const [{ promote }, { pipelineEnv }] = await Promise.all([import("../pipeline/operator.ts"), import("./pipeline-env.ts")]);
-    const token = readSecretEnv(flags.tokenEnv);
-    const env = await pipelineEnv({
-      config: flags.config,
-      ...clusterSource(flags),
-      ...(token ? { smokeToken: token } : {}),
-    });
+    const { promote } = await import("../pipeline/operator.ts");
+    const env = await releaseEnv(flags, "promote");
     const record = await withCancellation((signal) =>
       promote(env, { tag: flags.tag, allowMutableTag: flags.allowMutableTag ?? false, signal }),
     ).catch((err) => printAndRethrow(err, flags.json));

@@ -1,8 +1,8 @@
 /**
- * What the commands that release an image share: the smoke-token option (deploy, undo, canary, promote), the GitHub-run
- * options (deploy, undo), and the run's
- * environment built with the two-person rule checked first (a run that fails it never reaches the cluster). The
- * pipeline and the GitHub client are loaded only when a command runs, never for its --help.
+ * What the commands that release an image (deploy, undo, canary, promote) share: the smoke-token and GitHub-run
+ * options, and the run's environment built with the two-person rule checked first (a run that fails it never
+ * reaches the cluster). `rollback` takes none of this on purpose: taking traffic away never waits for approvals.
+ * The pipeline and the GitHub client are loaded only when a command runs, never for its --help.
  */
 import type { Command } from "commander";
 import type { PipelineEnv } from "../pipeline/context.ts";
@@ -25,7 +25,7 @@ export function addSmokeTokenOption(cmd: Command): Command {
   );
 }
 
-/** --token-env, --github-run and --github-token-env, as deploy and undo take them. `what`: the command, for --help. */
+/** --token-env, --github-run and --github-token-env, as deploy, undo, canary and promote take them. `what`: for --help. */
 export function addReleaseOptions(cmd: Command, what: string): Command {
   return addSmokeTokenOption(cmd)
     .option(
@@ -42,11 +42,12 @@ export function addReleaseOptions(cmd: Command, what: string): Command {
 }
 
 /** The smoke token read (and registered for redaction), the run's approvals checked, then the pipeline environment. */
-export async function releaseEnv(flags: ReleaseFlags): Promise<PipelineEnv> {
+export async function releaseEnv(flags: ReleaseFlags, command: string): Promise<PipelineEnv> {
   const [{ pipelineEnv }, { approvalForDeploy }] = await Promise.all([import("./pipeline-env.ts"), import("../github/deploy-gate.ts")]);
   const token = readSecretEnv(flags.tokenEnv);
   // Before preflight: a run that fails the two-person rule never reaches the cluster.
   const approval = await approvalForDeploy({
+    command,
     ...(flags.githubRun ? { githubRun: flags.githubRun } : {}),
     config: flags.config,
     tokenEnv: flags.githubTokenEnv,

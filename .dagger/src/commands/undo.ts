@@ -48,7 +48,7 @@ export function register(program: Command): void {
       );
       return;
     }
-    const env = await releaseEnv(flags);
+    const env = await releaseEnv(flags, "undo");
     const record = await withCancellation((signal) =>
       undo(env, { skipCanary: flags.skipCanary ?? false, ...(flags.reason ? { reason: flags.reason } : {}), signal }),
     ).catch((err) => printAndRethrow(err, flags.json));

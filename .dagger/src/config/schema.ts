@@ -117,6 +117,19 @@ const approvals = z
           .strict(),
       )
       .min(1),
+    /**
+     * The workflow file whose runs may release (deploy, undo, canary, promote with a GitHub run): approvals given in
+     * any other workflow's run do not count.
+     */
+    workflow: z
+      .string()
+      .regex(/^\.github\/workflows\/[A-Za-z0-9._-]+\.ya?ml$/, "must be a workflow file path, e.g. .github/workflows/deploy-production.yml")
+      .default(".github/workflows/deploy-production.yml"),
+    /** The branch production is released from: a run must have been started on it, and GitHub's environments deploy only it. */
+    branch: z
+      .string()
+      .regex(/^(?![-/.])(?!.*(?:\/\/|\.\.|\/\.|\/$|\.lock$))[A-Za-z0-9._/-]{1,255}$/, "must be a Git branch name, e.g. main")
+      .default("main"),
   })
   .strict()
   .superRefine((a, ctx) => {

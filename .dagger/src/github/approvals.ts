@@ -1,6 +1,6 @@
 /**
  * Checking a workflow run against the two-person rule through GitHub's API: the run (who started it, which
- * attempt, its page) and its approvals, then the pure rule in approval-rule.ts.
+ * attempt, its page, what it is) and its approvals, then the pure rule in approval-rule.ts.
  */
 import type { ApprovalRecord } from "../audit/record.ts";
 import { evaluateApprovals, type ApprovalEnvironment, type ApprovalVerdict, type RunApproval } from "./approval-rule.ts";
@@ -13,6 +13,11 @@ export interface RunApprovals {
   triggeringActor?: string;
   runUrl: string;
   runAttempt?: number;
+  /** What the run is, for tying its approvals to one release (deploy-gate.ts): GitHub's own fields. */
+  status?: string;
+  workflowPath?: string;
+  event?: string;
+  headBranch?: string;
   verdict: ApprovalVerdict;
 }
 
@@ -33,6 +38,10 @@ export async function checkRunApprovals(gh: GitHub, run: RunRef, environments: A
     ...(triggeringActor ? { triggeringActor } : {}),
     runUrl: info.html_url,
     ...(info.run_attempt !== undefined ? { runAttempt: info.run_attempt } : {}),
+    ...(info.status ? { status: info.status } : {}),
+    ...(info.path ? { workflowPath: info.path } : {}),
+    ...(info.event ? { event: info.event } : {}),
+    ...(info.head_branch ? { headBranch: info.head_branch } : {}),
     verdict: evaluateApprovals(
       environments,
       { ...(actor ? { actor } : {}), ...(triggeringActor ? { triggeringActor } : {}) },

@@ -1,17 +1,22 @@
 /**
- * The two-person rule inside `deploy`: when the release belongs to a GitHub workflow run (--github-run, or the
- * GITHUB_REPOSITORY/GITHUB_RUN_ID of the job it runs in), the run's approvals are checked before preflight and a
- * run that fails the rule is refused (exit 2) before anything in the cluster changes. The approvers, who started
- * the run, its page and attempt go into the release record.
+ * The two-person rule inside every command that releases an image (deploy, undo, canary, promote): when the release
+ * belongs to a GitHub workflow run (--github-run, or the GITHUB_REPOSITORY/GITHUB_RUN_ID of the job it runs in), the
+ * run must be this release's (in progress, the production workflow, started by hand on the production branch) and
+ * its approvals must satisfy the rule; otherwise it is refused (exit 2) before anything in the cluster changes. The
+ * approvers, who started the run, its page and attempt go into the release record. `rollback` never comes here:
+ * taking traffic away must never wait for approvals.
  */
 import type { ApprovalRecord } from "../audit/record.ts";
 import { UsageError } from "../errors.ts";
 import { approvalRecord, checkRunApprovals, verdictToText } from "./approvals.ts";
 import { apiUrlFrom, gitHubClient, requireToken } from "./client.ts";
 import { loadApprovals } from "./config.ts";
+import { releaseRunMismatches } from "./release-run.ts";
 import { parseRunRef, runFromActionsEnv, type RunRef } from "./repo.ts";
 
 export interface DeployGateOptions {
+  /** The command asking (deploy, undo, canary, promote), for its refusals. */
+  command?: string;
   /** --github-run as given (OWNER/REPO/RUN_ID or the run's URL). */
   githubRun?: string;
   config?: string;
@@ -29,13 +34,17 @@ export function deployRun(o: Pick<DeployGateOptions, "githubRun" | "env">): RunR
   return o.githubRun ? parseRunRef(o.githubRun) : runFromActionsEnv(o.env);
 }
 
-/** undefined when no GitHub run is involved; the approval to record when the rule holds; a UsageError otherwise. */
+/**
+ * undefined when no GitHub run is involved; the approval to record when the run is this release's and the rule
+ * holds; a UsageError otherwise.
+ */
 export async function approvalForDeploy(o: DeployGateOptions): Promise<ApprovalRecord | undefined> {
   const run = deployRun(o);
   if (!run) return undefined;
+  const command = o.command ?? "deploy";
   const where = `${run.owner}/${run.repo} run ${run.runId}`;
   const approvals = await loadApprovals(o.config).catch((err: Error) => {
-    throw new UsageError(`deploy for GitHub ${where} refused: ${err.message}; nothing was changed in the cluster`);
+    throw new UsageError(`${command} for GitHub ${where} refused: ${err.message}; nothing was changed in the cluster`);
   });
   const token = o.env[o.tokenEnv];
   if (token) o.secret(token);
@@ -46,11 +55,17 @@ export async function approvalForDeploy(o: DeployGateOptions): Promise<ApprovalR
     checked = await checkRunApprovals(gh, run, approvals.environments);
   } catch (err) {
     throw new UsageError(
-      `deploy refused: could not check the approvals of ${where}: ${(err as Error).message}; nothing was changed in the cluster`,
+      `${command} refused: could not check the approvals of ${where}: ${(err as Error).message}; nothing was changed in the cluster`,
+    );
+  }
+  const mismatches = releaseRunMismatches(checked, approvals);
+  if (mismatches.length) {
+    throw new UsageError(
+      `${command} refused: GitHub ${where} is not this release's run, so its approvals do not count: ${mismatches.join("; ")}; nothing was changed in the cluster`,
     );
   }
   if (!checked.verdict.satisfied) {
-    throw new UsageError(`deploy refused, nothing was changed in the cluster: ${verdictToText(checked).trimEnd()}`);
+    throw new UsageError(`${command} refused, nothing was changed in the cluster: ${verdictToText(checked).trimEnd()}`);
   }
   o.say(verdictToText(checked).trimEnd());
   return approvalRecord(checked);

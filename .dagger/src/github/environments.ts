@@ -3,13 +3,15 @@
  * drift between that and GitHub's settings (every difference named), and --apply making GitHub so.
  *
  * The policy is fixed, not configurable: exactly the configured reviewers (users), prevent_self_review on,
- * deployment branches limited to `main` by a custom branch policy, administrators unable to bypass.
+ * deployment branches limited to the production branch (release.yaml approvals.branch, default `main`) by a custom
+ * branch policy, administrators unable to bypass.
  */
 import { UsageError } from "../errors.ts";
 import type { ApprovalsConfig } from "../config/schema.ts";
 import type { GitHub } from "./client.ts";
 import type { RepoRef } from "./repo.ts";
 
+/** The production branch when none is configured (the schema's default for approvals.branch). */
 export const DEPLOY_BRANCH = "main";
 
 /** The fields of GET /repos/{owner}/{repo}/environments/{name} the check reads. */
@@ -47,7 +49,7 @@ export interface EnvironmentDrift {
 const lower = (s: string) => s.toLowerCase();
 
 /** Every way `state` differs from what `reviewers` and the fixed policy require; empty when none. */
-export function environmentDrift(reviewers: string[], state: EnvironmentState): string[] {
+export function environmentDrift(reviewers: string[], state: EnvironmentState, branch: string = DEPLOY_BRANCH): string[] {
   const live = state.live;
   if (!live) return ["does not exist on GitHub (a workflow naming it would create it with no protection at all)"];
   const drift: string[] = [];
@@ -65,15 +67,13 @@ export function environmentDrift(reviewers: string[], state: EnvironmentState): 
   }
   if (rule?.prevent_self_review !== true) drift.push("prevent_self_review is off: whoever started a run could approve it");
   const policy = live.deployment_branch_policy;
-  if (!policy) drift.push(`deployment branches: any branch may deploy, configured ${DEPLOY_BRANCH} only`);
-  else if (policy.protected_branches)
-    drift.push(`deployment branches: every protected branch may deploy, configured ${DEPLOY_BRANCH} only`);
+  if (!policy) drift.push(`deployment branches: any branch may deploy, configured ${branch} only`);
+  else if (policy.protected_branches) drift.push(`deployment branches: every protected branch may deploy, configured ${branch} only`);
   else {
     const names = state.branchPolicies.map((b) => `${b.type === "tag" ? "tag " : ""}${b.name ?? "?"}`);
     const onlyMain =
-      state.branchPolicies.length === 1 && state.branchPolicies[0]!.name === DEPLOY_BRANCH && state.branchPolicies[0]!.type !== "tag";
-    if (!onlyMain)
-      drift.push(`deployment branches: GitHub allows ${names.length ? names.join(", ") : "none"}, configured ${DEPLOY_BRANCH} only`);
+      state.branchPolicies.length === 1 && state.branchPolicies[0]!.name === branch && state.branchPolicies[0]!.type !== "tag";
+    if (!onlyMain) drift.push(`deployment branches: GitHub allows ${names.length ? names.join(", ") : "none"}, configured ${branch} only`);
   }
   if (live.can_admins_bypass === undefined)
     drift.push("administrators' bypass: GitHub did not report can_admins_bypass, so it cannot be shown off");
@@ -114,7 +114,7 @@ export async function checkEnvironments(gh: GitHub, repo: RepoRef, config: Appro
   await readRepoAdmin(gh, repo);
   const out: EnvironmentDrift[] = [];
   for (const env of config.environments) {
-    out.push({ environment: env.name, drift: environmentDrift(env.reviewers, await readEnvironment(gh, repo, env.name)) });
+    out.push({ environment: env.name, drift: environmentDrift(env.reviewers, await readEnvironment(gh, repo, env.name), config.branch) });
   }
   return out;
 }
@@ -137,9 +137,10 @@ export async function applyEnvironments(
     );
   }
   const { owner, repo: r } = repo;
+  const branch = config.branch;
   for (const env of config.environments) {
     const state = await readEnvironment(gh, repo, env.name);
-    const drift = environmentDrift(env.reviewers, state);
+    const drift = environmentDrift(env.reviewers, state, branch);
     if (!drift.length) {
       progress(`${env.name}: already as configured`);
       continue;
@@ -170,7 +171,7 @@ export async function applyEnvironments(
     );
     const policies = (await readEnvironment(gh, repo, env.name)).branchPolicies;
     for (const p of policies) {
-      if (p.name === DEPLOY_BRANCH && p.type !== "tag") continue;
+      if (p.name === branch && p.type !== "tag") continue;
       await gh.call(
         `the removal of deployment branch policy ${p.name} from ${env.name}`,
         (request) =>
@@ -184,15 +185,15 @@ export async function applyEnvironments(
         ADMIN_NEEDED,
       );
     }
-    if (!policies.some((p) => p.name === DEPLOY_BRANCH && p.type !== "tag")) {
+    if (!policies.some((p) => p.name === branch && p.type !== "tag")) {
       await gh.call(
-        `adding deployment branch ${DEPLOY_BRANCH} to ${env.name}`,
+        `adding deployment branch ${branch} to ${env.name}`,
         (request) =>
           gh.octokit.rest.repos.createDeploymentBranchPolicy({
             owner,
             repo: r,
             environment_name: env.name,
-            name: DEPLOY_BRANCH,
+            name: branch,
             type: "branch",
             request,
           }),
@@ -203,7 +204,7 @@ export async function applyEnvironments(
   }
 }
 
-export function driftToText(repo: RepoRef, drifts: EnvironmentDrift[]): string {
+export function driftToText(repo: RepoRef, drifts: EnvironmentDrift[], branch: string = DEPLOY_BRANCH): string {
   const lines = drifts.flatMap((d) =>
     d.drift.length
       ? [`${d.environment}: ${d.drift.length} drift${d.drift.length === 1 ? "" : "s"}`, ...d.drift.map((x) => `  - ${x}`)]
@@ -214,7 +215,7 @@ export function driftToText(repo: RepoRef, drifts: EnvironmentDrift[]): string {
     total
       ? `${total} drift${total === 1 ? "" : "s"} in ${repo.owner}/${repo.repo}: ` +
           `release-gate github-environments --apply --repo ${repo.owner}/${repo.repo} (admin token) makes GitHub match release.yaml`
-      : `every environment of ${repo.owner}/${repo.repo} is as configured (reviewers, prevent_self_review, ${DEPLOY_BRANCH} only, no admin bypass)`,
+      : `every environment of ${repo.owner}/${repo.repo} is as configured (reviewers, prevent_self_review, ${branch} only, no admin bypass)`,
   );
   return lines.join("\n") + "\n";
 }
