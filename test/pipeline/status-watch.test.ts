@@ -22,14 +22,20 @@ const WATCHER = { user: "on-call-watcher", groups: ["release-gate-deployers"] };
 
 /** `status --watch` as its own user (so its requests can be counted apart from the release's). */
 async function watch(harness: Harness) {
+  return (await startWatch(harness)).run;
+}
+
+/** The same, started: `run` is the process (its output streams while it runs). */
+async function startWatch(harness: Harness) {
   const kubeconfig = join(harness.dir, "watcher.kubeconfig");
   await harness.sim.writeKubeconfigAs(WATCHER, kubeconfig);
-  return execa(process.execPath, [BIN, "status", "--watch", "--config", harness.configPath, "--kubeconfig", kubeconfig], {
+  const run = execa(process.execPath, [BIN, "status", "--watch", "--config", harness.configPath, "--kubeconfig", kubeconfig], {
     reject: false,
     env: binEnv(harness),
     extendEnv: false,
     timeout: 90_000,
   });
+  return { run };
 }
 
 async function inFlight(harness: Harness): Promise<void> {
@@ -59,10 +65,11 @@ describe("status --watch", () => {
   });
 
   it("follows a release through its phases to promotion (exit 0), from watches: its requests do not grow with the release", async () => {
+    // The first window is long enough for the watch process to start on a loaded machine and still see 10 % live.
     h = await startHarness({
       config: (d) =>
         (d.phases = [
-          { weight: 10, observe: "2s" },
+          { weight: 10, observe: "15s" },
           { weight: 50, observe: "2s" },
           { weight: 100, observe: "2s" },
         ]),
@@ -94,14 +101,22 @@ describe("status --watch", () => {
   }, 120_000);
 
   it("a release that rolls back: exit 1 with the reason", async () => {
-    h = await startHarness({ config: (d) => (d.phases[1].observe = "3s") });
+    // The canary goes bad only once the watch shows it at 50 %: a watch that starts slowly (a loaded machine) must
+    // still find the release in flight, not already rolled back.
+    h = await startHarness({ config: (d) => (d.phases[1].observe = "60s") });
     const harness = h;
-    harness.onStep("canary 50%", () =>
-      harness.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.2.0", app: { failures: [{ status: 500 }] } }] })),
-    );
     const release = deploy(harness.env, { tag: "1.2.0" }).catch((e: unknown) => e);
     await inFlight(harness);
-    const r = await watch(harness);
+    const { run: watching } = await startWatch(harness);
+    await new Promise<void>((resolve) => {
+      let seen = "";
+      watching.stdout.on("data", (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (/canary 50%/.test(seen)) resolve();
+      });
+    });
+    harness.sim.updateScenario((s) => ({ ...s, images: [{ tag: "1.2.0", app: { failures: [{ status: 500 }] } }] }));
+    const r = await watching;
     await release;
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr)).toMatch(/release 1\.2\.0 rolled back: canary 50%: smoke tests failed/);

@@ -13,7 +13,8 @@ export function register(program: Command): void {
       program
         .command("canary")
         .description(
-          "Size the canary for a weight, wait until Available, shift that weight, verify and smoke-test; rolls back on failure. The release stays in flight for `promote` or `rollback`.",
+          "Size the canary for a weight, wait until Available, shift that weight, verify and smoke-test; rolls back on failure. " +
+            "The release stays in flight for `promote` or `rollback`.",
         )
         .requiredOption("--tag <tag>", "image tag or sha256: digest")
         .requiredOption("--weight <percent>", "canary weight, 1..100", intOption(1))

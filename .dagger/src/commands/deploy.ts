@@ -22,7 +22,8 @@ export function register(program: Command): void {
       program
         .command("deploy")
         .description(
-          "Release an image: canary phases from release.yaml with smoke tests and health watch, then promote; rolls back by itself on any failure. Exit 0 released, 1 rolled back/failed, 2 refused (nothing changed).",
+          "Release an image: canary phases from release.yaml with smoke tests and health watch, then promote; " +
+            "rolls back by itself on any failure. Exit 0 released, 1 rolled back/failed, 2 refused (nothing changed).",
         )
         .requiredOption("--tag <tag>", "image tag (OCI tag grammar) or sha256: digest to release")
         .option("--skip-canary", "emergency hotfix: straight to promote with smoke tests (needs --reason)")
@@ -34,7 +35,8 @@ export function register(program: Command): void {
         )
         .option(
           "--resume",
-          "continue the interrupted release of this same tag from the step it stopped in (after checking production still matches its record); excludes --repair",
+          "continue the interrupted release of this same tag from the step it stopped in " +
+            "(after checking production still matches its record); excludes --repair",
         )
         .addHelpText(
           "after",

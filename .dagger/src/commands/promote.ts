@@ -13,7 +13,8 @@ export function register(program: Command): void {
       program
         .command("promote")
         .description(
-          "Update stable to the canary's image (only after the canary passed at weight 100), shift traffic back to stable, scale the canary to 0; restores stable on failure.",
+          "Update stable to the canary's image (only after the canary passed at weight 100), shift traffic back to stable, " +
+            "scale the canary to 0; restores stable on failure.",
         )
         .requiredOption("--tag <tag>", "the tag whose canary is in flight")
         .option(

@@ -61,7 +61,8 @@ export async function approvalForDeploy(o: DeployGateOptions): Promise<ApprovalR
   const mismatches = releaseRunMismatches(checked, approvals);
   if (mismatches.length) {
     throw new UsageError(
-      `${command} refused: GitHub ${where} is not this release's run, so its approvals do not count: ${mismatches.join("; ")}; nothing was changed in the cluster`,
+      `${command} refused: GitHub ${where} is not this release's run, so its approvals do not count: ` +
+        `${mismatches.join("; ")}; nothing was changed in the cluster`,
     );
   }
   if (!checked.verdict.satisfied) {
