@@ -93,6 +93,53 @@ describe("metric analysis against a real Prometheus", () => {
     expectStableUntouched();
   }, 150_000);
 
+  it("promotes a healthy canary through a 100 % window longer than the lookback, against stable's value from 50 %", async () => {
+    // window: 6s; at 100 % stable gets nothing, so after ~6 s its rates are 0/0. 16 s at 100 %: 8 evaluations,
+    // most of them with no stable request left in the lookback.
+    run = await startAnalysisRun({ windows: ["3s", "3s", "16s"] });
+    // What stable's own query says as the 100 % window ends: no data (why such a window rolled every release back).
+    const prom = run.prom;
+    let stableAtEnd: Promise<unknown[]> | undefined;
+    run.h.onStep("promote", () => (stableAtEnd = prom.query('sum(rate(nginx_ingress_controller_requests{canary=""}[6s])) > 0')));
+    const rec = await deploy(run.h.env, { tag: "1.1.0" });
+    expect(rec.outcome, rec.rollbackReason).toBe("succeeded");
+    expect(await stableAtEnd).toEqual([]);
+    const at100 = evaluations(rec, "canary 100%");
+    expect(at100.length).toBe(8 * 4);
+    const at50 = evaluations(rec, "canary 50%");
+    for (const c of at100) {
+      const last50 = at50.filter((x) => x.check === c.check && x.service === c.service).at(-1)!;
+      expect(c, `${c.check}/${c.service}`).toMatchObject({
+        result: "pass",
+        stable: last50.stable,
+        stableFrom: "canary 50%",
+        reason: "stable's value from canary 50% (stable gets no traffic at this weight)",
+      });
+      expect(typeof c.stable).toBe("number");
+    }
+    expect(recordToMarkdown(rec)).toMatch(
+      /\| canary 100% \| latency-p99 \| qualisys-api \| [^|]+ \| [^|]+ \| 8 passed \(stable's value from canary 50%: stable gets no traffic at this weight\) \|/,
+    );
+    expectInvariants(run.h);
+  }, 150_000);
+
+  it("still rolls back a canary 500 ms slower at 100 %, judged against stable's value from 50 %", async () => {
+    // One evaluation at 10 % and at 50 % (one failure is allowed): those windows cannot fail, the 100 % one must.
+    run = await startAnalysisRun({
+      windows: ["2s", "2s", "16s"],
+      scenario: { images: [{ tag: "slow-*", app: { failures: [{ latencyMs: 500, paths: [USER_PATH] }] } }] },
+    });
+    const err = await failedDeploy("slow-2");
+    expect(err.message).toMatch(
+      /canary 100%: metric analysis: check "latency-p99" failed for qualisys-(api|web) at evaluation \d+ of 8: .* > stable .* \+ 0\.25; stable's value from canary 50% \(stable gets no traffic at this weight\)/,
+    );
+    const rec = await expectResting(run.h, OLD, "rolled-back");
+    expect(rec.steps.map((s) => s.name)).toEqual(["canary 10%", "canary 50%", "canary 100%", "rollback"]);
+    expect(maxWeight(run.h.events, "ingress-nginx")).toBe(100);
+    expectStableUntouched();
+    expectInvariants(run.h);
+  }, 150_000);
+
   it("a canary with no traffic fails by the no-data rule (noData: fail)", async () => {
     // Nobody calls the service during the release: the canary serves only a few smoke-test requests.
     run = await startAnalysisRun({ windows: ["60s", "3s", "3s"], noUsersDuringRelease: true });
