@@ -62,6 +62,9 @@ describe("metric analysis against a real Prometheus", () => {
     run = await startAnalysisRun({
       windows: ["60s", "3s", "3s"],
       scenario: { images: [{ tag: "flaky-*", app: { failures: [{ status: 500, fraction: 0.05, paths: [USER_PATH] }] } }] },
+      // What must catch errors is the error-rate check. With ~10 canary requests a second, one slow answer on a
+      // loaded machine moves the canary's p99, and the latency check could fire first: it is not run here.
+      analysis: (a) => (a.checks = a.checks.filter((c: { name: string }) => c.name === "error-rate")),
     });
     const err = await failedDeploy("flaky-1");
     expect(err.message).toMatch(
@@ -88,6 +91,59 @@ describe("metric analysis against a real Prometheus", () => {
     await expectResting(run.h, OLD, "rolled-back");
     expect(maxWeight(run.h.events, "ingress-nginx")).toBe(10);
     expectStableUntouched();
+  }, 150_000);
+
+  it("promotes a healthy canary through a 100 % window longer than the lookback, against stable's value from 50 %", async () => {
+    // window: 6s; at 100 % stable gets nothing, so after ~6 s its rates are 0/0. 16 s at 100 %: 8 evaluations,
+    // most of them with no stable request left in the lookback.
+    run = await startAnalysisRun({ windows: ["3s", "3s", "16s"] });
+    // What stable's own query says as the 100 % window ends: no data (why such a window rolled every release back).
+    const prom = run.prom;
+    let stableAtEnd: Promise<unknown[]> | undefined;
+    run.h.onStep("promote", () => (stableAtEnd = prom.query('sum(rate(nginx_ingress_controller_requests{canary=""}[6s])) > 0')));
+    const rec = await deploy(run.h.env, { tag: "1.1.0" });
+    expect(rec.outcome, rec.rollbackReason).toBe("succeeded");
+    expect(await stableAtEnd).toEqual([]);
+    const at100 = evaluations(rec, "canary 100%");
+    expect(at100.length).toBe(8 * 4);
+    const at50 = evaluations(rec, "canary 50%");
+    for (const c of at100) {
+      const last50 = at50.filter((x) => x.check === c.check && x.service === c.service).at(-1)!;
+      expect(c, `${c.check}/${c.service}`).toMatchObject({
+        result: "pass",
+        stable: last50.stable,
+        stableFrom: "canary 50%",
+        reason: "stable's value from canary 50% (stable gets no traffic at this weight)",
+      });
+      expect(typeof c.stable).toBe("number");
+    }
+    expect(recordToMarkdown(rec)).toMatch(
+      new RegExp(
+        /\| canary 100% \| latency-p99 \| qualisys-api \| [^|]+ \| [^|]+ \| /.source +
+          /8 passed \(stable's value from canary 50%: stable gets no traffic at this weight\) \|/.source,
+      ),
+    );
+    expectInvariants(run.h);
+  }, 150_000);
+
+  it("still rolls back a canary 500 ms slower at 100 %, judged against stable's value from 50 %", async () => {
+    // One evaluation at 10 % and at 50 % (one failure is allowed): those windows cannot fail, the 100 % one must.
+    run = await startAnalysisRun({
+      windows: ["2s", "2s", "16s"],
+      scenario: { images: [{ tag: "slow-*", app: { failures: [{ latencyMs: 500, paths: [USER_PATH] }] } }] },
+    });
+    const err = await failedDeploy("slow-2");
+    expect(err.message).toMatch(
+      new RegExp(
+        /canary 100%: metric analysis: check "latency-p99" failed for qualisys-(api|web) at evaluation \d+ of 8: /.source +
+          /.* > stable .* \+ 0\.25; stable's value from canary 50% \(stable gets no traffic at this weight\)/.source,
+      ),
+    );
+    const rec = await expectResting(run.h, OLD, "rolled-back");
+    expect(rec.steps.map((s) => s.name)).toEqual(["canary 10%", "canary 50%", "canary 100%", "rollback"]);
+    expect(maxWeight(run.h.events, "ingress-nginx")).toBe(100);
+    expectStableUntouched();
+    expectInvariants(run.h);
   }, 150_000);
 
   it("a canary with no traffic fails by the no-data rule (noData: fail)", async () => {
@@ -121,7 +177,11 @@ describe("metric analysis against a real Prometheus", () => {
     run.h.onStep("canary 10%", () => void prom.stop());
     const err = await failedDeploy("1.1.0");
     expect(err.message).toMatch(
-      /canary 10%: metric analysis: check "[a-z0-9-]+" for qualisys-(api|web) at evaluation 1 of 30: Prometheus could not answer the (query|stableQuery): .*connection failed \(ECONNREFUSED\) after 2 attempt\(s\); a canary that cannot be judged does not pass/,
+      new RegExp(
+        /canary 10%: metric analysis: check "[a-z0-9-]+" for qualisys-(api|web) at evaluation 1 of 30: /.source +
+          /Prometheus could not answer the (query|stableQuery): .*connection failed \(ECONNREFUSED\) after 2 attempt\(s\); /.source +
+          /a canary that cannot be judged does not pass/.source,
+      ),
     );
     await expectResting(run.h, OLD, "rolled-back");
     expectStableUntouched();

@@ -1,6 +1,7 @@
 /** The evaluation loop of one observation window, against a scripted Prometheus (values per evaluation). */
 import { describe, expect, it } from "vitest";
-import type { Target } from "#src/analysis/evaluate.ts";
+import type { StableWithoutTraffic, Target } from "#src/analysis/evaluate.ts";
+import { StableBaselines } from "#src/analysis/stable-baseline.ts";
 import { PrometheusError, type PrometheusClient, type QueryValue } from "#src/analysis/prometheus-client.ts";
 import type { AnalysisEvaluation } from "#src/analysis/record.ts";
 import { AnalysisFailure, analyseWindow, schedule } from "#src/analysis/window.ts";
@@ -31,7 +32,13 @@ function target(o: Partial<Target["check"]> = {}, stable = false): Target {
   };
 }
 
-async function run(client: PrometheusClient, targets: Target[], windowMs = 50, signal = new AbortController().signal) {
+async function run(
+  client: PrometheusClient,
+  targets: Target[],
+  windowMs = 50,
+  signal = new AbortController().signal,
+  idle?: StableWithoutTraffic,
+) {
   const evaluations: AnalysisEvaluation[] = [];
   const warnings: string[] = [];
   const result = await analyseWindow({
@@ -42,6 +49,7 @@ async function run(client: PrometheusClient, targets: Target[], windowMs = 50, s
     signal,
     onEvaluation: (e) => evaluations.push(e),
     log: { info: () => {}, warn: (m) => warnings.push(m) },
+    ...(idle ? { idle } : {}),
   }).then(
     (n) => ({ ok: n }),
     (err: unknown) => ({ err }),
@@ -107,5 +115,31 @@ describe("an observation window's evaluations", () => {
     const { result, evaluations } = await run(slow, [target()], 50, stop.signal);
     expect(result).toEqual({ ok: 0 });
     expect(evaluations).toEqual([]);
+  });
+
+  it("where stable gets no traffic, never runs its query: stable's earlier value, or absolute bounds only with a warning", async () => {
+    const relative = target({ threshold: { max: 0.02, maxAboveStable: 0.01 } }, true);
+    // The script has no answer for "stable": asking it would throw and fail the window.
+    const client = scripted({ canary: [0.005] });
+    const earlier = new StableBaselines([
+      {
+        name: "canary 50%",
+        weight: 50,
+        analysis: [{ n: 1, at: "t", checks: [{ check: "error-rate", service: "api", canary: 0, stable: 0.001, result: "pass" }] }],
+      },
+    ]);
+    const carried = await run(client, [relative], 20, undefined, { weight: 100, baselines: earlier });
+    expect(carried.result).toEqual({ ok: 2 });
+    expect(carried.evaluations[0]!.checks[0]).toMatchObject({ stable: 0.001, stableFrom: "canary 50%", result: "pass" });
+    expect(carried.warnings).toEqual([]);
+    const none = await run(client, [relative], 20, undefined, { weight: 100, baselines: new StableBaselines([]) });
+    expect(none.result).toEqual({ ok: 2 });
+    expect(none.evaluations[0]!.checks[0]).toMatchObject({ stable: null, result: "pass", relativeNotEvaluated: true });
+    expect(none.warnings[0]).toMatch(
+      /^metric analysis: error-rate for api: absolute bounds only; maxAboveStable not evaluated: stable gets no traffic at 100%/,
+    );
+    // A bad canary is still caught by the absolute bound.
+    const bad = await run(scripted({ canary: [0.05] }), [relative], 20, undefined, { weight: 100, baselines: new StableBaselines([]) });
+    expect((bad.result as { err: Error }).err).toBeInstanceOf(AnalysisFailure);
   });
 });

@@ -9,10 +9,14 @@
  */
 // Not re-exported by the package's index; the package has no exports map, so its module is importable by path.
 import { ObjectSerializer } from "@kubernetes/client-node/dist/serializer.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { ROUTER_INSTALLS } from "#src/rehearsal/routers.ts";
 import { kubectlFor, type KubectlRunner } from "../support/kubectl.ts";
+import { overlayWithComponents } from "../support/kustomize.ts";
 import { admitsFromNamespace } from "./network-policy.ts";
 
 type Manifest = {
@@ -22,13 +26,21 @@ type Manifest = {
 } & Record<string, any>;
 
 const BASES = ["kubernetes/production", "kubernetes/production/gateway-api"];
+/** Opt-in components, each rendered with the base as a user's overlay enables it. */
+const COMPONENTS = ["kubernetes/production/components/analysis-secret"];
 let kubectl: KubectlRunner;
+let overlays: string;
 const rendered = new Map<string, Manifest[]>();
 
 beforeAll(async () => {
   kubectl = await kubectlFor("/dev/null");
-  for (const base of BASES) {
-    const r = await kubectl.run(["kustomize", base]);
+  overlays = await mkdtemp(join(tmpdir(), "release-gate-overlays-"));
+  const targets = [...BASES.map((b) => [b, b] as const)];
+  for (const c of COMPONENTS) {
+    targets.push([c, await overlayWithComponents(await mkdtemp(join(overlays, "o-")), "kubernetes/production", [c])]);
+  }
+  for (const [base, dir] of targets) {
+    const r = await kubectl.run(["kustomize", dir]);
     expect(r.stderr, `kubectl kustomize ${base}`).toBe("");
     expect(r.exitCode).toBe(0);
     rendered.set(
@@ -37,7 +49,10 @@ beforeAll(async () => {
     );
   }
 });
-afterAll(() => kubectl?.dispose());
+afterAll(async () => {
+  await kubectl?.dispose();
+  if (overlays) await rm(overlays, { recursive: true, force: true });
+});
 
 const all = () => [...rendered.values()].flat();
 const base = () => rendered.get("kubernetes/production")!;
@@ -105,6 +120,18 @@ describe("every manifest renders and validates against the real schemas", () => 
         .map((m) => m.kind)
         .sort(),
     ).toEqual(["Gateway", "HTTPRoute", "HTTPRoute", "NetworkPolicy"]);
+  });
+
+  it("the analysis-secret component adds to the base's Role get on the one Secret it names, and changes nothing else", () => {
+    const withIt = rendered.get("kubernetes/production/components/analysis-secret")!;
+    const role = (ms: Manifest[]) => ms.find((m) => m.kind === "Role" && m.metadata.name === "release-gate")!;
+    const added = role(withIt).rules.slice(role(base()).rules.length);
+    expect(role(withIt).rules.slice(0, role(base()).rules.length)).toEqual(role(base()).rules);
+    expect(added).toEqual([{ apiGroups: [""], resources: ["secrets"], resourceNames: ["prometheus-auth"], verbs: ["get"] }]);
+    const rest = (ms: Manifest[]) => ms.filter((m) => m !== role(ms));
+    expect(rest(withIt)).toEqual(rest(base()));
+    // The base itself reads no Secret.
+    expect(role(base()).rules.filter((r: { resources: string[] }) => r.resources.includes("secrets"))).toEqual([]);
   });
 
   it("validates every object against its schema", async () => {

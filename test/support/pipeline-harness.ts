@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { kubectlFor, type KubectlRunner } from "./kubectl.ts";
+import { overlayWithComponents } from "./kustomize.ts";
 import { startSim, type Sim, type ScenarioInput } from "../sim/index.ts";
 import type { KObject, StoreEvent } from "../sim/store.ts";
 import { loadReleaseConfig } from "#src/config/load.ts";
@@ -87,6 +88,8 @@ export interface HarnessOptions {
   services?: Array<"qualisys-api" | "qualisys-web">;
   /** Receives every API request the simulator serves ("GET /apis/apps/v1/… 200 1.2ms"), e.g. to count them. */
   apiLog?: (line: string) => void;
+  /** Opt-in components applied with the base ("kubernetes/production/components/analysis-secret"). */
+  components?: string[];
 }
 
 const recordingProgress = (log: string[], hooks: Map<string, () => void>): Progress => ({
@@ -107,8 +110,11 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     sim.store.watch(t, NS, undefined, (event) => events.push({ at: Date.now(), event: structuredClone(event) })),
   );
   const kubectl = await kubectlFor(sim.kubeconfigPath);
-  const applied = await kubectl.run(["apply", "-k", "kubernetes/production"]);
-  if (applied.exitCode !== 0) throw new Error(`kubectl apply -k kubernetes/production failed: ${applied.stderr}`);
+  const production = o.components?.length
+    ? await overlayWithComponents(await mkdtemp(join(dir, "overlay-")), "kubernetes/production", o.components)
+    : "kubernetes/production";
+  const applied = await kubectl.run(["apply", "-k", production]);
+  if (applied.exitCode !== 0) throw new Error(`kubectl apply -k ${production} failed: ${applied.stderr}`);
   // What installing ingress-nginx leaves in a cluster: the IngressClass the stable Ingress names.
   const ingressClass = await kubectl.run(["apply", "-f", "-"], {
     input: stringify({

@@ -5,7 +5,7 @@
  */
 import type { ReleaseConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
-import { describeApiError } from "../kube/api-errors.ts";
+import { describeApiError, statusOf } from "../kube/api-errors.ts";
 import type { Kube } from "../kube/client.ts";
 
 type Analysis = NonNullable<ReleaseConfig["analysis"]>;
@@ -28,7 +28,13 @@ async function readCredential(c: Credential, where: string, src: CredentialSourc
   try {
     data = (await src.kube.core.readNamespacedSecret({ name, namespace: src.namespace })).data;
   } catch (err) {
-    throw new UsageError(`${where}: cannot read Secret ${src.namespace}/${name} (${describeApiError(err)}); nothing was changed`);
+    // The base Role grants no Secret: reading one is opt-in (kubernetes/production/components/analysis-secret).
+    const grant =
+      statusOf(err) === 403
+        ? `: the release-gate Role in namespace ${src.namespace} needs verb "get" on secrets, resourceNames [${name}] ` +
+          `(enable the kustomize component kubernetes/production/components/analysis-secret; docs/analysis.md)`
+        : "";
+    throw new UsageError(`${where}: cannot read Secret ${src.namespace}/${name} (${describeApiError(err)})${grant}; nothing was changed`);
   }
   const encoded = data?.[key];
   if (!encoded) throw new UsageError(`${where}: Secret ${src.namespace}/${name} has no key "${key}"; nothing was changed`);

@@ -18,6 +18,8 @@ import { targetsFor } from "./evaluate.ts";
 import { preflightQueries } from "./preflight.ts";
 import { PrometheusClient } from "./prometheus-client.ts";
 import type { AnalysisEvaluation } from "./record.ts";
+import { StableBaselines, stableServes } from "./stable-baseline.ts";
+import { isRelative } from "./threshold.ts";
 import { analyseWindow, schedule } from "./window.ts";
 
 export { AnalysisFailure } from "./window.ts";
@@ -76,6 +78,10 @@ export interface ObserveOptions {
   /** The services being released (their checks run). */
   services: string[];
   windowMs: number;
+  /** The canary's weight in this window: at 100 stable serves nothing, and its earlier values stand in. */
+  weight: number;
+  /** The release's steps before this one, as recorded: where stable's earlier values come from. */
+  earlierSteps: ConstructorParameters<typeof StableBaselines>[0];
   /** Aborted when the phase stops for another reason; not when the window's time is up. */
   signal: AbortSignal;
   onEvaluation(e: AnalysisEvaluation): void;
@@ -95,14 +101,19 @@ export async function observeMetrics(env: AnalysisEnv, o: ObserveOptions): Promi
       signal: o.signal,
       onEvaluation: o.onEvaluation,
       log: env.progress,
+      ...(stableServes(o.weight) ? {} : { idle: { weight: o.weight, baselines: new StableBaselines(o.earlierSteps) } }),
     });
   } finally {
     await c.close();
   }
 }
 
-/** One line for `plan`: how many evaluations an observation window gets and what fails it; undefined without analysis. */
-export function analysisPlanAction(config: ReleaseConfig, observeMs: number): string | undefined {
+/**
+ * One line for `plan`: how many evaluations an observation window gets and what fails it, and, at a weight where
+ * stable serves nothing, what its relative bounds compare with; undefined without analysis. `phase` is the index
+ * of the phase in config.phases (the earlier ones are where stable's values come from).
+ */
+export function analysisPlanAction(config: ReleaseConfig, observeMs: number, phase: number): string | undefined {
   const a = config.analysis;
   if (!a) return undefined;
   const { count, everyMs } = schedule(observeMs, a.interval);
@@ -114,7 +125,26 @@ export function analysisPlanAction(config: ReleaseConfig, observeMs: number): st
   );
   return (
     `metric analysis: ${count} evaluation(s), every ${formatDuration(everyMs)}, of ${checks.join(", ")}; ` +
-    `Prometheus unreachable after ${a.prometheus.retries} ${a.prometheus.retries === 1 ? "retry" : "retries"} fails the phase`
+    `Prometheus unreachable after ${a.prometheus.retries} ${a.prometheus.retries === 1 ? "retry" : "retries"} fails the phase` +
+    idleStableNote(config, phase)
+  );
+}
+
+/** What relative bounds compare with where stable serves no traffic (weight 100); empty elsewhere. */
+function idleStableNote(config: ReleaseConfig, phase: number): string {
+  const weight = config.phases[phase]?.weight ?? 100;
+  const relative = (config.analysis?.checks ?? []).filter((c) => isRelative(c.threshold)).map((c) => c.name);
+  if (stableServes(weight) || !relative.length) return "";
+  const earlier = config.phases.slice(0, phase).filter((p) => p.observe > 0 && stableServes(p.weight));
+  if (!earlier.length) {
+    return (
+      `; stable gets no traffic at ${weight}% and no earlier phase measures it: the relative bounds of ${relative.join(", ")} ` +
+      "are not evaluated here (absolute bounds only, recorded as such)"
+    );
+  }
+  return (
+    `; stable gets no traffic at ${weight}%: the relative bounds of ${relative.join(", ")} ` +
+    `compare with stable's last value from canary ${earlier.at(-1)!.weight}%`
   );
 }
 

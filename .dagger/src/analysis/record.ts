@@ -15,12 +15,23 @@ export interface CheckEvaluation {
   canary: RecordedValue;
   /** Present when the check has a stableQuery. */
   stable?: RecordedValue;
+  /**
+   * Stable served no traffic in this step (weight 100): `stable` is its last value measured in this earlier step
+   * ("canary 50%"), not a query of this evaluation.
+   */
+  stableFrom?: string;
   /** "error": Prometheus could not answer (the analysis then stops the phase). */
   result: "pass" | "fail" | "error";
   /** The verdict came from the check's no-data rule. */
   noData?: true;
+  /** The relative bounds were not evaluated: stable served no traffic and no earlier step measured it (reason says so). */
+  relativeNotEvaluated?: true;
   reason?: string;
 }
+
+/** A pass that needs a reader's attention: judged without data, or without its relative bounds. */
+export const passedWithWarning = (c: CheckEvaluation): boolean =>
+  c.result === "pass" && (c.noData === true || c.relativeNotEvaluated === true);
 
 export interface AnalysisEvaluation {
   /** 1-based, within the observation window. */
@@ -58,11 +69,14 @@ export function analysisToMarkdown(steps: Array<{ name: string; analysis?: Analy
       const canary = evals.map((c) => mark(c, c.canary)).join(", ");
       const stable = evals.some((c) => "stable" in c) ? evals.map((c) => show(c.stable)).join(", ") : "—";
       const failed = evals.filter((c) => c.result !== "pass");
-      const warned = evals.filter((c) => c.result === "pass" && c.reason);
+      const warned = evals.filter(passedWithWarning);
       const last = failed.at(-1) ?? warned.at(-1);
-      const verdict = failed.length
-        ? `${failed.length} of ${evals.length} failed`
-        : `${evals.length} passed${warned.length ? ` (${warned.length} with a warning)` : ""}`;
+      const from = evals.find((c) => c.stableFrom)?.stableFrom;
+      const verdict =
+        (failed.length
+          ? `${failed.length} of ${evals.length} failed`
+          : `${evals.length} passed${warned.length ? ` (${warned.length} with a warning)` : ""}`) +
+        (from && !last ? ` (stable's value from ${from}: stable gets no traffic at this weight)` : "");
       rows.push(
         `| ${cell(st.name)} | ${cell(evals[0]!.check)} | ${cell(evals[0]!.service)} | ` +
           `${canary} | ${stable} | ${cell(verdict)}${last?.reason ? `: ${cell(last.reason)}` : ""} |`,

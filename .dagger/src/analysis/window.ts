@@ -7,9 +7,9 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { FailureBudget } from "./budget.ts";
-import { evaluateOnce, type Target } from "./evaluate.ts";
+import { evaluateOnce, type StableWithoutTraffic, type Target } from "./evaluate.ts";
 import type { PrometheusClient } from "./prometheus-client.ts";
-import type { AnalysisEvaluation, CheckEvaluation } from "./record.ts";
+import { passedWithWarning, type AnalysisEvaluation, type CheckEvaluation } from "./record.ts";
 import { fmt } from "./threshold.ts";
 
 /** The phase fails on metrics; the message says which check, for which service, and why. */
@@ -36,12 +36,14 @@ export interface WindowOptions {
   signal: AbortSignal;
   onEvaluation(e: AnalysisEvaluation): void;
   log?: { info(message: string): void; warn(message: string): void };
+  /** Stable serves no traffic in this window (weight 100): relative bounds use its earlier values. */
+  idle?: StableWithoutTraffic;
 }
 
 function line(c: CheckEvaluation): string {
   const v = (x: CheckEvaluation["canary"] | undefined) => (x === null || x === undefined ? "no data" : typeof x === "number" ? fmt(x) : x);
-  const stable = "stable" in c ? ` (stable ${v(c.stable)})` : "";
-  const mark = c.result === "pass" ? (c.reason ? "⚠" : "✓") : "✗";
+  const stable = "stable" in c ? ` (stable ${v(c.stable)}${c.stableFrom ? ` from ${c.stableFrom}` : ""})` : "";
+  const mark = c.result === "pass" ? (passedWithWarning(c) ? "⚠" : "✓") : "✗";
   return `${c.check} ${c.service} ${v(c.canary)}${stable} ${mark}`;
 }
 
@@ -75,7 +77,7 @@ export async function analyseWindow(o: WindowOptions): Promise<number> {
     let e: AnalysisEvaluation;
     try {
       // Raced with the signal: a hung query must not hold a phase that already stopped.
-      e = await unlessAborted(evaluateOnce(o.client, o.targets, n, o.signal), o.signal);
+      e = await unlessAborted(evaluateOnce(o.client, o.targets, n, o.signal, o.idle), o.signal);
     } catch (err) {
       if (o.signal.aborted) return n - 1;
       throw err;
@@ -90,7 +92,7 @@ export async function analyseWindow(o: WindowOptions): Promise<number> {
     }
     for (const c of e.checks) {
       if (c.result === "pass") {
-        if (c.reason) o.log?.warn(`metric analysis: ${c.check} for ${c.service}: ${c.reason}`);
+        if (passedWithWarning(c)) o.log?.warn(`metric analysis: ${c.check} for ${c.service}: ${c.reason}`);
         continue;
       }
       const allowed = o.targets.find((t) => t.check.name === c.check)!.check.allowedFailures;

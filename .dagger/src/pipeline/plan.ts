@@ -72,7 +72,7 @@ export function planRelease(config: ReleaseConfig, opts: { skipCanary?: boolean 
                 `probes every ${formatDuration(config.smoke.probeInterval)}`,
             ]
           : []),
-        ...(phase.observe > 0 && config.analysis ? [analysisPlanAction(config, phase.observe)!] : []),
+        ...(phase.observe > 0 && config.analysis ? [analysisPlanAction(config, phase.observe, i)!] : []),
       ];
       const worstCaseMs =
         d.canaryAvailable +

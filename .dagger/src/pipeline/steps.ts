@@ -244,6 +244,8 @@ export async function observe(run: Run, windowMs: number, label: string, rec?: S
   const analysing = observeMetrics(run.env, {
     services: servicesOf(run).map((s) => s.name),
     windowMs,
+    weight,
+    earlierSteps: run.record.steps.filter((s) => s !== rec),
     signal: AbortSignal.any([run.signal, stopped.signal]),
     onEvaluation: (e) => rec && (rec.analysis ??= []).push(e),
   }).catch((err: unknown) => {
