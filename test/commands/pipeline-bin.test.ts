@@ -220,7 +220,9 @@ describe("killed runs (I5)", () => {
     "SIGKILL then deploy refuses (the dead run's lock, which only rollback, --repair or --resume take over) until repaired; " +
       "deploy --repair repairs and releases",
     async () => {
-      h = await startHarness({ config: (d) => ((d.phases[0].observe = "10s"), (d.lock.ttl = "3s")) });
+      // ttl 12 s, as everywhere: a shorter one (renewals due within 2.5 × ttl/6) lets a loaded machine make the run
+      // give up its lock before it is killed, and then there is no dead run's lock to refuse on.
+      h = await startHarness({ config: (d) => ((d.phases[0].observe = "10s"), (d.lock.ttl = "12s")) });
       const run = spawnBin(h, ["deploy", "--tag", "1.1.0"]);
       await whenStderr(run, "canary 10% · weight 10% · waiting for observation window");
       run.kill("SIGKILL");
@@ -244,6 +246,6 @@ describe("killed runs (I5)", () => {
       await expectResting(h, "1.2.0", "succeeded");
       expectInvariants(h);
     },
-    60_000,
+    120_000,
   );
 });
