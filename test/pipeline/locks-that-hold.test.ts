@@ -64,14 +64,15 @@ describe("6. a deleted Lease is a lost lock", () => {
 
 describe("7. rollback renews its Lease like any run", () => {
   it("a rollback that outlasts the stale time is not taken over by deploy --repair", async () => {
-    // ttl 3 s: renewals every 500 ms, a holder silent for 1.5 s counts as dead; the rollback lasts over 4 s.
+    // ttl 6 s: renewals every second, a holder silent for 3 s counts as dead; the rollback lasts over 8 s. (Not
+    // shorter: renewals are due within 2.5 intervals, and a loaded machine must not make the rollback give up.)
     h = await startHarness({
-      config: (d) => ((d.phases[0].observe = "20s"), (d.lock.ttl = "3s"), (d.deadlines.weightVerified = "10s")),
+      config: (d) => ((d.phases[0].observe = "20s"), (d.lock.ttl = "6s"), (d.deadlines.weightVerified = "20s")),
     });
     await killDeployAt(h, "1.1.0", OBSERVING_10);
     await waitLockStale(h); // By the clock too: the scenario tests the repair, not the takeover.
-    // The rollback's weight-0 write is answered 4 s late: the rollback is alive, and busy, for longer than the stale time.
-    h.sim.faults.add({ verb: "patch", resource: "ingresses", times: 1, fault: { type: "latency", ms: 4000 } });
+    // The rollback's weight-0 write is answered 8 s late: the rollback is alive, and busy, for longer than the stale time.
+    h.sim.faults.add({ verb: "patch", resource: "ingresses", times: 1, fault: { type: "latency", ms: 8000 } });
     const rollback = spawnBin(h, ["rollback", "--reason", "slow API"]);
     await whenStderr(rollback, "rollback · weight 0% · started");
     const holder = (await readLock(h.env.kube, NS))?.holder;
