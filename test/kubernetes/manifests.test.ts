@@ -25,7 +25,13 @@ type Manifest = {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 } & Record<string, any>;
 
-const BASES = ["kubernetes/production", "kubernetes/production/gateway-api"];
+// The kind rehearsal's overlays too: what a rehearsal applies must be as valid as what production gets.
+const BASES = [
+  "kubernetes/production",
+  "kubernetes/production/gateway-api",
+  "kubernetes/local/ingress-nginx",
+  "kubernetes/local/gateway-api",
+];
 /** Opt-in components, each rendered with the base as a user's overlay enables it. */
 const COMPONENTS = ["kubernetes/production/components/analysis-secret"];
 let kubectl: KubectlRunner;
