@@ -629,7 +629,7 @@ export class ReleaseGate {
 
   /**
    * GitHub environments as code: compare the environments of release.yaml's approvals: with GitHub (exact reviewers,
-   * prevent_self_review on, deployment branch main only, no admin bypass), or make GitHub so. Returns the report;
+   * prevent_self_review on, deployment branch approvals.branch only, no admin bypass), or make GitHub so. Returns the report;
    * fails naming every drift (check, exit 1) or when GitHub could not be asked (exit 2). Apply needs a repository
    * admin's token.
    */

@@ -5,7 +5,7 @@
  * warning and the Event say how many older ones were dropped.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { appendHistory, fitRecords, HISTORY_CONFIGMAP, HISTORY_MAX_BYTES, readHistory } from "#src/audit/history.ts";
+import { appendHistory, asideConfigMapName, fitRecords, HISTORY_CONFIGMAP, HISTORY_MAX_BYTES, readHistory } from "#src/audit/history.ts";
 import type { ReleaseRecord } from "#src/audit/record.ts";
 import { storeRecord } from "#src/audit/store.ts";
 import type { Kube } from "#src/kube/client.ts";
@@ -113,6 +113,31 @@ describe("the history ConfigMap on the simulator (which refuses a ConfigMap over
     expect(history.length).toBeLessThan(12);
     // Records of one size: once the history is full, each new one pushes out exactly one (the ones before went earlier).
     expect(history[0]!.historyTrimmed?.olderDropped).toBe(1);
+  });
+
+  it("content set aside twice (500 KiB each) is moved, unchanged, to ConfigMaps of its own: the next record is stored", async () => {
+    ({ sim, kube } = await startBareSim(NS));
+    const junk = (c: string) => c.repeat(500 * KIB);
+    const earlier = "records.unreadable.2026-01-01T000000000Z.json";
+    // Damage set aside once already, and records.json damaged again: moved aside too, 1000 KiB of it in all.
+    await kube.core.createNamespacedConfigMap({
+      namespace: NS,
+      body: { metadata: { name: HISTORY_CONFIGMAP }, data: { [earlier]: junk("a"), "records.json": junk("b") } },
+    });
+    const said: string[] = [];
+    await appendHistory(kube, NS, record(1, 120), 20, (m) => said.push(m));
+    expect((await readHistory(kube, NS)).map((r) => r.id)).toEqual(["record-1"]);
+    const cm = await kube.core.readNamespacedConfigMap({ name: HISTORY_CONFIGMAP, namespace: NS });
+    expect(Object.keys(cm.data ?? {})).toEqual(["records.json"]);
+    // Each went, whole, to a ConfigMap of its own, the oldest first.
+    const moved = [...said.join().matchAll(/key (records\.unreadable\.[^ ]+\.json) to ConfigMap production\/([a-z0-9-]+)/g)];
+    expect(moved.map((m) => m[1])).toEqual([earlier, expect.stringMatching(/^records\.unreadable\.\d{4}-/)]);
+    for (const [, key, name] of moved) {
+      expect(name).toBe(asideConfigMapName(key!));
+      const own = await kube.core.readNamespacedConfigMap({ name: name!, namespace: NS });
+      expect(own.data).toEqual({ [key!]: key === earlier ? junk("a") : junk("b") });
+    }
+    expect(asideConfigMapName(earlier)).toBe("release-gate-history-unreadable-2026-01-01t000000000z");
   });
 
   it("storeRecord says how many older records were dropped: in the record, a warning and the Event", async () => {

@@ -109,6 +109,8 @@ describe("the approvals count only for this release's run", () => {
     ],
     ["not started by hand", { event: "push" }, 'its event is "push", not "workflow_dispatch"'],
     ["started from another branch", { headBranch: "feature/x" }, 'its branch is "feature/x", not "main"'],
+    // Still going, approved, but dispatched for another tag: its approvals are not lent to this one.
+    ["dispatched for another tag", { displayTitle: "deploy 1.1.0-rc1" }, 'its title is "deploy 1.1.0-rc1", which does not name 1.1.0'],
   ] as Array<[string, Partial<FakeRun>, string]>)(
     "refuses (exit 2, one line, nothing changed) an approved run that is %s",
     async (_what, differs, names) => {

@@ -25,6 +25,8 @@ export interface FakeRun {
   path?: string;
   event?: string;
   headBranch?: string;
+  /** The run's title; by default the production workflow's run-name for tag 1.1.0, the tag these tests release. */
+  displayTitle?: string;
 }
 
 export interface FakeApproval {
@@ -219,6 +221,7 @@ export async function startFakeGitHub(token = "ghp_fakeTokenForTests0123456789ab
           name: "Deploy to production",
           node_id: "WFR_1",
           head_branch: run.headBranch ?? "main",
+          display_title: run.displayTitle ?? "deploy 1.1.0",
           head_sha: "acb5820ced9479c074f688cc328bf03f341a511d",
           path: run.path ?? ".github/workflows/deploy-production.yml",
           run_number: 562,

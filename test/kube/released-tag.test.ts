@@ -23,8 +23,13 @@ describe("releasedTagOf", () => {
     expect(releasedTagOf(promoted, image)).toBeUndefined();
   });
 
-  it("is nothing for an annotation that names no digest, or none at all", () => {
-    expect(releasedTagOf({ [RELEASED_TAG_ANNOTATION]: "1.1.0" }, `${REPO}@${D1}`)).toBeUndefined();
+  it("reads an annotation written before it named its digest (a bare tag) only while stable is pinned by digest", () => {
+    const legacy = { [RELEASED_TAG_ANNOTATION]: "1.1.0" };
+    expect(releasedTagOf(legacy, `${REPO}@${D1}`)).toBe("1.1.0");
+    expect(releasedTagOf(legacy, `${REPO}:1.0.0`)).toBeUndefined();
+  });
+
+  it("is nothing for an annotation with no tag, or none at all", () => {
     expect(releasedTagOf({ [RELEASED_TAG_ANNOTATION]: `@${D1}` }, `${REPO}@${D1}`)).toBeUndefined();
     expect(releasedTagOf(undefined, `${REPO}@${D1}`)).toBeUndefined();
   });

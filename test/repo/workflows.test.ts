@@ -464,6 +464,16 @@ describe("deploy-production.yml", () => {
   const releaseStep = () => step("deploy", (s) => s.id === "release");
   const cleanUpStep = () => step("clean-up", (s) => !!s.run?.includes("scripts/clean-up-production.sh"));
 
+  it("names the tag in the run's title, which release-gate requires of the run whose approvals it counts", async () => {
+    expect((wf as { "run-name"?: string })["run-name"]).toBe("deploy ${{ inputs.image_tag }}");
+    const { releaseRunMismatches } = await import("#src/github/release-run.ts");
+    const { config } = await loadReleaseConfig();
+    const run = { status: "in_progress", workflowPath: config.approvals!.workflow, event: "workflow_dispatch", headBranch: "main" };
+    // The title GitHub gives the run from that run-name, for the tag dispatched.
+    expect(releaseRunMismatches({ ...run, displayTitle: "deploy 1.4.2" }, config.approvals!, "1.4.2")).toEqual([]);
+    expect(releaseRunMismatches({ ...run, displayTitle: "deploy 1.4.2" }, config.approvals!, "1.4.20")).toHaveLength(1);
+  });
+
   it("is started by hand only, with image_tag (required), skip_canary (boolean) and reason", () => {
     expect(Object.keys(wf.on as object)).toEqual(["workflow_dispatch"]);
     const inputs = (wf.on as { workflow_dispatch: { inputs: Record<string, { type: string; required?: boolean; default?: unknown }> } })

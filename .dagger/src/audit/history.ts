@@ -163,6 +163,16 @@ export async function readHistory(kube: Kube, namespace: string): Promise<Releas
   return (await inspectHistory(kube, namespace)).records;
 }
 
+/** Where content set aside in the history is moved when it crowds the records out: a ConfigMap of its own. */
+export function asideConfigMapName(key: string): string {
+  const stamp = key
+    .slice(ASIDE_PREFIX.length)
+    .replace(/\.json$/, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-");
+  return `${HISTORY_CONFIGMAP}-unreadable-${stamp}`.replace(/-+$/, "");
+}
+
 /** The key damaged content is moved aside to: its time, so each incident keeps its own. */
 export function asideKey(now = new Date()): string {
   return `${ASIDE_PREFIX}${now.toISOString().replace(/[:.]/g, "")}.json`;
@@ -201,13 +211,40 @@ export async function appendHistory(
         const found = historyOf(cm.data);
         const aside = found.damaged !== undefined ? asideKey() : undefined;
         const records = found.records.filter((r) => r.id !== record.id);
-        const others = { ...cm.data, ...(aside ? { [aside]: found.damaged! } : {}) };
+        const others: Record<string, string> = { ...cm.data, ...(aside ? { [aside]: found.damaged! } : {}) };
         delete others[KEY];
+        // Content set aside may take at most half the room; beyond that the oldest goes, whole and unchanged, to a
+        // ConfigMap of its own, so the records always fit and a store never fails for what damage left behind.
+        const moved: string[] = [];
+        const asideBytes = () => Object.values(others).reduce((n, v) => n + bytes(v), 0);
+        for (const key of Object.keys(others)
+          .filter((k) => k.startsWith(ASIDE_PREFIX))
+          .sort()) {
+          if (asideBytes() <= HISTORY_MAX_BYTES / 2) break;
+          const name = asideConfigMapName(key);
+          await kube.core
+            .createNamespacedConfigMap({
+              namespace,
+              body: { metadata: { name, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, data: { [key]: others[key]! } },
+            })
+            .catch((err: unknown) => {
+              // 409 to a create is AlreadyExists: an earlier attempt, whose history write lost its compare-and-swap, made it.
+              if (!isConflict(err)) throw err;
+            });
+          delete others[key];
+          moved.push(`key ${key} to ConfigMap ${namespace}/${name}`);
+        }
         // What the other keys (content moved aside) take is not the records' to use.
-        const room = HISTORY_MAX_BYTES - Object.values(others).reduce((n, v) => n + bytes(v), 0);
+        const room = HISTORY_MAX_BYTES - asideBytes();
         const fitted = fitRecords(record, records, limit, room);
         cm.data = { ...others, [KEY]: JSON.stringify(fitted.records) };
         await kube.core.replaceNamespacedConfigMap({ name: HISTORY_CONFIGMAP, namespace, body: cm });
+        if (moved.length) {
+          onMovedAside?.(
+            `ConfigMap ${namespace}/${HISTORY_CONFIGMAP}: content set aside earlier left too little room for the records, ` +
+              `so it was moved, unchanged: ${moved.join("; ")}`,
+          );
+        }
         if (aside) {
           onMovedAside?.(
             `ConfigMap ${namespace}/${HISTORY_CONFIGMAP}: ${found.unreadable}; that content was moved aside, unchanged, to key ${aside}, ` +

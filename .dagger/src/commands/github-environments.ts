@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .command("github-environments")
     .description(
       "GitHub environments as code: compare each environment of release.yaml's approvals: with GitHub (exact reviewers, prevent_self_review on, " +
-        "deployment branch main only, no admin bypass). --check exits 1 naming every drift; " +
+        "deployment branch approvals.branch only, no admin bypass). --check exits 1 naming every drift; " +
         "--apply makes GitHub so (needs an admin token). Exit 2: could not check.",
     )
     .requiredOption("--repo <owner/repo>", "the repository, e.g. qualisys/platform")

@@ -10,6 +10,8 @@ import { envNameOption, readSecretEnv, registerSecret } from "./common.ts";
 import { clusterSource, type ClusterFlags } from "./support.ts";
 
 export interface ReleaseFlags extends ClusterFlags {
+  /** The tag released (deploy, canary, promote; undo finds its own in the history). */
+  tag?: string;
   tokenEnv: string;
   githubRun?: string;
   githubTokenEnv: string;
@@ -48,6 +50,7 @@ export async function releaseEnv(flags: ReleaseFlags, command: string): Promise<
   // Before preflight: a run that fails the two-person rule never reaches the cluster.
   const approval = await approvalForDeploy({
     command,
+    ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
     ...(flags.githubRun ? { githubRun: flags.githubRun } : {}),
     config: flags.config,
     tokenEnv: flags.githubTokenEnv,

@@ -18,6 +18,8 @@ export interface RunApprovals {
   workflowPath?: string;
   event?: string;
   headBranch?: string;
+  /** The run's title: the production workflow's run-name says which tag it was dispatched for. */
+  displayTitle?: string;
   verdict: ApprovalVerdict;
 }
 
@@ -42,6 +44,7 @@ export async function checkRunApprovals(gh: GitHub, run: RunRef, environments: A
     ...(info.path ? { workflowPath: info.path } : {}),
     ...(info.event ? { event: info.event } : {}),
     ...(info.head_branch ? { headBranch: info.head_branch } : {}),
+    ...(info.display_title ? { displayTitle: info.display_title } : {}),
     verdict: evaluateApprovals(
       environments,
       { ...(actor ? { actor } : {}), ...(triggeringActor ? { triggeringActor } : {}) },

@@ -17,6 +17,8 @@ import { parseRunRef, runFromActionsEnv, type RunRef } from "./repo.ts";
 export interface DeployGateOptions {
   /** The command asking (deploy, undo, canary, promote), for its refusals. */
   command?: string;
+  /** The tag the command releases, when it is known before anything is read (not for undo): the run must name it. */
+  tag?: string;
   /** --github-run as given (OWNER/REPO/RUN_ID or the run's URL). */
   githubRun?: string;
   config?: string;
@@ -58,7 +60,7 @@ export async function approvalForDeploy(o: DeployGateOptions): Promise<ApprovalR
       `${command} refused: could not check the approvals of ${where}: ${(err as Error).message}; nothing was changed in the cluster`,
     );
   }
-  const mismatches = releaseRunMismatches(checked, approvals);
+  const mismatches = releaseRunMismatches(checked, approvals, o.tag);
   if (mismatches.length) {
     throw new UsageError(
       `${command} refused: GitHub ${where} is not this release's run, so its approvals do not count: ` +

@@ -16,7 +16,11 @@ export function releasedTagAnnotations(tag: string, digest: string): Record<stri
 export function releasedTagOf(annotations: Record<string, string> | undefined, image: string | undefined): string | undefined {
   const value = annotations?.[RELEASED_TAG_ANNOTATION];
   const pinned = image?.indexOf("@") ?? -1;
-  const at = value?.indexOf("@") ?? -1;
-  if (!value || !image || pinned < 0 || at <= 0) return undefined;
+  if (!value || !image || pinned < 0) return undefined;
+  const at = value.indexOf("@");
+  // Written before the digest was part of it (a bare tag): believed while stable is pinned by digest at all, so the
+  // first release after an upgrade still knows what stable reports; the next promotion writes tag@digest.
+  if (at < 0) return value;
+  if (at === 0) return undefined;
   return value.slice(at + 1) === image.slice(pinned + 1) ? value.slice(0, at) : undefined;
 }
